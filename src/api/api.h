@@ -1,0 +1,35 @@
+/* api/: one file per resource; each handler parses, calls the domain, and replies once. */
+#ifndef HERALD_API_API_H
+#define HERALD_API_API_H
+
+#include <stddef.h>
+
+#include "app.h"
+#include "http/http.h"
+
+/* The route table the server dispatches on. */
+extern const struct http_route api_routes[];
+extern const size_t api_route_count;
+
+/* http_key_lookup_fn over keys_lookup(); ctx is the struct app. */
+int api_key_lookup(void *ctx, const char *secret, struct http_principal *out);
+
+/* Handlers, by resource file. */
+enum http_result api_livez(struct http_request *req, void *ctx);
+enum http_result api_health(struct http_request *req, void *ctx);
+enum http_result api_prometheus(struct http_request *req, void *ctx);
+enum http_result api_process_metrics(struct http_request *req, void *ctx);
+enum http_result api_event_keys_generate(struct http_request *req, void *ctx);
+enum http_result api_events_list(struct http_request *req, void *ctx);
+enum http_result api_jobs_status(struct http_request *req, void *ctx);
+enum http_result api_database_performance(struct http_request *req, void *ctx);
+enum http_result api_database_optimize(struct http_request *req, void *ctx);
+enum http_result api_migrations_list(struct http_request *req, void *ctx);
+enum http_result api_migrations_rollback(struct http_request *req, void *ctx);
+
+/* Shared by handlers: answers a store/domain error through the error table. */
+enum http_result api_fail(struct http_request *req, int rc);
+/* Writes an ISO-8601 UTC timestamp as a JSON string. */
+json_t *api_time(int64_t ms);
+
+#endif

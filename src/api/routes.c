@@ -1,0 +1,49 @@
+#include <stdio.h>
+#include <string.h>
+
+#include "api/api.h"
+#include "base/clock.h"
+#include "keys/keys.h"
+#include "store/store.h"
+
+const struct http_route api_routes[] = {
+    {"GET", "/livez", api_livez, HTTP_PUBLIC, NULL},
+    {"GET", "/health", api_health, HTTP_PUBLIC, NULL},
+    {"GET", "/metrics", api_prometheus, HTTP_PUBLIC, NULL},
+    {"GET", "/api/metrics", api_process_metrics, HTTP_API_KEY, NULL},
+    {"POST", "/api/event-keys/generate", api_event_keys_generate, HTTP_API_KEY, "events:write"},
+    {"GET", "/api/events", api_events_list, HTTP_API_KEY, "events:read"},
+    {"GET", "/api/jobs/status", api_jobs_status, HTTP_API_KEY, NULL},
+    {"GET", "/api/database/performance", api_database_performance, HTTP_API_KEY, NULL},
+    {"POST", "/api/database/optimize", api_database_optimize, HTTP_API_KEY, "admin"},
+    {"GET", "/api/migrations", api_migrations_list, HTTP_API_KEY, NULL},
+    {"POST", "/api/migrations/rollback", api_migrations_rollback, HTTP_API_KEY, "admin"},
+};
+const size_t api_route_count = sizeof(api_routes) / sizeof(api_routes[0]);
+
+int api_key_lookup(void *ctx, const char *secret, struct http_principal *out)
+{
+    struct app *app = ctx;
+    struct store_key key;
+    int rc = keys_lookup(app->store, secret, &key);
+    if (rc)
+        return rc;
+    memset(out, 0, sizeof(*out));
+    snprintf(out->key_id, sizeof(out->key_id), "%s", key.id);
+    snprintf(out->scopes, sizeof(out->scopes), "%s", key.scopes);
+    out->has_rate = key.rate_limit[0] && cfg_parse_rate(key.rate_limit, &out->rate) == 0;
+    return HERALD_OK;
+}
+
+enum http_result api_fail(struct http_request *req, int rc)
+{
+    http_reply_error(req, (enum herald_err)rc, NULL, NULL);
+    return HTTP_REPLIED;
+}
+
+json_t *api_time(int64_t ms)
+{
+    char iso[40];
+    clock_format_iso_ms(ms, iso, sizeof(iso));
+    return json_string(iso);
+}

@@ -1,0 +1,23 @@
+/* The one context Herald passes down instead of globals: built in main.c. */
+#ifndef HERALD_APP_H
+#define HERALD_APP_H
+
+#include <stdint.h>
+
+#include "base/config.h"
+
+struct store;
+struct ingest;
+struct http_server;
+
+struct app {
+    struct cfg cfg;
+    struct store *store;
+    struct ingest *ingest;
+    struct http_server *http;
+    int64_t started_ms;
+};
+
+#define HERALD_VERSION "0.1.0"
+
+#endif

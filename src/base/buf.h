@@ -1,0 +1,30 @@
+/* Growable byte buffer with a hard maximum size: every append either fits under `max`
+ * or fails with HERALD_ERR_TOO_LARGE and leaves the buffer as it was. The contents are always
+ * NUL-terminated (the terminator is not counted in len). */
+#ifndef HERALD_BASE_BUF_H
+#define HERALD_BASE_BUF_H
+
+#include <stdarg.h>
+#include <stddef.h>
+
+#include "base/err.h"
+
+struct buf {
+    char *data; /* owned; NULL until the first append */
+    size_t len;
+    size_t cap;
+    size_t max;
+};
+
+void buf_init(struct buf *b, size_t max);
+int buf_append(struct buf *b, const void *data, size_t len);
+int buf_append_str(struct buf *b, const char *s);
+int buf_printf(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+int buf_vprintf(struct buf *b, const char *fmt, va_list ap);
+/* Empties the buffer, keeping its memory. */
+void buf_reset(struct buf *b);
+/* Hands the contents to the caller (free() it); the buffer is left empty. Never NULL on 0. */
+int buf_steal(struct buf *b, char **out, size_t *out_len);
+void buf_free(struct buf *b);
+
+#endif

@@ -1,0 +1,20 @@
+/* Time: wall clock in milliseconds since the Unix epoch, a monotonic clock for durations,
+ * and the one ISO-8601 form Herald writes ("2024-01-15T10:30:00Z" / with ".123"). */
+#ifndef HERALD_BASE_CLOCK_H
+#define HERALD_BASE_CLOCK_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+int64_t clock_now_ms(void);
+int64_t clock_mono_ns(void);
+/* "2024-01-15T10:30:00Z" (seconds precision). */
+void clock_format_iso(int64_t ms, char *out, size_t out_size);
+/* "2024-01-15T10:30:00.123Z". */
+void clock_format_iso_ms(int64_t ms, char *out, size_t out_size);
+/* Parses an ISO-8601 date-time: YYYY-MM-DD[T ]HH:MM[:SS[.fraction]] followed by Z or ±HH:MM
+ * (an offset is required), or a bare date YYYY-MM-DD meaning midnight UTC. Returns
+ * HERALD_ERR_INVALID for anything else, including impossible dates. */
+int clock_parse_iso(const char *s, int64_t *out_ms);
+
+#endif

@@ -1,0 +1,354 @@
+#include "base/config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/err.h"
+#include "base/log.h"
+
+enum cfg_type { CFG_STR, CFG_SECRET, CFG_INT, CFG_SIZE, CFG_RATE, CFG_LOGLEVEL, CFG_LISTEN, CFG_CHOICE };
+
+struct cfg_entry {
+    const char *env;
+    enum cfg_type type;
+    size_t offset;
+    long min, max;
+    const char *def;
+    const char *choices; /* CFG_CHOICE: "a|b" */
+    const char *help;
+};
+
+#define OFF(field) offsetof(struct cfg, field)
+
+static const struct cfg_entry cfg_table[] = {
+    {"HERALD_DATABASE_URL", CFG_STR, OFF(database_url), 1, 4096, "sqlite:./data/herald.db", NULL,
+     "Database: `sqlite:PATH` (embedded, the default) or `postgres://user:pass@host:port/db`."},
+    {"HERALD_LISTEN", CFG_LISTEN, OFF(listen_host), 0, 0, "127.0.0.1:8080", NULL,
+     "Address and port the HTTP server binds, `HOST:PORT` (port 0 picks a free one)."},
+    {"HERALD_DB_POOL_MIN", CFG_INT, OFF(db_pool_min), 0, 1000, "2", NULL,
+     "Database connections opened at start-up and kept open."},
+    {"HERALD_DB_POOL_MAX", CFG_INT, OFF(db_pool_max), 1, 1000, "20", NULL,
+     "Most database connections open at once; further requests wait."},
+    {"HERALD_CORS_ORIGINS", CFG_STR, OFF(cors_origins), 0, 4096, "", NULL,
+     "Comma-separated origins allowed to call the API from a browser (`https://app.example.com`); "
+     "empty allows none."},
+    {"HERALD_RATE_LIMIT", CFG_RATE, OFF(rate_limit), 1, 10000000, "100/min", NULL,
+     "Default requests per API key, `N/s`, `N/min` or `N/h`; N is also the burst. A key's own "
+     "`--rate-limit` overrides it."},
+    {"HERALD_RATE_LIMIT_IP", CFG_RATE, OFF(rate_limit_ip), 1, 10000000, "100/min", NULL,
+     "Requests per client IP on unauthenticated routes (and failed authentications)."},
+    {"HERALD_MAX_BODY", CFG_SIZE, OFF(max_body), 1024, 1073741824, "1MiB", NULL,
+     "Largest request body accepted (`512KiB`, `1MiB`, bytes); larger bodies get 413."},
+    {"HERALD_TLS_CERT_FILE", CFG_STR, OFF(tls_cert_file), 0, 4096, "", NULL,
+     "PEM certificate chain; with HERALD_TLS_KEY_FILE serves HTTPS (TLS 1.2 or newer) natively."},
+    {"HERALD_TLS_KEY_FILE", CFG_STR, OFF(tls_key_file), 0, 4096, "", NULL,
+     "PEM private key for HERALD_TLS_CERT_FILE."},
+    {"HERALD_LOG_LEVEL", CFG_LOGLEVEL, OFF(log_level), 0, 0, "info", NULL,
+     "`debug`, `info`, `warn` or `error`. Logs are JSON lines on stderr."},
+    {"HERALD_METRICS_TOKEN", CFG_SECRET, OFF(metrics_token), 0, 4096, "", NULL,
+     "When set, `GET /metrics` requires `Authorization: Bearer TOKEN`. Also `_FILE`."},
+    {"HERALD_BACKUP_KEY_FILE", CFG_STR, OFF(backup_key_file), 0, 4096, "", NULL,
+     "File holding a 256-bit key (32 raw bytes or 64 hex digits); backups are then encrypted "
+     "with AES-256-GCM and restores decrypt them."},
+    {"HERALD_HTTP_THREADS", CFG_INT, OFF(http_threads), 0, 256, "0", NULL,
+     "HTTP worker threads; 0 means one per CPU core."},
+    {"HERALD_WRITER_BATCH", CFG_INT, OFF(writer_batch), 1, 100000, "1000", NULL,
+     "Event writer: most rows committed in one transaction (group commit)."},
+    {"HERALD_WRITER_FLUSH_MS", CFG_INT, OFF(writer_flush_ms), 0, 1000, "1", NULL,
+     "Event writer: longest wait for more rows before a commit while rows keep arriving."},
+    {"HERALD_WRITER_CACHE", CFG_INT, OFF(writer_cache), 0, 10000000, "200000", NULL,
+     "Event writer: recently stored event keys kept in memory so repeats cost no write."},
+    {"HERALD_SQLITE_SYNCHRONOUS", CFG_CHOICE, OFF(sqlite_synchronous), 0, 0, "full", "full|normal",
+     "SQLite durability. `full` syncs every commit to disk (survives power loss); `normal` "
+     "survives a crash or kill -9 of Herald but not of the machine."},
+    {"HERALD_SHUTDOWN_TIMEOUT", CFG_INT, OFF(shutdown_timeout), 1, 3600, "30", NULL,
+     "Seconds SIGTERM waits for in-flight requests before closing them."},
+};
+
+#define CFG_COUNT (sizeof(cfg_table) / sizeof(cfg_table[0]))
+
+static char *trim(char *s)
+{
+    while (isspace((unsigned char)*s))
+        s++;
+    size_t n = strlen(s);
+    while (n && isspace((unsigned char)s[n - 1]))
+        s[--n] = '\0';
+    return s;
+}
+
+int cfg_load_dotenv(const char *path, char *err, size_t err_size)
+{
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return HERALD_OK;
+    char line[8192];
+    int lineno = 0, rc = HERALD_OK;
+    while (fgets(line, sizeof(line), f)) {
+        lineno++;
+        char *s = trim(line);
+        if (*s == '\0' || *s == '#')
+            continue;
+        if (strncmp(s, "export ", 7) == 0)
+            s = trim(s + 7);
+        char *eq = strchr(s, '=');
+        if (!eq || eq == s) {
+            snprintf(err, err_size, "%s:%d: expected KEY=VALUE", path, lineno);
+            rc = HERALD_ERR_CONFIG;
+            break;
+        }
+        *eq = '\0';
+        char *key = trim(s), *val = trim(eq + 1);
+        size_t vn = strlen(val);
+        if (vn >= 2 && (val[0] == '"' || val[0] == '\'') && val[vn - 1] == val[0]) {
+            val[vn - 1] = '\0';
+            val++;
+        }
+        setenv(key, val, 0);
+    }
+    fclose(f);
+    return rc;
+}
+
+static int parse_long(const char *s, long *out)
+{
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (errno || end == s || *end != '\0')
+        return HERALD_ERR_INVALID;
+    *out = v;
+    return HERALD_OK;
+}
+
+int cfg_parse_rate(const char *s, struct cfg_rate *out)
+{
+    char num[32];
+    const char *slash = strchr(s, '/');
+    if (!slash || slash == s || (size_t)(slash - s) >= sizeof(num))
+        return HERALD_ERR_INVALID;
+    memcpy(num, s, (size_t)(slash - s));
+    num[slash - s] = '\0';
+    long n;
+    if (parse_long(num, &n) || n < 1 || n > 10000000)
+        return HERALD_ERR_INVALID;
+    const char *unit = slash + 1;
+    int period;
+    if (!strcmp(unit, "s") || !strcmp(unit, "sec") || !strcmp(unit, "second"))
+        period = 1;
+    else if (!strcmp(unit, "min") || !strcmp(unit, "m") || !strcmp(unit, "minute"))
+        period = 60;
+    else if (!strcmp(unit, "h") || !strcmp(unit, "hour"))
+        period = 3600;
+    else
+        return HERALD_ERR_INVALID;
+    out->count = (int)n;
+    out->period_sec = period;
+    return HERALD_OK;
+}
+
+static int parse_size(const char *s, long *out)
+{
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (errno || end == s || v < 0)
+        return HERALD_ERR_INVALID;
+    while (*end == ' ')
+        end++;
+    double mult = 1;
+    if (*end == '\0' || !strcmp(end, "B"))
+        mult = 1;
+    else if (!strcasecmp(end, "KiB") || !strcasecmp(end, "K") || !strcasecmp(end, "KB"))
+        mult = 1024;
+    else if (!strcasecmp(end, "MiB") || !strcasecmp(end, "M") || !strcasecmp(end, "MB"))
+        mult = 1024 * 1024;
+    else if (!strcasecmp(end, "GiB") || !strcasecmp(end, "G") || !strcasecmp(end, "GB"))
+        mult = 1024.0 * 1024 * 1024;
+    else
+        return HERALD_ERR_INVALID;
+    double bytes = v * mult;
+    if (bytes > (double)INT64_MAX / 2)
+        return HERALD_ERR_INVALID;
+    *out = (long)bytes;
+    return HERALD_OK;
+}
+
+static int read_secret_file(const char *path, char **out)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return HERALD_ERR_IO;
+    char buf[4097];
+    size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    *out = strdup(trim(buf));
+    return *out ? HERALD_OK : HERALD_ERR_NOMEM;
+}
+
+static int cfg_apply(struct cfg *cfg, const struct cfg_entry *e, const char *val, char *err,
+                     size_t err_size)
+{
+    char *base = (char *)cfg + e->offset;
+    long n;
+    switch (e->type) {
+    case CFG_STR:
+    case CFG_SECRET:
+        if ((long)strlen(val) > e->max || (long)strlen(val) < (e->min > 0 ? e->min : 0)) {
+            snprintf(err, err_size, "%s: length must be %ld to %ld characters", e->env, e->min,
+                     e->max);
+            return HERALD_ERR_CONFIG;
+        }
+        free(*(char **)base);
+        *(char **)base = strdup(val);
+        return *(char **)base ? HERALD_OK : HERALD_ERR_NOMEM;
+    case CFG_CHOICE: {
+        size_t vl = strlen(val);
+        const char *c = e->choices;
+        while (c && *c) {
+            const char *bar = strchr(c, '|');
+            size_t cl = bar ? (size_t)(bar - c) : strlen(c);
+            if (cl == vl && strncmp(c, val, vl) == 0) {
+                free(*(char **)base);
+                *(char **)base = strdup(val);
+                return *(char **)base ? HERALD_OK : HERALD_ERR_NOMEM;
+            }
+            c = bar ? bar + 1 : NULL;
+        }
+        snprintf(err, err_size, "%s: must be one of %s, got \"%.64s\"", e->env, e->choices, val);
+        return HERALD_ERR_CONFIG;
+    }
+    case CFG_INT:
+        if (parse_long(val, &n) || n < e->min || n > e->max) {
+            snprintf(err, err_size, "%s: must be an integer from %ld to %ld, got \"%.64s\"",
+                     e->env, e->min, e->max, val);
+            return HERALD_ERR_CONFIG;
+        }
+        *(int *)base = (int)n;
+        return HERALD_OK;
+    case CFG_SIZE:
+        if (parse_size(val, &n) || n < e->min || n > e->max) {
+            snprintf(err, err_size,
+                     "%s: must be a size from %ld to %ld bytes (e.g. 1MiB), got \"%.64s\"", e->env,
+                     e->min, e->max, val);
+            return HERALD_ERR_CONFIG;
+        }
+        *(long *)base = n;
+        return HERALD_OK;
+    case CFG_RATE:
+        if (cfg_parse_rate(val, (struct cfg_rate *)base)) {
+            snprintf(err, err_size, "%s: must look like 100/min, 10/s or 5000/h, got \"%.64s\"",
+                     e->env, val);
+            return HERALD_ERR_CONFIG;
+        }
+        return HERALD_OK;
+    case CFG_LOGLEVEL:
+        n = log_level_parse(val);
+        if (n < 0) {
+            snprintf(err, err_size, "%s: must be debug, info, warn or error, got \"%.64s\"",
+                     e->env, val);
+            return HERALD_ERR_CONFIG;
+        }
+        *(int *)base = (int)n;
+        return HERALD_OK;
+    case CFG_LISTEN: {
+        const char *colon = strrchr(val, ':');
+        long port;
+        if (!colon || colon == val || parse_long(colon + 1, &port) || port < 0 || port > 65535) {
+            snprintf(err, err_size, "%s: must be HOST:PORT (e.g. 127.0.0.1:8080), got \"%.64s\"",
+                     e->env, val);
+            return HERALD_ERR_CONFIG;
+        }
+        free(cfg->listen_host);
+        cfg->listen_host = strndup(val, (size_t)(colon - val));
+        cfg->listen_port = (int)port;
+        return cfg->listen_host ? HERALD_OK : HERALD_ERR_NOMEM;
+    }
+    }
+    return HERALD_ERR_INTERNAL;
+}
+
+int cfg_load(struct cfg *out, char *err, size_t err_size)
+{
+    memset(out, 0, sizeof(*out));
+    for (size_t i = 0; i < CFG_COUNT; i++) {
+        const struct cfg_entry *e = &cfg_table[i];
+        const char *val = getenv(e->env);
+        char *from_file = NULL;
+        if (e->type == CFG_SECRET) {
+            char fenv[128];
+            snprintf(fenv, sizeof(fenv), "%s_FILE", e->env);
+            const char *path = getenv(fenv);
+            if (path && *path) {
+                if (read_secret_file(path, &from_file)) {
+                    snprintf(err, err_size, "%s: cannot read %s", fenv, path);
+                    return HERALD_ERR_CONFIG;
+                }
+                val = from_file;
+            }
+        }
+        if (!val)
+            val = e->def;
+        int rc = cfg_apply(out, e, val, err, err_size);
+        free(from_file);
+        if (rc)
+            return rc;
+    }
+    if (out->db_pool_min > out->db_pool_max) {
+        snprintf(err, err_size, "HERALD_DB_POOL_MIN (%d) must not exceed HERALD_DB_POOL_MAX (%d)",
+                 out->db_pool_min, out->db_pool_max);
+        return HERALD_ERR_CONFIG;
+    }
+    if ((*out->tls_cert_file != '\0') != (*out->tls_key_file != '\0')) {
+        snprintf(err, err_size, "HERALD_TLS_CERT_FILE and HERALD_TLS_KEY_FILE go together");
+        return HERALD_ERR_CONFIG;
+    }
+    if (strncmp(out->database_url, "sqlite:", 7) != 0 &&
+        strncmp(out->database_url, "postgres://", 11) != 0 &&
+        strncmp(out->database_url, "postgresql://", 13) != 0) {
+        snprintf(err, err_size, "HERALD_DATABASE_URL: must start with sqlite: or postgres://");
+        return HERALD_ERR_CONFIG;
+    }
+    return HERALD_OK;
+}
+
+void cfg_free(struct cfg *cfg)
+{
+    for (size_t i = 0; i < CFG_COUNT; i++) {
+        const struct cfg_entry *e = &cfg_table[i];
+        if (e->type == CFG_STR || e->type == CFG_SECRET || e->type == CFG_CHOICE) {
+            char **p = (char **)((char *)cfg + e->offset);
+            free(*p);
+            *p = NULL;
+        }
+    }
+    free(cfg->listen_host);
+    cfg->listen_host = NULL;
+}
+
+void cfg_write_help(FILE *out, bool markdown)
+{
+    if (markdown) {
+        fputs("# Configuration\n\n"
+              "<!-- generated by `herald --help-config --markdown`; do not edit by hand -->\n\n"
+              "Herald reads its configuration from environment variables. At start-up it also "
+              "reads `.env` in the working directory (or the file named by `HERALD_ENV_FILE`): "
+              "`KEY=VALUE` lines that fill in variables the environment does not already set. "
+              "Never commit that file. An invalid value stops start-up with a message naming "
+              "the variable. Secrets marked *also `_FILE`* can be read from a file instead.\n\n"
+              "| Variable | Default | Description |\n|---|---|---|\n",
+              out);
+    }
+    for (size_t i = 0; i < CFG_COUNT; i++) {
+        const struct cfg_entry *e = &cfg_table[i];
+        if (markdown)
+            fprintf(out, "| `%s` | `%s` | %s |\n", e->env, *e->def ? e->def : "(empty)", e->help);
+        else
+            fprintf(out, "%-28s default %s\n    %s\n", e->env, *e->def ? e->def : "(empty)",
+                    e->help);
+    }
+}

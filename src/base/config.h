@@ -1,0 +1,52 @@
+/* Configuration: one declarative table (config.c) drives loading from the environment
+ * (and an optional .env file), validation, `herald --help-config` and docs/configuration.md.
+ * Secrets may also come from a file named by the variable with `_FILE` appended. */
+#ifndef HERALD_BASE_CONFIG_H
+#define HERALD_BASE_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+
+struct cfg_rate {
+    int count;      /* requests allowed per period (and the burst) */
+    int period_sec; /* 1, 60 or 3600 */
+};
+
+struct cfg {
+    char *database_url;
+    char *listen_host;
+    int listen_port;
+    int db_pool_min;
+    int db_pool_max;
+    char *cors_origins; /* comma-separated, may be empty */
+    struct cfg_rate rate_limit;
+    struct cfg_rate rate_limit_ip;
+    long max_body;
+    char *tls_cert_file;
+    char *tls_key_file;
+    int log_level;
+    char *metrics_token; /* secret */
+    char *backup_key_file;
+    int http_threads;
+    int writer_batch;
+    int writer_flush_ms;
+    int writer_cache;
+    char *sqlite_synchronous;
+    int shutdown_timeout;
+    char *data_dir_hint;
+};
+
+/* Sets each variable of a KEY=VALUE file that the environment does not already have.
+ * A missing file is fine (returns 0); a malformed line is reported in `err`. */
+int cfg_load_dotenv(const char *path, char *err, size_t err_size);
+/* Fills `out` from the environment; on an invalid value returns HERALD_ERR_CONFIG with a
+ * message naming the variable in `err`. Call cfg_free() in both cases. */
+int cfg_load(struct cfg *out, char *err, size_t err_size);
+void cfg_free(struct cfg *cfg);
+/* Writes the table as plain help text, or as the Markdown of docs/configuration.md. */
+void cfg_write_help(FILE *out, bool markdown);
+/* Parses "100/min", "10/s", "5000/h"; 0 or HERALD_ERR_INVALID. */
+int cfg_parse_rate(const char *s, struct cfg_rate *out);
+
+#endif

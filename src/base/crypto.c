@@ -1,0 +1,246 @@
+#include "base/crypto.h"
+
+#include <ctype.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+#include <openssl/sha.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "base/err.h"
+
+static const char enc_magic[8] = {'H', 'R', 'L', 'D', 'E', 'N', 'C', '1'};
+#define GCM_NONCE_LEN 12
+#define GCM_TAG_LEN 16
+
+void crypto_sha256(const void *data, size_t len, uint8_t out[CRYPTO_SHA256_LEN])
+{
+    SHA256(data, len, out);
+}
+
+void crypto_hex(const uint8_t *in, size_t len, char *out)
+{
+    static const char digits[] = "0123456789abcdef";
+    for (size_t i = 0; i < len; i++) {
+        out[2 * i] = digits[in[i] >> 4];
+        out[2 * i + 1] = digits[in[i] & 15];
+    }
+    out[2 * len] = '\0';
+}
+
+void crypto_sha256_hex(const char *s, char out[2 * CRYPTO_SHA256_LEN + 1])
+{
+    uint8_t digest[CRYPTO_SHA256_LEN];
+    crypto_sha256(s, strlen(s), digest);
+    crypto_hex(digest, sizeof(digest), out);
+}
+
+int crypto_random(void *out, size_t len)
+{
+    return RAND_bytes(out, (int)len) == 1 ? HERALD_OK : HERALD_ERR_CRYPTO;
+}
+
+void crypto_b64url(const uint8_t *in, size_t len, char *out)
+{
+    static const char tbl[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    size_t o = 0;
+    for (size_t i = 0; i < len; i += 3) {
+        uint32_t v = (uint32_t)in[i] << 16;
+        if (i + 1 < len)
+            v |= (uint32_t)in[i + 1] << 8;
+        if (i + 2 < len)
+            v |= in[i + 2];
+        out[o++] = tbl[(v >> 18) & 63];
+        out[o++] = tbl[(v >> 12) & 63];
+        if (i + 1 < len)
+            out[o++] = tbl[(v >> 6) & 63];
+        if (i + 2 < len)
+            out[o++] = tbl[v & 63];
+    }
+    out[o] = '\0';
+}
+
+bool crypto_ct_equal(const void *a, size_t a_len, const void *b, size_t b_len)
+{
+    if (a_len != b_len)
+        return false;
+    return CRYPTO_memcmp(a, b, a_len) == 0;
+}
+
+static int hexval(int c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    c = tolower(c);
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    return -1;
+}
+
+int crypto_load_key_file(const char *path, uint8_t key[CRYPTO_AES_KEY_LEN])
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return HERALD_ERR_IO;
+    uint8_t raw[256];
+    size_t n = fread(raw, 1, sizeof(raw), f);
+    fclose(f);
+    int rc = HERALD_ERR_CONFIG;
+    if (n == CRYPTO_AES_KEY_LEN) {
+        memcpy(key, raw, CRYPTO_AES_KEY_LEN);
+        rc = HERALD_OK;
+        goto done;
+    }
+    size_t start = 0, end = n;
+    while (start < end && isspace(raw[start]))
+        start++;
+    while (end > start && isspace(raw[end - 1]))
+        end--;
+    if (end - start != 2 * CRYPTO_AES_KEY_LEN)
+        goto done;
+    for (size_t i = 0; i < CRYPTO_AES_KEY_LEN; i++) {
+        int hi = hexval(raw[start + 2 * i]), lo = hexval(raw[start + 2 * i + 1]);
+        if (hi < 0 || lo < 0)
+            goto done;
+        key[i] = (uint8_t)(hi << 4 | lo);
+    }
+    rc = HERALD_OK;
+done:
+    OPENSSL_cleanse(raw, sizeof(raw));
+    return rc;
+}
+
+bool crypto_file_is_encrypted(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return false;
+    char head[sizeof(enc_magic)];
+    bool yes = fread(head, 1, sizeof(head), f) == sizeof(head) &&
+               memcmp(head, enc_magic, sizeof(head)) == 0;
+    fclose(f);
+    return yes;
+}
+
+int crypto_encrypt_file(const uint8_t key[CRYPTO_AES_KEY_LEN], const char *in_path,
+                        const char *out_path)
+{
+    int rc = HERALD_ERR_IO;
+    FILE *in = fopen(in_path, "rb"), *out = fopen(out_path, "wb");
+    EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
+    uint8_t nonce[GCM_NONCE_LEN], tag[GCM_TAG_LEN], ibuf[65536], obuf[65536 + 32];
+    int olen;
+    if (!in || !out || !ctx)
+        goto done;
+    rc = HERALD_ERR_CRYPTO;
+    if (crypto_random(nonce, sizeof(nonce)) ||
+        EVP_EncryptInit_ex(ctx, EVP_aes_256_gcm(), NULL, NULL, NULL) != 1 ||
+        EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_IVLEN, GCM_NONCE_LEN, NULL) != 1 ||
+        EVP_EncryptInit_ex(ctx, NULL, NULL, key, nonce) != 1 ||
+        EVP_EncryptUpdate(ctx, NULL, &olen, (const uint8_t *)enc_magic, sizeof(enc_magic)) != 1)
+        goto done;
+    rc = HERALD_ERR_IO;
+    if (fwrite(enc_magic, 1, sizeof(enc_magic), out) != sizeof(enc_magic) ||
+        fwrite(nonce, 1, sizeof(nonce), out) != sizeof(nonce))
+        goto done;
+    size_t n;
+    while ((n = fread(ibuf, 1, sizeof(ibuf), in)) > 0) {
+        if (EVP_EncryptUpdate(ctx, obuf, &olen, ibuf, (int)n) != 1) {
+            rc = HERALD_ERR_CRYPTO;
+            goto done;
+        }
+        if (fwrite(obuf, 1, (size_t)olen, out) != (size_t)olen)
+            goto done;
+    }
+    if (ferror(in))
+        goto done;
+    if (EVP_EncryptFinal_ex(ctx, obuf, &olen) != 1 ||
+        EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, GCM_TAG_LEN, tag) != 1) {
+        rc = HERALD_ERR_CRYPTO;
+        goto done;
+    }
+    if (fwrite(obuf, 1, (size_t)olen, out) != (size_t)olen ||
+        fwrite(tag, 1, sizeof(tag), out) != sizeof(tag) || fflush(out) != 0 ||
+        fsync(fileno(out)) != 0)
+        goto done;
+    rc = HERALD_OK;
+done:
+    EVP_CIPHER_CTX_free(ctx);
+    if (in)
+        fclose(in);
+    if (out && fclose(out) != 0 && rc == HERALD_OK)
+        rc = HERALD_ERR_IO;
+    if (rc && out)
+        unlink(out_path);
+    return rc;
+}
+
+int crypto_decrypt_file(const uint8_t key[CRYPTO_AES_KEY_LEN], const char *in_path,
+                        const char *out_path)
+{
+    int rc = HERALD_ERR_IO;
+    FILE *in = fopen(in_path, "rb"), *out = NULL;
+    EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
+    uint8_t head[sizeof(enc_magic)], nonce[GCM_NONCE_LEN], tag[GCM_TAG_LEN];
+    uint8_t ibuf[65536], obuf[65536 + 32];
+    int olen;
+    if (!in || !ctx)
+        goto done;
+    if (fseek(in, 0, SEEK_END) != 0)
+        goto done;
+    long total = ftell(in);
+    rc = HERALD_ERR_BACKUP_INVALID;
+    if (total < (long)(sizeof(head) + GCM_NONCE_LEN + GCM_TAG_LEN))
+        goto done;
+    long body = total - (long)(sizeof(head) + GCM_NONCE_LEN + GCM_TAG_LEN);
+    if (fseek(in, total - GCM_TAG_LEN, SEEK_SET) != 0 || fread(tag, 1, GCM_TAG_LEN, in) != GCM_TAG_LEN)
+        goto done;
+    rewind(in);
+    if (fread(head, 1, sizeof(head), in) != sizeof(head) ||
+        memcmp(head, enc_magic, sizeof(head)) != 0 ||
+        fread(nonce, 1, sizeof(nonce), in) != sizeof(nonce))
+        goto done;
+    out = fopen(out_path, "wb");
+    if (!out) {
+        rc = HERALD_ERR_IO;
+        goto done;
+    }
+    if (EVP_DecryptInit_ex(ctx, EVP_aes_256_gcm(), NULL, NULL, NULL) != 1 ||
+        EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_IVLEN, GCM_NONCE_LEN, NULL) != 1 ||
+        EVP_DecryptInit_ex(ctx, NULL, NULL, key, nonce) != 1 ||
+        EVP_DecryptUpdate(ctx, NULL, &olen, (const uint8_t *)enc_magic, sizeof(enc_magic)) != 1) {
+        rc = HERALD_ERR_CRYPTO;
+        goto done;
+    }
+    while (body > 0) {
+        size_t want = body < (long)sizeof(ibuf) ? (size_t)body : sizeof(ibuf);
+        if (fread(ibuf, 1, want, in) != want)
+            goto done;
+        body -= (long)want;
+        if (EVP_DecryptUpdate(ctx, obuf, &olen, ibuf, (int)want) != 1)
+            goto done;
+        if (fwrite(obuf, 1, (size_t)olen, out) != (size_t)olen) {
+            rc = HERALD_ERR_IO;
+            goto done;
+        }
+    }
+    if (EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG, GCM_TAG_LEN, tag) != 1 ||
+        EVP_DecryptFinal_ex(ctx, obuf, &olen) != 1)
+        goto done;
+    if (fflush(out) != 0) {
+        rc = HERALD_ERR_IO;
+        goto done;
+    }
+    rc = HERALD_OK;
+done:
+    EVP_CIPHER_CTX_free(ctx);
+    if (in)
+        fclose(in);
+    if (out && fclose(out) != 0 && rc == HERALD_OK)
+        rc = HERALD_ERR_IO;
+    if (rc && out)
+        unlink(out_path);
+    return rc;
+}

@@ -1,0 +1,39 @@
+/* Cryptography through OpenSSL: hashing, randomness, constant-time comparison, and the
+ * AES-256-GCM file format used by encrypted backups. */
+#ifndef HERALD_BASE_CRYPTO_H
+#define HERALD_BASE_CRYPTO_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define CRYPTO_SHA256_LEN 32
+
+void crypto_sha256(const void *data, size_t len, uint8_t out[CRYPTO_SHA256_LEN]);
+/* Lowercase hex of `len` bytes into `out` (2*len+1 bytes, NUL-terminated). */
+void crypto_hex(const uint8_t *in, size_t len, char *out);
+/* SHA-256 of a NUL-terminated string as 64 hex digits + NUL. */
+void crypto_sha256_hex(const char *s, char out[2 * CRYPTO_SHA256_LEN + 1]);
+/* Fills `out` from the OS CSPRNG; HERALD_ERR_CRYPTO if it cannot. */
+int crypto_random(void *out, size_t len);
+/* Unpadded base64url of `len` bytes; `out` needs 4*ceil(len/3)+1 bytes. */
+void crypto_b64url(const uint8_t *in, size_t len, char *out);
+/* Compares two byte strings in time that depends only on their lengths. */
+bool crypto_ct_equal(const void *a, size_t a_len, const void *b, size_t b_len);
+
+#define CRYPTO_AES_KEY_LEN 32
+/* Reads a 256-bit key from a file: 32 raw bytes, or 64 hex digits (surrounding whitespace
+ * ignored). HERALD_ERR_IO / HERALD_ERR_CONFIG on failure. */
+int crypto_load_key_file(const char *path, uint8_t key[CRYPTO_AES_KEY_LEN]);
+/* Encrypts file `in_path` into `out_path` with AES-256-GCM (magic, random nonce, ciphertext,
+ * tag). */
+int crypto_encrypt_file(const uint8_t key[CRYPTO_AES_KEY_LEN], const char *in_path,
+                        const char *out_path);
+/* Decrypts what crypto_encrypt_file wrote; HERALD_ERR_BACKUP_INVALID when the tag does not
+ * verify (wrong key or damaged file). The output is removed on failure. */
+int crypto_decrypt_file(const uint8_t key[CRYPTO_AES_KEY_LEN], const char *in_path,
+                        const char *out_path);
+/* True when the file starts with the encrypted-backup magic. */
+bool crypto_file_is_encrypted(const char *path);
+
+#endif

@@ -1,0 +1,42 @@
+#include "base/err.h"
+
+#include <stddef.h>
+
+struct err_row {
+    int num;
+    const char *code;
+    int status;
+    const char *msg;
+};
+
+static const struct err_row err_rows[] = {
+#define HERALD_ERR_ROW(name, num, code, status, msg) {num, code, status, msg},
+    HERALD_ERRORS(HERALD_ERR_ROW)
+#undef HERALD_ERR_ROW
+};
+
+static const struct err_row *err_find(enum herald_err err)
+{
+    for (size_t i = 0; i < sizeof(err_rows) / sizeof(err_rows[0]); i++)
+        if (err_rows[i].num == (int)err)
+            return &err_rows[i];
+    return NULL;
+}
+
+const char *herald_strerror(enum herald_err err)
+{
+    const struct err_row *row = err_find(err);
+    return row ? row->msg : "unknown error";
+}
+
+const char *herald_err_code(enum herald_err err)
+{
+    const struct err_row *row = err_find(err);
+    return row ? row->code : "internal_error";
+}
+
+int herald_err_http_status(enum herald_err err)
+{
+    const struct err_row *row = err_find(err);
+    return row ? row->status : 500;
+}

@@ -1,0 +1,45 @@
+/* One error enum for all of Herald. Numbers are stable and never reused: clients, logs and
+ * tests see the JSON code string, operators may see the number. Each row gives the enum name,
+ * its number, the JSON "code", the HTTP status api/ answers with, and the default message. */
+#ifndef HERALD_BASE_ERR_H
+#define HERALD_BASE_ERR_H
+
+#define HERALD_ERRORS(X)                                                                           \
+    X(HERALD_OK, 0, "ok", 200, "ok")                                                               \
+    X(HERALD_ERR_NOMEM, 1, "out_of_memory", 500, "out of memory")                                  \
+    X(HERALD_ERR_INVALID, 2, "validation_failed", 400, "invalid input")                           \
+    X(HERALD_ERR_NOT_FOUND, 3, "not_found", 404, "not found")                                      \
+    X(HERALD_ERR_DUPLICATE, 4, "duplicate", 409, "already exists")                                 \
+    X(HERALD_ERR_UNAUTHORIZED, 5, "unauthorized", 401, "missing, invalid or revoked API key")      \
+    X(HERALD_ERR_FORBIDDEN, 6, "forbidden", 403, "the API key lacks the required scope")           \
+    X(HERALD_ERR_METHOD, 7, "method_not_allowed", 405, "method not allowed on this route")         \
+    X(HERALD_ERR_TOO_LARGE, 8, "payload_too_large", 413, "request body too large")                 \
+    X(HERALD_ERR_MEDIA_TYPE, 9, "unsupported_media_type", 415, "expected application/json")        \
+    X(HERALD_ERR_BAD_JSON, 10, "invalid_json", 400, "request body is not valid JSON")              \
+    X(HERALD_ERR_RATE_LIMITED, 11, "rate_limited", 429, "rate limit exceeded")                     \
+    X(HERALD_ERR_DB, 12, "database_error", 500, "database error")                                  \
+    X(HERALD_ERR_DB_SOFT, 13, "database_unavailable", 503, "database busy or unreachable")         \
+    X(HERALD_ERR_IO, 14, "io_error", 500, "input/output error")                                    \
+    X(HERALD_ERR_CONFIG, 15, "invalid_config", 500, "invalid configuration")                       \
+    X(HERALD_ERR_MIGRATIONS_PENDING, 16, "migrations_pending", 503, "database migrations pending") \
+    X(HERALD_ERR_INTERNAL, 17, "internal_error", 500, "internal error")                            \
+    X(HERALD_ERR_SHUTTING_DOWN, 18, "shutting_down", 503, "server is shutting down")               \
+    X(HERALD_ERR_CRYPTO, 19, "crypto_error", 500, "cryptographic operation failed")                \
+    X(HERALD_ERR_CONFLICT, 20, "conflict", 409, "conflicts with the current state")                \
+    X(HERALD_ERR_CORS_DENIED, 21, "cors_origin_denied", 403, "origin not allowed")                 \
+    X(HERALD_ERR_BACKUP_INVALID, 22, "backup_invalid", 400, "backup file is damaged or foreign")
+
+enum herald_err {
+#define HERALD_ERR_ENUM(name, num, code, status, msg) name = num,
+    HERALD_ERRORS(HERALD_ERR_ENUM)
+#undef HERALD_ERR_ENUM
+};
+
+/* Default human-readable message; never NULL. */
+const char *herald_strerror(enum herald_err err);
+/* Stable JSON code string ("validation_failed"); never NULL. */
+const char *herald_err_code(enum herald_err err);
+/* HTTP status api/ answers with for this error. */
+int herald_err_http_status(enum herald_err err);
+
+#endif

@@ -1,0 +1,229 @@
+/* herald migrate … and herald keys … */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/clock.h"
+#include "cli/cli.h"
+#include "keys/keys.h"
+#include "store/store.h"
+
+static const char migrate_help[] =
+    "usage: herald migrate [up | down [N] | status]\n\n"
+    "  up        apply every pending migration (the default; safe to repeat)\n"
+    "  down [N]  revert the newest N applied migrations (default 1)\n"
+    "  status    list migrations and whether each is applied\n";
+
+static int print_status(struct store *st)
+{
+    struct store_migration_state rows[256];
+    size_t n;
+    int rc = store_migrations(st, rows, 256, &n);
+    if (rc) {
+        cli_error("cannot read migrations", rc);
+        return 1;
+    }
+    printf("backend: %s\n", store_backend_name(st));
+    for (size_t i = 0; i < n; i++) {
+        char at[40] = "";
+        if (rows[i].applied)
+            clock_format_iso(rows[i].applied_at_ms, at, sizeof(at));
+        printf("%04d  %-32s %-8s %s\n", rows[i].version, rows[i].name,
+               rows[i].applied ? "applied" : "pending", at);
+    }
+    return 0;
+}
+
+int cli_migrate(struct app *app, int argc, char **argv)
+{
+    const char *action = argc > 1 ? argv[1] : "up";
+    if (!strcmp(action, "--help") || !strcmp(action, "-h")) {
+        fputs(migrate_help, stdout);
+        return 0;
+    }
+    long steps = 1;
+    if (!strcmp(action, "down") && argc > 2) {
+        char *end;
+        steps = strtol(argv[2], &end, 10);
+        if (*end || steps < 1 || steps > 1000) {
+            fprintf(stderr, "herald migrate down: N must be a positive integer\n");
+            return 2;
+        }
+    }
+    if (strcmp(action, "up") && strcmp(action, "down") && strcmp(action, "status")) {
+        fputs(migrate_help, stderr);
+        return 2;
+    }
+    struct store *st;
+    if (cli_open_store(app, &st))
+        return 1;
+    int status = 0, rc, count = 0;
+    if (!strcmp(action, "status")) {
+        status = print_status(st);
+    } else if (!strcmp(action, "up")) {
+        rc = store_migrate_up(st, &count);
+        if (rc) {
+            cli_error("migrate up failed", rc);
+            status = 1;
+        } else {
+            fprintf(stderr, "herald: %d migration(s) applied; the schema is up to date\n", count);
+        }
+    } else {
+        rc = store_migrate_down(st, (int)steps, &count);
+        if (rc == HERALD_ERR_INVALID) {
+            fprintf(stderr, "herald migrate down: fewer than %ld migrations are applied\n", steps);
+            status = 1;
+        } else if (rc) {
+            cli_error("migrate down failed", rc);
+            status = 1;
+        } else {
+            fprintf(stderr, "herald: %d migration(s) reverted\n", count);
+        }
+    }
+    store_close(st);
+    return status;
+}
+
+static const char keys_help[] =
+    "usage: herald keys create --name NAME [--scopes a,b] [--rate-limit N/min]\n"
+    "       herald keys list\n"
+    "       herald keys revoke ID\n"
+    "       herald keys rotate ID\n"
+    "       herald keys bootstrap\n\n"
+    "create and rotate print the new secret alone on stdout's first line (details on stderr);\n"
+    "it is shown once and stored only as a hash. bootstrap creates an admin key only when no\n"
+    "active key exists. Scopes: admin, events:read, events:write, sync:run, jobs:read\n"
+    "(default " KEYS_DEFAULT_SCOPES ").\n";
+
+static void print_key_details(const struct store_key *k)
+{
+    fprintf(stderr, "id: %s\nname: %s\nprefix: %s\nscopes: %s\nrate limit: %s\n", k->id, k->name,
+            k->prefix, k->scopes, k->rate_limit[0] ? k->rate_limit : "server default");
+}
+
+static int keys_create_cmd(struct store *st, int argc, char **argv)
+{
+    struct keys_new spec = {0};
+    for (int i = 2; i < argc; i++) {
+        const char *arg = argv[i];
+        const char **slot = !strcmp(arg, "--name")         ? &spec.name
+                            : !strcmp(arg, "--scopes")     ? &spec.scopes
+                            : !strcmp(arg, "--rate-limit") ? &spec.rate_limit
+                                                           : NULL;
+        if (!slot || i + 1 >= argc) {
+            fputs(keys_help, stderr);
+            return 2;
+        }
+        *slot = argv[++i];
+    }
+    if (!spec.name) {
+        fprintf(stderr, "herald keys create: --name is required\n");
+        return 2;
+    }
+    char secret[KEYS_SECRET_MAX], err[256] = "";
+    struct store_key key;
+    int rc = keys_create(st, &spec, secret, &key, err, sizeof(err));
+    if (rc == HERALD_ERR_INVALID) {
+        fprintf(stderr, "herald keys create: %s\n", err);
+        return 2;
+    }
+    if (rc) {
+        cli_error("cannot create the key", rc);
+        return 1;
+    }
+    printf("%s\n", secret);
+    fflush(stdout);
+    print_key_details(&key);
+    fprintf(stderr, "Store this secret now: it is not shown again.\n");
+    memset(secret, 0, sizeof(secret));
+    return 0;
+}
+
+static int keys_list_cmd(struct store *st)
+{
+    struct store_key *keys = NULL;
+    size_t n = 0;
+    int rc = keys_list(st, &keys, &n);
+    if (rc) {
+        cli_error("cannot list keys", rc);
+        return 1;
+    }
+    printf("%-17s %-20s %-13s %-8s %-12s %-20s %s\n", "ID", "NAME", "PREFIX", "STATUS", "RATE",
+           "CREATED", "SCOPES");
+    for (size_t i = 0; i < n; i++) {
+        char created[40];
+        clock_format_iso(keys[i].created_at_ms, created, sizeof(created));
+        printf("%-17s %-20.20s %-13s %-8s %-12s %-20s %s\n", keys[i].id, keys[i].name,
+               keys[i].prefix, keys[i].revoked_at_ms ? "revoked" : "active",
+               keys[i].rate_limit[0] ? keys[i].rate_limit : "default", created, keys[i].scopes);
+    }
+    free(keys);
+    return 0;
+}
+
+int cli_keys(struct app *app, int argc, char **argv)
+{
+    const char *action = argc > 1 ? argv[1] : "--help";
+    if (!strcmp(action, "--help") || !strcmp(action, "-h")) {
+        fputs(keys_help, argc > 1 ? stdout : stderr);
+        return argc > 1 ? 0 : 2;
+    }
+    bool needs_id = !strcmp(action, "revoke") || !strcmp(action, "rotate");
+    if ((needs_id && argc != 3) ||
+        (!needs_id && strcmp(action, "create") && strcmp(action, "list") &&
+         strcmp(action, "bootstrap"))) {
+        fputs(keys_help, stderr);
+        return 2;
+    }
+    struct store *st;
+    if (cli_open_store(app, &st))
+        return 1;
+    int status = 0, rc;
+    char secret[KEYS_SECRET_MAX];
+    struct store_key key;
+    if (!strcmp(action, "create")) {
+        status = keys_create_cmd(st, argc, argv);
+    } else if (!strcmp(action, "list")) {
+        status = keys_list_cmd(st);
+    } else if (!strcmp(action, "revoke")) {
+        rc = keys_revoke(st, argv[2]);
+        if (rc == HERALD_ERR_NOT_FOUND)
+            fprintf(stderr, "herald keys revoke: no active key %s\n", argv[2]);
+        else if (rc)
+            cli_error("cannot revoke the key", rc);
+        else
+            fprintf(stderr, "revoked %s\n", argv[2]);
+        status = rc ? 1 : 0;
+    } else if (!strcmp(action, "rotate")) {
+        rc = keys_rotate(st, argv[2], secret, &key);
+        if (rc == HERALD_ERR_NOT_FOUND) {
+            fprintf(stderr, "herald keys rotate: no active key %s\n", argv[2]);
+        } else if (rc) {
+            cli_error("cannot rotate the key", rc);
+        } else {
+            printf("%s\n", secret);
+            fflush(stdout);
+            print_key_details(&key);
+            fprintf(stderr, "The previous secret no longer works. Store this one now.\n");
+        }
+        status = rc ? 1 : 0;
+    } else {
+        bool created;
+        rc = keys_bootstrap(st, secret, &key, &created);
+        if (rc) {
+            cli_error("cannot create the first key", rc);
+            status = 1;
+        } else if (created) {
+            printf("%s\n", secret);
+            fflush(stdout);
+            print_key_details(&key);
+            fprintf(stderr, "This is the first admin API key. Store it now: it is not shown "
+                            "again.\n");
+        } else {
+            fprintf(stderr, "herald: API keys exist already; none created\n");
+        }
+    }
+    memset(secret, 0, sizeof(secret));
+    store_close(st);
+    return status;
+}

@@ -1,0 +1,20 @@
+/* Subcommands of the herald binary; each returns the process exit status. */
+#ifndef HERALD_CLI_CLI_H
+#define HERALD_CLI_CLI_H
+
+#include "app.h"
+
+struct store;
+
+/* Opens the configured store, printing a clear message on failure. */
+int cli_open_store(struct app *app, struct store **out);
+/* Prints "herald: <what>: <error text>" on stderr. */
+void cli_error(const char *what, int rc);
+
+int cli_serve(struct app *app, int argc, char **argv);
+int cli_migrate(struct app *app, int argc, char **argv);
+int cli_keys(struct app *app, int argc, char **argv);
+int cli_backup(struct app *app, int argc, char **argv);
+int cli_restore(struct app *app, int argc, char **argv);
+
+#endif

@@ -1,0 +1,55 @@
+/* The event writer: one per process. Callers submit validated events; a single thread
+ * commits them in batches (group commit: at most `batch_max` rows, waiting at most
+ * `flush_ms` for more while rows keep arriving) and reports back only once each row is
+ * durable. Keys stored recently sit in a bounded in-memory set so that repeats cost no write. */
+#ifndef HERALD_EVENTS_INGEST_H
+#define HERALD_EVENTS_INGEST_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "store/store.h"
+
+struct ingest;
+
+struct ingest_opts {
+    int batch_max;
+    int flush_ms;
+    int cache_keys; /* 0 disables the cache */
+};
+
+typedef void (*ingest_done_fn)(void *arg);
+
+/* What a submission carries. The caller owns it (and the event's strings) until `done`. */
+struct ingest_ticket {
+    size_t pending;
+    int rc; /* first error among the items, 0 if all were stored or found */
+    ingest_done_fn done;
+    void *arg;
+};
+struct ingest_item {
+    struct store_event ev; /* in: event_key and fields set */
+    bool created;          /* out */
+    int rc;                /* out */
+    struct ingest_ticket *ticket;
+    struct ingest_item *next;
+};
+
+int ingest_start(struct store *st, const struct ingest_opts *opts, struct ingest **out);
+/* Queues n items. `done(arg)` runs on the writer thread once all are durable or failed;
+ * it must be quick. HERALD_ERR_SHUTTING_DOWN once ingest_stop() has begun. */
+int ingest_submit(struct ingest *ing, struct ingest_item *items, size_t n,
+                  struct ingest_ticket *ticket, ingest_done_fn done, void *arg);
+/* Submits and waits; returns the ticket's rc. */
+int ingest_write(struct ingest *ing, struct ingest_item *items, size_t n);
+/* Stops taking work, commits everything queued, joins the thread and frees. */
+void ingest_stop(struct ingest *ing);
+
+struct ingest_stats {
+    uint64_t stored, duplicates, cache_hits, batches, failures;
+    uint64_t queue_depth;
+};
+void ingest_get_stats(struct ingest *ing, struct ingest_stats *out);
+
+#endif

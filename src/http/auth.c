@@ -1,0 +1,117 @@
+/* Successful key lookups are cached for a short time so a busy key costs no database read per
+ * request. The cache is keyed by the SHA-256 of the secret, never the secret itself; a revoked
+ * key therefore stops working within AUTH_CACHE_TTL_MS on every node. */
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/crypto.h"
+#include "http/internal.h"
+
+#define AUTH_CACHE_TTL_MS 1000
+#define AUTH_CACHE_SLOTS 4096
+
+struct auth_entry {
+    char hash[65];
+    int64_t expires_ms;
+    struct http_principal p;
+};
+
+struct auth_cache {
+    pthread_mutex_t mu;
+    struct auth_entry slots[AUTH_CACHE_SLOTS];
+};
+
+int auth_cache_new(struct auth_cache **out)
+{
+    struct auth_cache *c = calloc(1, sizeof(*c));
+    if (!c)
+        return HERALD_ERR_NOMEM;
+    pthread_mutex_init(&c->mu, NULL);
+    *out = c;
+    return HERALD_OK;
+}
+
+void auth_cache_free(struct auth_cache *c)
+{
+    if (!c)
+        return;
+    pthread_mutex_destroy(&c->mu);
+    free(c);
+}
+
+void auth_cache_clear(struct auth_cache *c)
+{
+    pthread_mutex_lock(&c->mu);
+    memset(c->slots, 0, sizeof(c->slots));
+    pthread_mutex_unlock(&c->mu);
+}
+
+static size_t slot_of(const char *hash)
+{
+    /* The hash is hex of SHA-256: its first digits are already uniformly spread. */
+    return strtoul((char[9]){hash[0], hash[1], hash[2], hash[3], hash[4], hash[5], hash[6],
+                             hash[7], '\0'},
+                   NULL, 16) %
+           AUTH_CACHE_SLOTS;
+}
+
+bool auth_cache_get(struct auth_cache *c, const char *hash, int64_t now_ms,
+                    struct http_principal *out)
+{
+    struct auth_entry *e = &c->slots[slot_of(hash)];
+    bool hit = false;
+    pthread_mutex_lock(&c->mu);
+    if (e->expires_ms > now_ms && crypto_ct_equal(e->hash, 64, hash, 64)) {
+        *out = e->p;
+        hit = true;
+    }
+    pthread_mutex_unlock(&c->mu);
+    return hit;
+}
+
+void auth_cache_put(struct auth_cache *c, const char *hash, int64_t now_ms,
+                    const struct http_principal *p)
+{
+    struct auth_entry *e = &c->slots[slot_of(hash)];
+    pthread_mutex_lock(&c->mu);
+    memcpy(e->hash, hash, 65);
+    e->expires_ms = now_ms + AUTH_CACHE_TTL_MS;
+    e->p = *p;
+    pthread_mutex_unlock(&c->mu);
+}
+
+bool auth_bearer_token(const char *header, const char **token)
+{
+    if (!header || strncasecmp(header, "Bearer ", 7) != 0)
+        return false;
+    const char *t = header + 7;
+    while (*t == ' ')
+        t++;
+    size_t n = strlen(t);
+    if (n == 0 || n > 256)
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if ((unsigned char)t[i] <= 0x20 || (unsigned char)t[i] > 0x7e)
+            return false;
+    *token = t;
+    return true;
+}
+
+bool auth_scope_ok(const char *scopes, const char *needed)
+{
+    if (!needed)
+        return true;
+    size_t need_len = strlen(needed);
+    const char *p = scopes;
+    while (*p) {
+        const char *end = strchr(p, ',');
+        size_t n = end ? (size_t)(end - p) : strlen(p);
+        if ((n == 5 && strncmp(p, "admin", 5) == 0) || (n == need_len && !strncmp(p, needed, n)))
+            return true;
+        if (!end)
+            break;
+        p = end + 1;
+    }
+    return false;
+}

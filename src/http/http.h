@@ -1,0 +1,134 @@
+/* The HTTP layer's public face for api/ and main.c: routes, requests, replies and the
+ * server's lifecycle. libmicrohttpd types never leave http/.
+ *
+ * A handler runs on a server thread once the whole body has been read (within the size cap).
+ * It either sets a reply and returns HTTP_REPLIED, or hands the request to another thread and
+ * returns HTTP_SUSPENDED; that thread sets the reply and calls http_req_resume() exactly once. */
+#ifndef HERALD_HTTP_HTTP_H
+#define HERALD_HTTP_HTTP_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "base/buf.h"
+#include "base/config.h"
+#include "base/err.h"
+
+struct http_request;
+struct http_server;
+
+enum http_result { HTTP_REPLIED, HTTP_SUSPENDED };
+typedef enum http_result (*http_handler_fn)(struct http_request *req, void *ctx);
+
+enum http_access {
+    HTTP_PUBLIC,  /* no key; not rate limited (probes) */
+    HTTP_API_KEY, /* Authorization: Bearer KEY, with `scope` when set */
+};
+
+struct http_route {
+    const char *method;  /* "GET", "POST", "DELETE" ... */
+    const char *pattern; /* "/api/jobs/{id}/retry": {name} matches one non-empty segment */
+    http_handler_fn handler;
+    enum http_access access;
+    const char *scope; /* NULL: any valid key */
+};
+
+/* Who a valid key belongs to: filled by the key lookup callback. */
+struct http_principal {
+    char key_id[40];
+    char scopes[256]; /* comma-separated; "admin" grants every scope */
+    bool has_rate;
+    struct cfg_rate rate;
+};
+/* Looks up a presented secret. HERALD_OK, HERALD_ERR_UNAUTHORIZED (unknown or revoked), or a
+ * store error (answered 503). Called from server threads. */
+typedef int (*http_key_lookup_fn)(void *ctx, const char *secret, struct http_principal *out);
+
+struct http_server_opts {
+    const char *host;
+    int port; /* 0 = any free port: see http_server_port() */
+    int threads;
+    size_t max_body;
+    const char *tls_cert_file, *tls_key_file; /* both or neither */
+    const char *cors_origins;                 /* comma-separated */
+    struct cfg_rate rate_key_default;
+    struct cfg_rate rate_ip;
+    const char *metrics_token; /* "" or NULL: /metrics needs no token */
+    const struct http_route *routes;
+    size_t nroutes;
+    void *handler_ctx;
+    http_key_lookup_fn key_lookup;
+    void *lookup_ctx;
+};
+
+int http_server_start(const struct http_server_opts *opts, struct http_server **out);
+int http_server_port(const struct http_server *srv);
+/* Stops accepting connections; requests under way go on. */
+void http_server_quiesce(struct http_server *srv);
+/* Waits until no request is in flight or `timeout_ms` passes; true when idle. */
+bool http_server_wait_idle(struct http_server *srv, int timeout_ms);
+void http_server_stop(struct http_server *srv);
+/* Appends the HTTP metrics in Prometheus text format. */
+int http_server_write_metrics(struct http_server *srv, struct buf *out);
+/* Drops cached key lookups (after a key is revoked in this process). */
+void http_server_forget_keys(struct http_server *srv);
+/* Counts requests refused with 429 since start. */
+unsigned long long http_server_rate_limited(struct http_server *srv);
+/* The metrics bearer token configured, or NULL. */
+const char *http_server_metrics_token(const struct http_server *srv);
+
+/* ---- the request ---- */
+const char *http_req_method(const struct http_request *req);
+const char *http_req_path(const struct http_request *req);
+const char *http_req_id(const struct http_request *req);
+/* A {name} segment of the route pattern, or NULL. */
+const char *http_req_param(const struct http_request *req, const char *name);
+/* A query-string argument (decoded), or NULL. */
+const char *http_req_query(struct http_request *req, const char *name);
+const char *http_req_header(struct http_request *req, const char *name);
+const char *http_req_body(const struct http_request *req, size_t *len);
+const struct http_principal *http_req_principal(const struct http_request *req);
+bool http_req_has_scope(const struct http_request *req, const char *scope);
+/* Attaches handler state that lives until the request completes; `free_fn` then runs. */
+void http_req_set_state(struct http_request *req, void *state, void (*free_fn)(void *));
+/* From another thread, after the reply is set: lets the server send it. */
+void http_req_resume(struct http_request *req);
+
+/* ---- replies (reply.c); each sets the one reply of the request ---- */
+/* Steals `body`. */
+void http_reply_json(struct http_request *req, int status, json_t *body);
+/* {"success":false,"error":{"code","message"[,"field"]}} with the error's status.
+ * `message` NULL uses the error's default text. */
+void http_reply_error(struct http_request *req, enum herald_err err, const char *message,
+                      const char *field);
+/* Copies `body`. */
+void http_reply_raw(struct http_request *req, int status, const char *content_type,
+                    const char *body, size_t len);
+/* Adds a response header (copied). */
+void http_reply_header(struct http_request *req, const char *name, const char *value);
+
+/* ---- JSON bodies and query strings (request.c) ---- */
+enum http_field_type { HF_STRING, HF_INT, HF_BOOL, HF_ARRAY, HF_OBJECT, HF_STRINGS };
+struct http_field {
+    const char *name;
+    enum http_field_type type;
+    bool required;
+    long long min, max; /* string length, integer value, or array size (0,0 = unbounded) */
+    void *out;          /* const char ** (borrowed from the document), long long *, bool *,
+                           json_t ** (borrowed) */
+};
+/* Parses the body as a JSON object and applies the spec. On failure it answers 415/400 with
+ * the offending field itself and returns the error: the handler then returns HTTP_REPLIED.
+ * On success *doc holds the document (json_decref it); borrowed outputs live as long. */
+int http_parse_json(struct http_request *req, const struct http_field *spec, size_t n,
+                    json_t **doc);
+/* Applies a spec to one object of a document; `path` prefixes field names in errors
+ * ("events[3]"). Answers 400 itself on failure. */
+int http_parse_object(struct http_request *req, json_t *obj, const struct http_field *spec,
+                      size_t n, const char *path);
+/* Reads an optional integer query argument within bounds; answers 400 itself. */
+int http_query_int(struct http_request *req, const char *name, long long min, long long max,
+                   long long def, long long *out);
+
+#endif

@@ -1,0 +1,86 @@
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "http/internal.h"
+
+static void set_reply(struct http_request *req, int status, const char *content_type, char *body,
+                      size_t len)
+{
+    free(req->reply_body);
+    req->reply_set = true;
+    req->status = status;
+    req->reply_body = body;
+    req->reply_len = len;
+    snprintf(req->content_type, sizeof(req->content_type), "%s", content_type);
+}
+
+void http_reply_json(struct http_request *req, int status, json_t *body)
+{
+    char *text = body ? json_dumps(body, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+    json_decref(body);
+    if (!text) {
+        static const char fallback[] =
+            "{\"success\":false,\"error\":{\"code\":\"out_of_memory\",\"message\":\"out of memory\"}}";
+        char *copy = strdup(fallback);
+        set_reply(req, 500, "application/json", copy, copy ? strlen(copy) : 0);
+        req->error_code = "out_of_memory";
+        return;
+    }
+    set_reply(req, status, "application/json", text, strlen(text));
+}
+
+void http_reply_error(struct http_request *req, enum herald_err err, const char *message,
+                      const char *field)
+{
+    json_t *e = json_pack("{s:s, s:s}", "code", herald_err_code(err), "message",
+                          message ? message : herald_strerror(err));
+    if (e && field)
+        json_object_set_new(e, "field", json_string(field));
+    req->error_code = herald_err_code(err);
+    http_reply_json(req, herald_err_http_status(err),
+                    e ? json_pack("{s:b, s:o}", "success", 0, "error", e) : NULL);
+}
+
+void http_reply_raw(struct http_request *req, int status, const char *content_type,
+                    const char *body, size_t len)
+{
+    char *copy = malloc(len + 1);
+    if (!copy) {
+        http_reply_error(req, HERALD_ERR_NOMEM, NULL, NULL);
+        return;
+    }
+    memcpy(copy, body, len);
+    copy[len] = '\0';
+    set_reply(req, status, content_type, copy, len);
+}
+
+void http_reply_header(struct http_request *req, const char *name, const char *value)
+{
+    struct http_header_kv *h = calloc(1, sizeof(*h));
+    if (!h)
+        return;
+    h->name = strdup(name);
+    h->value = strdup(value);
+    if (!h->name || !h->value) {
+        free(h->name);
+        free(h->value);
+        free(h);
+        return;
+    }
+    h->next = req->headers;
+    req->headers = h;
+}
+
+void reply_free(struct http_request *req)
+{
+    free(req->reply_body);
+    req->reply_body = NULL;
+    while (req->headers) {
+        struct http_header_kv *h = req->headers;
+        req->headers = h->next;
+        free(h->name);
+        free(h->value);
+        free(h);
+    }
+}

@@ -1,0 +1,91 @@
+#include <stdlib.h>
+#include <string.h>
+
+#include "http/internal.h"
+
+/* Matches one pattern; on success records {name} segments in req (when req is non-NULL). */
+static bool pattern_match(const char *pattern, const char *path, struct http_request *req)
+{
+    const char *p = pattern, *s = path;
+    int nparams = 0;
+    while (*p && *s) {
+        if (*p == '{') {
+            const char *close = strchr(p, '}');
+            const char *seg_end = strchr(s, '/');
+            size_t seg_len = seg_end ? (size_t)(seg_end - s) : strlen(s);
+            if (!close || seg_len == 0 || nparams >= HTTP_MAX_PARAMS)
+                return false;
+            if (req) {
+                req->params[nparams].name = p + 1;
+                req->params[nparams].name_len = (size_t)(close - p - 1);
+                req->params[nparams].value = strndup(s, seg_len);
+            }
+            nparams++;
+            p = close + 1;
+            s += seg_len;
+            continue;
+        }
+        if (*p != *s)
+            break;
+        p++;
+        s++;
+    }
+    bool ok = *p == '\0' && *s == '\0';
+    if (req) {
+        if (ok) {
+            req->nparams = nparams;
+        } else {
+            for (int i = 0; i < nparams; i++)
+                free(req->params[i].value);
+        }
+    }
+    return ok;
+}
+
+static bool method_matches(const char *route_method, const char *method)
+{
+    return strcmp(route_method, method) == 0 ||
+           (strcmp(method, "HEAD") == 0 && strcmp(route_method, "GET") == 0);
+}
+
+int router_match(const struct http_route *routes, size_t n, const char *method, const char *path,
+                 struct http_request *req, bool *path_matched)
+{
+    *path_matched = false;
+    for (size_t i = 0; i < n; i++) {
+        if (!pattern_match(routes[i].pattern, path, NULL))
+            continue;
+        *path_matched = true;
+        if (method_matches(routes[i].method, method)) {
+            pattern_match(routes[i].pattern, path, req);
+            return (int)i;
+        }
+    }
+    return -1;
+}
+
+void router_allowed(const struct http_route *routes, size_t n, const char *path, char *out,
+                    size_t size)
+{
+    size_t len = 0;
+    out[0] = '\0';
+    for (size_t i = 0; i < n; i++) {
+        if (!pattern_match(routes[i].pattern, path, NULL) || strstr(out, routes[i].method))
+            continue;
+        int w = snprintf(out + len, size - len, "%s%s", len ? ", " : "", routes[i].method);
+        if (w < 0 || (size_t)w >= size - len)
+            break;
+        len += (size_t)w;
+    }
+    if (strstr(out, "GET") && len + 6 < size)
+        strcat(out, ", HEAD");
+    if (len + 9 < size)
+        strcat(out, len ? ", OPTIONS" : "OPTIONS");
+}
+
+void router_free_params(struct http_request *req)
+{
+    for (int i = 0; i < req->nparams; i++)
+        free(req->params[i].value);
+    req->nparams = 0;
+}

@@ -1,0 +1,39 @@
+/* API keys: creation, rotation, revocation and lookup. A secret is shown once, when created
+ * or rotated; only its SHA-256 is stored. */
+#ifndef HERALD_KEYS_KEYS_H
+#define HERALD_KEYS_KEYS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "store/store.h"
+
+#define KEYS_SECRET_MAX 64
+#define KEYS_DEFAULT_SCOPES "events:read,events:write,sync:run"
+
+struct keys_new {
+    const char *name;       /* 1-128 printable characters */
+    const char *scopes;     /* comma-separated known scopes; NULL = KEYS_DEFAULT_SCOPES */
+    const char *rate_limit; /* "N/min" etc.; NULL = the server default */
+};
+
+/* The scopes Herald knows, NULL-terminated. */
+extern const char *const keys_known_scopes[];
+/* HERALD_ERR_INVALID with a message in `err` when a scope is unknown or the list malformed. */
+int keys_validate_scopes(const char *scopes, char *err, size_t err_size);
+int keys_create(struct store *st, const struct keys_new *spec, char secret[KEYS_SECRET_MAX],
+                struct store_key *out, char *err, size_t err_size);
+/* New secret for an active key; the old one stops working. HERALD_ERR_NOT_FOUND otherwise. */
+int keys_rotate(struct store *st, const char *id, char secret[KEYS_SECRET_MAX],
+                struct store_key *out);
+int keys_revoke(struct store *st, const char *id);
+/* Allocates *out (free() it). */
+int keys_list(struct store *st, struct store_key **out, size_t *count);
+/* Finds the active key for a presented secret: HERALD_ERR_UNAUTHORIZED when unknown or
+ * revoked. The stored hash is compared in constant time. */
+int keys_lookup(struct store *st, const char *secret, struct store_key *out);
+/* Creates an admin key named "admin" when no active key exists; *created tells. */
+int keys_bootstrap(struct store *st, char secret[KEYS_SECRET_MAX], struct store_key *out,
+                   bool *created);
+
+#endif

@@ -1,0 +1,91 @@
+/* herald: one binary, subcommands. Builds the app context from the configuration and hands
+ * it to the command. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "app.h"
+#include "base/config.h"
+#include "base/log.h"
+#include "cli/cli.h"
+#include "store/store.h"
+
+static const char usage[] =
+    "usage: herald COMMAND [ARGS]\n\n"
+    "Commands:\n"
+    "  serve                     run the HTTP server\n"
+    "  migrate [up|down [N]|status]  apply, revert or list schema migrations\n"
+    "  keys create|list|revoke|rotate|bootstrap  manage API keys\n"
+    "  backup FILE               write a verified backup of the database\n"
+    "  restore FILE              replace the database with a backup (server stopped)\n"
+    "  version                   print the version\n\n"
+    "Options:\n"
+    "  --help                    this text; COMMAND --help for one command\n"
+    "  --help-config [--markdown]  every configuration variable\n\n"
+    "Configuration comes from HERALD_* environment variables and ./.env.\n";
+
+void cli_error(const char *what, int rc)
+{
+    fprintf(stderr, "herald: %s: %s\n", what, herald_strerror((enum herald_err)rc));
+}
+
+int cli_open_store(struct app *app, struct store **out)
+{
+    struct store_opts so = {
+        .url = app->cfg.database_url,
+        .pool_min = app->cfg.db_pool_min,
+        .pool_max = app->cfg.db_pool_max,
+        .sqlite_sync_full = strcmp(app->cfg.sqlite_synchronous, "full") == 0,
+    };
+    int rc = store_open(&so, out);
+    if (rc) {
+        fprintf(stderr, "herald: cannot open the %s database (HERALD_DATABASE_URL): %s\n",
+                strncmp(app->cfg.database_url, "sqlite:", 7) == 0 ? "SQLite" : "PostgreSQL",
+                herald_strerror((enum herald_err)rc));
+        return rc;
+    }
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") ||
+        !strcmp(argv[1], "help")) {
+        fputs(usage, argc < 2 ? stderr : stdout);
+        return argc < 2 ? 2 : 0;
+    }
+    if (!strcmp(argv[1], "--help-config")) {
+        cfg_write_help(stdout, argc > 2 && !strcmp(argv[2], "--markdown"));
+        return 0;
+    }
+    if (!strcmp(argv[1], "version") || !strcmp(argv[1], "--version")) {
+        printf("herald %s\n", HERALD_VERSION);
+        return 0;
+    }
+    static const struct {
+        const char *name;
+        int (*run)(struct app *, int, char **);
+    } commands[] = {{"serve", cli_serve},   {"migrate", cli_migrate}, {"keys", cli_keys},
+                    {"backup", cli_backup}, {"restore", cli_restore}};
+    int (*run)(struct app *, int, char **) = NULL;
+    for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+        if (!strcmp(argv[1], commands[i].name))
+            run = commands[i].run;
+    if (!run) {
+        fprintf(stderr, "herald: unknown command \"%s\"\n\n%s", argv[1], usage);
+        return 2;
+    }
+    struct app app = {0};
+    char err[512] = "";
+    const char *env_file = getenv("HERALD_ENV_FILE");
+    if (cfg_load_dotenv(env_file && *env_file ? env_file : ".env", err, sizeof(err)) ||
+        cfg_load(&app.cfg, err, sizeof(err))) {
+        fprintf(stderr, "herald: configuration error: %s\n", err);
+        cfg_free(&app.cfg);
+        return 2;
+    }
+    log_set_level((enum log_level)app.cfg.log_level);
+    int status = run(&app, argc - 1, argv + 1);
+    cfg_free(&app.cfg);
+    return status;
+}

@@ -1,0 +1,120 @@
+/* Private to store/: the backend table each dialect implements, the statement registry and
+ * the materialised result type the operations read. */
+#ifndef HERALD_STORE_INTERNAL_H
+#define HERALD_STORE_INTERNAL_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+
+#include "store/store.h"
+
+enum store_stmt {
+    STMT_PING,
+    STMT_KEY_INSERT,
+    STMT_KEY_BY_HASH,
+    STMT_KEY_BY_ID,
+    STMT_KEY_LIST,
+    STMT_KEY_REVOKE,
+    STMT_KEY_ROTATE,
+    STMT_KEY_COUNT_ACTIVE,
+    STMT_EVENT_INSERT,
+    STMT_EVENT_LIST,
+    STMT_COUNT_EVENT_SOURCE,
+    STMT_COUNT_API_KEYS,
+    STMT_COUNT_SCHEMA_MIGRATIONS,
+    STMT_MIGRATIONS_LIST,
+    STMT_MIGRATION_RECORD,
+    STMT_MIGRATION_DELETE,
+    STMT__COUNT
+};
+
+enum store_dialect { DIALECT_SQLITE, DIALECT_POSTGRES };
+
+/* Statement text uses $1..$N; the SQLite backend rewrites them to ?1..?N. */
+struct store_stmt_def {
+    const char *sql;
+    const char *sql_postgres; /* only where the dialects differ */
+    bool is_write;
+};
+extern const struct store_stmt_def store_stmts[STMT__COUNT];
+const char *store_stmt_sql(enum store_stmt id, enum store_dialect d);
+
+enum store_val_type { SV_NULL, SV_TEXT, SV_INT };
+struct store_val {
+    enum store_val_type type;
+    const char *text;
+    int64_t i;
+};
+#define SV_STR(s) ((struct store_val){(s) ? SV_TEXT : SV_NULL, (s), 0})
+#define SV_I64(v) ((struct store_val){SV_INT, NULL, (v)})
+#define SV_NUL ((struct store_val){SV_NULL, NULL, 0})
+
+/* A fully read result: text cells, NULL for SQL NULL. */
+struct store_res {
+    int nrows, ncols;
+    char **cells;
+    int64_t changes; /* rows an INSERT/UPDATE/DELETE touched */
+};
+void store_res_free(struct store_res *r);
+const char *store_res_text(const struct store_res *r, int row, int col);
+int64_t store_res_i64(const struct store_res *r, int row, int col);
+
+struct store_backend {
+    const char *name;
+    enum store_dialect dialect;
+    int (*open)(struct store *st, const struct store_opts *opts);
+    void (*close)(struct store *st);
+    int (*connect)(struct store *st, void **out_conn);
+    void (*disconnect)(void *conn);
+    /* False once the connection is unusable; the pool then drops it. */
+    bool (*usable)(void *conn);
+    /* Runs SQL text without parameters (several statements allowed). */
+    int (*exec)(void *conn, const char *sql);
+    int (*query)(void *conn, enum store_stmt id, const struct store_val *params, int nparams,
+                 struct store_res *out);
+    const char *begin_write_sql;
+    const char *begin_read_sql;
+    /* Serialises concurrent migrators inside a transaction; NULL if BEGIN already does. */
+    const char *migrate_lock_sql;
+    int (*backup)(struct store *st, const char *path);
+    int (*verify_backup)(struct store *st, const char *path);
+    int (*restore)(struct store *st, const char *path);
+    int (*lock_instance)(struct store *st, bool exclusive);
+    void (*unlock_instance)(struct store *st);
+};
+
+extern const struct store_backend store_sqlite_backend;
+extern const struct store_backend store_postgres_backend;
+
+struct pool_conn {
+    void *impl;
+    unsigned generation;
+    struct pool_conn *next;
+};
+
+struct store {
+    const struct store_backend *be;
+    void *be_state; /* the backend's own */
+    char *url;
+    bool sqlite_sync_full;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    struct pool_conn *idle;
+    int n_idle, n_active, n_waiting, pool_min, pool_max;
+    unsigned generation; /* bumped when a connection is found dead: drop the older ones */
+    atomic_uint_fast64_t select_count, select_ns, write_count, write_ns, slow_queries,
+        soft_retries;
+};
+
+struct store_conn {
+    struct store *st;
+    struct pool_conn *pc;
+    bool broken;
+};
+
+/* Runs a registered statement on the connection, timing it for store_get_stats(). */
+int store_query(struct store_conn *c, enum store_stmt id, const struct store_val *params,
+                int nparams, struct store_res *out);
+int store_exec(struct store_conn *c, const char *sql);
+
+#endif

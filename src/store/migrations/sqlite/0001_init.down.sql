@@ -1,0 +1,2 @@
+DROP TABLE event_source;
+DROP TABLE api_keys;

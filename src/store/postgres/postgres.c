@@ -1,0 +1,331 @@
+/* PostgreSQL backend (libpq): statements prepared per connection on first use, SQLSTATEs
+ * mapped onto soft failures, duplicates and errors; backups through pg_dump/pg_restore. */
+#include <inttypes.h>
+#include <libpq-fe.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "base/log.h"
+#include "store/internal.h"
+
+/* Advisory lock key: servers hold it shared, restore takes it exclusively. */
+#define INSTANCE_LOCK_KEY "1213352004"
+
+struct pg_state {
+    PGconn *lock_conn;
+};
+
+struct pg_conn {
+    PGconn *conn;
+    bool prepared[STMT__COUNT];
+};
+
+static int pg_connect_url(const char *url, PGconn **out)
+{
+    const char *keys[] = {"dbname", "connect_timeout", "application_name", NULL};
+    const char *vals[] = {url, "5", "herald", NULL};
+    PGconn *conn = PQconnectdbParams(keys, vals, 1);
+    if (!conn)
+        return HERALD_ERR_NOMEM;
+    if (PQstatus(conn) != CONNECTION_OK) {
+        /* The message may name the host but never the password. */
+        log_error("postgres connect failed", json_pack("{s:s}", "error", PQerrorMessage(conn)));
+        PQfinish(conn);
+        return HERALD_ERR_DB_SOFT;
+    }
+    *out = conn;
+    return HERALD_OK;
+}
+
+static void ignore_notice(void *arg, const char *msg)
+{
+    (void)arg;
+    (void)msg;
+}
+
+static int map_result(PGconn *conn, PGresult *res, const char *what)
+{
+    ExecStatusType st = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
+    if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK)
+        return HERALD_OK;
+    const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+    if (PQstatus(conn) != CONNECTION_OK)
+        return HERALD_ERR_DB_SOFT;
+    if (state) {
+        if (!strcmp(state, "40001") || !strcmp(state, "40P01") || !strncmp(state, "08", 2) ||
+            !strcmp(state, "57P01") || !strcmp(state, "57P02") || !strcmp(state, "57P03") ||
+            !strcmp(state, "55P03"))
+            return HERALD_ERR_DB_SOFT;
+        if (!strcmp(state, "23505"))
+            return HERALD_ERR_DUPLICATE;
+    }
+    log_error("postgres error", json_pack("{s:s, s:s, s:s}", "op", what, "sqlstate",
+                                          state ? state : "", "error", PQerrorMessage(conn)));
+    return HERALD_ERR_DB;
+}
+
+static int pg_open(struct store *st, const struct store_opts *opts)
+{
+    (void)opts;
+    st->be_state = calloc(1, sizeof(struct pg_state));
+    return st->be_state ? HERALD_OK : HERALD_ERR_NOMEM;
+}
+
+static void pg_close(struct store *st)
+{
+    free(st->be_state);
+    st->be_state = NULL;
+}
+
+static int pg_connect(struct store *st, void **out)
+{
+    struct pg_conn *c = calloc(1, sizeof(*c));
+    if (!c)
+        return HERALD_ERR_NOMEM;
+    int rc = pg_connect_url(st->url, &c->conn);
+    if (rc) {
+        free(c);
+        return rc;
+    }
+    PQsetNoticeProcessor(c->conn, ignore_notice, NULL);
+    *out = c;
+    return HERALD_OK;
+}
+
+static void pg_disconnect(void *conn)
+{
+    struct pg_conn *c = conn;
+    if (!c)
+        return;
+    PQfinish(c->conn);
+    free(c);
+}
+
+static bool pg_usable(void *conn)
+{
+    struct pg_conn *c = conn;
+    return PQstatus(c->conn) == CONNECTION_OK;
+}
+
+static int pg_exec(void *conn, const char *sql)
+{
+    struct pg_conn *c = conn;
+    PGresult *res = PQexec(c->conn, sql);
+    int rc = map_result(c->conn, res, "exec");
+    PQclear(res);
+    return rc;
+}
+
+static int pg_query(void *conn, enum store_stmt id, const struct store_val *params, int nparams,
+                    struct store_res *out)
+{
+    struct pg_conn *c = conn;
+    char name[16];
+    memset(out, 0, sizeof(*out));
+    snprintf(name, sizeof(name), "h%d", (int)id);
+    if (!c->prepared[id]) {
+        PGresult *res = PQprepare(c->conn, name, store_stmt_sql(id, DIALECT_POSTGRES), 0, NULL);
+        int rc = map_result(c->conn, res, "prepare");
+        PQclear(res);
+        if (rc)
+            return rc;
+        c->prepared[id] = true;
+    }
+    const char *values[16];
+    char ints[16][24];
+    if (nparams > 16)
+        return HERALD_ERR_INTERNAL;
+    for (int i = 0; i < nparams; i++) {
+        if (params[i].type == SV_NULL) {
+            values[i] = NULL;
+        } else if (params[i].type == SV_INT) {
+            snprintf(ints[i], sizeof(ints[i]), "%" PRId64, params[i].i);
+            values[i] = ints[i];
+        } else {
+            values[i] = params[i].text;
+        }
+    }
+    PGresult *res = PQexecPrepared(c->conn, name, nparams, values, NULL, NULL, 0);
+    int rc = map_result(c->conn, res, "query");
+    if (rc) {
+        PQclear(res);
+        return rc;
+    }
+    int nrows = PQntuples(res), ncols = PQnfields(res);
+    if (nrows > 0) {
+        out->cells = calloc((size_t)nrows * (size_t)ncols, sizeof(char *));
+        if (!out->cells) {
+            PQclear(res);
+            return HERALD_ERR_NOMEM;
+        }
+    }
+    out->nrows = nrows;
+    out->ncols = ncols;
+    for (int r = 0; r < nrows; r++)
+        for (int col = 0; col < ncols; col++)
+            if (!PQgetisnull(res, r, col)) {
+                char *v = strdup(PQgetvalue(res, r, col));
+                if (!v) {
+                    PQclear(res);
+                    store_res_free(out);
+                    return HERALD_ERR_NOMEM;
+                }
+                out->cells[r * ncols + col] = v;
+            }
+    const char *tuples = PQcmdTuples(res);
+    out->changes = tuples && *tuples ? strtoll(tuples, NULL, 10) : 0;
+    PQclear(res);
+    return HERALD_OK;
+}
+
+/* Runs a PostgreSQL client tool with the connection passed through libpq's environment
+ * variables, so no password ever appears on a command line. */
+static int run_pg_tool(const char *url, const char *const argv[], bool add_dbname,
+                       const char *stdout_path)
+{
+    char *err = NULL;
+    PQconninfoOption *opts = PQconninfoParse(url, &err);
+    if (!opts) {
+        PQfreemem(err);
+        return HERALD_ERR_CONFIG;
+    }
+    const char *dbname = NULL;
+    pid_t pid = fork();
+    if (pid < 0) {
+        PQconninfoFree(opts);
+        return HERALD_ERR_IO;
+    }
+    if (pid == 0) {
+        static const struct {
+            const char *kw, *env;
+        } map[] = {{"host", "PGHOST"},         {"hostaddr", "PGHOSTADDR"},
+                   {"port", "PGPORT"},         {"user", "PGUSER"},
+                   {"password", "PGPASSWORD"}, {"dbname", "PGDATABASE"},
+                   {"sslmode", "PGSSLMODE"},   {"options", "PGOPTIONS"}};
+        for (PQconninfoOption *o = opts; o->keyword; o++)
+            for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++)
+                if (o->val && !strcmp(o->keyword, map[i].kw)) {
+                    setenv(map[i].env, o->val, 1);
+                    if (!strcmp(o->keyword, "dbname"))
+                        dbname = o->val;
+                }
+        const char *args[32];
+        int n = 0;
+        for (; argv[n] && n < 28; n++)
+            args[n] = argv[n];
+        char dbarg[512];
+        if (add_dbname && dbname) {
+            snprintf(dbarg, sizeof(dbarg), "--dbname=%s", dbname);
+            args[n++] = dbarg;
+        }
+        args[n] = NULL;
+        if (stdout_path) {
+            FILE *f = freopen(stdout_path, "w", stdout);
+            if (!f)
+                _exit(126);
+        }
+        execvp(args[0], (char *const *)args);
+        _exit(127);
+    }
+    PQconninfoFree(opts);
+    int status;
+    if (waitpid(pid, &status, 0) < 0)
+        return HERALD_ERR_IO;
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+        log_error("postgres tool failed",
+                  json_pack("{s:s, s:i}", "tool", argv[0],
+                            "status", WIFEXITED(status) ? WEXITSTATUS(status) : -1));
+        return HERALD_ERR_IO;
+    }
+    return HERALD_OK;
+}
+
+static int pg_backup(struct store *st, const char *path)
+{
+    char file_arg[4200];
+    snprintf(file_arg, sizeof(file_arg), "--file=%s", path);
+    const char *argv[] = {"pg_dump", "--format=custom", "--no-owner", "--no-privileges", file_arg,
+                          NULL};
+    return run_pg_tool(st->url, argv, false, NULL);
+}
+
+static int pg_verify_backup(struct store *st, const char *path)
+{
+    char list_path[4200];
+    snprintf(list_path, sizeof(list_path), "%s.list", path);
+    const char *argv[] = {"pg_restore", "--list", path, NULL};
+    int rc = run_pg_tool(st->url, argv, false, list_path);
+    if (!rc) {
+        rc = HERALD_ERR_BACKUP_INVALID;
+        FILE *f = fopen(list_path, "r");
+        char line[1024];
+        while (f && fgets(line, sizeof(line), f))
+            if (strstr(line, "TABLE DATA") && strstr(line, "schema_migrations"))
+                rc = HERALD_OK;
+        if (f)
+            fclose(f);
+    } else {
+        rc = HERALD_ERR_BACKUP_INVALID;
+    }
+    unlink(list_path);
+    return rc;
+}
+
+static int pg_restore(struct store *st, const char *path)
+{
+    const char *argv[] = {"pg_restore",     "--clean",         "--if-exists",
+                          "--no-owner",     "--no-privileges", "--single-transaction",
+                          "--exit-on-error", path,             NULL};
+    return run_pg_tool(st->url, argv, true, NULL);
+}
+
+static int pg_lock_instance(struct store *st, bool exclusive)
+{
+    struct pg_state *s = st->be_state;
+    if (!s->lock_conn) {
+        int rc = pg_connect_url(st->url, &s->lock_conn);
+        if (rc)
+            return rc;
+        PQsetNoticeProcessor(s->lock_conn, ignore_notice, NULL);
+    }
+    const char *sql = exclusive ? "SELECT pg_try_advisory_lock(" INSTANCE_LOCK_KEY ")"
+                                : "SELECT pg_try_advisory_lock_shared(" INSTANCE_LOCK_KEY ")";
+    PGresult *res = PQexec(s->lock_conn, sql);
+    int rc = map_result(s->lock_conn, res, "lock");
+    if (!rc && (PQntuples(res) != 1 || strcmp(PQgetvalue(res, 0, 0), "t") != 0))
+        rc = HERALD_ERR_CONFLICT;
+    PQclear(res);
+    return rc;
+}
+
+static void pg_unlock_instance(struct store *st)
+{
+    struct pg_state *s = st->be_state;
+    if (s && s->lock_conn) {
+        PQfinish(s->lock_conn);
+        s->lock_conn = NULL;
+    }
+}
+
+const struct store_backend store_postgres_backend = {
+    .name = "postgres",
+    .dialect = DIALECT_POSTGRES,
+    .open = pg_open,
+    .close = pg_close,
+    .connect = pg_connect,
+    .disconnect = pg_disconnect,
+    .usable = pg_usable,
+    .exec = pg_exec,
+    .query = pg_query,
+    .begin_write_sql = "BEGIN",
+    .begin_read_sql = "BEGIN READ ONLY",
+    .migrate_lock_sql = "SELECT pg_advisory_xact_lock(1213352005)",
+    .backup = pg_backup,
+    .verify_backup = pg_verify_backup,
+    .restore = pg_restore,
+    .lock_instance = pg_lock_instance,
+    .unlock_instance = pg_unlock_instance,
+};

@@ -1,0 +1,312 @@
+/* The statement registry and the operations of store.h, written once over the backend table.
+ * Every statement is parameterised; where the dialects differ the PostgreSQL text is given
+ * beside the shared one. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "store/internal.h"
+
+#define KEY_COLS                                                                                   \
+    "id, name, prefix, secret_hash, scopes, rate_limit, created_at_ms, revoked_at_ms, "            \
+    "rotated_at_ms"
+#define EVENT_COLS                                                                                 \
+    "id, event_key, platform, campaign_id, event_type, email, source_id, namespace, payload, "     \
+    "occurred_at_ms, created_at_ms"
+
+const struct store_stmt_def store_stmts[STMT__COUNT] = {
+    [STMT_PING] = {"SELECT 1", NULL, false},
+    [STMT_KEY_INSERT] = {"INSERT INTO api_keys (id, name, prefix, secret_hash, scopes, rate_limit, "
+                         "created_at_ms) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                         NULL, true},
+    [STMT_KEY_BY_HASH] = {"SELECT " KEY_COLS " FROM api_keys WHERE secret_hash = $1", NULL, false},
+    [STMT_KEY_BY_ID] = {"SELECT " KEY_COLS " FROM api_keys WHERE id = $1", NULL, false},
+    [STMT_KEY_LIST] = {"SELECT " KEY_COLS " FROM api_keys ORDER BY created_at_ms, id", NULL, false},
+    [STMT_KEY_REVOKE] = {"UPDATE api_keys SET revoked_at_ms = $2 WHERE id = $1 AND revoked_at_ms "
+                         "IS NULL",
+                         NULL, true},
+    [STMT_KEY_ROTATE] = {"UPDATE api_keys SET secret_hash = $2, prefix = $3, rotated_at_ms = $4 "
+                         "WHERE id = $1 AND revoked_at_ms IS NULL",
+                         NULL, true},
+    [STMT_KEY_COUNT_ACTIVE] = {"SELECT COUNT(*) FROM api_keys WHERE revoked_at_ms IS NULL", NULL,
+                               false},
+    [STMT_EVENT_INSERT] = {"INSERT INTO event_source (event_key, platform, campaign_id, event_type, "
+                           "email, source_id, namespace, payload, occurred_at_ms, event_time_ms, "
+                           "created_at_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) "
+                           "ON CONFLICT (event_key) DO NOTHING RETURNING id",
+                           NULL, true},
+    [STMT_EVENT_LIST] = {"SELECT " EVENT_COLS " FROM event_source WHERE "
+                         "(CAST($1 AS TEXT) IS NULL OR platform = $1) AND "
+                         "(CAST($2 AS TEXT) IS NULL OR campaign_id = $2) AND "
+                         "(CAST($3 AS TEXT) IS NULL OR event_type = $3) AND "
+                         "(CAST($4 AS TEXT) IS NULL OR email = $4) AND "
+                         "(CAST($5 AS TEXT) IS NULL OR namespace = $5) AND "
+                         "(CAST($6 AS BIGINT) IS NULL OR event_time_ms >= $6) AND "
+                         "(CAST($7 AS BIGINT) IS NULL OR event_time_ms < $7) AND "
+                         "(CAST($8 AS BIGINT) IS NULL OR id < $8) "
+                         "ORDER BY id DESC LIMIT $9",
+                         NULL, false},
+    [STMT_COUNT_EVENT_SOURCE] = {"SELECT COUNT(*) FROM event_source", NULL, false},
+    [STMT_COUNT_API_KEYS] = {"SELECT COUNT(*) FROM api_keys", NULL, false},
+    [STMT_COUNT_SCHEMA_MIGRATIONS] = {"SELECT COUNT(*) FROM schema_migrations", NULL, false},
+    [STMT_MIGRATIONS_LIST] = {"SELECT version, name, applied_at_ms FROM schema_migrations ORDER BY "
+                              "version",
+                              NULL, false},
+    [STMT_MIGRATION_RECORD] = {"INSERT INTO schema_migrations (version, name, applied_at_ms) "
+                               "VALUES ($1, $2, $3)",
+                               NULL, true},
+    [STMT_MIGRATION_DELETE] = {"DELETE FROM schema_migrations WHERE version = $1", NULL, true},
+};
+
+const char *store_stmt_sql(enum store_stmt id, enum store_dialect d)
+{
+    if (d == DIALECT_POSTGRES && store_stmts[id].sql_postgres)
+        return store_stmts[id].sql_postgres;
+    return store_stmts[id].sql;
+}
+
+static void copy_field(char *dst, size_t size, const char *src)
+{
+    snprintf(dst, size, "%s", src ? src : "");
+}
+
+static void key_from_row(const struct store_res *r, int row, struct store_key *k)
+{
+    copy_field(k->id, sizeof(k->id), store_res_text(r, row, 0));
+    copy_field(k->name, sizeof(k->name), store_res_text(r, row, 1));
+    copy_field(k->prefix, sizeof(k->prefix), store_res_text(r, row, 2));
+    copy_field(k->secret_hash, sizeof(k->secret_hash), store_res_text(r, row, 3));
+    copy_field(k->scopes, sizeof(k->scopes), store_res_text(r, row, 4));
+    copy_field(k->rate_limit, sizeof(k->rate_limit), store_res_text(r, row, 5));
+    k->created_at_ms = store_res_i64(r, row, 6);
+    k->revoked_at_ms = store_res_i64(r, row, 7);
+    k->rotated_at_ms = store_res_i64(r, row, 8);
+}
+
+int store_key_insert(struct store_conn *c, const struct store_key *k)
+{
+    struct store_val p[] = {SV_STR(k->id),     SV_STR(k->name),
+                            SV_STR(k->prefix), SV_STR(k->secret_hash),
+                            SV_STR(k->scopes), SV_STR(*k->rate_limit ? k->rate_limit : NULL),
+                            SV_I64(k->created_at_ms)};
+    struct store_res r = {0};
+    int rc = store_query(c, STMT_KEY_INSERT, p, 7, &r);
+    store_res_free(&r);
+    return rc;
+}
+
+static int key_find(struct store_conn *c, enum store_stmt stmt, const char *arg,
+                    struct store_key *out)
+{
+    struct store_val p[] = {SV_STR(arg)};
+    struct store_res r = {0};
+    int rc = store_query(c, stmt, p, 1, &r);
+    if (!rc && r.nrows == 0)
+        rc = HERALD_ERR_NOT_FOUND;
+    if (!rc)
+        key_from_row(&r, 0, out);
+    store_res_free(&r);
+    return rc;
+}
+
+int store_key_find_by_hash(struct store_conn *c, const char *secret_hash, struct store_key *out)
+{
+    return key_find(c, STMT_KEY_BY_HASH, secret_hash, out);
+}
+
+int store_key_find_by_id(struct store_conn *c, const char *id, struct store_key *out)
+{
+    return key_find(c, STMT_KEY_BY_ID, id, out);
+}
+
+int store_key_list(struct store_conn *c, struct store_key **out, size_t *count)
+{
+    struct store_res r = {0};
+    int rc = store_query(c, STMT_KEY_LIST, NULL, 0, &r);
+    if (rc)
+        goto done;
+    *out = calloc(r.nrows ? (size_t)r.nrows : 1, sizeof(**out));
+    if (!*out) {
+        rc = HERALD_ERR_NOMEM;
+        goto done;
+    }
+    for (int i = 0; i < r.nrows; i++)
+        key_from_row(&r, i, &(*out)[i]);
+    *count = (size_t)r.nrows;
+done:
+    store_res_free(&r);
+    return rc;
+}
+
+static int run_update(struct store_conn *c, enum store_stmt stmt, const struct store_val *p, int n)
+{
+    struct store_res r = {0};
+    int rc = store_query(c, stmt, p, n, &r);
+    if (!rc && r.changes == 0)
+        rc = HERALD_ERR_NOT_FOUND;
+    store_res_free(&r);
+    return rc;
+}
+
+int store_key_revoke(struct store_conn *c, const char *id, int64_t now_ms)
+{
+    struct store_val p[] = {SV_STR(id), SV_I64(now_ms)};
+    return run_update(c, STMT_KEY_REVOKE, p, 2);
+}
+
+int store_key_rotate(struct store_conn *c, const char *id, const char *secret_hash,
+                     const char *prefix, int64_t now_ms)
+{
+    struct store_val p[] = {SV_STR(id), SV_STR(secret_hash), SV_STR(prefix), SV_I64(now_ms)};
+    return run_update(c, STMT_KEY_ROTATE, p, 4);
+}
+
+static int count_query(struct store_conn *c, enum store_stmt stmt, int64_t *out)
+{
+    struct store_res r = {0};
+    int rc = store_query(c, stmt, NULL, 0, &r);
+    if (!rc)
+        *out = r.nrows ? store_res_i64(&r, 0, 0) : 0;
+    store_res_free(&r);
+    return rc;
+}
+
+int store_key_count_active(struct store_conn *c, int64_t *count)
+{
+    return count_query(c, STMT_KEY_COUNT_ACTIVE, count);
+}
+
+int store_event_insert(struct store_conn *c, const struct store_event *ev, bool *created)
+{
+    int64_t event_time = ev->has_occurred_at ? ev->occurred_at_ms : ev->created_at_ms;
+    struct store_val p[] = {
+        SV_STR(ev->event_key),  SV_STR(ev->platform),  SV_STR(ev->campaign_id),
+        SV_STR(ev->event_type), SV_STR(ev->email),     SV_STR(ev->source_id),
+        SV_STR(ev->namespace_), SV_STR(ev->payload),   ev->has_occurred_at ? SV_I64(ev->occurred_at_ms) : SV_NUL,
+        SV_I64(event_time),     SV_I64(ev->created_at_ms)};
+    struct store_res r = {0};
+    int rc = store_query(c, STMT_EVENT_INSERT, p, 11, &r);
+    if (!rc)
+        *created = r.nrows > 0;
+    store_res_free(&r);
+    return rc;
+}
+
+static char *dup_cell(const struct store_res *r, int row, int col, int *failed)
+{
+    const char *s = store_res_text(r, row, col);
+    if (!s)
+        return NULL;
+    char *d = strdup(s);
+    if (!d)
+        *failed = 1;
+    return d;
+}
+
+int store_event_list(struct store_conn *c, const struct store_event_filter *f,
+                     struct store_event **out, size_t *count)
+{
+    struct store_val p[] = {SV_STR(f->platform),
+                            SV_STR(f->campaign_id),
+                            SV_STR(f->event_type),
+                            SV_STR(f->email),
+                            SV_STR(f->namespace_),
+                            f->has_from ? SV_I64(f->from_ms) : SV_NUL,
+                            f->has_to ? SV_I64(f->to_ms) : SV_NUL,
+                            f->has_before_id ? SV_I64(f->before_id) : SV_NUL,
+                            SV_I64(f->limit)};
+    struct store_res r = {0};
+    *out = NULL;
+    *count = 0;
+    int rc = store_query(c, STMT_EVENT_LIST, p, 9, &r);
+    if (rc)
+        goto done;
+    struct store_event *rows = calloc(r.nrows ? (size_t)r.nrows : 1, sizeof(*rows));
+    if (!rows) {
+        rc = HERALD_ERR_NOMEM;
+        goto done;
+    }
+    int failed = 0;
+    for (int i = 0; i < r.nrows; i++) {
+        struct store_event *e = &rows[i];
+        e->id = store_res_i64(&r, i, 0);
+        e->event_key = dup_cell(&r, i, 1, &failed);
+        e->platform = dup_cell(&r, i, 2, &failed);
+        e->campaign_id = dup_cell(&r, i, 3, &failed);
+        e->event_type = dup_cell(&r, i, 4, &failed);
+        e->email = dup_cell(&r, i, 5, &failed);
+        e->source_id = dup_cell(&r, i, 6, &failed);
+        e->namespace_ = dup_cell(&r, i, 7, &failed);
+        e->payload = dup_cell(&r, i, 8, &failed);
+        e->has_occurred_at = store_res_text(&r, i, 9) != NULL;
+        e->occurred_at_ms = store_res_i64(&r, i, 9);
+        e->created_at_ms = store_res_i64(&r, i, 10);
+    }
+    if (failed) {
+        store_events_free(rows, (size_t)r.nrows);
+        rc = HERALD_ERR_NOMEM;
+        goto done;
+    }
+    *out = rows;
+    *count = (size_t)r.nrows;
+done:
+    store_res_free(&r);
+    return rc;
+}
+
+void store_events_free(struct store_event *rows, size_t count)
+{
+    if (!rows)
+        return;
+    for (size_t i = 0; i < count; i++) {
+        free(rows[i].event_key);
+        free(rows[i].platform);
+        free(rows[i].campaign_id);
+        free(rows[i].event_type);
+        free(rows[i].email);
+        free(rows[i].source_id);
+        free(rows[i].namespace_);
+        free(rows[i].payload);
+    }
+    free(rows);
+}
+
+int store_ping(struct store_conn *c)
+{
+    struct store_res r = {0};
+    int rc = store_query(c, STMT_PING, NULL, 0, &r);
+    store_res_free(&r);
+    return rc;
+}
+
+const char *const store_table_names[] = {"event_source", "api_keys", "schema_migrations"};
+const size_t store_table_count = sizeof(store_table_names) / sizeof(store_table_names[0]);
+
+int store_table_rows(struct store_conn *c, const char *table, int64_t *rows)
+{
+    static const enum store_stmt stmts[] = {STMT_COUNT_EVENT_SOURCE, STMT_COUNT_API_KEYS,
+                                            STMT_COUNT_SCHEMA_MIGRATIONS};
+    for (size_t i = 0; i < store_table_count; i++)
+        if (strcmp(table, store_table_names[i]) == 0)
+            return count_query(c, stmts[i], rows);
+    return HERALD_ERR_INVALID;
+}
+
+/* The indexes the event queries rely on; migration 0002 creates the same set. */
+static const char sync_indexes_sql[] =
+    "CREATE INDEX IF NOT EXISTS idx_event_source_platform_campaign ON event_source "
+    "(platform, campaign_id, id);"
+    "CREATE INDEX IF NOT EXISTS idx_event_source_email ON event_source (email, id);"
+    "CREATE INDEX IF NOT EXISTS idx_event_source_namespace ON event_source (namespace, id);"
+    "CREATE INDEX IF NOT EXISTS idx_event_source_time ON event_source (event_time_ms);";
+
+int store_optimize(struct store_conn *c, const char *task)
+{
+    if (strcmp(task, "sync_indexes") == 0)
+        return store_exec(c, sync_indexes_sql);
+    if (strcmp(task, "analyze") == 0)
+        return store_exec(c, "ANALYZE");
+    if (strcmp(task, "vacuum") == 0)
+        return store_exec(c, "VACUUM");
+    return HERALD_ERR_INVALID;
+}

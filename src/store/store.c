@@ -1,0 +1,329 @@
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "base/clock.h"
+#include "base/log.h"
+#include "store/internal.h"
+
+#define SLOW_QUERY_NS (100LL * 1000 * 1000)
+#define TX_MAX_ATTEMPTS 8
+
+static const struct store_backend *backend_for(const char *url)
+{
+    if (strncmp(url, "sqlite:", 7) == 0)
+        return &store_sqlite_backend;
+    if (strncmp(url, "postgres://", 11) == 0 || strncmp(url, "postgresql://", 13) == 0)
+        return &store_postgres_backend;
+    return NULL;
+}
+
+static void pool_conn_destroy(struct store *st, struct pool_conn *pc)
+{
+    if (!pc)
+        return;
+    st->be->disconnect(pc->impl);
+    free(pc);
+}
+
+static int pool_conn_new(struct store *st, unsigned generation, struct pool_conn **out)
+{
+    struct pool_conn *pc = calloc(1, sizeof(*pc));
+    if (!pc)
+        return HERALD_ERR_NOMEM;
+    int rc = st->be->connect(st, &pc->impl);
+    if (rc) {
+        free(pc);
+        return rc;
+    }
+    pc->generation = generation;
+    *out = pc;
+    return HERALD_OK;
+}
+
+int store_open(const struct store_opts *opts, struct store **out)
+{
+    const struct store_backend *be = backend_for(opts->url);
+    if (!be)
+        return HERALD_ERR_CONFIG;
+    struct store *st = calloc(1, sizeof(*st));
+    if (!st)
+        return HERALD_ERR_NOMEM;
+    st->be = be;
+    st->url = strdup(opts->url);
+    st->pool_min = opts->pool_min;
+    st->pool_max = opts->pool_max > 0 ? opts->pool_max : 1;
+    st->sqlite_sync_full = opts->sqlite_sync_full;
+    pthread_mutex_init(&st->mu, NULL);
+    pthread_cond_init(&st->cv, NULL);
+    int rc = st->url ? be->open(st, opts) : HERALD_ERR_NOMEM;
+    if (rc) {
+        free(st->url);
+        pthread_mutex_destroy(&st->mu);
+        pthread_cond_destroy(&st->cv);
+        free(st);
+        return rc;
+    }
+    for (int i = 0; i < st->pool_min; i++) {
+        struct pool_conn *pc;
+        rc = pool_conn_new(st, 0, &pc);
+        if (rc) {
+            store_close(st);
+            return rc;
+        }
+        pc->next = st->idle;
+        st->idle = pc;
+        st->n_idle++;
+    }
+    *out = st;
+    return HERALD_OK;
+}
+
+void store_close(struct store *st)
+{
+    if (!st)
+        return;
+    while (st->idle) {
+        struct pool_conn *pc = st->idle;
+        st->idle = pc->next;
+        pool_conn_destroy(st, pc);
+    }
+    if (st->be->unlock_instance)
+        st->be->unlock_instance(st);
+    st->be->close(st);
+    pthread_mutex_destroy(&st->mu);
+    pthread_cond_destroy(&st->cv);
+    free(st->url);
+    free(st);
+}
+
+const char *store_backend_name(const struct store *st)
+{
+    return st->be->name;
+}
+
+static int pool_acquire(struct store *st, struct store_conn *c)
+{
+    pthread_mutex_lock(&st->mu);
+    for (;;) {
+        while (st->idle) {
+            struct pool_conn *pc = st->idle;
+            st->idle = pc->next;
+            st->n_idle--;
+            if (pc->generation == st->generation && st->be->usable(pc->impl)) {
+                st->n_active++;
+                pthread_mutex_unlock(&st->mu);
+                c->st = st;
+                c->pc = pc;
+                c->broken = false;
+                return HERALD_OK;
+            }
+            pthread_mutex_unlock(&st->mu);
+            pool_conn_destroy(st, pc);
+            pthread_mutex_lock(&st->mu);
+        }
+        if (st->n_active + st->n_idle < st->pool_max) {
+            st->n_active++;
+            unsigned gen = st->generation;
+            pthread_mutex_unlock(&st->mu);
+            struct pool_conn *pc;
+            int rc = pool_conn_new(st, gen, &pc);
+            if (rc) {
+                pthread_mutex_lock(&st->mu);
+                st->n_active--;
+                pthread_cond_signal(&st->cv);
+                pthread_mutex_unlock(&st->mu);
+                return rc;
+            }
+            c->st = st;
+            c->pc = pc;
+            c->broken = false;
+            return HERALD_OK;
+        }
+        struct timespec deadline;
+        clock_gettime(CLOCK_REALTIME, &deadline);
+        deadline.tv_sec += 10;
+        st->n_waiting++;
+        int w = pthread_cond_timedwait(&st->cv, &st->mu, &deadline);
+        st->n_waiting--;
+        if (w == ETIMEDOUT) {
+            pthread_mutex_unlock(&st->mu);
+            return HERALD_ERR_DB_SOFT;
+        }
+    }
+}
+
+static void pool_release(struct store_conn *c)
+{
+    struct store *st = c->st;
+    struct pool_conn *pc = c->pc;
+    bool keep = !c->broken && st->be->usable(pc->impl);
+    pthread_mutex_lock(&st->mu);
+    st->n_active--;
+    if (!keep)
+        st->generation++; /* one dead connection means the others are suspect too */
+    if (keep && pc->generation == st->generation) {
+        pc->next = st->idle;
+        st->idle = pc;
+        st->n_idle++;
+        pc = NULL;
+    }
+    pthread_cond_signal(&st->cv);
+    pthread_mutex_unlock(&st->mu);
+    pool_conn_destroy(st, pc);
+    c->pc = NULL;
+}
+
+int store_query(struct store_conn *c, enum store_stmt id, const struct store_val *params,
+                int nparams, struct store_res *out)
+{
+    struct store *st = c->st;
+    int64_t t0 = clock_mono_ns();
+    int rc = st->be->query(c->pc->impl, id, params, nparams, out);
+    uint64_t dt = (uint64_t)(clock_mono_ns() - t0);
+    if (store_stmts[id].is_write) {
+        atomic_fetch_add_explicit(&st->write_count, 1, memory_order_relaxed);
+        atomic_fetch_add_explicit(&st->write_ns, dt, memory_order_relaxed);
+    } else {
+        atomic_fetch_add_explicit(&st->select_count, 1, memory_order_relaxed);
+        atomic_fetch_add_explicit(&st->select_ns, dt, memory_order_relaxed);
+    }
+    if (dt > SLOW_QUERY_NS)
+        atomic_fetch_add_explicit(&st->slow_queries, 1, memory_order_relaxed);
+    if (rc == HERALD_ERR_DB_SOFT && !st->be->usable(c->pc->impl))
+        c->broken = true;
+    return rc;
+}
+
+int store_exec(struct store_conn *c, const char *sql)
+{
+    int rc = c->st->be->exec(c->pc->impl, sql);
+    if (rc == HERALD_ERR_DB_SOFT && !c->st->be->usable(c->pc->impl))
+        c->broken = true;
+    return rc;
+}
+
+static void backoff_sleep(int attempt)
+{
+    /* 5 ms doubling to 640 ms, with up to 50% jitter so retrying writers spread out. */
+    long ms = 5L << (attempt < 7 ? attempt : 7);
+    unsigned seed = (unsigned)clock_mono_ns();
+    ms += (long)(rand_r(&seed) % (unsigned)(ms / 2 + 1));
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000};
+    nanosleep(&ts, NULL);
+}
+
+static int run_in_tx(struct store *st, const char *begin_sql, store_fn fn, void *arg)
+{
+    int rc = HERALD_ERR_DB_SOFT;
+    for (int attempt = 0; attempt < TX_MAX_ATTEMPTS; attempt++) {
+        if (attempt > 0) {
+            atomic_fetch_add_explicit(&st->soft_retries, 1, memory_order_relaxed);
+            backoff_sleep(attempt);
+        }
+        struct store_conn c;
+        rc = pool_acquire(st, &c);
+        if (rc == HERALD_ERR_DB_SOFT)
+            continue;
+        if (rc)
+            return rc;
+        rc = store_exec(&c, begin_sql);
+        if (!rc) {
+            rc = fn(&c, arg);
+            if (!rc)
+                rc = store_exec(&c, "COMMIT");
+            else if (!c.broken)
+                store_exec(&c, "ROLLBACK");
+        }
+        pool_release(&c);
+        if (rc != HERALD_ERR_DB_SOFT)
+            return rc;
+    }
+    log_warn("transaction gave up after retries", json_pack("{s:i}", "attempts", TX_MAX_ATTEMPTS));
+    return rc;
+}
+
+int store_run_tx(struct store *st, store_fn fn, void *arg)
+{
+    return run_in_tx(st, st->be->begin_write_sql, fn, arg);
+}
+
+int store_run_read(struct store *st, store_fn fn, void *arg)
+{
+    return run_in_tx(st, st->be->begin_read_sql, fn, arg);
+}
+
+int store_run_plain(struct store *st, store_fn fn, void *arg)
+{
+    struct store_conn c;
+    int rc = pool_acquire(st, &c);
+    if (rc)
+        return rc;
+    rc = fn(&c, arg);
+    pool_release(&c);
+    return rc;
+}
+
+void store_get_stats(struct store *st, struct store_stats *out)
+{
+    pthread_mutex_lock(&st->mu);
+    out->pool_active = st->n_active;
+    out->pool_idle = st->n_idle;
+    out->pool_max = st->pool_max;
+    out->pool_waiting = st->n_waiting;
+    pthread_mutex_unlock(&st->mu);
+    out->select_count = atomic_load(&st->select_count);
+    out->select_ns = atomic_load(&st->select_ns);
+    out->write_count = atomic_load(&st->write_count);
+    out->write_ns = atomic_load(&st->write_ns);
+    out->slow_queries = atomic_load(&st->slow_queries);
+    out->soft_retries = atomic_load(&st->soft_retries);
+}
+
+int store_backup(struct store *st, const char *path)
+{
+    return st->be->backup(st, path);
+}
+
+int store_verify_backup(struct store *st, const char *path)
+{
+    return st->be->verify_backup(st, path);
+}
+
+int store_restore(struct store *st, const char *path)
+{
+    int rc = st->be->restore(st, path);
+    /* Pooled connections may hold handles to the replaced database. */
+    pthread_mutex_lock(&st->mu);
+    st->generation++;
+    pthread_mutex_unlock(&st->mu);
+    return rc;
+}
+
+int store_lock_instance(struct store *st, bool exclusive)
+{
+    return st->be->lock_instance(st, exclusive);
+}
+
+void store_res_free(struct store_res *r)
+{
+    if (r->cells) {
+        for (int i = 0; i < r->nrows * r->ncols; i++)
+            free(r->cells[i]);
+        free(r->cells);
+    }
+    r->cells = NULL;
+    r->nrows = r->ncols = 0;
+}
+
+const char *store_res_text(const struct store_res *r, int row, int col)
+{
+    return r->cells[row * r->ncols + col];
+}
+
+int64_t store_res_i64(const struct store_res *r, int row, int col)
+{
+    const char *s = store_res_text(r, row, col);
+    return s ? strtoll(s, NULL, 10) : 0;
+}
