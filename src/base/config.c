@@ -39,7 +39,8 @@ static const struct cfg_entry cfg_table[] = {
      "Default requests per API key, `N/s`, `N/min` or `N/h`; N is also the burst. A key's own "
      "`--rate-limit` overrides it."},
     {"HERALD_RATE_LIMIT_IP", CFG_RATE, OFF(rate_limit_ip), 1, 10000000, "100/min", NULL,
-     "Requests per client IP on unauthenticated routes (and failed authentications)."},
+     "Requests per client IP that carry no valid API key (missing or wrong key, unknown "
+     "routes). The probes `/livez`, `/health` and `/metrics` are not limited."},
     {"HERALD_MAX_BODY", CFG_SIZE, OFF(max_body), 1024, 1073741824, "1MiB", NULL,
      "Largest request body accepted (`512KiB`, `1MiB`, bytes); larger bodies get 413."},
     {"HERALD_TLS_CERT_FILE", CFG_STR, OFF(tls_cert_file), 0, 4096, "", NULL,

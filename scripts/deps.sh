@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Installs the Debian packages Herald needs that are missing. `deps.sh run` for building and
+# running; `deps.sh test` adds what the test suites, sanitizers, fuzzers and benchmarks use.
+set -euo pipefail
+
+run_pkgs=(build-essential cmake pkg-config libmicrohttpd-dev libjansson-dev libsqlite3-dev
+          libpq-dev libssl-dev zlib1g-dev postgresql-client)
+test_pkgs=(libcmocka-dev postgresql python3-pytest python3-requests clang libclang-rt-14-dev
+           wrk prometheus openssl curl sqlite3 procps)
+
+pkgs=("${run_pkgs[@]}")
+if [ "${1:-run}" = "test" ]; then
+    pkgs+=("${test_pkgs[@]}")
+fi
+
+missing=()
+for p in "${pkgs[@]}"; do
+    if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+        missing+=("$p")
+    fi
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+echo "Installing missing packages: ${missing[*]}" >&2
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then
+    SUDO="sudo"
+fi
+export DEBIAN_FRONTEND=noninteractive
+# A fresh machine may have no package lists yet, and the list may be stale.
+$SUDO apt-get update -qq
+# prometheus is only wanted for promtool; do not leave its daemon running.
+$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+if printf '%s\n' "${missing[@]}" | grep -qx prometheus; then
+    $SUDO systemctl disable --now prometheus >/dev/null 2>&1 || $SUDO service prometheus stop >/dev/null 2>&1 || true
+fi

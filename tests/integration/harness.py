@@ -1,0 +1,215 @@
+"""Starts real servers for the black-box suite: a private PostgreSQL cluster (unless
+HERALD_TEST_PG_URL names one) and Herald processes on either backend."""
+import glob
+import json
+import os
+import pwd
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+import uuid
+
+import requests
+
+HERALD_BIN = os.environ.get("HERALD_BIN") or os.path.join(
+    os.path.dirname(__file__), "..", "..", "build", "herald")
+SANITIZED = os.environ.get("HERALD_SANITIZED") == "1"
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class PgCluster:
+    """initdb + pg_ctl in a temp dir; as root the server runs as the postgres user."""
+
+    def __init__(self):
+        self.url_base = os.environ.get("HERALD_TEST_PG_URL")
+        self.dir = None
+        self.port = None
+        self.run_as = None
+
+    def _cmd(self, args):
+        if self.run_as:
+            return ["runuser", "-u", self.run_as, "--"] + args
+        return args
+
+    def start(self):
+        if self.url_base:
+            return
+        bins = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
+        if not bins:
+            raise RuntimeError("PostgreSQL server binaries not found: install postgresql")
+        self.bindir = os.path.dirname(bins[-1])
+        self.dir = tempfile.mkdtemp(prefix="herald-pg-")
+        if os.getuid() == 0:
+            self.run_as = "postgres"
+            pw = pwd.getpwnam("postgres")
+            os.chown(self.dir, pw.pw_uid, pw.pw_gid)
+        self.data = os.path.join(self.dir, "data")
+        subprocess.run(self._cmd([os.path.join(self.bindir, "initdb"), "-D", self.data, "-U",
+                                  "postgres", "--auth=trust", "-E", "UTF8", "--no-sync"]),
+                       check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.port = free_port()
+        self.pg_ctl("start")
+        self.url_base = f"postgres://postgres@127.0.0.1:{self.port}"
+
+    def pg_ctl(self, action, extra=()):
+        opts = (f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1 -c fsync=off "
+                f"-c max_connections=300 -c synchronous_commit=on")
+        args = [os.path.join(self.bindir, "pg_ctl"), "-D", self.data, "-w", "-l",
+                os.path.join(self.dir, "log"), "-o", opts, action, *extra]
+        if action == "stop":
+            args += ["-m", "fast"]
+        subprocess.run(self._cmd(args), check=True, stdout=subprocess.DEVNULL)
+
+    def restart(self):
+        self.pg_ctl("stop")
+        self.pg_ctl("start")
+
+    def stop(self):
+        if self.dir:
+            try:
+                self.pg_ctl("stop")
+            finally:
+                shutil.rmtree(self.dir, ignore_errors=True)
+
+    def psql(self, sql, db="postgres"):
+        out = subprocess.run(["psql", "-X", "-A", "-t", "-v", "ON_ERROR_STOP=1",
+                              f"{self.url_base}/{db}", "-c", sql],
+                             check=True, capture_output=True, text=True)
+        return out.stdout.strip()
+
+    def new_database(self):
+        name = "herald_" + uuid.uuid4().hex[:12]
+        self.psql(f"CREATE DATABASE {name}")
+        return f"{self.url_base}/{name}"
+
+
+class Herald:
+    """One Herald instance (database + configuration); start() runs `herald serve`."""
+
+    def __init__(self, backend, workdir, pg=None, env=None):
+        self.backend = backend
+        self.workdir = workdir
+        self.pg = pg
+        if backend == "sqlite":
+            self.db_url = f"sqlite:{workdir}/data/herald.db"
+        else:
+            self.db_url = pg.new_database()
+        self.env = dict(os.environ)
+        self.env.update({
+            "HERALD_DATABASE_URL": self.db_url,
+            "HERALD_LISTEN": "127.0.0.1:0",
+            "HERALD_LOG_LEVEL": "info",
+            "HERALD_ENV_FILE": os.path.join(workdir, "no.env"),
+            "HERALD_RATE_LIMIT": "100000/min",
+            "HERALD_RATE_LIMIT_IP": "100000/min",
+            "HERALD_DB_POOL_MIN": "1",
+            "HERALD_DB_POOL_MAX": "10",
+        })
+        if SANITIZED:
+            self.env["ASAN_OPTIONS"] = "detect_leaks=1:abort_on_error=0:exitcode=86"
+            self.env["UBSAN_OPTIONS"] = "print_stacktrace=1:halt_on_error=1"
+        self.env.update(env or {})
+        self.proc = None
+        self.port = None
+        self.admin_key = None
+        self.log_path = None
+        self.starts = 0
+
+    # ---- command line ----
+    def cli(self, *args, env=None, check=True, input=None):
+        e = dict(self.env)
+        e.update(env or {})
+        res = subprocess.run([HERALD_BIN, *args], env=e, cwd=self.workdir, capture_output=True,
+                             text=True, timeout=120, input=input)
+        if check and res.returncode != 0:
+            raise AssertionError(f"herald {' '.join(args)} failed ({res.returncode}): "
+                                 f"{res.stderr}")
+        if SANITIZED:
+            assert "Sanitizer" not in res.stderr, res.stderr
+        return res
+
+    def migrate(self):
+        self.cli("migrate", "up")
+
+    def create_key(self, name="test", scopes=None, rate=None):
+        args = ["keys", "create", "--name", name]
+        if scopes:
+            args += ["--scopes", scopes]
+        if rate:
+            args += ["--rate-limit", rate]
+        res = self.cli(*args)
+        secret = res.stdout.splitlines()[0]
+        key_id = [l.split(": ", 1)[1] for l in res.stderr.splitlines() if l.startswith("id: ")][0]
+        return secret, key_id
+
+    # ---- server ----
+    def start(self, env=None, expect_fail=False):
+        e = dict(self.env)
+        e.update(env or {})
+        self.starts += 1
+        self.log_path = os.path.join(self.workdir, f"serve-{self.starts}.log")
+        self.log = open(self.log_path, "w")
+        self.proc = subprocess.Popen([HERALD_BIN, "serve"], env=e, cwd=self.workdir,
+                                     stdout=subprocess.DEVNULL, stderr=self.log)
+        deadline = time.time() + 30
+        while time.time() < deadline:
+            if self.proc.poll() is not None:
+                if expect_fail:
+                    return self.proc.returncode
+                raise AssertionError(f"herald serve exited: {self.read_log()}")
+            for line in self.read_log().splitlines():
+                if '"msg":"listening"' in line:
+                    self.port = json.loads(line)["port"]
+                    self.scheme = "https" if json.loads(line)["tls"] else "http"
+                    return self
+            time.sleep(0.02)
+        raise AssertionError("herald serve did not start: " + self.read_log())
+
+    def read_log(self):
+        with open(self.log_path) as f:
+            return f.read()
+
+    def stop(self, sig=signal.SIGTERM, timeout=60):
+        if not self.proc:
+            return None
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+        try:
+            rc = self.proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            rc = self.proc.wait()
+            raise AssertionError("herald did not stop on SIGTERM")
+        self.log.close()
+        self.proc = None
+        if SANITIZED and sig != signal.SIGKILL:
+            log = self.read_log()
+            assert "Sanitizer" not in log and "runtime error" not in log, log
+        return rc
+
+    @property
+    def url(self):
+        return f"{self.scheme}://127.0.0.1:{self.port}"
+
+    def request(self, method, path, key=None, **kw):
+        headers = kw.pop("headers", {})
+        if key is not None:
+            headers["Authorization"] = f"Bearer {key}"
+        kw.setdefault("timeout", 30)
+        return requests.request(method, self.url + path, headers=headers, **kw)
+
+    def get(self, path, key=None, **kw):
+        return self.request("GET", path, key=key, **kw)
+
+    def post(self, path, body=None, key=None, **kw):
+        if body is not None:
+            kw["json"] = body
+        return self.request("POST", path, key=key, **kw)
