@@ -48,10 +48,9 @@ enum http_result api_database_performance(struct http_request *req, void *ctx)
         store_backend_name(app->store), "connection_pool", "active", s.pool_active, "idle",
         s.pool_idle, "max", s.pool_max, "waiting", s.pool_waiting, "query_performance",
         "avg_select_time", avg_ms(s.select_ns, s.select_count), "avg_insert_time",
-        avg_ms(s.write_ns, s.write_count), "slow_queries", (json_int_t)s.slow_queries,
-        "selects", (json_int_t)s.select_count, "writes", (json_int_t)s.write_count,
-        "tx_retries", (json_int_t)s.soft_retries, "tables", tables, "table_scan_ms",
-        (double)count_ns / 1e6);
+        avg_ms(s.write_ns, s.write_count), "slow_queries", (json_int_t)s.slow_queries, "selects",
+        (json_int_t)s.select_count, "writes", (json_int_t)s.write_count, "tx_retries",
+        (json_int_t)s.soft_retries, "tables", tables, "table_scan_ms", (double)count_ns / 1e6);
     http_reply_json(req, 200, json_pack("{s:b, s:o}", "success", 1, "performance", perf));
     return HTTP_REPLIED;
 }

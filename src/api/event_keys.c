@@ -43,11 +43,10 @@ static void generate_done(void *arg)
 {
     struct generate *g = arg;
     if (g->ticket.rc) {
-        http_reply_error(g->req, (enum herald_err)g->ticket.rc, "events could not be stored",
-                         NULL);
+        http_reply_error(g->req, (enum herald_err)g->ticket.rc, "events could not be stored", NULL);
     } else if (!g->batch) {
-        json_t *body = json_pack("{s:b, s:s, s:b}", "success", 1, "eventKey", g->keys[0],
-                                 "created", g->items[0].created);
+        json_t *body = json_pack("{s:b, s:s, s:b}", "success", 1, "eventKey", g->keys[0], "created",
+                                 g->items[0].created);
         http_reply_json(g->req, 200, body);
     } else {
         json_t *results = json_array();
@@ -57,9 +56,9 @@ static void generate_done(void *arg)
             json_array_append_new(results, json_pack("{s:s, s:b}", "eventKey", g->keys[i],
                                                      "created", g->items[i].created));
         }
-        json_t *body = json_pack("{s:b, s:o, s:I, s:I}", "success", 1, "results", results,
-                                 "created", (json_int_t)created, "duplicates",
-                                 (json_int_t)(g->n - created));
+        json_t *body =
+            json_pack("{s:b, s:o, s:I, s:I}", "success", 1, "results", results, "created",
+                      (json_int_t)created, "duplicates", (json_int_t)(g->n - created));
         http_reply_json(g->req, 200, body);
     }
     http_req_resume(g->req);

@@ -102,13 +102,12 @@ static enum http_result invalid(struct http_request *req, const char *field, con
 
 static json_t *event_json(const struct store_event *e)
 {
-    json_t *o = json_pack("{s:I, s:s, s:s, s:s, s:s, s:s, s:s?, s:s?, s:o, s:o}", "id",
-                          (json_int_t)e->id, "eventKey", e->event_key, "platform", e->platform,
-                          "campaignId", e->campaign_id, "eventType", e->event_type, "email",
-                          e->email, "sourceId", e->source_id, "namespace", e->namespace_,
-                          "occurredAt",
-                          e->has_occurred_at ? api_time(e->occurred_at_ms) : json_null(),
-                          "createdAt", api_time(e->created_at_ms));
+    json_t *o = json_pack(
+        "{s:I, s:s, s:s, s:s, s:s, s:s, s:s?, s:s?, s:o, s:o}", "id", (json_int_t)e->id, "eventKey",
+        e->event_key, "platform", e->platform, "campaignId", e->campaign_id, "eventType",
+        e->event_type, "email", e->email, "sourceId", e->source_id, "namespace", e->namespace_,
+        "occurredAt", e->has_occurred_at ? api_time(e->occurred_at_ms) : json_null(), "createdAt",
+        api_time(e->created_at_ms));
     if (o && e->payload) {
         json_t *props = json_loads(e->payload, 0, NULL);
         if (props)
@@ -137,7 +136,8 @@ enum http_result api_events_list(struct http_request *req, void *ctx)
         return invalid(req, "eventType", "eventType must be 1-64 characters of A-Z a-z 0-9 _ . -");
     f.namespace_ = http_req_query(req, "namespace");
     if (f.namespace_ && !charset_ok(f.namespace_, 64, "_.:-"))
-        return invalid(req, "namespace", "namespace must be 1-64 characters of A-Z a-z 0-9 _ . : -");
+        return invalid(req, "namespace",
+                       "namespace must be 1-64 characters of A-Z a-z 0-9 _ . : -");
     char email[255];
     const char *email_in = http_req_query(req, "email");
     if (email_in) {
@@ -185,7 +185,7 @@ enum http_result api_events_list(struct http_request *req, void *ctx)
     }
     store_events_free(tx.rows, tx.count);
     http_reply_json(req, 200,
-                    json_pack("{s:b, s:o, s:o, s:i}", "success", 1, "events", events,
-                              "nextCursor", next, "limit", f.limit));
+                    json_pack("{s:b, s:o, s:o, s:i}", "success", 1, "events", events, "nextCursor",
+                              next, "limit", f.limit));
     return HTTP_REPLIED;
 }

@@ -28,10 +28,9 @@ enum http_result api_health(struct http_request *req, void *ctx)
     const char *status = db_rc ? "unhealthy" : pending ? "degraded" : "healthy";
     char ts[32];
     clock_format_iso(clock_now_ms(), ts, sizeof(ts));
-    json_t *body = json_pack(
-        "{s:s, s:s, s:s, s:[{s:s}, {s:s}, {s:s}]}", "status", status, "timestamp", ts, "version",
-        HERALD_VERSION, "checks", "database", db, "smartlead_api", "unconfigured", "lemlist_api",
-        "unconfigured");
+    json_t *body = json_pack("{s:s, s:s, s:s, s:[{s:s}, {s:s}, {s:s}]}", "status", status,
+                             "timestamp", ts, "version", HERALD_VERSION, "checks", "database", db,
+                             "smartlead_api", "unconfigured", "lemlist_api", "unconfigured");
     if (body && pending)
         json_object_set_new(body, "pendingMigrations", json_integer(pending));
     http_reply_json(req, db_rc ? 503 : 200, body);

@@ -103,10 +103,10 @@ enum http_result api_process_metrics(struct http_request *req, void *ctx)
 {
     struct app *app = ctx;
     struct mallinfo2 mi = mallinfo2();
-    json_t *body = json_pack("{s:b, s:{s:I, s:I}, s:I}", "success", 1, "memory", "heapUsed",
-                             (json_int_t)mi.uordblks, "rss", (json_int_t)rss_bytes(),
-                             "uptimeSeconds",
-                             (json_int_t)((clock_now_ms() - app->started_ms) / 1000));
+    json_t *body =
+        json_pack("{s:b, s:{s:I, s:I}, s:I}", "success", 1, "memory", "heapUsed",
+                  (json_int_t)mi.uordblks, "rss", (json_int_t)rss_bytes(), "uptimeSeconds",
+                  (json_int_t)((clock_now_ms() - app->started_ms) / 1000));
     http_reply_json(req, 200, body);
     return HTTP_REPLIED;
 }

@@ -16,11 +16,10 @@ static json_t *migrations_json(struct store *st, int *pending, int *applied, int
     for (size_t i = 0; list && i < n; i++) {
         *pending += !rows[i].applied;
         *applied += rows[i].applied;
-        json_array_append_new(list, json_pack("{s:i, s:s, s:b, s:o}", "version", rows[i].version,
-                                              "name", rows[i].name, "applied", rows[i].applied,
-                                              "appliedAt",
-                                              rows[i].applied ? api_time(rows[i].applied_at_ms)
-                                                              : json_null()));
+        json_array_append_new(
+            list, json_pack("{s:i, s:s, s:b, s:o}", "version", rows[i].version, "name",
+                            rows[i].name, "applied", rows[i].applied, "appliedAt",
+                            rows[i].applied ? api_time(rows[i].applied_at_ms) : json_null()));
     }
     return list;
 }

@@ -9,7 +9,16 @@
 #include "base/err.h"
 #include "base/log.h"
 
-enum cfg_type { CFG_STR, CFG_SECRET, CFG_INT, CFG_SIZE, CFG_RATE, CFG_LOGLEVEL, CFG_LISTEN, CFG_CHOICE };
+enum cfg_type {
+    CFG_STR,
+    CFG_SECRET,
+    CFG_INT,
+    CFG_SIZE,
+    CFG_RATE,
+    CFG_LOGLEVEL,
+    CFG_LISTEN,
+    CFG_CHOICE
+};
 
 struct cfg_entry {
     const char *env;
@@ -225,8 +234,8 @@ static int cfg_apply(struct cfg *cfg, const struct cfg_entry *e, const char *val
     }
     case CFG_INT:
         if (parse_long(val, &n) || n < e->min || n > e->max) {
-            snprintf(err, err_size, "%s: must be an integer from %ld to %ld, got \"%.64s\"",
-                     e->env, e->min, e->max, val);
+            snprintf(err, err_size, "%s: must be an integer from %ld to %ld, got \"%.64s\"", e->env,
+                     e->min, e->max, val);
             return HERALD_ERR_CONFIG;
         }
         *(int *)base = (int)n;
@@ -250,8 +259,8 @@ static int cfg_apply(struct cfg *cfg, const struct cfg_entry *e, const char *val
     case CFG_LOGLEVEL:
         n = log_level_parse(val);
         if (n < 0) {
-            snprintf(err, err_size, "%s: must be debug, info, warn or error, got \"%.64s\"",
-                     e->env, val);
+            snprintf(err, err_size, "%s: must be debug, info, warn or error, got \"%.64s\"", e->env,
+                     val);
             return HERALD_ERR_CONFIG;
         }
         *(int *)base = (int)n;

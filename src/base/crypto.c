@@ -195,7 +195,8 @@ int crypto_decrypt_file(const uint8_t key[CRYPTO_AES_KEY_LEN], const char *in_pa
     if (total < (long)(sizeof(head) + GCM_NONCE_LEN + GCM_TAG_LEN))
         goto done;
     long body = total - (long)(sizeof(head) + GCM_NONCE_LEN + GCM_TAG_LEN);
-    if (fseek(in, total - GCM_TAG_LEN, SEEK_SET) != 0 || fread(tag, 1, GCM_TAG_LEN, in) != GCM_TAG_LEN)
+    if (fseek(in, total - GCM_TAG_LEN, SEEK_SET) != 0 ||
+        fread(tag, 1, GCM_TAG_LEN, in) != GCM_TAG_LEN)
         goto done;
     rewind(in);
     if (fread(head, 1, sizeof(head), in) != sizeof(head) ||

@@ -7,7 +7,7 @@
 #define HERALD_ERRORS(X)                                                                           \
     X(HERALD_OK, 0, "ok", 200, "ok")                                                               \
     X(HERALD_ERR_NOMEM, 1, "out_of_memory", 500, "out of memory")                                  \
-    X(HERALD_ERR_INVALID, 2, "validation_failed", 400, "invalid input")                           \
+    X(HERALD_ERR_INVALID, 2, "validation_failed", 400, "invalid input")                            \
     X(HERALD_ERR_NOT_FOUND, 3, "not_found", 404, "not found")                                      \
     X(HERALD_ERR_DUPLICATE, 4, "duplicate", 409, "already exists")                                 \
     X(HERALD_ERR_UNAUTHORIZED, 5, "unauthorized", 401, "missing, invalid or revoked API key")      \

@@ -169,9 +169,8 @@ int cli_keys(struct app *app, int argc, char **argv)
         return argc > 1 ? 0 : 2;
     }
     bool needs_id = !strcmp(action, "revoke") || !strcmp(action, "rotate");
-    if ((needs_id && argc != 3) ||
-        (!needs_id && strcmp(action, "create") && strcmp(action, "list") &&
-         strcmp(action, "bootstrap"))) {
+    if ((needs_id && argc != 3) || (!needs_id && strcmp(action, "create") &&
+                                    strcmp(action, "list") && strcmp(action, "bootstrap"))) {
         fputs(keys_help, stderr);
         return 2;
     }

@@ -76,8 +76,8 @@ int cli_backup(struct app *app, int argc, char **argv)
     }
     struct stat sb;
     stat(path, &sb);
-    fprintf(stderr, "herald: backup of %s written to %s (%lld bytes%s)\n",
-            store_backend_name(st), path, (long long)sb.st_size, encrypt ? ", encrypted" : "");
+    fprintf(stderr, "herald: backup of %s written to %s (%lld bytes%s)\n", store_backend_name(st),
+            path, (long long)sb.st_size, encrypt ? ", encrypted" : "");
     status = 0;
 done:
     unlink(plain);

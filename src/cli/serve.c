@@ -46,8 +46,7 @@ int cli_serve(struct app *app, int argc, char **argv)
         goto done;
     }
     if (pending) {
-        fprintf(stderr,
-                "herald: %d migration(s) pending; run `herald migrate up` before serving\n",
+        fprintf(stderr, "herald: %d migration(s) pending; run `herald migrate up` before serving\n",
                 pending);
         goto done;
     }
@@ -79,10 +78,10 @@ int cli_serve(struct app *app, int argc, char **argv)
         cli_error("cannot start the HTTP server", rc);
         goto done;
     }
-    log_info("listening", json_pack("{s:s, s:i, s:s, s:b, s:s}", "host", app->cfg.listen_host,
-                                    "port", http_server_port(app->http), "backend",
-                                    store_backend_name(app->store), "tls",
-                                    *app->cfg.tls_cert_file != '\0', "version", HERALD_VERSION));
+    log_info("listening",
+             json_pack("{s:s, s:i, s:s, s:b, s:s}", "host", app->cfg.listen_host, "port",
+                       http_server_port(app->http), "backend", store_backend_name(app->store),
+                       "tls", *app->cfg.tls_cert_file != '\0', "version", HERALD_VERSION));
     int sig = 0;
     sigwait(&sigs, &sig);
     log_info("shutting down", json_pack("{s:s}", "signal", sig == SIGTERM ? "SIGTERM" : "SIGINT"));

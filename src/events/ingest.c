@@ -198,8 +198,7 @@ static void *writer_main(void *arg)
             pthread_cond_wait(&ing->wake, &ing->mu);
         if (!ing->head && ing->stopping)
             break;
-        if (ing->opts.flush_ms > 0 && ing->queued < (size_t)ing->opts.batch_max &&
-            !ing->stopping) {
+        if (ing->opts.flush_ms > 0 && ing->queued < (size_t)ing->opts.batch_max && !ing->stopping) {
             struct timespec deadline;
             clock_gettime(CLOCK_REALTIME, &deadline);
             deadline.tv_nsec += (long)ing->opts.flush_ms * 1000000L;
@@ -238,9 +237,8 @@ int ingest_start(struct store *st, const struct ingest_opts *opts, struct ingest
     if (ing->opts.batch_max < 1)
         ing->opts.batch_max = 1;
     ing->cache.limit = opts->cache_keys > 0 ? (size_t)(opts->cache_keys + 1) / 2 : 0;
-    if (ing->cache.limit &&
-        (keyset_init(&ing->cache.gen[0], ing->cache.limit) ||
-         keyset_init(&ing->cache.gen[1], ing->cache.limit))) {
+    if (ing->cache.limit && (keyset_init(&ing->cache.gen[0], ing->cache.limit) ||
+                             keyset_init(&ing->cache.gen[1], ing->cache.limit))) {
         free(ing->cache.gen[0].slots);
         free(ing->cache.gen[1].slots);
         free(ing);

@@ -140,14 +140,15 @@ int evkey_validate(const struct evkey_input *in, struct evkey_fields *out,
         out->has_source_id = true;
     }
     if (in->occurred_at) {
-        if (clock_parse_iso(in->occurred_at, &out->occurred_at_ms))
+        /* A bare date is no instant: require the time and its zone. */
+        if (strlen(in->occurred_at) <= 10 || clock_parse_iso(in->occurred_at, &out->occurred_at_ms))
             FAIL("occurredAt", "occurredAt must be an ISO-8601 date-time with a time zone, "
                                "e.g. 2024-01-15T10:30:00Z");
         out->has_occurred_at = true;
     }
     if (in->namespace_) {
-        if (!copy_trimmed(in->namespace_, out->namespace_, sizeof(out->namespace_), &n) ||
-            n == 0 || !chars_in(out->namespace_, "_.:-"))
+        if (!copy_trimmed(in->namespace_, out->namespace_, sizeof(out->namespace_), &n) || n == 0 ||
+            !chars_in(out->namespace_, "_.:-"))
             FAIL("namespace", "namespace must be 1-64 characters of A-Z a-z 0-9 _ . : -");
         out->has_namespace = true;
     }

@@ -50,8 +50,8 @@ void auth_cache_clear(struct auth_cache *c)
 static size_t slot_of(const char *hash)
 {
     /* The hash is hex of SHA-256: its first digits are already uniformly spread. */
-    return strtoul((char[9]){hash[0], hash[1], hash[2], hash[3], hash[4], hash[5], hash[6],
-                             hash[7], '\0'},
+    return strtoul((char[9]){hash[0], hash[1], hash[2], hash[3], hash[4], hash[5], hash[6], hash[7],
+                             '\0'},
                    NULL, 16) %
            AUTH_CACHE_SLOTS;
 }

@@ -20,8 +20,8 @@ void http_reply_json(struct http_request *req, int status, json_t *body)
     char *text = body ? json_dumps(body, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
     json_decref(body);
     if (!text) {
-        static const char fallback[] =
-            "{\"success\":false,\"error\":{\"code\":\"out_of_memory\",\"message\":\"out of memory\"}}";
+        static const char fallback[] = "{\"success\":false,\"error\":{\"code\":\"out_of_memory\","
+                                       "\"message\":\"out of memory\"}}";
         char *copy = strdup(fallback);
         set_reply(req, 500, "application/json", copy, copy ? strlen(copy) : 0);
         req->error_code = "out_of_memory";

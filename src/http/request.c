@@ -132,13 +132,11 @@ int http_parse_object(struct http_request *req, json_t *obj, const struct http_f
     return HERALD_OK;
 }
 
-int http_parse_json(struct http_request *req, const struct http_field *spec, size_t n,
-                    json_t **doc)
+int http_parse_json(struct http_request *req, const struct http_field *spec, size_t n, json_t **doc)
 {
     *doc = NULL;
     if (!is_json_content_type(http_req_header(req, "Content-Type"))) {
-        http_reply_error(req, HERALD_ERR_MEDIA_TYPE, "Content-Type must be application/json",
-                         NULL);
+        http_reply_error(req, HERALD_ERR_MEDIA_TYPE, "Content-Type must be application/json", NULL);
         return HERALD_ERR_MEDIA_TYPE;
     }
     size_t len;

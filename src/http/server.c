@@ -22,9 +22,8 @@
 #define STATUS_SLOTS 24
 #define HIST_BUCKETS 14
 
-static const double hist_bounds[HIST_BUCKETS - 1] = {0.0005, 0.001, 0.0025, 0.005, 0.01,
-                                                     0.025,  0.05,  0.1,    0.25,  0.5,
-                                                     1,      2.5,   5};
+static const double hist_bounds[HIST_BUCKETS - 1] = {
+    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5};
 
 struct route_stats {
     atomic_int status_code[STATUS_SLOTS];
@@ -111,10 +110,10 @@ static struct http_request *request_new(struct http_server *srv, struct MHD_Conn
         MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
     if (ci && ci->client_addr) {
         const struct sockaddr *sa = ci->client_addr;
-        socklen_t len = sa->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6)
-                                                  : sizeof(struct sockaddr_in);
-        if (getnameinfo(sa, len, req->client_ip, sizeof(req->client_ip), NULL, 0,
-                        NI_NUMERICHOST) != 0)
+        socklen_t len =
+            sa->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
+        if (getnameinfo(sa, len, req->client_ip, sizeof(req->client_ip), NULL, 0, NI_NUMERICHOST) !=
+            0)
             snprintf(req->client_ip, sizeof(req->client_ip), "unknown");
     }
     atomic_fetch_add(&srv->in_flight, 1);
@@ -439,8 +438,7 @@ static void answer_options(struct http_request *req)
     const char *origin = http_req_header(req, "Origin");
     if (origin && http_req_header(req, "Access-Control-Request-Method")) {
         if (!cors_origin_allowed(srv->cors_origins, origin)) {
-            http_reply_error(req, HERALD_ERR_CORS_DENIED, "this origin may not call the API",
-                             NULL);
+            http_reply_error(req, HERALD_ERR_CORS_DENIED, "this origin may not call the API", NULL);
             return;
         }
         http_reply_header(req, "Access-Control-Allow-Methods", allowed);
@@ -464,8 +462,8 @@ static enum http_result dispatch(struct http_request *req)
         return HTTP_REPLIED;
     }
     bool path_matched;
-    req->route_idx = router_match(srv->opts.routes, srv->opts.nroutes, req->method, req->path,
-                                  req, &path_matched);
+    req->route_idx = router_match(srv->opts.routes, srv->opts.nroutes, req->method, req->path, req,
+                                  &path_matched);
     if (req->route_idx < 0) {
         if (!take_ip_rate(req))
             return HTTP_REPLIED;
@@ -561,10 +559,10 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
         record_metrics(srv, req, seconds);
     if (log_enabled(LOG_INFO)) {
         const char *route = req->route_idx >= 0 ? srv->opts.routes[req->route_idx].pattern : NULL;
-        json_t *fields = json_pack("{s:s, s:s, s:s, s:s?, s:i, s:f, s:s}", "request_id",
-                                   req->request_id, "method", req->method, "path", req->path,
-                                   "route", route, "status", req->status, "duration_ms",
-                                   seconds * 1000.0, "client", req->client_ip);
+        json_t *fields =
+            json_pack("{s:s, s:s, s:s, s:s?, s:i, s:f, s:s}", "request_id", req->request_id,
+                      "method", req->method, "path", req->path, "route", route, "status",
+                      req->status, "duration_ms", seconds * 1000.0, "client", req->client_ip);
         if (fields && req->authenticated)
             json_object_set_new(fields, "key_id", json_string(req->principal.key_id));
         if (fields && req->error_code)
@@ -578,7 +576,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     atomic_fetch_sub(&srv->in_flight, 1);
 }
 
-static void on_mhd_log(void *cls, const char *fmt, va_list ap)
+__attribute__((format(printf, 2, 0))) static void on_mhd_log(void *cls, const char *fmt, va_list ap)
 {
     (void)cls;
     char line[512];
@@ -716,11 +714,11 @@ int http_server_start(const struct http_server_opts *opts, struct http_server **
         threads = 1;
     srv->daemon = MHD_start_daemon(
         flags, 0, NULL, NULL, on_access, srv, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, NULL,
-        MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
-        MHD_OPTION_THREAD_POOL_SIZE, (unsigned)threads, MHD_OPTION_NOTIFY_COMPLETED, on_completed,
-        srv, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)60, MHD_OPTION_CONNECTION_LIMIT,
-        (unsigned)10000, MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned)1,
-        MHD_OPTION_ARRAY, tls_opts, MHD_OPTION_END);
+        MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss, MHD_OPTION_THREAD_POOL_SIZE,
+        (unsigned)threads, MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
+        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)60, MHD_OPTION_CONNECTION_LIMIT, (unsigned)10000,
+        MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned)1, MHD_OPTION_ARRAY, tls_opts,
+        MHD_OPTION_END);
     if (!srv->daemon) {
         log_error("cannot start the HTTP server",
                   json_pack("{s:s, s:i}", "host", opts->host, "port", opts->port));

@@ -26,8 +26,9 @@ int keys_validate_scopes(const char *scopes, char *err, size_t err_size)
             if (strlen(keys_known_scopes[i]) == n && strncmp(keys_known_scopes[i], p, n) == 0)
                 known = true;
         if (!known) {
-            snprintf(err, err_size, "unknown scope \"%.*s\" (known: admin, events:read, "
-                                    "events:write, sync:run, jobs:read)",
+            snprintf(err, err_size,
+                     "unknown scope \"%.*s\" (known: admin, events:read, "
+                     "events:write, sync:run, jobs:read)",
                      (int)(n > 40 ? 40 : n), p);
             return HERALD_ERR_INVALID;
         }

@@ -102,8 +102,7 @@ struct store {
     struct pool_conn *idle;
     int n_idle, n_active, n_waiting, pool_min, pool_max;
     unsigned generation; /* bumped when a connection is found dead: drop the older ones */
-    atomic_uint_fast64_t select_count, select_ns, write_count, write_ns, slow_queries,
-        soft_retries;
+    atomic_uint_fast64_t select_count, select_ns, write_count, write_ns, slow_queries, soft_retries;
 };
 
 struct store_conn {

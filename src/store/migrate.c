@@ -169,14 +169,14 @@ int store_migrate_up(struct store *st, int *applied)
         struct step_ctx ctx = {&list[i], true, false};
         int rc = store_run_tx(st, step_tx, &ctx);
         if (rc) {
-            log_error("migration failed", json_pack("{s:i, s:s}", "version", list[i].version,
-                                                    "name", list[i].name));
+            log_error("migration failed",
+                      json_pack("{s:i, s:s}", "version", list[i].version, "name", list[i].name));
             return rc;
         }
         if (ctx.done) {
             (*applied)++;
-            log_info("migration applied", json_pack("{s:i, s:s}", "version", list[i].version,
-                                                    "name", list[i].name));
+            log_info("migration applied",
+                     json_pack("{s:i, s:s}", "version", list[i].version, "name", list[i].name));
         }
     }
     return HERALD_OK;
@@ -207,8 +207,8 @@ int store_migrate_down(struct store *st, int steps, int *reverted)
             goto done;
         if (ctx.done) {
             (*reverted)++;
-            log_info("migration reverted", json_pack("{s:i, s:s}", "version", list[i].version,
-                                                     "name", list[i].name));
+            log_info("migration reverted",
+                     json_pack("{s:i, s:s}", "version", list[i].version, "name", list[i].name));
         }
     }
 done:

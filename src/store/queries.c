@@ -30,11 +30,12 @@ const struct store_stmt_def store_stmts[STMT__COUNT] = {
                          NULL, true},
     [STMT_KEY_COUNT_ACTIVE] = {"SELECT COUNT(*) FROM api_keys WHERE revoked_at_ms IS NULL", NULL,
                                false},
-    [STMT_EVENT_INSERT] = {"INSERT INTO event_source (event_key, platform, campaign_id, event_type, "
-                           "email, source_id, namespace, payload, occurred_at_ms, event_time_ms, "
-                           "created_at_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) "
-                           "ON CONFLICT (event_key) DO NOTHING RETURNING id",
-                           NULL, true},
+    [STMT_EVENT_INSERT] =
+        {"INSERT INTO event_source (event_key, platform, campaign_id, event_type, "
+         "email, source_id, namespace, payload, occurred_at_ms, event_time_ms, "
+         "created_at_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) "
+         "ON CONFLICT (event_key) DO NOTHING RETURNING id",
+         NULL, true},
     [STMT_EVENT_LIST] = {"SELECT " EVENT_COLS " FROM event_source WHERE "
                          "(CAST($1 AS TEXT) IS NULL OR platform = $1) AND "
                          "(CAST($2 AS TEXT) IS NULL OR campaign_id = $2) AND "
@@ -85,9 +86,9 @@ static void key_from_row(const struct store_res *r, int row, struct store_key *k
 
 int store_key_insert(struct store_conn *c, const struct store_key *k)
 {
-    struct store_val p[] = {SV_STR(k->id),     SV_STR(k->name),
-                            SV_STR(k->prefix), SV_STR(k->secret_hash),
-                            SV_STR(k->scopes), SV_STR(*k->rate_limit ? k->rate_limit : NULL),
+    struct store_val p[] = {SV_STR(k->id),           SV_STR(k->name),
+                            SV_STR(k->prefix),       SV_STR(k->secret_hash),
+                            SV_STR(k->scopes),       SV_STR(*k->rate_limit ? k->rate_limit : NULL),
                             SV_I64(k->created_at_ms)};
     struct store_res r = {0};
     int rc = store_query(c, STMT_KEY_INSERT, p, 7, &r);
@@ -179,11 +180,17 @@ int store_key_count_active(struct store_conn *c, int64_t *count)
 int store_event_insert(struct store_conn *c, const struct store_event *ev, bool *created)
 {
     int64_t event_time = ev->has_occurred_at ? ev->occurred_at_ms : ev->created_at_ms;
-    struct store_val p[] = {
-        SV_STR(ev->event_key),  SV_STR(ev->platform),  SV_STR(ev->campaign_id),
-        SV_STR(ev->event_type), SV_STR(ev->email),     SV_STR(ev->source_id),
-        SV_STR(ev->namespace_), SV_STR(ev->payload),   ev->has_occurred_at ? SV_I64(ev->occurred_at_ms) : SV_NUL,
-        SV_I64(event_time),     SV_I64(ev->created_at_ms)};
+    struct store_val p[] = {SV_STR(ev->event_key),
+                            SV_STR(ev->platform),
+                            SV_STR(ev->campaign_id),
+                            SV_STR(ev->event_type),
+                            SV_STR(ev->email),
+                            SV_STR(ev->source_id),
+                            SV_STR(ev->namespace_),
+                            SV_STR(ev->payload),
+                            ev->has_occurred_at ? SV_I64(ev->occurred_at_ms) : SV_NUL,
+                            SV_I64(event_time),
+                            SV_I64(ev->created_at_ms)};
     struct store_res r = {0};
     int rc = store_query(c, STMT_EVENT_INSERT, p, 11, &r);
     if (!rc)

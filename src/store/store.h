@@ -80,9 +80,9 @@ struct store_event {
     char *campaign_id;
     char *event_type;
     char *email;
-    char *source_id; /* may be NULL */
+    char *source_id;  /* may be NULL */
     char *namespace_; /* may be NULL */
-    char *payload;   /* JSON text, may be NULL */
+    char *payload;    /* JSON text, may be NULL */
     bool has_occurred_at;
     int64_t occurred_at_ms;
     int64_t created_at_ms;

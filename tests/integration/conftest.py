@@ -58,3 +58,8 @@ def make_herald(backend, workdir, request):
 def herald(make_herald):
     """A running Herald with an admin key (h.admin_key)."""
     return make_herald().start()
+
+
+def pytest_configure(config):
+    # Self-signed certificates in the TLS test are deliberate.
+    config.addinivalue_line("filterwarnings", "ignore::urllib3.exceptions.InsecureRequestWarning")

@@ -201,10 +201,9 @@ static int run_pg_tool(const char *url, const char *const argv[], bool add_dbnam
     if (pid == 0) {
         static const struct {
             const char *kw, *env;
-        } map[] = {{"host", "PGHOST"},         {"hostaddr", "PGHOSTADDR"},
-                   {"port", "PGPORT"},         {"user", "PGUSER"},
-                   {"password", "PGPASSWORD"}, {"dbname", "PGDATABASE"},
-                   {"sslmode", "PGSSLMODE"},   {"options", "PGOPTIONS"}};
+        } map[] = {{"host", "PGHOST"},       {"hostaddr", "PGHOSTADDR"}, {"port", "PGPORT"},
+                   {"user", "PGUSER"},       {"password", "PGPASSWORD"}, {"dbname", "PGDATABASE"},
+                   {"sslmode", "PGSSLMODE"}, {"options", "PGOPTIONS"}};
         for (PQconninfoOption *o = opts; o->keyword; o++)
             for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++)
                 if (o->val && !strcmp(o->keyword, map[i].kw)) {
@@ -235,9 +234,8 @@ static int run_pg_tool(const char *url, const char *const argv[], bool add_dbnam
     if (waitpid(pid, &status, 0) < 0)
         return HERALD_ERR_IO;
     if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-        log_error("postgres tool failed",
-                  json_pack("{s:s, s:i}", "tool", argv[0],
-                            "status", WIFEXITED(status) ? WEXITSTATUS(status) : -1));
+        log_error("postgres tool failed", json_pack("{s:s, s:i}", "tool", argv[0], "status",
+                                                    WIFEXITED(status) ? WEXITSTATUS(status) : -1));
         return HERALD_ERR_IO;
     }
     return HERALD_OK;
@@ -247,8 +245,8 @@ static int pg_backup(struct store *st, const char *path)
 {
     char file_arg[4200];
     snprintf(file_arg, sizeof(file_arg), "--file=%s", path);
-    const char *argv[] = {"pg_dump", "--format=custom", "--no-owner", "--no-privileges", file_arg,
-                          NULL};
+    const char *argv[] = {"pg_dump",         "--format=custom", "--no-owner",
+                          "--no-privileges", file_arg,          NULL};
     return run_pg_tool(st->url, argv, false, NULL);
 }
 
@@ -276,9 +274,9 @@ static int pg_verify_backup(struct store *st, const char *path)
 
 static int pg_restore(struct store *st, const char *path)
 {
-    const char *argv[] = {"pg_restore",     "--clean",         "--if-exists",
-                          "--no-owner",     "--no-privileges", "--single-transaction",
-                          "--exit-on-error", path,             NULL};
+    const char *argv[] = {
+        "pg_restore",           "--clean",         "--if-exists", "--no-owner", "--no-privileges",
+        "--single-transaction", "--exit-on-error", path,          NULL};
     return run_pg_tool(st->url, argv, true, NULL);
 }
 

@@ -1,0 +1,196 @@
+/* base/: buffers, clock, configuration, crypto, error table. */
+#include "unit.h"
+
+#include <unistd.h>
+
+#include "base/buf.h"
+#include "base/clock.h"
+#include "base/config.h"
+#include "base/crypto.h"
+#include "base/err.h"
+
+static void test_buf_caps(void **state)
+{
+    (void)state;
+    struct buf b;
+    buf_init(&b, 10);
+    assert_int_equal(buf_append_str(&b, "hello"), HERALD_OK);
+    assert_int_equal(buf_printf(&b, "%d", 12345), HERALD_OK);
+    assert_string_equal(b.data, "hello12345");
+    assert_int_equal(buf_append_str(&b, "x"), HERALD_ERR_TOO_LARGE);
+    assert_string_equal(b.data, "hello12345");
+    char *out;
+    size_t len;
+    assert_int_equal(buf_steal(&b, &out, &len), HERALD_OK);
+    assert_int_equal(len, 10);
+    assert_null(b.data);
+    free(out);
+    buf_free(&b);
+}
+
+static void test_clock_parse(void **state)
+{
+    (void)state;
+    int64_t ms;
+    assert_int_equal(clock_parse_iso("1970-01-01T00:00:00Z", &ms), 0);
+    assert_int_equal(ms, 0);
+    assert_int_equal(clock_parse_iso("2024-01-15T10:30:00Z", &ms), 0);
+    assert_int_equal(ms, 1705314600000LL);
+    assert_int_equal(clock_parse_iso("2024-01-15T11:30:00.250+01:00", &ms), 0);
+    assert_int_equal(ms, 1705314600250LL);
+    assert_int_equal(clock_parse_iso("2024-02-29", &ms), 0);
+    assert_int_equal(clock_parse_iso("2023-02-29", &ms), HERALD_ERR_INVALID);
+    assert_int_equal(clock_parse_iso("2024-01-15T10:30:00", &ms), HERALD_ERR_INVALID);
+    assert_int_equal(clock_parse_iso("2024-01-15T25:00:00Z", &ms), HERALD_ERR_INVALID);
+    assert_int_equal(clock_parse_iso("2024-01-15T10:30:00Zjunk", &ms), HERALD_ERR_INVALID);
+    assert_int_equal(clock_parse_iso("", &ms), HERALD_ERR_INVALID);
+    char out[40];
+    clock_format_iso_ms(1705314600250LL, out, sizeof(out));
+    assert_string_equal(out, "2024-01-15T10:30:00.250Z");
+    clock_format_iso(1705314600250LL, out, sizeof(out));
+    assert_string_equal(out, "2024-01-15T10:30:00Z");
+}
+
+static void test_config_rates(void **state)
+{
+    (void)state;
+    struct cfg_rate r;
+    assert_int_equal(cfg_parse_rate("100/min", &r), 0);
+    assert_int_equal(r.count, 100);
+    assert_int_equal(r.period_sec, 60);
+    assert_int_equal(cfg_parse_rate("5/s", &r), 0);
+    assert_int_equal(r.period_sec, 1);
+    assert_int_equal(cfg_parse_rate("5000/h", &r), 0);
+    assert_int_equal(r.period_sec, 3600);
+    assert_int_equal(cfg_parse_rate("0/min", &r), HERALD_ERR_INVALID);
+    assert_int_equal(cfg_parse_rate("10/day", &r), HERALD_ERR_INVALID);
+    assert_int_equal(cfg_parse_rate("/min", &r), HERALD_ERR_INVALID);
+}
+
+static void test_config_load(void **state)
+{
+    (void)state;
+    struct cfg cfg;
+    char err[256];
+    unsetenv("HERALD_LISTEN");
+    setenv("HERALD_MAX_BODY", "512KiB", 1);
+    assert_int_equal(cfg_load(&cfg, err, sizeof(err)), 0);
+    assert_int_equal(cfg.max_body, 512 * 1024);
+    assert_string_equal(cfg.listen_host, "127.0.0.1");
+    assert_int_equal(cfg.listen_port, 8080);
+    assert_int_equal(cfg.rate_limit.count, 100);
+    cfg_free(&cfg);
+    setenv("HERALD_DB_POOL_MAX", "many", 1);
+    assert_int_equal(cfg_load(&cfg, err, sizeof(err)), HERALD_ERR_CONFIG);
+    assert_non_null(strstr(err, "HERALD_DB_POOL_MAX"));
+    cfg_free(&cfg);
+    unsetenv("HERALD_DB_POOL_MAX");
+    setenv("HERALD_DB_POOL_MIN", "30", 1);
+    assert_int_equal(cfg_load(&cfg, err, sizeof(err)), HERALD_ERR_CONFIG);
+    assert_non_null(strstr(err, "HERALD_DB_POOL_MIN"));
+    cfg_free(&cfg);
+    unsetenv("HERALD_DB_POOL_MIN");
+    unsetenv("HERALD_MAX_BODY");
+}
+
+static void test_config_secret_file(void **state)
+{
+    (void)state;
+    char dir[256], path[300];
+    unit_tmpdir(dir, sizeof(dir));
+    snprintf(path, sizeof(path), "%s/token", dir);
+    FILE *f = fopen(path, "w");
+    fputs("  from-a-file\n", f);
+    fclose(f);
+    setenv("HERALD_METRICS_TOKEN_FILE", path, 1);
+    struct cfg cfg;
+    char err[256];
+    assert_int_equal(cfg_load(&cfg, err, sizeof(err)), 0);
+    assert_string_equal(cfg.metrics_token, "from-a-file");
+    cfg_free(&cfg);
+    unsetenv("HERALD_METRICS_TOKEN_FILE");
+    unlink(path);
+    rmdir(dir);
+}
+
+static void test_crypto_basics(void **state)
+{
+    (void)state;
+    char hex[65];
+    crypto_sha256_hex("abc", hex);
+    assert_string_equal(hex, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+    assert_true(crypto_ct_equal("abc", 3, "abc", 3));
+    assert_false(crypto_ct_equal("abc", 3, "abd", 3));
+    assert_false(crypto_ct_equal("abc", 3, "abcd", 4));
+    char b64[16];
+    crypto_b64url((const uint8_t *)"\xfb\xff", 2, b64);
+    assert_string_equal(b64, "-_8");
+}
+
+static void write_file(const char *path, const char *data, size_t len)
+{
+    FILE *f = fopen(path, "wb");
+    assert_non_null(f);
+    assert_int_equal(fwrite(data, 1, len, f), len);
+    fclose(f);
+}
+
+static void test_crypto_files(void **state)
+{
+    (void)state;
+    char dir[256], plain[300], enc[300], dec[300], keyf[300];
+    unit_tmpdir(dir, sizeof(dir));
+    snprintf(plain, sizeof(plain), "%s/plain", dir);
+    snprintf(enc, sizeof(enc), "%s/enc", dir);
+    snprintf(dec, sizeof(dec), "%s/dec", dir);
+    snprintf(keyf, sizeof(keyf), "%s/key", dir);
+    static char data[200000];
+    for (size_t i = 0; i < sizeof(data); i++)
+        data[i] = (char)(i * 7);
+    write_file(plain, data, sizeof(data));
+    write_file(keyf, "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff\n", 65);
+    uint8_t key[32], other[32];
+    assert_int_equal(crypto_load_key_file(keyf, key), 0);
+    assert_int_equal(key[1], 0x11);
+    assert_int_equal(crypto_encrypt_file(key, plain, enc), 0);
+    assert_true(crypto_file_is_encrypted(enc));
+    assert_false(crypto_file_is_encrypted(plain));
+    assert_int_equal(crypto_decrypt_file(key, enc, dec), 0);
+    FILE *f = fopen(dec, "rb");
+    static char back[200001];
+    assert_int_equal(fread(back, 1, sizeof(back), f), sizeof(data));
+    fclose(f);
+    assert_memory_equal(back, data, sizeof(data));
+    memcpy(other, key, 32);
+    other[0] ^= 1;
+    assert_int_equal(crypto_decrypt_file(other, enc, dec), HERALD_ERR_BACKUP_INVALID);
+    assert_int_equal(access(dec, F_OK), -1); /* no half-written output left behind */
+    write_file(keyf, "short", 5);
+    assert_int_equal(crypto_load_key_file(keyf, key), HERALD_ERR_CONFIG);
+    unlink(plain);
+    unlink(enc);
+    unlink(keyf);
+    rmdir(dir);
+}
+
+static void test_error_table(void **state)
+{
+    (void)state;
+    assert_string_equal(herald_err_code(HERALD_ERR_INVALID), "validation_failed");
+    assert_int_equal(herald_err_http_status(HERALD_ERR_INVALID), 400);
+    assert_int_equal(herald_err_http_status(HERALD_ERR_RATE_LIMITED), 429);
+    assert_int_equal(herald_err_http_status(HERALD_ERR_DB_SOFT), 503);
+    assert_string_equal(herald_err_code((enum herald_err)9999), "internal_error");
+    assert_int_equal(HERALD_ERR_CORS_DENIED, 21); /* numbers are stable */
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_buf_caps),           cmocka_unit_test(test_clock_parse),
+        cmocka_unit_test(test_config_rates),       cmocka_unit_test(test_config_load),
+        cmocka_unit_test(test_config_secret_file), cmocka_unit_test(test_crypto_basics),
+        cmocka_unit_test(test_crypto_files),       cmocka_unit_test(test_error_table),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,149 @@
+/* The event writer against a real SQLite store: many concurrent submitters, duplicates within
+ * and across batches, the recent-key cache, and a stop that flushes the queue. */
+#include "unit.h"
+
+#include <pthread.h>
+
+#include "events/ingest.h"
+#include "store/store.h"
+
+#define THREADS 8
+#define PER_THREAD 500
+
+struct worker {
+    struct ingest *ing;
+    int id;
+    int created;
+};
+
+static void fill(struct ingest_item *it, char *key, size_t key_size, int n)
+{
+    snprintf(key, key_size, "herald_c_sent_%016d", n);
+    memset(it, 0, sizeof(*it));
+    it->ev.event_key = key;
+    it->ev.platform = "herald";
+    it->ev.campaign_id = "c";
+    it->ev.event_type = "sent";
+    it->ev.email = "a@example.com";
+    it->ev.created_at_ms = 1;
+}
+
+static void *worker_main(void *arg)
+{
+    struct worker *w = arg;
+    /* Every thread writes the same 500 keys: each must be created exactly once overall. */
+    for (int i = 0; i < PER_THREAD; i += 50) {
+        struct ingest_item items[50];
+        char keys[50][40];
+        for (int k = 0; k < 50; k++)
+            fill(&items[k], keys[k], sizeof(keys[k]), i + k);
+        assert_int_equal(ingest_write(w->ing, items, 50), 0);
+        for (int k = 0; k < 50; k++)
+            w->created += items[k].created;
+    }
+    return NULL;
+}
+
+static struct store *open_store(void)
+{
+    char dir[256], url[300];
+    unit_tmpdir(dir, sizeof(dir));
+    snprintf(url, sizeof(url), "sqlite:%s/ingest.db", dir);
+    struct store_opts opts = {url, 1, 4, false};
+    struct store *st;
+    assert_int_equal(store_open(&opts, &st), 0);
+    int n;
+    assert_int_equal(store_migrate_up(st, &n), 0);
+    return st;
+}
+
+static void run_concurrent(int cache_keys)
+{
+    struct store *st = open_store();
+    struct ingest *ing;
+    struct ingest_opts opts = {64, 1, cache_keys};
+    assert_int_equal(ingest_start(st, &opts, &ing), 0);
+    pthread_t th[THREADS];
+    struct worker w[THREADS];
+    for (int i = 0; i < THREADS; i++) {
+        w[i] = (struct worker){ing, i, 0};
+        pthread_create(&th[i], NULL, worker_main, &w[i]);
+    }
+    int created = 0;
+    for (int i = 0; i < THREADS; i++) {
+        pthread_join(th[i], NULL);
+        created += w[i].created;
+    }
+    assert_int_equal(created, PER_THREAD);
+    struct ingest_stats s;
+    ingest_get_stats(ing, &s);
+    assert_int_equal(s.stored, PER_THREAD);
+    assert_int_equal(s.duplicates, PER_THREAD * (THREADS - 1));
+    assert_int_equal(s.failures, 0);
+    assert_true(s.batches < (uint64_t)(PER_THREAD * THREADS)); /* rows were grouped */
+    if (cache_keys)
+        assert_true(s.cache_hits > 0);
+    else
+        assert_int_equal(s.cache_hits, 0);
+    ingest_stop(ing);
+    store_close(st);
+}
+
+static void test_concurrent_with_cache(void **state)
+{
+    (void)state;
+    run_concurrent(1000);
+}
+
+static void test_concurrent_without_cache(void **state)
+{
+    (void)state;
+    run_concurrent(0);
+}
+
+static void test_tiny_cache_evicts(void **state)
+{
+    (void)state;
+    run_concurrent(10);
+}
+
+static int done_count;
+static void count_done(void *arg)
+{
+    (void)arg;
+    __atomic_add_fetch(&done_count, 1, __ATOMIC_SEQ_CST);
+}
+
+static void test_stop_flushes_queue(void **state)
+{
+    (void)state;
+    struct store *st = open_store();
+    struct ingest *ing;
+    struct ingest_opts opts = {8, 50, 100};
+    assert_int_equal(ingest_start(st, &opts, &ing), 0);
+    static struct ingest_item items[100];
+    static char keys[100][40];
+    static struct ingest_ticket tickets[100];
+    for (int i = 0; i < 100; i++) {
+        fill(&items[i], keys[i], sizeof(keys[i]), 10000 + i);
+        assert_int_equal(ingest_submit(ing, &items[i], 1, &tickets[i], count_done, NULL), 0);
+    }
+    ingest_stop(ing); /* must commit all 100 before returning */
+    assert_int_equal(done_count, 100);
+    for (int i = 0; i < 100; i++) {
+        assert_true(items[i].created);
+        assert_int_equal(tickets[i].rc, 0);
+    }
+    store_close(st);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_concurrent_with_cache),
+        cmocka_unit_test(test_concurrent_without_cache),
+        cmocka_unit_test(test_tiny_cache_evicts),
+        cmocka_unit_test(test_stop_flushes_queue),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
