@@ -44,6 +44,7 @@ struct http_server {
     struct auth_cache *auth;
     struct route_stats *stats; /* nroutes + 1 ("unmatched") */
     atomic_long in_flight;
+    atomic_bool draining; /* after quiesce: answer 503 at once, never suspend */
     atomic_ullong rate_limited;
     atomic_ullong next_request;
     char id_prefix[16];
@@ -453,6 +454,14 @@ static void answer_options(struct http_request *req)
 static enum http_result dispatch(struct http_request *req)
 {
     struct http_server *srv = req->srv;
+    if (atomic_load(&srv->draining)) {
+        /* Keep-alive clients may still send requests after quiesce; none may be suspended
+         * once shutdown waits for the server to go idle. */
+        http_reply_header(req, "Connection", "close");
+        http_reply_header(req, "Retry-After", "1");
+        http_reply_error(req, HERALD_ERR_SHUTTING_DOWN, NULL, NULL);
+        return HTTP_REPLIED;
+    }
     if (req->too_large) {
         http_reply_error(req, HERALD_ERR_TOO_LARGE, NULL, NULL);
         return HTTP_REPLIED;
@@ -741,6 +750,7 @@ int http_server_port(const struct http_server *srv)
 
 void http_server_quiesce(struct http_server *srv)
 {
+    atomic_store(&srv->draining, true);
     if (srv->daemon) {
         MHD_socket s = MHD_quiesce_daemon(srv->daemon);
         if (s != MHD_INVALID_SOCKET)

@@ -56,7 +56,7 @@ def run_load_then(h, tag, action, threads=4, seconds=1.0):
 def test_sigterm_under_load_loses_nothing(make_herald):
     h = make_herald().start()
     answered, rc = run_load_then(h, "term", lambda: h.stop(signal.SIGTERM))
-    assert rc == 0
+    assert rc == 0, h.read_log()[-3000:]
     assert "stopped" in h.read_log()
     assert len(answered) > 10
     h.start()
