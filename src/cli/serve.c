@@ -78,7 +78,8 @@ int cli_serve(struct app *app, int argc, char **argv)
         cli_error("cannot start the HTTP server", rc);
         goto done;
     }
-    log_info("listening",
+    /* Always written, whatever the level: operators and scripts read the bound port here. */
+    log_emit(LOG_INFO, "listening",
              json_pack("{s:s, s:i, s:s, s:b, s:s}", "host", app->cfg.listen_host, "port",
                        http_server_port(app->http), "backend", store_backend_name(app->store),
                        "tls", *app->cfg.tls_cert_file != '\0', "version", HERALD_VERSION));

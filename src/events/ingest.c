@@ -192,6 +192,7 @@ static void write_batch(struct ingest *ing, struct ingest_item *batch)
 static void *writer_main(void *arg)
 {
     struct ingest *ing = arg;
+    pthread_setname_np(pthread_self(), "herald-writer");
     pthread_mutex_lock(&ing->mu);
     for (;;) {
         while (!ing->head && !ing->stopping)
