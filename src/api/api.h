@@ -5,6 +5,7 @@
 #include <stddef.h>
 
 #include "app.h"
+#include "events/key.h"
 #include "http/http.h"
 
 /* The route table the server dispatches on. */
@@ -26,6 +27,12 @@ enum http_result api_database_performance(struct http_request *req, void *ctx);
 enum http_result api_database_optimize(struct http_request *req, void *ctx);
 enum http_result api_migrations_list(struct http_request *req, void *ctx);
 enum http_result api_migrations_rollback(struct http_request *req, void *ctx);
+
+/* Parses and validates one event object of a generate request (`path` prefixes field names:
+ * "events[3]"), computing its key. Answers 400 itself on failure. On success *payload is the
+ * normalised properties JSON or NULL (free() it). */
+int api_event_parse(struct http_request *req, json_t *obj, const char *path,
+                    struct evkey_fields *fields, char key[EVKEY_MAX_LEN], char **payload);
 
 /* Shared by handlers: answers a store/domain error through the error table. */
 enum http_result api_fail(struct http_request *req, int rc);

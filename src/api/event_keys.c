@@ -64,8 +64,8 @@ static void generate_done(void *arg)
     http_req_resume(g->req);
 }
 
-/* Validates one event object into slot i; answers 400 itself on failure. */
-static int parse_event(struct generate *g, size_t i, json_t *obj, const char *path)
+int api_event_parse(struct http_request *req, json_t *obj, const char *path,
+                    struct evkey_fields *fields, char key[EVKEY_MAX_LEN], char **payload)
 {
     const char *platform = NULL, *campaign = NULL, *type = NULL, *email = NULL;
     const char *occurred = NULL, *source = NULL, *ns = NULL;
@@ -80,32 +80,31 @@ static int parse_event(struct generate *g, size_t i, json_t *obj, const char *pa
         {"namespace", HF_STRING, false, 1, 64, &ns},
         {"properties", HF_OBJECT, false, 0, 0, &props},
     };
-    int rc = http_parse_object(g->req, obj, spec, sizeof(spec) / sizeof(spec[0]), path);
+    *payload = NULL;
+    int rc = http_parse_object(req, obj, spec, sizeof(spec) / sizeof(spec[0]), path);
     if (rc)
         return rc;
     struct evkey_input in = {platform, campaign, type, email, source, occurred, ns};
     struct evkey_problem problem;
-    rc = evkey_validate(&in, &g->fields[i], &problem);
+    char field[96];
+    rc = evkey_validate(&in, fields, &problem);
     if (rc) {
-        char field[96];
-        if (*path)
-            snprintf(field, sizeof(field), "%s.%s", path, problem.field);
-        else
-            snprintf(field, sizeof(field), "%s", problem.field);
-        http_reply_error(g->req, HERALD_ERR_INVALID, problem.message, field);
+        snprintf(field, sizeof(field), "%s%s%s", path, *path ? "." : "", problem.field);
+        http_reply_error(req, HERALD_ERR_INVALID, problem.message, field);
         return rc;
     }
     if (props) {
-        g->payloads[i] = json_dumps(props, JSON_COMPACT | JSON_SORT_KEYS);
-        if (!g->payloads[i] || strlen(g->payloads[i]) > MAX_PROPERTIES_BYTES) {
-            char field[96];
+        *payload = json_dumps(props, JSON_COMPACT | JSON_SORT_KEYS);
+        if (!*payload || strlen(*payload) > MAX_PROPERTIES_BYTES) {
+            free(*payload);
+            *payload = NULL;
             snprintf(field, sizeof(field), "%s%sproperties", path, *path ? "." : "");
-            http_reply_error(g->req, HERALD_ERR_INVALID,
+            http_reply_error(req, HERALD_ERR_INVALID,
                              "properties must be an object of at most 16 KiB", field);
             return HERALD_ERR_INVALID;
         }
     }
-    evkey_compute(&g->fields[i], g->keys[i]);
+    evkey_compute(fields, key);
     return HERALD_OK;
 }
 
@@ -140,10 +139,11 @@ enum http_result api_event_keys_generate(struct http_request *req, void *ctx)
         for (size_t i = 0; i < g->n; i++) {
             char path[32];
             snprintf(path, sizeof(path), "events[%zu]", i);
-            if ((rc = parse_event(g, i, json_array_get(events, i), path)))
+            if ((rc = api_event_parse(req, json_array_get(events, i), path, &g->fields[i],
+                                      g->keys[i], &g->payloads[i])))
                 goto replied;
         }
-    } else if ((rc = parse_event(g, 0, doc, ""))) {
+    } else if ((rc = api_event_parse(req, doc, "", &g->fields[0], g->keys[0], &g->payloads[0]))) {
         goto replied;
     }
     int64_t now = clock_now_ms();

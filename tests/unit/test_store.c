@@ -80,17 +80,23 @@ static void test_migrations(void **state)
     store_close(st);
 }
 
+static void sample_key(struct store_key *k)
+{
+    memset(k, 0, sizeof(*k));
+    strcpy(k->id, "key_1");
+    strcpy(k->name, "one");
+    strcpy(k->prefix, "hrld_abc");
+    strcpy(k->secret_hash, "aa");
+    strcpy(k->scopes, "admin");
+    k->created_at_ms = 5;
+}
+
 /* Inserts a key twice: the second insert reports the clash. */
 static int key_ops(struct store_conn *c, void *arg)
 {
     (void)arg;
-    struct store_key k = {0};
-    strcpy(k.id, "key_1");
-    strcpy(k.name, "one");
-    strcpy(k.prefix, "hrld_abc");
-    strcpy(k.secret_hash, "aa");
-    strcpy(k.scopes, "admin");
-    k.created_at_ms = 5;
+    struct store_key k;
+    sample_key(&k);
     assert_int_equal(store_key_insert(c, &k), 0);
     return store_key_insert(c, &k);
 }
@@ -129,12 +135,8 @@ static void test_keys(void **state)
     struct store *st = open_store();
     /* The duplicate insert fails the transaction, and the first insert goes with it. */
     assert_int_equal(store_run_tx(st, key_ops, NULL), HERALD_ERR_DUPLICATE);
-    struct store_key k = {0};
-    strcpy(k.id, "key_1");
-    strcpy(k.name, "one");
-    strcpy(k.prefix, "hrld_abc");
-    strcpy(k.secret_hash, "aa");
-    strcpy(k.scopes, "admin");
+    struct store_key k;
+    sample_key(&k);
     assert_int_equal(store_run_tx(st, key_insert_tx, &k), 0);
     assert_int_equal(store_run_tx(st, key_checks, NULL), 0);
     store_close(st);
