@@ -50,6 +50,10 @@ const struct store_stmt_def store_stmts[STMT__COUNT] = {
     [STMT_COUNT_EVENT_SOURCE] = {"SELECT COUNT(*) FROM event_source", NULL, false},
     [STMT_COUNT_API_KEYS] = {"SELECT COUNT(*) FROM api_keys", NULL, false},
     [STMT_COUNT_SCHEMA_MIGRATIONS] = {"SELECT COUNT(*) FROM schema_migrations", NULL, false},
+    [STMT_MIGRATIONS_TABLE] = {"SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = "
+                               "'schema_migrations'",
+                               "SELECT 1 WHERE to_regclass('schema_migrations') IS NOT NULL",
+                               false},
     [STMT_MIGRATIONS_LIST] = {"SELECT version, name, applied_at_ms FROM schema_migrations ORDER BY "
                               "version",
                               NULL, false},
