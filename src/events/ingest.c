@@ -32,7 +32,8 @@ struct ingest {
     struct ingest_item *head, *tail;
     size_t queued;
     bool stopping;
-    struct keycache cache; /* writer thread only */
+    pthread_mutex_t cache_mu; /* the writer adds, request threads look up */
+    struct keycache cache;
     atomic_uint_fast64_t stored, duplicates, cache_hits, batches, failures;
 };
 
@@ -138,6 +139,7 @@ static void write_batch(struct ingest *ing, struct ingest_item *batch)
 {
     /* Repeats of recently stored keys are answered from memory. */
     struct ingest_item *to_write = NULL, **tail = &to_write, *answered = NULL;
+    pthread_mutex_lock(&ing->cache_mu);
     for (struct ingest_item *it = batch, *next; it; it = next) {
         next = it->next;
         it->next = NULL;
@@ -153,6 +155,7 @@ static void write_batch(struct ingest *ing, struct ingest_item *batch)
             tail = &it->next;
         }
     }
+    pthread_mutex_unlock(&ing->cache_mu);
     if (to_write) {
         struct batch_ctx ctx = {to_write};
         int rc = store_run_tx(ing->st, insert_batch_tx, &ctx);
@@ -170,6 +173,7 @@ static void write_batch(struct ingest *ing, struct ingest_item *batch)
             for (struct ingest_item *it = to_write; it; it = it->next)
                 it->rc = rc;
         }
+        pthread_mutex_lock(&ing->cache_mu);
         for (struct ingest_item *it = to_write; it; it = it->next) {
             if (it->rc) {
                 atomic_fetch_add(&ing->failures, 1);
@@ -178,6 +182,7 @@ static void write_batch(struct ingest *ing, struct ingest_item *batch)
             atomic_fetch_add(it->created ? &ing->stored : &ing->duplicates, 1);
             cache_add(&ing->cache, it->ev.event_key);
         }
+        pthread_mutex_unlock(&ing->cache_mu);
     }
     for (struct ingest_item *it = answered, *next; it; it = next) {
         next = it->next;
@@ -246,6 +251,7 @@ int ingest_start(struct store *st, const struct ingest_opts *opts, struct ingest
         return HERALD_ERR_NOMEM;
     }
     pthread_mutex_init(&ing->mu, NULL);
+    pthread_mutex_init(&ing->cache_mu, NULL);
     pthread_cond_init(&ing->wake, NULL);
     if (pthread_create(&ing->thread, NULL, writer_main, ing) != 0) {
         ing->stopping = true;
@@ -340,8 +346,23 @@ void ingest_stop(struct ingest *ing)
     free(ing->cache.gen[0].slots);
     free(ing->cache.gen[1].slots);
     pthread_mutex_destroy(&ing->mu);
+    pthread_mutex_destroy(&ing->cache_mu);
     pthread_cond_destroy(&ing->wake);
     free(ing);
+}
+
+bool ingest_known(struct ingest *ing, const char *event_key)
+{
+    pthread_mutex_lock(&ing->cache_mu);
+    bool known = cache_has(&ing->cache, event_key);
+    pthread_mutex_unlock(&ing->cache_mu);
+    return known;
+}
+
+void ingest_count_known(struct ingest *ing, size_t n)
+{
+    atomic_fetch_add(&ing->cache_hits, n);
+    atomic_fetch_add(&ing->duplicates, n);
 }
 
 void ingest_get_stats(struct ingest *ing, struct ingest_stats *out)

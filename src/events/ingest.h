@@ -43,6 +43,11 @@ int ingest_submit(struct ingest *ing, struct ingest_item *items, size_t n,
                   struct ingest_ticket *ticket, ingest_done_fn done, void *arg);
 /* Submits and waits; returns the ticket's rc. */
 int ingest_write(struct ingest *ing, struct ingest_item *items, size_t n);
+/* True when the key was stored recently (it is in the cache): the caller may answer
+ * "already stored" without submitting. Thread-safe. */
+bool ingest_known(struct ingest *ing, const char *event_key);
+/* Counts n events answered through ingest_known() in the statistics. */
+void ingest_count_known(struct ingest *ing, size_t n);
 /* Stops taking work, commits everything queued, joins the thread and frees. */
 void ingest_stop(struct ingest *ing);
 

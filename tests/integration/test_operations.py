@@ -161,3 +161,24 @@ def test_tls(make_herald, workdir):
     res = subprocess.run(["openssl", "s_client", "-connect", f"127.0.0.1:{h.port}", "-tls1_2"],
                          input="", capture_output=True, text=True, timeout=20)
     assert res.returncode == 0, res.stdout + res.stderr
+
+
+def test_second_server_on_the_same_port_fails(make_herald):
+    first = make_herald().start()
+    second = make_herald(subdir="second", env={"HERALD_LISTEN": f"127.0.0.1:{first.port}"})
+    rc = second.start(expect_fail=True)
+    assert rc == 1
+    assert "cannot start the HTTP server" in second.read_log()
+    second.proc = None
+    assert first.get("/livez").status_code == 200
+
+
+def test_repeats_are_answered_from_memory(herald):
+    k = herald.admin_key
+    body = {"platform": "herald", "campaignId": "rep", "eventType": "sent", "email": "r@example.com"}
+    assert herald.post("/api/event-keys/generate", body, key=k).json()["created"] is True
+    for _ in range(5):
+        assert herald.post("/api/event-keys/generate", body, key=k).json()["created"] is False
+    text = herald.get("/metrics").text
+    assert "herald_events_stored_total 1" in text
+    assert "herald_events_duplicates_total 5" in text

@@ -137,6 +137,29 @@ static void test_stop_flushes_queue(void **state)
     store_close(st);
 }
 
+static void test_known_keys(void **state)
+{
+    (void)state;
+    struct store *st = open_store();
+    struct ingest *ing;
+    struct ingest_opts opts = {8, 0, 100};
+    assert_int_equal(ingest_start(st, &opts, &ing), 0);
+    struct ingest_item it;
+    char key[40];
+    fill(&it, key, sizeof(key), 42);
+    assert_false(ingest_known(ing, key));
+    assert_int_equal(ingest_write(ing, &it, 1), 0);
+    assert_true(it.created);
+    assert_true(ingest_known(ing, key)); /* only once durable */
+    ingest_count_known(ing, 3);
+    struct ingest_stats s;
+    ingest_get_stats(ing, &s);
+    assert_int_equal(s.duplicates, 3);
+    assert_int_equal(s.cache_hits, 3);
+    ingest_stop(ing);
+    store_close(st);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -144,6 +167,7 @@ int main(void)
         cmocka_unit_test(test_concurrent_without_cache),
         cmocka_unit_test(test_tiny_cache_evicts),
         cmocka_unit_test(test_stop_flushes_queue),
+        cmocka_unit_test(test_known_keys),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
