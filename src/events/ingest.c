@@ -113,17 +113,37 @@ static void cache_add(struct keycache *c, const char *key)
 
 struct batch_ctx {
     struct ingest_item *items;
+    size_t n;
+    const struct store_event **evs; /* n pointers into items, for the store */
+    bool *created;
 };
 
 static int insert_batch_tx(struct store_conn *c, void *arg)
 {
     struct batch_ctx *ctx = arg;
-    for (struct ingest_item *it = ctx->items; it; it = it->next) {
-        int rc = store_event_insert(c, &it->ev, &it->created);
-        if (rc)
-            return rc;
-    }
+    int rc = store_event_insert_many(c, ctx->evs, ctx->n, ctx->created);
+    if (rc)
+        return rc;
+    size_t i = 0;
+    for (struct ingest_item *it = ctx->items; it; it = it->next)
+        it->created = ctx->created[i++];
     return HERALD_OK;
+}
+
+/* Runs the batch `items` (a list of n) in one transaction. */
+static int insert_batch(struct ingest *ing, struct ingest_item *items, size_t n)
+{
+    struct batch_ctx ctx = {items, n, malloc(n * sizeof(*ctx.evs)), malloc(n * sizeof(bool))};
+    int rc = HERALD_ERR_NOMEM;
+    if (ctx.evs && ctx.created) {
+        size_t i = 0;
+        for (struct ingest_item *it = items; it; it = it->next)
+            ctx.evs[i++] = &it->ev;
+        rc = store_run_tx(ing->st, insert_batch_tx, &ctx);
+    }
+    free(ctx.evs);
+    free(ctx.created);
+    return rc;
 }
 
 static void complete(struct ingest_item *it)
@@ -139,6 +159,7 @@ static void write_batch(struct ingest *ing, struct ingest_item *batch)
 {
     /* Repeats of recently stored keys are answered from memory. */
     struct ingest_item *to_write = NULL, **tail = &to_write, *answered = NULL;
+    size_t n_write = 0;
     pthread_mutex_lock(&ing->cache_mu);
     for (struct ingest_item *it = batch, *next; it; it = next) {
         next = it->next;
@@ -153,20 +174,19 @@ static void write_batch(struct ingest *ing, struct ingest_item *batch)
         } else {
             *tail = it;
             tail = &it->next;
+            n_write++;
         }
     }
     pthread_mutex_unlock(&ing->cache_mu);
     if (to_write) {
-        struct batch_ctx ctx = {to_write};
-        int rc = store_run_tx(ing->st, insert_batch_tx, &ctx);
+        int rc = insert_batch(ing, to_write, n_write);
         atomic_fetch_add(&ing->batches, 1);
         if (rc && rc != HERALD_ERR_DB_SOFT) {
             /* One bad row must not sink its neighbours: retry them one by one. */
             for (struct ingest_item *it = to_write; it; it = it->next) {
                 struct ingest_item *saved = it->next;
                 it->next = NULL;
-                struct batch_ctx one = {it};
-                it->rc = store_run_tx(ing->st, insert_batch_tx, &one);
+                it->rc = insert_batch(ing, it, 1);
                 it->next = saved;
             }
         } else if (rc) {

@@ -1,10 +1,12 @@
 /* The statement registry and the operations of store.h, written once over the backend table.
  * Every statement is parameterised; where the dialects differ the PostgreSQL text is given
  * beside the shared one. */
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/buf.h"
 #include "store/internal.h"
 
 #define KEY_COLS                                                                                   \
@@ -36,6 +38,17 @@ const struct store_stmt_def store_stmts[STMT__COUNT] = {
          "created_at_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) "
          "ON CONFLICT (event_key) DO NOTHING RETURNING id",
          NULL, true},
+    /* One statement for a whole batch: a round trip per row would cap PostgreSQL ingest at the
+       network latency. */
+    [STMT_EVENT_INSERT_MANY] = {NULL,
+                                "INSERT INTO event_source (event_key, platform, campaign_id, "
+                                "event_type, email, source_id, namespace, payload, occurred_at_ms, "
+                                "event_time_ms, created_at_ms) SELECT * FROM unnest($1::text[], "
+                                "$2::text[], $3::text[], $4::text[], $5::text[], $6::text[], "
+                                "$7::text[], $8::text[], $9::bigint[], $10::bigint[], "
+                                "$11::bigint[]) ON CONFLICT (event_key) DO NOTHING "
+                                "RETURNING event_key",
+                                true},
     [STMT_EVENT_LIST] = {"SELECT " EVENT_COLS " FROM event_source WHERE "
                          "(CAST($1 AS TEXT) IS NULL OR platform = $1) AND "
                          "(CAST($2 AS TEXT) IS NULL OR campaign_id = $2) AND "
@@ -201,6 +214,108 @@ int store_event_insert(struct store_conn *c, const struct store_event *ev, bool 
         *created = r.nrows > 0;
     store_res_free(&r);
     return rc;
+}
+
+/* Appends one element of a PostgreSQL array literal: NULL, or a quoted, escaped string. */
+static int array_text(struct buf *b, const char *v, bool first)
+{
+    int rc = buf_append(b, first ? "" : ",", first ? 0 : 1);
+    if (rc || !v)
+        return rc ? rc : buf_append_str(b, "NULL");
+    rc = buf_append(b, "\"", 1);
+    for (const char *p = v; !rc && *p; p++) {
+        if (*p == '"' || *p == '\\')
+            rc = buf_append(b, "\\", 1);
+        if (!rc)
+            rc = buf_append(b, p, 1);
+    }
+    return rc ? rc : buf_append(b, "\"", 1);
+}
+
+static int array_int(struct buf *b, bool has, int64_t v, bool first)
+{
+    if (!has)
+        return buf_printf(b, "%sNULL", first ? "" : ",");
+    return buf_printf(b, "%s%" PRId64, first ? "" : ",", v);
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+static int insert_many_postgres(struct store_conn *c, const struct store_event *const *evs,
+                                size_t n, bool *created)
+{
+    enum { COLS = 11 };
+    struct buf arr[COLS];
+    int rc = HERALD_OK;
+    for (int k = 0; k < COLS; k++) {
+        buf_init(&arr[k], (size_t)1 << 30);
+        rc = rc ? rc : buf_append(&arr[k], "{", 1);
+    }
+    for (size_t i = 0; !rc && i < n; i++) {
+        const struct store_event *e = evs[i];
+        bool first = i == 0;
+        const char *texts[] = {e->event_key, e->platform,  e->campaign_id, e->event_type,
+                               e->email,     e->source_id, e->namespace_,  e->payload};
+        for (int k = 0; !rc && k < 8; k++)
+            rc = array_text(&arr[k], texts[k], first);
+        int64_t event_time = e->has_occurred_at ? e->occurred_at_ms : e->created_at_ms;
+        rc = rc ? rc : array_int(&arr[8], e->has_occurred_at, e->occurred_at_ms, first);
+        rc = rc ? rc : array_int(&arr[9], true, event_time, first);
+        rc = rc ? rc : array_int(&arr[10], true, e->created_at_ms, first);
+    }
+    struct store_val p[COLS];
+    for (int k = 0; !rc && k < COLS; k++) {
+        rc = buf_append(&arr[k], "}", 1);
+        p[k] = SV_STR(arr[k].data);
+    }
+    struct store_res r = {0};
+    const char **inserted = NULL;
+    bool *claimed = NULL;
+    if (!rc)
+        rc = store_query(c, STMT_EVENT_INSERT_MANY, p, COLS, &r);
+    if (!rc && r.nrows > 0 &&
+        (!(inserted = malloc((size_t)r.nrows * sizeof(*inserted))) ||
+         !(claimed = calloc((size_t)r.nrows, sizeof(*claimed)))))
+        rc = HERALD_ERR_NOMEM;
+    if (!rc) {
+        /* RETURNING names each inserted key once; a key repeated within the batch was
+           created by its first occurrence only. */
+        for (int i = 0; i < r.nrows; i++)
+            inserted[i] = store_res_text(&r, i, 0);
+        if (r.nrows > 1)
+            qsort(inserted, (size_t)r.nrows, sizeof(*inserted), cmp_str);
+        for (size_t i = 0; i < n; i++) {
+            const char **hit = r.nrows ? bsearch(&evs[i]->event_key, inserted, (size_t)r.nrows,
+                                                 sizeof(*inserted), cmp_str)
+                                       : NULL;
+            size_t at = hit ? (size_t)(hit - inserted) : 0;
+            created[i] = hit && !claimed[at];
+            if (hit)
+                claimed[at] = true;
+        }
+    }
+    free(claimed);
+    free(inserted);
+    store_res_free(&r);
+    for (int k = 0; k < COLS; k++)
+        buf_free(&arr[k]);
+    return rc;
+}
+
+int store_event_insert_many(struct store_conn *c, const struct store_event *const *evs, size_t n,
+                            bool *created)
+{
+    if (c->st->be->dialect == DIALECT_POSTGRES && n > 1)
+        return insert_many_postgres(c, evs, n, created);
+    for (size_t i = 0; i < n; i++) {
+        int rc = store_event_insert(c, evs[i], &created[i]);
+        if (rc)
+            return rc;
+    }
+    return HERALD_OK;
 }
 
 static char *dup_cell(const struct store_res *r, int row, int col, int *failed)

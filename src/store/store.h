@@ -90,6 +90,11 @@ struct store_event {
 /* Inserts unless the event key exists; *created tells which. */
 int store_event_insert(struct store_conn *c, const struct store_event *ev, bool *created);
 
+/* Inserts n events in one statement where the backend allows, skipping keys that exist;
+ * created[i] tells which were new (of repeats within the batch, only the first). */
+int store_event_insert_many(struct store_conn *c, const struct store_event *const *evs, size_t n,
+                            bool *created);
+
 struct store_event_filter {
     const char *platform, *campaign_id, *event_type, *email, *namespace_; /* NULL = any */
     bool has_from, has_to, has_before_id;

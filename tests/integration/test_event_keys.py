@@ -194,3 +194,24 @@ def test_properties_round_trip(herald):
     herald.post(G, body(properties={"subject": "Hello", "step": 2}), key=k)
     ev = herald.get("/api/events", key=k).json()["events"][0]
     assert ev["properties"] == {"step": 2, "subject": "Hello"}
+
+
+def test_batch_round_trips_awkward_values(herald):
+    """Batches go to PostgreSQL as array literals: quoting must survive every character."""
+    k = herald.admin_key
+    awkward = ['quote " inside', "back\\slash", "NULL", "{braces},commas", "üñí €", "'single'",
+               "", "trailing space "]
+    events = [body(email=f"aw{i}@example.com", sourceId=f"NULL{i}", namespace="NULL",
+                   properties={"v": v, "nested": {"list": [v, None]}})
+              for i, v in enumerate(awkward)]
+    events.append(dict(events[0]))  # a repeat inside the batch: created once
+    r = herald.post(G, {"events": events}, key=k).json()
+    assert r["created"] == len(awkward) and r["duplicates"] == 1
+    assert [x["created"] for x in r["results"]] == [True] * len(awkward) + [False]
+    got = herald.get("/api/events?limit=100&namespace=NULL", key=k).json()["events"]
+    by_email = {e["email"]: e for e in got}
+    for i, v in enumerate(awkward):
+        e = by_email[f"aw{i}@example.com"]
+        assert e["properties"] == {"nested": {"list": [v, None]}, "v": v}
+        assert e["sourceId"] == f"NULL{i}" and e["namespace"] == "NULL"
+        assert e["occurredAt"] is None
