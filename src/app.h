@@ -9,12 +9,14 @@
 struct store;
 struct ingest;
 struct http_server;
+struct sync_engine;
 
 struct app {
     struct cfg cfg;
     struct store *store;
     struct ingest *ingest;
     struct http_server *http;
+    struct sync_engine *sync;
     int64_t started_ms;
 };
 

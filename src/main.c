@@ -1,5 +1,6 @@
 /* herald: one binary, subcommands. Builds the app context from the configuration and hands
  * it to the command. */
+#include <curl/curl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -88,7 +89,14 @@ int main(int argc, char **argv)
         return 2;
     }
     log_set_level((enum log_level)app.cfg.log_level);
+    /* Before any thread exists, as libcurl requires. */
+    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+        fprintf(stderr, "herald: cannot initialise libcurl\n");
+        cfg_free(&app.cfg);
+        return 1;
+    }
     int status = run(&app, argc - 1, argv + 1);
+    curl_global_cleanup();
     cfg_free(&app.cfg);
     return status;
 }

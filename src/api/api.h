@@ -27,6 +27,12 @@ enum http_result api_database_performance(struct http_request *req, void *ctx);
 enum http_result api_database_optimize(struct http_request *req, void *ctx);
 enum http_result api_migrations_list(struct http_request *req, void *ctx);
 enum http_result api_migrations_rollback(struct http_request *req, void *ctx);
+enum http_result api_full_sync_execute(struct http_request *req, void *ctx);
+enum http_result api_full_sync_status(struct http_request *req, void *ctx);
+enum http_result api_full_sync_cancel(struct http_request *req, void *ctx);
+enum http_result api_full_sync_jobs(struct http_request *req, void *ctx);
+enum http_result api_dead_letters_list(struct http_request *req, void *ctx);
+enum http_result api_dead_letters_retry(struct http_request *req, void *ctx);
 
 /* Parses and validates one event object of a generate request (`path` prefixes field names:
  * "events[3]"), computing its key. Answers 400 itself on failure. On success *payload is the

@@ -18,6 +18,12 @@ const struct http_route api_routes[] = {
     {"POST", "/api/database/optimize", api_database_optimize, HTTP_API_KEY, "admin"},
     {"GET", "/api/migrations", api_migrations_list, HTTP_API_KEY, NULL},
     {"POST", "/api/migrations/rollback", api_migrations_rollback, HTTP_API_KEY, "admin"},
+    {"POST", "/api/full-sync/execute", api_full_sync_execute, HTTP_API_KEY, "sync:run"},
+    {"GET", "/api/full-sync/status/{jobId}", api_full_sync_status, HTTP_API_KEY, "sync:run"},
+    {"DELETE", "/api/full-sync/cancel/{jobId}", api_full_sync_cancel, HTTP_API_KEY, "sync:run"},
+    {"GET", "/api/full-sync/jobs", api_full_sync_jobs, HTTP_API_KEY, "sync:run"},
+    {"GET", "/api/jobs/dead-letters", api_dead_letters_list, HTTP_API_KEY, "sync:run"},
+    {"POST", "/api/jobs/dead-letters/{id}/retry", api_dead_letters_retry, HTTP_API_KEY, "sync:run"},
 };
 const size_t api_route_count = sizeof(api_routes) / sizeof(api_routes[0]);
 

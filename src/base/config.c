@@ -74,6 +74,21 @@ static const struct cfg_entry cfg_table[] = {
     {"HERALD_SQLITE_SYNCHRONOUS", CFG_CHOICE, OFF(sqlite_synchronous), 0, 0, "full", "full|normal",
      "SQLite durability. `full` syncs every commit to disk (survives power loss); `normal` "
      "survives a crash or kill -9 of Herald but not of the machine."},
+    {"HERALD_LEMLIST_API_KEY", CFG_SECRET, OFF(lemlist_api_key), 0, 4096, "", NULL,
+     "Lemlist API key; Lemlist sync is off without it. Also `_FILE`."},
+    {"HERALD_LEMLIST_BASE_URL", CFG_STR, OFF(lemlist_base_url), 1, 1024,
+     "https://api.lemlist.com/api", NULL, "Lemlist API base URL."},
+    {"HERALD_LEMLIST_RATE_LIMIT", CFG_RATE, OFF(lemlist_rate), 1, 10000, "20/2s", NULL,
+     "Requests Herald allows itself against Lemlist (its documented limit is 20 per 2 s)."},
+    {"HERALD_UPSTREAM_TIMEOUT_MS", CFG_INT, OFF(upstream_timeout_ms), 100, 600000, "30000", NULL,
+     "Longest wait for one upstream HTTP response before it counts as a failure and is retried."},
+    {"HERALD_SYNC_WORKERS", CFG_INT, OFF(sync_workers), 1, 64, "10", NULL,
+     "Jobs (syncs) one node runs at once; further jobs wait in the queue."},
+    {"HERALD_JOB_LEASE_SECONDS", CFG_INT, OFF(job_lease_seconds), 2, 3600, "30", NULL,
+     "A running job's lease: a node that stops renewing it (crash, kill -9) has its jobs "
+     "taken over once it expires."},
+    {"HERALD_JOB_MAX_ATTEMPTS", CFG_INT, OFF(job_max_attempts), 1, 100, "5", NULL,
+     "Attempts of a job that fails transiently before it goes to the dead letters."},
     {"HERALD_SHUTDOWN_TIMEOUT", CFG_INT, OFF(shutdown_timeout), 1, 3600, "30", NULL,
      "Seconds SIGTERM waits for in-flight requests before closing them."},
 };
@@ -146,6 +161,15 @@ int cfg_parse_rate(const char *s, struct cfg_rate *out)
     if (parse_long(num, &n) || n < 1 || n > 10000000)
         return HERALD_ERR_INVALID;
     const char *unit = slash + 1;
+    /* An optional count of units: "20/2s" is 20 requests every 2 seconds. */
+    long units = 1;
+    if (*unit >= '1' && *unit <= '9') {
+        char *end;
+        units = strtol(unit, &end, 10);
+        if (units < 1 || units > 86400)
+            return HERALD_ERR_INVALID;
+        unit = end;
+    }
     int period;
     if (!strcmp(unit, "s") || !strcmp(unit, "sec") || !strcmp(unit, "second"))
         period = 1;
@@ -155,8 +179,10 @@ int cfg_parse_rate(const char *s, struct cfg_rate *out)
         period = 3600;
     else
         return HERALD_ERR_INVALID;
+    if ((long)period * units > 86400)
+        return HERALD_ERR_INVALID;
     out->count = (int)n;
-    out->period_sec = period;
+    out->period_sec = period * (int)units;
     return HERALD_OK;
 }
 

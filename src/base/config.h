@@ -34,6 +34,13 @@ struct cfg {
     int writer_cache;
     char *sqlite_synchronous;
     int shutdown_timeout;
+    char *lemlist_api_key; /* secret */
+    char *lemlist_base_url;
+    struct cfg_rate lemlist_rate;
+    int upstream_timeout_ms;
+    int sync_workers;
+    int job_lease_seconds;
+    int job_max_attempts;
     char *data_dir_hint;
 };
 
@@ -46,7 +53,7 @@ int cfg_load(struct cfg *out, char *err, size_t err_size);
 void cfg_free(struct cfg *cfg);
 /* Writes the table as plain help text, or as the Markdown of docs/configuration.md. */
 void cfg_write_help(FILE *out, bool markdown);
-/* Parses "100/min", "10/s", "5000/h"; 0 or HERALD_ERR_INVALID. */
+/* Parses "100/min", "10/s", "5000/h", "20/2s"; 0 or HERALD_ERR_INVALID. */
 int cfg_parse_rate(const char *s, struct cfg_rate *out);
 
 #endif

@@ -42,9 +42,8 @@ int crypto_random(void *out, size_t len)
     return RAND_bytes(out, (int)len) == 1 ? HERALD_OK : HERALD_ERR_CRYPTO;
 }
 
-void crypto_b64url(const uint8_t *in, size_t len, char *out)
+static void b64_encode(const uint8_t *in, size_t len, char *out, const char *tbl, bool pad)
 {
-    static const char tbl[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
     size_t o = 0;
     for (size_t i = 0; i < len; i += 3) {
         uint32_t v = (uint32_t)in[i] << 16;
@@ -54,12 +53,24 @@ void crypto_b64url(const uint8_t *in, size_t len, char *out)
             v |= in[i + 2];
         out[o++] = tbl[(v >> 18) & 63];
         out[o++] = tbl[(v >> 12) & 63];
-        if (i + 1 < len)
-            out[o++] = tbl[(v >> 6) & 63];
-        if (i + 2 < len)
-            out[o++] = tbl[v & 63];
+        if (i + 1 < len || pad)
+            out[o++] = i + 1 < len ? tbl[(v >> 6) & 63] : '=';
+        if (i + 2 < len || pad)
+            out[o++] = i + 2 < len ? tbl[v & 63] : '=';
     }
     out[o] = '\0';
+}
+
+void crypto_b64url(const uint8_t *in, size_t len, char *out)
+{
+    b64_encode(in, len, out, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_",
+               false);
+}
+
+void crypto_b64(const uint8_t *in, size_t len, char *out)
+{
+    b64_encode(in, len, out, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/",
+               true);
 }
 
 bool crypto_ct_equal(const void *a, size_t a_len, const void *b, size_t b_len)

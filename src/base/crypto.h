@@ -18,6 +18,8 @@ void crypto_sha256_hex(const char *s, char out[2 * CRYPTO_SHA256_LEN + 1]);
 int crypto_random(void *out, size_t len);
 /* Unpadded base64url of `len` bytes; `out` needs 4*ceil(len/3)+1 bytes. */
 void crypto_b64url(const uint8_t *in, size_t len, char *out);
+/* Standard padded base64 (RFC 4648 section 4); `out` needs 4*ceil(len/3)+1 bytes. */
+void crypto_b64(const uint8_t *in, size_t len, char *out);
 /* Compares two byte strings in time that depends only on their lengths. */
 bool crypto_ct_equal(const void *a, size_t a_len, const void *b, size_t b_len);
 

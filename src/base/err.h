@@ -27,7 +27,13 @@
     X(HERALD_ERR_CRYPTO, 19, "crypto_error", 500, "cryptographic operation failed")                \
     X(HERALD_ERR_CONFLICT, 20, "conflict", 409, "conflicts with the current state")                \
     X(HERALD_ERR_CORS_DENIED, 21, "cors_origin_denied", 403, "origin not allowed")                 \
-    X(HERALD_ERR_BACKUP_INVALID, 22, "backup_invalid", 400, "backup file is damaged or foreign")
+    X(HERALD_ERR_BACKUP_INVALID, 22, "backup_invalid", 400, "backup file is damaged or foreign")   \
+    X(HERALD_ERR_PLATFORM_NOT_CONFIGURED, 23, "platform_not_configured", 400,                      \
+      "no credentials are configured for this platform")                                           \
+    X(HERALD_ERR_UPSTREAM, 24, "upstream_error", 502, "the upstream service failed")               \
+    X(HERALD_ERR_UPSTREAM_MALFORMED, 25, "upstream_malformed", 502,                                \
+      "the upstream service sent a malformed response")                                            \
+    X(HERALD_ERR_CANCELLED, 26, "cancelled", 409, "the operation was cancelled")
 
 enum herald_err {
 #define HERALD_ERR_ENUM(name, num, code, status, msg) name = num,

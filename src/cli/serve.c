@@ -8,6 +8,7 @@
 #include "cli/cli.h"
 #include "events/ingest.h"
 #include "store/store.h"
+#include "sync/engine.h"
 
 static const char serve_help[] =
     "usage: herald serve\n\n"
@@ -56,6 +57,10 @@ int cli_serve(struct app *app, int argc, char **argv)
         cli_error("cannot start the event writer", rc);
         goto done;
     }
+    if ((rc = sync_engine_start(app->store, app->ingest, &app->cfg, &app->sync))) {
+        cli_error("cannot start the sync engine", rc);
+        goto done;
+    }
     struct http_server_opts ho = {
         .host = app->cfg.listen_host,
         .port = app->cfg.listen_port,
@@ -93,6 +98,8 @@ int cli_serve(struct app *app, int argc, char **argv)
 done:
     http_server_stop(app->http);
     app->http = NULL;
+    sync_engine_stop(app->sync); /* releases running jobs with their cursors */
+    app->sync = NULL;
     ingest_stop(app->ingest); /* commits whatever is queued */
     app->ingest = NULL;
     store_close(app->store);

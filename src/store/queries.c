@@ -16,7 +16,72 @@
     "id, event_key, platform, campaign_id, event_type, email, source_id, namespace, payload, "     \
     "occurred_at_ms, created_at_ms"
 
+#define JOB_COLS                                                                                   \
+    "id, kind, status, params, progress, error, attempts, run_after_ms, locked_by, "               \
+    "lease_until_ms, cancel_requested, created_at_ms, started_at_ms, finished_at_ms"
+#define JOB_CLAIMABLE                                                                              \
+    "SELECT id FROM jobs WHERE (status = 'pending' AND run_after_ms <= $3) OR "                    \
+    "(status = 'running' AND lease_until_ms < $3) ORDER BY created_at_ms, id LIMIT 1"
+#define JOB_CLAIM(pick)                                                                            \
+    "UPDATE jobs SET status = 'running', locked_by = $1, lease_until_ms = $2, "                    \
+    "attempts = attempts + 1, started_at_ms = COALESCE(started_at_ms, $3) WHERE id = (" pick       \
+    ") RETURNING " JOB_COLS
+#define DL_COLS "id, job_id, kind, reason, request, payload, created_at_ms, retried_at_ms"
+
 const struct store_stmt_def store_stmts[STMT__COUNT] = {
+    [STMT_JOB_INSERT] = {"INSERT INTO jobs (id, kind, status, params, progress, run_after_ms, "
+                         "created_at_ms) VALUES ($1, $2, 'pending', $3, $4, $5, $5)",
+                         NULL, true},
+    [STMT_JOB_GET] = {"SELECT " JOB_COLS " FROM jobs WHERE id = $1", NULL, false},
+    [STMT_JOB_LIST] = {"SELECT " JOB_COLS " FROM jobs WHERE (CAST($1 AS TEXT) IS NULL OR "
+                       "status = $1) AND (CAST($2 AS BIGINT) IS NULL OR created_at_ms < $2 OR "
+                       "(created_at_ms = $2 AND id < $3)) ORDER BY created_at_ms DESC, id DESC "
+                       "LIMIT $4",
+                       NULL, false},
+    /* SQLite's BEGIN IMMEDIATE already serialises claimers; PostgreSQL nodes skip rows another
+       node is claiming instead of waiting for it. */
+    [STMT_JOB_CLAIM] = {JOB_CLAIM(JOB_CLAIMABLE),
+                        JOB_CLAIM(JOB_CLAIMABLE " FOR UPDATE SKIP LOCKED"), true},
+    [STMT_JOB_PROGRESS] = {"UPDATE jobs SET progress = $3, lease_until_ms = $4 WHERE id = $1 AND "
+                           "locked_by = $2 AND status = 'running' RETURNING cancel_requested",
+                           NULL, true},
+    [STMT_JOB_FINISH] = {"UPDATE jobs SET status = $3, error = $4, progress = COALESCE($5, "
+                         "progress), finished_at_ms = $6, lease_until_ms = NULL WHERE id = $1 AND "
+                         "locked_by = $2 AND status = 'running'",
+                         NULL, true},
+    [STMT_JOB_RETRY_LATER] = {"UPDATE jobs SET status = 'pending', error = $3, run_after_ms = $4, "
+                              "lease_until_ms = NULL, progress = COALESCE($5, progress) WHERE id "
+                              "= $1 AND locked_by = $2 AND status = 'running'",
+                              NULL, true},
+    [STMT_JOB_CANCEL_PENDING] = {"UPDATE jobs SET status = 'cancelled', cancel_requested = 1, "
+                                 "finished_at_ms = $2 WHERE id = $1 AND status = 'pending'",
+                                 NULL, true},
+    [STMT_JOB_CANCEL_RUNNING] = {"UPDATE jobs SET cancel_requested = 1 WHERE id = $1 AND status = "
+                                 "'running'",
+                                 NULL, true},
+    [STMT_JOB_QUEUE_STATS] = {"SELECT status, COUNT(*), MIN(created_at_ms) FROM jobs WHERE status "
+                              "IN ('pending', 'running') GROUP BY status",
+                              NULL, false},
+    [STMT_JOB_REQUEUE] = {"UPDATE jobs SET status = 'pending', attempts = 0, error = NULL, "
+                          "run_after_ms = $2, finished_at_ms = NULL, cancel_requested = 0, "
+                          "locked_by = NULL, lease_until_ms = NULL WHERE id = $1 AND status = "
+                          "'failed'",
+                          NULL, true},
+    [STMT_DEAD_LETTER_INSERT] = {"INSERT INTO dead_letters (job_id, kind, reason, request, "
+                                 "payload, created_at_ms) VALUES ($1, $2, $3, $4, $5, $6)",
+                                 NULL, true},
+    [STMT_DEAD_LETTER_LIST] = {"SELECT " DL_COLS " FROM dead_letters WHERE (CAST($1 AS BIGINT) IS "
+                               "NULL OR id < $1) ORDER BY id DESC LIMIT $2",
+                               NULL, false},
+    [STMT_DEAD_LETTER_GET] = {"SELECT " DL_COLS " FROM dead_letters WHERE id = $1", NULL, false},
+    [STMT_DEAD_LETTER_RETRIED] = {"UPDATE dead_letters SET retried_at_ms = $2 WHERE id = $1", NULL,
+                                  true},
+    [STMT_CURSOR_GET] = {"SELECT cursor FROM sync_cursors WHERE platform = $1 AND scope = $2", NULL,
+                         false},
+    [STMT_CURSOR_SET] = {"INSERT INTO sync_cursors (platform, scope, cursor, updated_at_ms) VALUES "
+                         "($1, $2, $3, $4) ON CONFLICT (platform, scope) DO UPDATE SET cursor = "
+                         "excluded.cursor, updated_at_ms = excluded.updated_at_ms",
+                         NULL, true},
     [STMT_PING] = {"SELECT 1", NULL, false},
     [STMT_KEY_INSERT] = {"INSERT INTO api_keys (id, name, prefix, secret_hash, scopes, rate_limit, "
                          "created_at_ms) VALUES ($1, $2, $3, $4, $5, $6, $7)",
@@ -63,6 +128,8 @@ const struct store_stmt_def store_stmts[STMT__COUNT] = {
     [STMT_COUNT_EVENT_SOURCE] = {"SELECT COUNT(*) FROM event_source", NULL, false},
     [STMT_COUNT_API_KEYS] = {"SELECT COUNT(*) FROM api_keys", NULL, false},
     [STMT_COUNT_SCHEMA_MIGRATIONS] = {"SELECT COUNT(*) FROM schema_migrations", NULL, false},
+    [STMT_COUNT_JOBS] = {"SELECT COUNT(*) FROM jobs", NULL, false},
+    [STMT_COUNT_DEAD_LETTERS] = {"SELECT COUNT(*) FROM dead_letters", NULL, false},
     [STMT_MIGRATIONS_TABLE] = {"SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = "
                                "'schema_migrations'",
                                "SELECT 1 WHERE to_regclass('schema_migrations') IS NOT NULL",
@@ -405,13 +472,15 @@ int store_ping(struct store_conn *c)
     return rc;
 }
 
-const char *const store_table_names[] = {"event_source", "api_keys", "schema_migrations"};
+const char *const store_table_names[] = {"event_source", "api_keys", "schema_migrations", "jobs",
+                                         "dead_letters"};
 const size_t store_table_count = sizeof(store_table_names) / sizeof(store_table_names[0]);
 
 int store_table_rows(struct store_conn *c, const char *table, int64_t *rows)
 {
     static const enum store_stmt stmts[] = {STMT_COUNT_EVENT_SOURCE, STMT_COUNT_API_KEYS,
-                                            STMT_COUNT_SCHEMA_MIGRATIONS};
+                                            STMT_COUNT_SCHEMA_MIGRATIONS, STMT_COUNT_JOBS,
+                                            STMT_COUNT_DEAD_LETTERS};
     for (size_t i = 0; i < store_table_count; i++)
         if (strcmp(table, store_table_names[i]) == 0)
             return count_query(c, stmts[i], rows);

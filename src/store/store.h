@@ -107,6 +107,72 @@ int store_event_list(struct store_conn *c, const struct store_event_filter *f,
                      struct store_event **out, size_t *count);
 void store_events_free(struct store_event *rows, size_t count);
 
+/* ---- jobs (jobs.c): the durable queue every kind of background work goes through ---- */
+struct store_job {
+    char id[40];
+    char kind[16];
+    char status[16]; /* pending, running, completed, failed, cancelled */
+    char *params;    /* JSON */
+    char *progress;  /* JSON */
+    char *error;     /* NULL when none */
+    int attempts;
+    char locked_by[40];
+    bool cancel_requested;
+    int64_t run_after_ms, lease_until_ms, created_at_ms, started_at_ms,
+        finished_at_ms; /* 0: none */
+};
+void store_job_clear(struct store_job *job);
+void store_jobs_free(struct store_job *jobs, size_t count);
+int store_job_insert(struct store_conn *c, const char *id, const char *kind, const char *params,
+                     const char *progress, int64_t now_ms);
+int store_job_get(struct store_conn *c, const char *id, struct store_job *out);
+/* Newest first; status NULL for all; paging after (created_at_ms, id) when after_id is set. */
+int store_job_list(struct store_conn *c, const char *status, int64_t after_created_ms,
+                   const char *after_id, int limit, struct store_job **out, size_t *count);
+/* Takes the oldest runnable job (pending and due, or running with an expired lease) for `node`
+ * until `lease_until_ms`. HERALD_ERR_NOT_FOUND when there is none. */
+int store_job_claim(struct store_conn *c, const char *node, int64_t now_ms, int64_t lease_until_ms,
+                    struct store_job *out);
+/* Saves progress and renews the lease; *cancel tells whether a cancel was requested.
+ * HERALD_ERR_NOT_FOUND when the job is no longer this node's. */
+int store_job_progress(struct store_conn *c, const char *id, const char *node, const char *progress,
+                       int64_t lease_until_ms, bool *cancel);
+/* Final status; progress NULL keeps the saved one. */
+int store_job_finish(struct store_conn *c, const char *id, const char *node, const char *status,
+                     const char *error, const char *progress, int64_t now_ms);
+int store_job_retry_later(struct store_conn *c, const char *id, const char *node, const char *error,
+                          const char *progress, int64_t run_after_ms);
+/* Pending jobs are cancelled at once (*now_cancelled); running ones are flagged for their
+ * worker. HERALD_ERR_CONFLICT when the job has already finished. */
+int store_job_cancel(struct store_conn *c, const char *id, int64_t now_ms, bool *now_cancelled);
+/* Puts a failed job back to pending with its attempts reset and its progress kept.
+ * HERALD_ERR_CONFLICT when the job has not failed. */
+int store_job_requeue(struct store_conn *c, const char *id, int64_t now_ms);
+struct store_queue_stats {
+    int64_t pending, running;
+    int64_t oldest_pending_ms; /* created_at of the oldest pending job, 0 when none */
+};
+int store_job_queue_stats(struct store_conn *c, struct store_queue_stats *out);
+
+struct store_dead_letter {
+    int64_t id;
+    char *job_id, *kind, *reason, *request, *payload; /* request/payload/job_id may be NULL */
+    int64_t created_at_ms, retried_at_ms;
+};
+int store_dead_letter_insert(struct store_conn *c, const char *job_id, const char *kind,
+                             const char *reason, const char *request, const char *payload,
+                             int64_t now_ms);
+int store_dead_letter_list(struct store_conn *c, int64_t before_id, int limit,
+                           struct store_dead_letter **out, size_t *count);
+int store_dead_letter_get(struct store_conn *c, int64_t id, struct store_dead_letter *out);
+int store_dead_letter_mark_retried(struct store_conn *c, int64_t id, int64_t now_ms);
+void store_dead_letters_free(struct store_dead_letter *rows, size_t count);
+
+/* Incremental-sync watermarks. *out is allocated (free() it); NOT_FOUND when none. */
+int store_cursor_get(struct store_conn *c, const char *platform, const char *scope, char **out);
+int store_cursor_set(struct store_conn *c, const char *platform, const char *scope,
+                     const char *cursor, int64_t now_ms);
+
 /* ---- operations surface ---- */
 int store_ping(struct store_conn *c);
 /* Row count of one of Herald's tables ("event_source", "api_keys", "schema_migrations"). */
@@ -114,6 +180,7 @@ int store_table_rows(struct store_conn *c, const char *table, int64_t *rows);
 /* Runs one named maintenance task: "sync_indexes", "analyze" or "vacuum" (the last needs
  * store_run_plain). HERALD_ERR_INVALID for an unknown name. */
 int store_optimize(struct store_conn *c, const char *task);
+/* Tables reported by the performance endpoint. */
 extern const char *const store_table_names[];
 extern const size_t store_table_count;
 

@@ -213,3 +213,41 @@ class Herald:
         if body is not None:
             kw["json"] = body
         return self.request("POST", path, key=key, **kw)
+
+
+FAKES = os.path.join(os.path.dirname(__file__), "..", "fakes")
+
+
+class LemlistFake:
+    """tests/fakes/lemlist.py as a subprocess, with its control endpoints."""
+
+    def __init__(self, key="lemlist-test-key", campaigns=3, activities=250, envelope=False):
+        self.key = key
+        args = ["/usr/bin/python3", os.path.join(FAKES, "lemlist.py"), "--key", key,
+                "--campaigns", str(campaigns), "--activities", str(activities)]
+        if envelope:
+            args.append("--envelope")
+        self.proc = subprocess.Popen(args, stdout=subprocess.PIPE, text=True)
+        line = self.proc.stdout.readline()
+        self.port = int(line.split()[1])
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.base_url = self.url + "/api"
+
+    def faults(self, **kw):
+        return requests.post(self.url + "/_faults", json=kw, timeout=10).json()
+
+    def stats(self):
+        return requests.get(self.url + "/_stats", timeout=10).json()
+
+    def info(self):
+        return requests.get(self.url + "/_info", timeout=10).json()
+
+    def expected(self, **params):
+        return requests.get(self.url + "/_expected", params=params, timeout=30).json()
+
+    def env(self):
+        return {"HERALD_LEMLIST_API_KEY": self.key, "HERALD_LEMLIST_BASE_URL": self.base_url}
+
+    def stop(self):
+        self.proc.kill()
+        self.proc.wait()

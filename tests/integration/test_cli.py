@@ -52,11 +52,12 @@ def test_serve_refuses_pending_migrations(make_herald):
 def test_migrate_up_down_status(make_herald):
     h = make_herald(migrate=False)
     assert "pending" in h.cli("migrate", "status").stdout
-    assert "2 migration(s) applied" in h.cli("migrate", "up").stderr
+    assert "3 migration(s) applied" in h.cli("migrate", "up").stderr
     assert "0 migration(s) applied" in h.cli("migrate").stderr  # idempotent, up is the default
     st = h.cli("migrate", "status").stdout
-    assert st.count("applied") >= 2 and "pending" not in st
+    assert st.count("applied") >= 3 and "pending" not in st
     assert "2 migration(s) reverted" in h.cli("migrate", "down", "2").stderr
+    assert "1 migration(s) reverted" in h.cli("migrate", "down").stderr
     assert h.cli("migrate", "down", check=False).returncode == 1  # nothing left
     h.cli("migrate", "up")
     assert "pending" not in h.cli("migrate", "status").stdout

@@ -62,6 +62,10 @@ static void test_config_rates(void **state)
     assert_int_equal(r.period_sec, 1);
     assert_int_equal(cfg_parse_rate("5000/h", &r), 0);
     assert_int_equal(r.period_sec, 3600);
+    assert_int_equal(cfg_parse_rate("20/2s", &r), 0);
+    assert_int_equal(r.count, 20);
+    assert_int_equal(r.period_sec, 2);
+    assert_int_equal(cfg_parse_rate("20/0s", &r), HERALD_ERR_INVALID);
     assert_int_equal(cfg_parse_rate("0/min", &r), HERALD_ERR_INVALID);
     assert_int_equal(cfg_parse_rate("10/day", &r), HERALD_ERR_INVALID);
     assert_int_equal(cfg_parse_rate("/min", &r), HERALD_ERR_INVALID);
@@ -125,6 +129,8 @@ static void test_crypto_basics(void **state)
     char b64[16];
     crypto_b64url((const uint8_t *)"\xfb\xff", 2, b64);
     assert_string_equal(b64, "-_8");
+    crypto_b64((const uint8_t *)":key", 4, b64);
+    assert_string_equal(b64, "OmtleQ==");
 }
 
 static void write_file(const char *path, const char *data, size_t len)

@@ -1,0 +1,227 @@
+#include "sync/http_client.h"
+
+#include <curl/curl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "base/clock.h"
+#include "base/crypto.h"
+#include "base/log.h"
+
+#define MAX_BODY ((size_t)64 << 20)
+#define MAX_RETRY_AFTER_MS 60000
+
+struct hc_client {
+    struct hc_opts opts;
+    char *base_url;
+    char *auth_header;
+    CURL *curl;
+    unsigned seed;
+};
+
+void hc_limiter_init(struct hc_limiter *l, const struct cfg_rate *rate)
+{
+    pthread_mutex_init(&l->mu, NULL);
+    l->rate = *rate;
+    l->tokens = rate->count;
+    l->updated_ms = clock_now_ms();
+}
+
+void hc_limiter_destroy(struct hc_limiter *l)
+{
+    pthread_mutex_destroy(&l->mu);
+}
+
+/* Takes a token, or says how long until one is free. */
+static int64_t limiter_take(struct hc_limiter *l)
+{
+    pthread_mutex_lock(&l->mu);
+    int64_t now = clock_now_ms();
+    double per_ms = (double)l->rate.count / (l->rate.period_sec * 1000.0);
+    l->tokens += (double)(now - l->updated_ms) * per_ms;
+    if (l->tokens > l->rate.count)
+        l->tokens = l->rate.count;
+    l->updated_ms = now;
+    int64_t wait = 0;
+    if (l->tokens >= 1.0)
+        l->tokens -= 1.0;
+    else
+        wait = (int64_t)((1.0 - l->tokens) / per_ms) + 1;
+    pthread_mutex_unlock(&l->mu);
+    return wait;
+}
+
+int hc_client_new(const struct hc_opts *opts, struct hc_client **out)
+{
+    struct hc_client *c = calloc(1, sizeof(*c));
+    if (!c)
+        return HERALD_ERR_NOMEM;
+    c->opts = *opts;
+    c->seed = (unsigned)clock_mono_ns();
+    size_t n = strlen(opts->base_url);
+    while (n && opts->base_url[n - 1] == '/')
+        n--;
+    c->base_url = strndup(opts->base_url, n);
+    c->curl = curl_easy_init();
+    if (opts->basic_password) {
+        /* Basic base64(":" + key), built here so the key never sits in a URL. */
+        size_t klen = strlen(opts->basic_password);
+        char *plain = malloc(klen + 2), *enc = malloc(4 * ((klen + 3) / 3) + 8);
+        c->auth_header = malloc(4 * ((klen + 3) / 3) + 32);
+        if (plain && enc && c->auth_header) {
+            plain[0] = ':';
+            memcpy(plain + 1, opts->basic_password, klen + 1);
+            crypto_b64((const uint8_t *)plain, klen + 1, enc);
+            sprintf(c->auth_header, "Authorization: Basic %s", enc);
+            memset(plain, 0, klen + 1);
+            memset(enc, 0, strlen(enc));
+        }
+        free(plain);
+        free(enc);
+    }
+    if (!c->base_url || !c->curl || (opts->basic_password && !c->auth_header)) {
+        hc_client_free(c);
+        return HERALD_ERR_NOMEM;
+    }
+    *out = c;
+    return HERALD_OK;
+}
+
+void hc_client_free(struct hc_client *c)
+{
+    if (!c)
+        return;
+    if (c->curl)
+        curl_easy_cleanup(c->curl);
+    if (c->auth_header)
+        memset(c->auth_header, 0, strlen(c->auth_header));
+    free(c->auth_header);
+    free(c->base_url);
+    free(c);
+}
+
+bool hc_sleep(struct hc_client *c, int64_t ms)
+{
+    int64_t end = clock_mono_ns() + ms * 1000000;
+    for (;;) {
+        if (c->opts.should_stop && c->opts.should_stop(c->opts.stop_arg))
+            return false;
+        int64_t left = (end - clock_mono_ns()) / 1000000;
+        if (left <= 0)
+            return true;
+        int64_t slice = left < 100 ? left : 100;
+        struct timespec ts = {slice / 1000, (slice % 1000) * 1000000};
+        nanosleep(&ts, NULL);
+    }
+}
+
+static size_t on_body(char *data, size_t size, size_t nmemb, void *arg)
+{
+    struct buf *b = arg;
+    return buf_append(b, data, size * nmemb) ? 0 : size * nmemb;
+}
+
+struct header_state {
+    long retry_after_ms;
+};
+
+static size_t on_header(char *data, size_t size, size_t nmemb, void *arg)
+{
+    struct header_state *h = arg;
+    size_t n = size * nmemb;
+    if (n > 12 && strncasecmp(data, "Retry-After:", 12) == 0) {
+        char value[64];
+        size_t vlen = n - 12 < sizeof(value) - 1 ? n - 12 : sizeof(value) - 1;
+        memcpy(value, data + 12, vlen);
+        value[vlen] = '\0';
+        char *end;
+        double secs = strtod(value, &end);
+        if (end != value && secs >= 0)
+            h->retry_after_ms = (long)(secs * 1000);
+    }
+    return n;
+}
+
+static int64_t backoff_ms(struct hc_client *c, int attempt)
+{
+    int64_t base = 250LL << (attempt < 8 ? attempt : 8);
+    if (base > 30000)
+        base = 30000;
+    return base + rand_r(&c->seed) % (base / 2 + 1);
+}
+
+int hc_get(struct hc_client *c, const char *path_query, struct hc_response *out, char *error,
+           size_t error_size)
+{
+    char url[4096];
+    snprintf(url, sizeof(url), "%s%s", c->base_url, path_query);
+    memset(out, 0, sizeof(*out));
+    buf_init(&out->body, MAX_BODY);
+    error[0] = '\0';
+    int failures = 0;
+    for (;;) {
+        int64_t wait;
+        while ((wait = limiter_take(c->opts.limiter)) > 0)
+            if (!hc_sleep(c, wait))
+                return HERALD_ERR_CANCELLED;
+        buf_reset(&out->body);
+        struct header_state hs = {-1};
+        struct curl_slist *headers = NULL;
+        headers = curl_slist_append(headers, "Accept: application/json");
+        if (c->auth_header)
+            headers = curl_slist_append(headers, c->auth_header);
+        curl_easy_reset(c->curl);
+        curl_easy_setopt(c->curl, CURLOPT_URL, url);
+        curl_easy_setopt(c->curl, CURLOPT_HTTPHEADER, headers);
+        curl_easy_setopt(c->curl, CURLOPT_WRITEFUNCTION, on_body);
+        curl_easy_setopt(c->curl, CURLOPT_WRITEDATA, &out->body);
+        curl_easy_setopt(c->curl, CURLOPT_HEADERFUNCTION, on_header);
+        curl_easy_setopt(c->curl, CURLOPT_HEADERDATA, &hs);
+        curl_easy_setopt(c->curl, CURLOPT_TIMEOUT_MS, c->opts.timeout_ms);
+        curl_easy_setopt(c->curl, CURLOPT_CONNECTTIMEOUT_MS, 5000L);
+        curl_easy_setopt(c->curl, CURLOPT_NOSIGNAL, 1L);
+        curl_easy_setopt(c->curl, CURLOPT_ACCEPT_ENCODING, "");
+        curl_easy_setopt(c->curl, CURLOPT_USERAGENT, "herald/0.1");
+        curl_easy_setopt(c->curl, CURLOPT_PROTOCOLS_STR, "http,https");
+        CURLcode cc = curl_easy_perform(c->curl);
+        curl_slist_free_all(headers);
+        out->attempts++;
+        long status = 0;
+        if (cc == CURLE_OK)
+            curl_easy_getinfo(c->curl, CURLINFO_RESPONSE_CODE, &status);
+        out->status = status;
+        if (cc == CURLE_OK && status >= 200 && status < 300)
+            return HERALD_OK;
+        if (cc == CURLE_OK && status == 429) {
+            if (++out->rate_limited > c->opts.max_rate_limited) {
+                snprintf(error, error_size, "still rate limited after %d waits",
+                         out->rate_limited - 1);
+                return HERALD_ERR_UPSTREAM;
+            }
+            long ms = hs.retry_after_ms >= 0 ? hs.retry_after_ms : 2000;
+            if (ms > MAX_RETRY_AFTER_MS)
+                ms = MAX_RETRY_AFTER_MS;
+            log_info("upstream rate limited",
+                     json_pack("{s:s, s:i}", "path", path_query, "retry_after_ms", (int)ms));
+            if (!hc_sleep(c, ms))
+                return HERALD_ERR_CANCELLED;
+            continue;
+        }
+        bool transient = cc != CURLE_OK || status >= 500;
+        if (cc != CURLE_OK)
+            snprintf(error, error_size, "%s", curl_easy_strerror(cc));
+        else
+            snprintf(error, error_size, "HTTP %ld", status);
+        if (!transient)
+            return HERALD_ERR_UPSTREAM;
+        if (++failures >= c->opts.max_attempts)
+            return HERALD_ERR_UPSTREAM;
+        log_info(
+            "upstream request failed, retrying",
+            json_pack("{s:s, s:s, s:i}", "path", path_query, "error", error, "attempt", failures));
+        if (!hc_sleep(c, backoff_ms(c, failures)))
+            return HERALD_ERR_CANCELLED;
+    }
+}

@@ -1,0 +1,58 @@
+/* Outbound HTTP for connectors (libcurl): a client-side rate limit shared by every job that
+ * talks to one platform, Retry-After on 429, exponential backoff with jitter on 5xx, timeouts
+ * and resets, and waits that give up as soon as the job is cancelled or the server stops. */
+#ifndef HERALD_SYNC_HTTP_CLIENT_H
+#define HERALD_SYNC_HTTP_CLIENT_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "base/buf.h"
+#include "base/config.h"
+
+/* One per platform per process: the documented request budget. Thread-safe. */
+struct hc_limiter {
+    pthread_mutex_t mu;
+    double tokens;
+    int64_t updated_ms;
+    struct cfg_rate rate;
+};
+void hc_limiter_init(struct hc_limiter *l, const struct cfg_rate *rate);
+void hc_limiter_destroy(struct hc_limiter *l);
+
+/* Asked between waits: true stops the request with HERALD_ERR_CANCELLED. */
+typedef bool (*hc_stop_fn)(void *arg);
+
+struct hc_opts {
+    const char *base_url;       /* no trailing slash needed */
+    const char *basic_password; /* Lemlist: Basic auth with an empty user name; NULL for none */
+    struct hc_limiter *limiter;
+    long timeout_ms;
+    int max_attempts;     /* for 5xx / transport errors */
+    int max_rate_limited; /* consecutive 429s tolerated */
+    hc_stop_fn should_stop;
+    void *stop_arg;
+};
+
+struct hc_client;
+int hc_client_new(const struct hc_opts *opts, struct hc_client **out);
+void hc_client_free(struct hc_client *c);
+
+struct hc_response {
+    long status;
+    struct buf body; /* capped at 64 MiB; free with buf_free() */
+    int attempts;
+    int rate_limited; /* 429s waited out */
+};
+
+/* GETs base_url + path_query. Returns 0 with a 2xx response; HERALD_ERR_UPSTREAM for a
+ * permanent HTTP error (4xx other than 429) or once retries are exhausted (out->status says
+ * which; 0 for transport errors, with `error` filled); HERALD_ERR_CANCELLED when stopped.
+ * The body of the last response is kept in both cases. */
+int hc_get(struct hc_client *c, const char *path_query, struct hc_response *out, char *error,
+           size_t error_size);
+/* Sleeps up to ms, waking early (false) when should_stop says so. */
+bool hc_sleep(struct hc_client *c, int64_t ms);
+
+#endif

@@ -1,0 +1,335 @@
+/* Lemlist: campaigns, then each campaign's activities, newest first, offset-paged by 100 over
+ * a window fixed at job start. Every activity becomes one event keyed like
+ * POST /api/event-keys/generate, so re-reading a page (on resume we step one page back)
+ * stores nothing twice. */
+#include <curl/curl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/clock.h"
+#include "base/log.h"
+#include "events/key.h"
+#include "sync/connector.h"
+
+#define PAGE 100
+
+static const struct {
+    const char *upstream, *normal;
+} type_map[] = {
+    {"emailsSent", "sent"},
+    {"emailsOpened", "opened"},
+    {"emailsClicked", "clicked"},
+    {"emailsReplied", "replied"},
+    {"emailsBounced", "bounced"},
+    {"emailsUnsubscribed", "unsubscribed"},
+    {"emailsFailed", "failed"},
+    {"emailsDone", "done"},
+    {"emailsInterested", "interested"},
+    {"emailsNotInterested", "not_interested"},
+};
+
+void sync_count(json_t *obj, const char *name, json_int_t n)
+{
+    json_t *v = json_object_get(obj, name);
+    json_object_set_new(obj, name, json_integer((v ? json_integer_value(v) : 0) + n));
+}
+
+/* The normalised type, or the upstream one made safe for an event type. */
+static void event_type_of(const char *upstream, char out[65])
+{
+    for (size_t i = 0; i < sizeof(type_map) / sizeof(type_map[0]); i++)
+        if (strcmp(upstream, type_map[i].upstream) == 0) {
+            snprintf(out, 65, "%s", type_map[i].normal);
+            return;
+        }
+    size_t n = 0;
+    for (const char *p = upstream; *p && n < 64; p++, n++) {
+        char c = *p;
+        out[n] = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                         c == '_' || c == '.' || c == '-'
+                     ? c
+                     : '_';
+    }
+    out[n] = '\0';
+    if (n == 0)
+        snprintf(out, 65, "unknown");
+}
+
+static const char *str_member(json_t *obj, const char *name)
+{
+    json_t *v = json_object_get(obj, name);
+    return json_is_string(v) && json_string_length(v) > 0 ? json_string_value(v) : NULL;
+}
+
+static void iso_param(const char *name, int64_t ms, char *out, size_t size)
+{
+    char iso[40];
+    clock_format_iso_ms(ms, iso, sizeof(iso));
+    snprintf(out, size, "&%s=%s", name, iso);
+}
+
+static void window_query(const struct sync_run *run, char *out, size_t size)
+{
+    char min[64] = "", max[64];
+    if (run->has_min)
+        iso_param("minDate", run->min_ms, min, sizeof(min));
+    iso_param("maxDate", run->max_ms, max, sizeof(max));
+    snprintf(out, size, "%s%s", min, max);
+}
+
+static bool wanted(const struct sync_run *run, const char *campaign_id)
+{
+    if (!run->campaign_ids)
+        return true;
+    size_t i;
+    json_t *v;
+    json_array_foreach(run->campaign_ids, i,
+                       v) if (strcmp(json_string_value(v), campaign_id) == 0) return true;
+    return false;
+}
+
+/* Reads the campaign list, in either documented shape (bare array or v2 envelope). */
+static int fetch_campaigns(struct sync_run *run, json_t *ids)
+{
+    for (int page = 1, offset = 0;; page++) {
+        char path[256];
+        snprintf(path, sizeof(path),
+                 "/campaigns?version=v2&page=%d&limit=%d&offset=%d&sortBy=createdAt&sortOrder=asc",
+                 page, PAGE, offset);
+        struct hc_response resp;
+        int rc = hc_get(run->http, path, &resp, run->error, sizeof(run->error));
+        if (rc) {
+            run->permanent = rc == HERALD_ERR_UPSTREAM && resp.status >= 400 && resp.status < 500;
+            buf_free(&resp.body);
+            return rc;
+        }
+        json_t *doc = json_loadb(resp.body.data ? resp.body.data : "", resp.body.len, 0, NULL);
+        json_t *list = json_is_array(doc) ? doc : json_object_get(doc, "campaigns");
+        if (!json_is_array(list)) {
+            run->dead_letter(run, "malformed campaigns page", path, resp.body.data);
+            snprintf(run->error, sizeof(run->error), "malformed campaigns page %d", page);
+            run->permanent = true;
+            json_decref(doc);
+            buf_free(&resp.body);
+            return HERALD_ERR_UPSTREAM_MALFORMED;
+        }
+        size_t i;
+        json_t *c;
+        json_array_foreach(list, i, c)
+        {
+            const char *id = str_member(c, "_id");
+            if (id && wanted(run, id))
+                json_array_append_new(ids, json_string(id));
+        }
+        size_t got = json_array_size(list);
+        bool more;
+        if (json_is_array(doc)) {
+            more = got == PAGE;
+        } else {
+            json_t *pg = json_object_get(doc, "pagination");
+            json_t *next = json_object_get(pg, "nextPage");
+            more = json_is_integer(next) && json_integer_value(next) > page && got > 0;
+        }
+        offset += (int)got;
+        json_decref(doc);
+        buf_free(&resp.body);
+        if (!more)
+            return HERALD_OK;
+    }
+}
+
+struct page_events {
+    size_t n;
+    struct ingest_item *items;
+    struct evkey_fields *fields;
+    char (*keys)[EVKEY_MAX_LEN];
+    char **payloads;
+};
+
+static void page_events_free(struct page_events *pe)
+{
+    for (size_t i = 0; pe->payloads && i < pe->n; i++)
+        free(pe->payloads[i]);
+    free(pe->payloads);
+    free(pe->items);
+    free(pe->fields);
+    free(pe->keys);
+}
+
+/* Turns one activity into slot pe->n; false (with a dead letter) when it cannot be keyed. */
+static bool add_activity(struct sync_run *run, struct page_events *pe, json_t *act,
+                         const char *campaign_id, const char *request, int64_t now,
+                         bool *out_of_window)
+{
+    *out_of_window = false;
+    const char *id = str_member(act, "_id"), *type = str_member(act, "type");
+    const char *created = str_member(act, "createdAt");
+    const char *email = str_member(act, "leadEmail");
+    if (!email)
+        email = str_member(act, "email");
+    if (!email)
+        email = str_member(json_object_get(act, "lead"), "email");
+    const char *campaign = str_member(act, "campaignId");
+    char *raw = json_dumps(act, JSON_COMPACT | JSON_SORT_KEYS);
+    const char *why = NULL;
+    char event_type[65];
+    int64_t created_ms = 0;
+    if (!id || !type || !created)
+        why = "activity without _id, type or createdAt";
+    else if (clock_parse_iso(created, &created_ms))
+        why = "activity with an unreadable createdAt";
+    else if (!email)
+        why = "activity without a lead email";
+    if (!why && ((run->has_min && created_ms < run->min_ms) || created_ms >= run->max_ms)) {
+        *out_of_window = true;
+        free(raw);
+        return false;
+    }
+    struct evkey_problem problem = {0};
+    size_t i = pe->n;
+    if (!why) {
+        event_type_of(type, event_type);
+        struct evkey_input in = {
+            "lemlist",      campaign ? campaign : campaign_id, event_type, email, id, created,
+            run->namespace_};
+        if (evkey_validate(&in, &pe->fields[i], &problem))
+            why = problem.message;
+    }
+    if (why) {
+        run->dead_letter(run, why, request, raw);
+        free(raw);
+        return false;
+    }
+    evkey_compute(&pe->fields[i], pe->keys[i]);
+    struct evkey_fields *f = &pe->fields[i];
+    struct store_event *ev = &pe->items[i].ev;
+    ev->event_key = pe->keys[i];
+    ev->platform = f->platform;
+    ev->campaign_id = f->campaign_id;
+    ev->event_type = f->event_type;
+    ev->email = f->email;
+    ev->source_id = f->source_id;
+    ev->namespace_ = f->has_namespace ? f->namespace_ : NULL;
+    ev->payload = raw;
+    ev->has_occurred_at = true;
+    ev->occurred_at_ms = f->occurred_at_ms;
+    ev->created_at_ms = now;
+    pe->payloads[i] = raw;
+    pe->n++;
+    return true;
+}
+
+/* Fetches and stores one page; *got = activities on the page. */
+static int sync_page(struct sync_run *run, const char *campaign_id, int offset, size_t *got)
+{
+    char window[160], path[1024];
+    window_query(run, window, sizeof(window));
+    char *escaped = curl_easy_escape(NULL, campaign_id, 0);
+    if (!escaped)
+        return HERALD_ERR_NOMEM;
+    snprintf(path, sizeof(path), "/activities?version=v2&campaignId=%s&offset=%d&limit=%d%s",
+             escaped, offset, PAGE, window);
+    curl_free(escaped);
+    struct hc_response resp;
+    int rc = hc_get(run->http, path, &resp, run->error, sizeof(run->error));
+    if (rc) {
+        run->permanent = rc == HERALD_ERR_UPSTREAM && resp.status >= 400 && resp.status < 500;
+        if (run->permanent)
+            run->dead_letter(run, run->error, path, resp.body.data);
+        buf_free(&resp.body);
+        return rc;
+    }
+    json_t *doc = json_loadb(resp.body.data ? resp.body.data : "", resp.body.len, 0, NULL);
+    if (!json_is_array(doc)) {
+        run->dead_letter(run, "malformed activities page: not a JSON array", path, resp.body.data);
+        snprintf(run->error, sizeof(run->error),
+                 "malformed activities page for campaign %.64s "
+                 "at offset %d",
+                 campaign_id, offset);
+        run->permanent = true;
+        json_decref(doc);
+        buf_free(&resp.body);
+        return HERALD_ERR_UPSTREAM_MALFORMED;
+    }
+    buf_free(&resp.body);
+    size_t n = json_array_size(doc);
+    struct page_events pe = {0};
+    pe.items = calloc(n ? n : 1, sizeof(*pe.items));
+    pe.fields = calloc(n ? n : 1, sizeof(*pe.fields));
+    pe.keys = calloc(n ? n : 1, sizeof(*pe.keys));
+    pe.payloads = calloc(n ? n : 1, sizeof(*pe.payloads));
+    rc = pe.items && pe.fields && pe.keys && pe.payloads ? HERALD_OK : HERALD_ERR_NOMEM;
+    int64_t now = clock_now_ms();
+    size_t skipped = 0, outside = 0;
+    for (size_t i = 0; !rc && i < n; i++) {
+        bool out_of_window;
+        if (!add_activity(run, &pe, json_array_get(doc, i), campaign_id, path, now,
+                          &out_of_window)) {
+            outside += out_of_window;
+            skipped += !out_of_window;
+        }
+    }
+    if (!rc && pe.n)
+        rc = ingest_write(run->ingest, pe.items, pe.n);
+    if (!rc) {
+        size_t created = 0;
+        for (size_t i = 0; i < pe.n; i++)
+            created += pe.items[i].created;
+        sync_count(run->state, "pagesFetched", 1);
+        sync_count(run->state, "eventsSeen", (json_int_t)n);
+        sync_count(run->state, "eventsStored", (json_int_t)created);
+        sync_count(run->state, "duplicates", (json_int_t)(pe.n - created));
+        sync_count(run->state, "deadLetters", (json_int_t)skipped);
+        sync_count(run->state, "outsideWindow", (json_int_t)outside);
+    }
+    page_events_free(&pe);
+    json_decref(doc);
+    *got = n;
+    return rc;
+}
+
+int sync_lemlist_run(struct sync_run *run)
+{
+    json_t *cursor = json_object_get(run->state, "_cursor");
+    int rc;
+    if (!cursor) {
+        json_t *ids = json_array();
+        if ((rc = fetch_campaigns(run, ids))) {
+            json_decref(ids);
+            return rc;
+        }
+        cursor = json_pack("{s:o, s:i, s:i}", "campaigns", ids, "index", 0, "offset", 0);
+        json_object_set_new(run->state, "_cursor", cursor);
+        json_object_set_new(run->state, "campaignsTotal",
+                            json_integer((json_int_t)json_array_size(ids)));
+        json_object_set_new(run->state, "campaignsDone", json_integer(0));
+        if ((rc = run->checkpoint(run)))
+            return rc;
+    }
+    json_t *ids = json_object_get(cursor, "campaigns");
+    size_t index = (size_t)json_integer_value(json_object_get(cursor, "index"));
+    /* The feed is newest first and may have moved: step one page back when resuming. */
+    json_int_t offset = json_integer_value(json_object_get(cursor, "offset"));
+    offset = offset > PAGE ? offset - PAGE : 0;
+    for (; index < json_array_size(ids); index++, offset = 0) {
+        const char *campaign_id = json_string_value(json_array_get(ids, index));
+        for (;;) {
+            size_t got = 0;
+            if ((rc = sync_page(run, campaign_id, (int)offset, &got)))
+                return rc;
+            offset += (json_int_t)got;
+            json_object_set_new(cursor, "offset", json_integer(offset));
+            if ((rc = run->checkpoint(run)))
+                return rc;
+            if (got < PAGE)
+                break;
+        }
+        json_object_set_new(cursor, "index", json_integer((json_int_t)index + 1));
+        json_object_set_new(cursor, "offset", json_integer(0));
+        sync_count(run->state, "campaignsDone", 1);
+        if ((rc = run->checkpoint(run)))
+            return rc;
+    }
+    return HERALD_OK;
+}
