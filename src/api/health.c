@@ -1,6 +1,9 @@
+#include <string.h>
+
 #include "api/api.h"
 #include "base/clock.h"
 #include "store/store.h"
+#include "sync/engine.h"
 
 static const char livez_body[] = "{\"status\":\"ok\"}";
 
@@ -25,12 +28,15 @@ enum http_result api_health(struct http_request *req, void *ctx)
     if (!db_rc)
         db_rc = store_migrations_pending(app->store, &pending);
     const char *db = db_rc ? "unhealthy" : "healthy";
-    const char *status = db_rc ? "unhealthy" : pending ? "degraded" : "healthy";
+    const char *lemlist = sync_engine_probe(app->sync, "lemlist");
+    const char *smartlead = sync_engine_probe(app->sync, "smartlead");
+    bool upstream_down = !strcmp(lemlist, "unhealthy") || !strcmp(smartlead, "unhealthy");
+    const char *status = db_rc ? "unhealthy" : pending || upstream_down ? "degraded" : "healthy";
     char ts[32];
     clock_format_iso(clock_now_ms(), ts, sizeof(ts));
     json_t *body = json_pack("{s:s, s:s, s:s, s:[{s:s}, {s:s}, {s:s}]}", "status", status,
                              "timestamp", ts, "version", HERALD_VERSION, "checks", "database", db,
-                             "smartlead_api", "unconfigured", "lemlist_api", "unconfigured");
+                             "smartlead_api", smartlead, "lemlist_api", lemlist);
     if (body && pending)
         json_object_set_new(body, "pendingMigrations", json_integer(pending));
     http_reply_json(req, db_rc ? 503 : 200, body);

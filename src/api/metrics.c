@@ -51,6 +51,11 @@ static bool metrics_token_ok(struct http_request *req, const char *token)
     return crypto_ct_equal(auth + 7, strlen(auth + 7), token, strlen(token));
 }
 
+static int queue_tx(struct store_conn *c, void *arg)
+{
+    return store_job_queue_stats(c, arg);
+}
+
 enum http_result api_prometheus(struct http_request *req, void *ctx)
 {
     struct app *app = ctx;
@@ -113,6 +118,20 @@ enum http_result api_prometheus(struct http_request *req, void *ctx)
             (unsigned long long)is.failures, (unsigned long long)is.batches,
             (unsigned long long)is.queue_depth, rss_bytes(),
             (long long)((clock_now_ms() - app->started_ms) / 1000), HERALD_VERSION, backend);
+    struct store_queue_stats qs;
+    if (!rc && store_run_read(app->store, queue_tx, &qs) == HERALD_OK) {
+        int64_t age = qs.oldest_pending_ms ? clock_now_ms() - qs.oldest_pending_ms : 0;
+        rc = buf_printf(&out,
+                        "# HELP herald_jobs_queue_depth Jobs in the durable queue, by status.\n"
+                        "# TYPE herald_jobs_queue_depth gauge\n"
+                        "herald_jobs_queue_depth{status=\"pending\"} %lld\n"
+                        "herald_jobs_queue_depth{status=\"running\"} %lld\n"
+                        "# HELP herald_jobs_oldest_pending_age_seconds Age of the oldest pending "
+                        "job.\n"
+                        "# TYPE herald_jobs_oldest_pending_age_seconds gauge\n"
+                        "herald_jobs_oldest_pending_age_seconds %.3f\n",
+                        (long long)qs.pending, (long long)qs.running, (double)age / 1000.0);
+    }
     if (rc) {
         buf_free(&out);
         return api_fail(req, rc);

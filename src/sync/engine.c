@@ -26,7 +26,13 @@ struct worker {
     int64_t last_poll_ms;
 };
 
+struct probe_cache {
+    int64_t checked_ms;
+    const char *status;
+};
+
 struct sync_engine {
+    struct probe_cache lemlist_probe; /* under mu */
     struct store *st;
     struct ingest *ing;
     const struct cfg *cfg;
@@ -518,6 +524,46 @@ void sync_engine_cancel_local(struct sync_engine *e, const char *job_id)
         if (strcmp(e->workers[i].job_id, job_id) == 0)
             atomic_store(&e->workers[i].cancel, true);
     pthread_mutex_unlock(&e->mu);
+}
+
+#define PROBE_TTL_MS 30000
+
+const char *sync_engine_probe(struct sync_engine *e, const char *platform)
+{
+    if (!sync_platform_configured(e, platform))
+        return "unconfigured";
+    int64_t now = clock_now_ms();
+    pthread_mutex_lock(&e->mu);
+    const char *cached = e->lemlist_probe.status;
+    bool fresh = cached && now - e->lemlist_probe.checked_ms < PROBE_TTL_MS;
+    pthread_mutex_unlock(&e->mu);
+    if (fresh)
+        return cached;
+    struct hc_opts ho = {
+        .base_url = e->cfg->lemlist_base_url,
+        .basic_password = e->cfg->lemlist_api_key,
+        .limiter = &e->lemlist_limiter,
+        .timeout_ms = 2000,
+        .max_attempts = 1,
+        .max_rate_limited = 0,
+    };
+    struct hc_client *c;
+    const char *status = "unhealthy";
+    if (hc_client_new(&ho, &c) == HERALD_OK) {
+        struct hc_response resp;
+        char error[128];
+        int rc = hc_get(c, "/campaigns?version=v2&limit=1", &resp, error, sizeof(error));
+        /* Reachable and accepting our key; a 429 still proves both. */
+        if (rc == HERALD_OK || resp.status == 429)
+            status = "healthy";
+        buf_free(&resp.body);
+        hc_client_free(c);
+    }
+    pthread_mutex_lock(&e->mu);
+    e->lemlist_probe.status = status;
+    e->lemlist_probe.checked_ms = now;
+    pthread_mutex_unlock(&e->mu);
+    return status;
 }
 
 static int requeue_tx(struct store_conn *c, void *arg)

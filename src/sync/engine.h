@@ -27,4 +27,8 @@ void sync_engine_cancel_local(struct sync_engine *e, const char *job_id);
 /* Puts a failed job back in the queue, attempts reset, cursor kept. */
 int sync_engine_requeue(struct sync_engine *e, const char *job_id);
 
+/* "healthy", "unhealthy" or "unconfigured": a cheap authenticated request with a 2 s timeout,
+ * cached for 30 s. */
+const char *sync_engine_probe(struct sync_engine *e, const char *platform);
+
 #endif

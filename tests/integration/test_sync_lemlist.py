@@ -297,3 +297,23 @@ def test_campaign_envelope_form(make_herald):
         assert count_events(h) == f.expected()["events"]
     finally:
         f.stop()
+
+
+def test_health_probes_lemlist(make_herald, fake):
+    h = make_herald(env=fake.env()).start()
+    checks = h.get("/health").json()["checks"]
+    assert {"lemlist_api": "healthy"} in checks and {"smartlead_api": "unconfigured"} in checks
+    bad = make_herald(subdir="bad", env=dict(fake.env(), HERALD_LEMLIST_API_KEY="wrong")).start()
+    body = bad.get("/health").json()
+    assert {"lemlist_api": "unhealthy"} in body["checks"] and body["status"] == "degraded"
+
+
+def test_queue_metrics(synced, fake):
+    fake.faults(delay_ms=100)
+    job = run(synced, syncMode="full")
+    wait_job(synced, job, statuses=("running",))
+    text = synced.get("/metrics").text
+    assert 'herald_jobs_queue_depth{status="running"} 1' in text
+    assert "herald_jobs_oldest_pending_age_seconds" in text
+    synced.request("DELETE", f"/api/full-sync/cancel/{job}", key=synced.admin_key)
+    wait_job(synced, job)
