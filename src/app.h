@@ -10,6 +10,7 @@ struct store;
 struct ingest;
 struct http_server;
 struct sync_engine;
+struct mixpanel;
 
 struct app {
     struct cfg cfg;
@@ -17,6 +18,7 @@ struct app {
     struct ingest *ingest;
     struct http_server *http;
     struct sync_engine *sync;
+    struct mixpanel *mixpanel; /* NULL when not configured */
     int64_t started_ms;
 };
 

@@ -89,6 +89,28 @@ static const struct cfg_entry cfg_table[] = {
      "taken over once it expires."},
     {"HERALD_JOB_MAX_ATTEMPTS", CFG_INT, OFF(job_max_attempts), 1, 100, "5", NULL,
      "Attempts of a job that fails transiently before it goes to the dead letters."},
+    {"HERALD_MIXPANEL_TOKEN", CFG_SECRET, OFF(mixpanel_token), 0, 4096, "", NULL,
+     "Mixpanel project token (Basic auth user name). Either this, or a service account with "
+     "its secret and the project id, enables forwarding. Also `_FILE`."},
+    {"HERALD_MIXPANEL_SERVICE_ACCOUNT", CFG_STR, OFF(mixpanel_service_account), 0, 256, "", NULL,
+     "Mixpanel service account user name."},
+    {"HERALD_MIXPANEL_SECRET", CFG_SECRET, OFF(mixpanel_secret), 0, 4096, "", NULL,
+     "Mixpanel service account secret. Also `_FILE`."},
+    {"HERALD_MIXPANEL_PROJECT_ID", CFG_STR, OFF(mixpanel_project_id), 0, 64, "", NULL,
+     "Mixpanel project id (required with a service account)."},
+    {"HERALD_MIXPANEL_BASE_URL", CFG_STR, OFF(mixpanel_base_url), 1, 1024,
+     "https://api.mixpanel.com", NULL,
+     "Mixpanel ingestion base URL (`https://api-eu.mixpanel.com` for EU residency)."},
+    {"HERALD_MIXPANEL_HASH_EMAILS", CFG_INT, OFF(mixpanel_hash_emails), 0, 1, "0", NULL,
+     "1: send SHA-256 of the email as distinct_id and leave the address out."},
+    {"HERALD_MIXPANEL_BATCH", CFG_INT, OFF(mixpanel_batch), 1, 2000, "2000", NULL,
+     "Events per import request (Mixpanel's limit is 2,000; batches also stay under 2 MB)."},
+    {"HERALD_MIXPANEL_BACKOFF_MS", CFG_INT, OFF(mixpanel_backoff_ms), 10, 60000, "2000", NULL,
+     "First wait after a 429/5xx from Mixpanel; it doubles up to 60 s, plus 1-5 s of jitter "
+     "(scaled with this value)."},
+    {"HERALD_MIXPANEL_GRACE_MS", CFG_INT, OFF(mixpanel_grace_ms), 0, 600000, "2000", NULL,
+     "Events are forwarded once stored at least this long, so a slower concurrent transaction "
+     "on another node cannot commit a lower id behind the cursor."},
     {"HERALD_SHUTDOWN_TIMEOUT", CFG_INT, OFF(shutdown_timeout), 1, 3600, "30", NULL,
      "Seconds SIGTERM waits for in-flight requests before closing them."},
 };

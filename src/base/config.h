@@ -41,6 +41,15 @@ struct cfg {
     int sync_workers;
     int job_lease_seconds;
     int job_max_attempts;
+    char *mixpanel_token; /* secret */
+    char *mixpanel_service_account;
+    char *mixpanel_secret; /* secret */
+    char *mixpanel_project_id;
+    char *mixpanel_base_url;
+    int mixpanel_hash_emails;
+    int mixpanel_batch;
+    int mixpanel_backoff_ms;
+    int mixpanel_grace_ms;
     char *data_dir_hint;
 };
 

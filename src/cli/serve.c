@@ -9,6 +9,7 @@
 #include "events/ingest.h"
 #include "store/store.h"
 #include "sync/engine.h"
+#include "sync/mixpanel.h"
 
 static const char serve_help[] =
     "usage: herald serve\n\n"
@@ -61,6 +62,10 @@ int cli_serve(struct app *app, int argc, char **argv)
         cli_error("cannot start the sync engine", rc);
         goto done;
     }
+    if ((rc = mixpanel_start(app->store, &app->cfg, sync_engine_node(app->sync), &app->mixpanel))) {
+        cli_error("cannot start Mixpanel forwarding", rc);
+        goto done;
+    }
     struct http_server_opts ho = {
         .host = app->cfg.listen_host,
         .port = app->cfg.listen_port,
@@ -98,6 +103,8 @@ int cli_serve(struct app *app, int argc, char **argv)
 done:
     http_server_stop(app->http);
     app->http = NULL;
+    mixpanel_stop(app->mixpanel);
+    app->mixpanel = NULL;
     sync_engine_stop(app->sync); /* releases running jobs with their cursors */
     app->sync = NULL;
     ingest_stop(app->ingest); /* commits whatever is queued */

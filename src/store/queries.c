@@ -76,6 +76,26 @@ const struct store_stmt_def store_stmts[STMT__COUNT] = {
     [STMT_DEAD_LETTER_GET] = {"SELECT " DL_COLS " FROM dead_letters WHERE id = $1", NULL, false},
     [STMT_DEAD_LETTER_RETRIED] = {"UPDATE dead_letters SET retried_at_ms = $2 WHERE id = $1", NULL,
                                   true},
+    /* Leadership and position of a forwarder in one row: the holder renews its lease; another
+       node takes over only once it lapses. */
+    [STMT_FWD_ACQUIRE] = {"INSERT INTO forward_cursors (name, last_id, holder, lease_until_ms, "
+                          "updated_at_ms) VALUES ($1, 0, $2, $3, $4) ON CONFLICT (name) DO UPDATE "
+                          "SET holder = excluded.holder, lease_until_ms = excluded.lease_until_ms "
+                          "WHERE forward_cursors.holder = excluded.holder OR "
+                          "forward_cursors.lease_until_ms IS NULL OR "
+                          "forward_cursors.lease_until_ms < $4 RETURNING last_id",
+                          NULL, true},
+    [STMT_FWD_ADVANCE] = {"UPDATE forward_cursors SET last_id = $4, updated_at_ms = $5, "
+                          "last_forwarded_at_ms = $5 WHERE name = $1 AND holder = $2 AND "
+                          "last_id = $3",
+                          NULL, true},
+    [STMT_FWD_STATE] = {"SELECT last_id, last_forwarded_at_ms FROM forward_cursors WHERE name = $1",
+                        NULL, false},
+    [STMT_EVENTS_AFTER] = {"SELECT " EVENT_COLS " FROM event_source WHERE id > $1 AND "
+                           "created_at_ms <= $2 ORDER BY id LIMIT $3",
+                           NULL, false},
+    [STMT_EVENTS_LAG] = {"SELECT COUNT(*), MIN(created_at_ms) FROM event_source WHERE id > $1",
+                         NULL, false},
     [STMT_CURSOR_GET] = {"SELECT cursor FROM sync_cursors WHERE platform = $1 AND scope = $2", NULL,
                          false},
     [STMT_CURSOR_SET] = {"INSERT INTO sync_cursors (platform, scope, cursor, updated_at_ms) VALUES "
@@ -396,6 +416,37 @@ static char *dup_cell(const struct store_res *r, int row, int col, int *failed)
     return d;
 }
 
+/* Copies EVENT_COLS rows of a result into a new array. */
+static int events_from_res(const struct store_res *r, struct store_event **out, size_t *count)
+{
+    struct store_event *rows = calloc(r->nrows ? (size_t)r->nrows : 1, sizeof(*rows));
+    if (!rows)
+        return HERALD_ERR_NOMEM;
+    int failed = 0;
+    for (int i = 0; i < r->nrows; i++) {
+        struct store_event *e = &rows[i];
+        e->id = store_res_i64(r, i, 0);
+        e->event_key = dup_cell(r, i, 1, &failed);
+        e->platform = dup_cell(r, i, 2, &failed);
+        e->campaign_id = dup_cell(r, i, 3, &failed);
+        e->event_type = dup_cell(r, i, 4, &failed);
+        e->email = dup_cell(r, i, 5, &failed);
+        e->source_id = dup_cell(r, i, 6, &failed);
+        e->namespace_ = dup_cell(r, i, 7, &failed);
+        e->payload = dup_cell(r, i, 8, &failed);
+        e->has_occurred_at = store_res_text(r, i, 9) != NULL;
+        e->occurred_at_ms = store_res_i64(r, i, 9);
+        e->created_at_ms = store_res_i64(r, i, 10);
+    }
+    if (failed) {
+        store_events_free(rows, (size_t)r->nrows);
+        return HERALD_ERR_NOMEM;
+    }
+    *out = rows;
+    *count = (size_t)r->nrows;
+    return HERALD_OK;
+}
+
 int store_event_list(struct store_conn *c, const struct store_event_filter *f,
                      struct store_event **out, size_t *count)
 {
@@ -412,37 +463,79 @@ int store_event_list(struct store_conn *c, const struct store_event_filter *f,
     *out = NULL;
     *count = 0;
     int rc = store_query(c, STMT_EVENT_LIST, p, 9, &r);
-    if (rc)
-        goto done;
-    struct store_event *rows = calloc(r.nrows ? (size_t)r.nrows : 1, sizeof(*rows));
-    if (!rows) {
-        rc = HERALD_ERR_NOMEM;
-        goto done;
+    if (!rc)
+        rc = events_from_res(&r, out, count);
+    store_res_free(&r);
+    return rc;
+}
+
+int store_events_after(struct store_conn *c, int64_t after_id, int64_t created_before_ms, int limit,
+                       struct store_event **out, size_t *count)
+{
+    struct store_val p[] = {SV_I64(after_id), SV_I64(created_before_ms), SV_I64(limit)};
+    struct store_res r = {0};
+    *out = NULL;
+    *count = 0;
+    int rc = store_query(c, STMT_EVENTS_AFTER, p, 3, &r);
+    if (!rc)
+        rc = events_from_res(&r, out, count);
+    store_res_free(&r);
+    return rc;
+}
+
+int store_events_lag(struct store_conn *c, int64_t after_id, int64_t *events,
+                     int64_t *oldest_created_ms)
+{
+    struct store_val p[] = {SV_I64(after_id)};
+    struct store_res r = {0};
+    int rc = store_query(c, STMT_EVENTS_LAG, p, 1, &r);
+    if (!rc) {
+        *events = store_res_i64(&r, 0, 0);
+        *oldest_created_ms = store_res_i64(&r, 0, 1);
     }
-    int failed = 0;
-    for (int i = 0; i < r.nrows; i++) {
-        struct store_event *e = &rows[i];
-        e->id = store_res_i64(&r, i, 0);
-        e->event_key = dup_cell(&r, i, 1, &failed);
-        e->platform = dup_cell(&r, i, 2, &failed);
-        e->campaign_id = dup_cell(&r, i, 3, &failed);
-        e->event_type = dup_cell(&r, i, 4, &failed);
-        e->email = dup_cell(&r, i, 5, &failed);
-        e->source_id = dup_cell(&r, i, 6, &failed);
-        e->namespace_ = dup_cell(&r, i, 7, &failed);
-        e->payload = dup_cell(&r, i, 8, &failed);
-        e->has_occurred_at = store_res_text(&r, i, 9) != NULL;
-        e->occurred_at_ms = store_res_i64(&r, i, 9);
-        e->created_at_ms = store_res_i64(&r, i, 10);
+    store_res_free(&r);
+    return rc;
+}
+
+int store_forward_acquire(struct store_conn *c, const char *name, const char *holder,
+                          int64_t now_ms, int64_t lease_until_ms, int64_t *last_id)
+{
+    struct store_val p[] = {SV_STR(name), SV_STR(holder), SV_I64(lease_until_ms), SV_I64(now_ms)};
+    struct store_res r = {0};
+    int rc = store_query(c, STMT_FWD_ACQUIRE, p, 4, &r);
+    if (!rc && r.nrows == 0)
+        rc = HERALD_ERR_CONFLICT;
+    if (!rc)
+        *last_id = store_res_i64(&r, 0, 0);
+    store_res_free(&r);
+    return rc;
+}
+
+int store_forward_advance(struct store_conn *c, const char *name, const char *holder,
+                          int64_t from_id, int64_t to_id, int64_t now_ms)
+{
+    struct store_val p[] = {SV_STR(name), SV_STR(holder), SV_I64(from_id), SV_I64(to_id),
+                            SV_I64(now_ms)};
+    struct store_res r = {0};
+    int rc = store_query(c, STMT_FWD_ADVANCE, p, 5, &r);
+    if (!rc && r.changes == 0)
+        rc = HERALD_ERR_CONFLICT;
+    store_res_free(&r);
+    return rc;
+}
+
+int store_forward_state(struct store_conn *c, const char *name, int64_t *last_id,
+                        int64_t *last_forwarded_ms)
+{
+    struct store_val p[] = {SV_STR(name)};
+    struct store_res r = {0};
+    int rc = store_query(c, STMT_FWD_STATE, p, 1, &r);
+    *last_id = 0;
+    *last_forwarded_ms = 0;
+    if (!rc && r.nrows) {
+        *last_id = store_res_i64(&r, 0, 0);
+        *last_forwarded_ms = store_res_i64(&r, 0, 1);
     }
-    if (failed) {
-        store_events_free(rows, (size_t)r.nrows);
-        rc = HERALD_ERR_NOMEM;
-        goto done;
-    }
-    *out = rows;
-    *count = (size_t)r.nrows;
-done:
     store_res_free(&r);
     return rc;
 }

@@ -106,6 +106,24 @@ struct store_event_filter {
 int store_event_list(struct store_conn *c, const struct store_event_filter *f,
                      struct store_event **out, size_t *count);
 void store_events_free(struct store_event *rows, size_t count);
+/* Oldest first: events with id > after_id stored at or before created_before_ms. */
+int store_events_after(struct store_conn *c, int64_t after_id, int64_t created_before_ms, int limit,
+                       struct store_event **out, size_t *count);
+/* How many events lie beyond after_id, and when the oldest of them was stored (0: none). */
+int store_events_lag(struct store_conn *c, int64_t after_id, int64_t *events,
+                     int64_t *oldest_created_ms);
+
+/* ---- forwarding cursors: one row per forwarder holds its position and its leader ---- */
+/* Becomes (or stays) the holder until lease_until_ms and reads the position;
+ * HERALD_ERR_CONFLICT while another holder's lease runs. */
+int store_forward_acquire(struct store_conn *c, const char *name, const char *holder,
+                          int64_t now_ms, int64_t lease_until_ms, int64_t *last_id);
+/* Moves the position from from_id to to_id; HERALD_ERR_CONFLICT when no longer the holder or
+ * the position moved meanwhile. */
+int store_forward_advance(struct store_conn *c, const char *name, const char *holder,
+                          int64_t from_id, int64_t to_id, int64_t now_ms);
+int store_forward_state(struct store_conn *c, const char *name, int64_t *last_id,
+                        int64_t *last_forwarded_ms);
 
 /* ---- jobs (jobs.c): the durable queue every kind of background work goes through ---- */
 struct store_job {

@@ -45,6 +45,11 @@ struct sync_engine {
     struct worker workers[MAX_WORKERS];
 };
 
+const char *sync_engine_node(const struct sync_engine *e)
+{
+    return e->node;
+}
+
 bool sync_platform_known(const char *platform)
 {
     return !strcmp(platform, "lemlist") || !strcmp(platform, "smartlead");

@@ -18,6 +18,8 @@ int sync_engine_start(struct store *st, struct ingest *ing, const struct cfg *cf
 /* Stops the workers: jobs under way are released (back to pending, cursor kept) so the next
  * start, here or on another node, resumes them at once. */
 void sync_engine_stop(struct sync_engine *e);
+/* This node's id in job locks and leases ("node-<hex>"). */
+const char *sync_engine_node(const struct sync_engine *e);
 bool sync_platform_known(const char *platform);
 bool sync_platform_configured(const struct sync_engine *e, const char *platform);
 /* Queues a job with the given params (validated JSON); writes its id. */

@@ -67,15 +67,15 @@ int hc_client_new(const struct hc_opts *opts, struct hc_client **out)
     c->curl = curl_easy_init();
     if (opts->basic_password) {
         /* Basic base64(":" + key), built here so the key never sits in a URL. */
-        size_t klen = strlen(opts->basic_password);
-        char *plain = malloc(klen + 2), *enc = malloc(4 * ((klen + 3) / 3) + 8);
-        c->auth_header = malloc(4 * ((klen + 3) / 3) + 32);
+        const char *user = opts->basic_user ? opts->basic_user : "";
+        size_t klen = strlen(user) + 1 + strlen(opts->basic_password);
+        char *plain = malloc(klen + 1), *enc = malloc(4 * ((klen + 2) / 3) + 8);
+        c->auth_header = malloc(4 * ((klen + 2) / 3) + 32);
         if (plain && enc && c->auth_header) {
-            plain[0] = ':';
-            memcpy(plain + 1, opts->basic_password, klen + 1);
-            crypto_b64((const uint8_t *)plain, klen + 1, enc);
+            snprintf(plain, klen + 1, "%s:%s", user, opts->basic_password);
+            crypto_b64((const uint8_t *)plain, klen, enc);
             sprintf(c->auth_header, "Authorization: Basic %s", enc);
-            memset(plain, 0, klen + 1);
+            memset(plain, 0, klen);
             memset(enc, 0, strlen(enc));
         }
         free(plain);
@@ -152,8 +152,14 @@ static int64_t backoff_ms(struct hc_client *c, int attempt)
     return base + rand_r(&c->seed) % (base / 2 + 1);
 }
 
-int hc_get(struct hc_client *c, const char *path_query, struct hc_response *out, char *error,
-           size_t error_size)
+struct hc_body {
+    const char *content_type, *content_encoding;
+    const void *data;
+    size_t len;
+};
+
+static int hc_request(struct hc_client *c, const char *path_query, const struct hc_body *body,
+                      struct hc_response *out, char *error, size_t error_size)
 {
     char url[4096];
     snprintf(url, sizeof(url), "%s%s", c->base_url, path_query);
@@ -172,6 +178,16 @@ int hc_get(struct hc_client *c, const char *path_query, struct hc_response *out,
         headers = curl_slist_append(headers, "Accept: application/json");
         if (c->auth_header)
             headers = curl_slist_append(headers, c->auth_header);
+        char ct[128], ce[128];
+        if (body) {
+            snprintf(ct, sizeof(ct), "Content-Type: %s", body->content_type);
+            headers = curl_slist_append(headers, ct);
+            if (body->content_encoding) {
+                snprintf(ce, sizeof(ce), "Content-Encoding: %s", body->content_encoding);
+                headers = curl_slist_append(headers, ce);
+            }
+            headers = curl_slist_append(headers, "Expect:");
+        }
         curl_easy_reset(c->curl);
         curl_easy_setopt(c->curl, CURLOPT_URL, url);
         curl_easy_setopt(c->curl, CURLOPT_HTTPHEADER, headers);
@@ -185,6 +201,11 @@ int hc_get(struct hc_client *c, const char *path_query, struct hc_response *out,
         curl_easy_setopt(c->curl, CURLOPT_ACCEPT_ENCODING, "");
         curl_easy_setopt(c->curl, CURLOPT_USERAGENT, "herald/0.1");
         curl_easy_setopt(c->curl, CURLOPT_PROTOCOLS_STR, "http,https");
+        if (body) {
+            curl_easy_setopt(c->curl, CURLOPT_POST, 1L);
+            curl_easy_setopt(c->curl, CURLOPT_POSTFIELDS, body->data);
+            curl_easy_setopt(c->curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)body->len);
+        }
         CURLcode cc = curl_easy_perform(c->curl);
         curl_slist_free_all(headers);
         out->attempts++;
@@ -224,4 +245,18 @@ int hc_get(struct hc_client *c, const char *path_query, struct hc_response *out,
         if (!hc_sleep(c, backoff_ms(c, failures)))
             return HERALD_ERR_CANCELLED;
     }
+}
+
+int hc_get(struct hc_client *c, const char *path_query, struct hc_response *out, char *error,
+           size_t error_size)
+{
+    return hc_request(c, path_query, NULL, out, error, error_size);
+}
+
+int hc_post(struct hc_client *c, const char *path_query, const char *content_type,
+            const char *content_encoding, const void *data, size_t len, struct hc_response *out,
+            char *error, size_t error_size)
+{
+    struct hc_body body = {content_type, content_encoding, data, len};
+    return hc_request(c, path_query, &body, out, error, error_size);
 }

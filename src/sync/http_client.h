@@ -26,6 +26,7 @@ typedef bool (*hc_stop_fn)(void *arg);
 
 struct hc_opts {
     const char *base_url;       /* no trailing slash needed */
+    const char *basic_user;     /* NULL: empty user name */
     const char *basic_password; /* Lemlist: Basic auth with an empty user name; NULL for none */
     struct hc_limiter *limiter;
     long timeout_ms;
@@ -52,6 +53,10 @@ struct hc_response {
  * The body of the last response is kept in both cases. */
 int hc_get(struct hc_client *c, const char *path_query, struct hc_response *out, char *error,
            size_t error_size);
+/* POSTs a body with the same policy as hc_get(). */
+int hc_post(struct hc_client *c, const char *path_query, const char *content_type,
+            const char *content_encoding, const void *data, size_t len, struct hc_response *out,
+            char *error, size_t error_size);
 /* Sleeps up to ms, waking early (false) when should_stop says so. */
 bool hc_sleep(struct hc_client *c, int64_t ms);
 

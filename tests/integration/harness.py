@@ -251,3 +251,34 @@ class LemlistFake:
     def stop(self):
         self.proc.kill()
         self.proc.wait()
+
+
+class MixpanelFake:
+    def __init__(self, token="mp-token", account=None, secret=None, project=None):
+        args = ["/usr/bin/python3", os.path.join(FAKES, "mixpanel.py")]
+        if account:
+            args += ["--account", account, "--secret", secret, "--project", project]
+            self._env = {"HERALD_MIXPANEL_SERVICE_ACCOUNT": account,
+                         "HERALD_MIXPANEL_SECRET": secret, "HERALD_MIXPANEL_PROJECT_ID": project}
+        else:
+            args += ["--token", token]
+            self._env = {"HERALD_MIXPANEL_TOKEN": token}
+        self.proc = subprocess.Popen(args, stdout=subprocess.PIPE, text=True)
+        self.port = int(self.proc.stdout.readline().split()[1])
+        self.url = f"http://127.0.0.1:{self.port}"
+
+    def env(self, **extra):
+        e = dict(self._env, HERALD_MIXPANEL_BASE_URL=self.url, HERALD_MIXPANEL_BACKOFF_MS="50",
+                 HERALD_MIXPANEL_GRACE_MS="200")
+        e.update(extra)
+        return e
+
+    def faults(self, **kw):
+        return requests.post(self.url + "/_faults", json=kw, timeout=10).json()
+
+    def stats(self):
+        return requests.get(self.url + "/_stats", timeout=30).json()
+
+    def stop(self):
+        self.proc.kill()
+        self.proc.wait()

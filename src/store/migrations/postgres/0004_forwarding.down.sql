@@ -1,0 +1,1 @@
+DROP TABLE forward_cursors;

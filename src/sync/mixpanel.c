@@ -1,0 +1,405 @@
+#include "sync/mixpanel.h"
+
+#include <jansson.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <zlib.h>
+
+#include "base/buf.h"
+#include "base/clock.h"
+#include "base/crypto.h"
+#include "base/log.h"
+#include "sync/http_client.h"
+
+#define CURSOR_NAME "mixpanel"
+#define MAX_UNCOMPRESSED (2000 * 1000) /* Mixpanel: stay under 2 MB */
+#define LEASE_MS 15000
+
+struct mixpanel {
+    struct store *st;
+    const struct cfg *cfg;
+    char node[40];
+    struct hc_limiter limiter;
+    struct hc_client *http;
+    char path[256];
+    pthread_t thread;
+    atomic_bool stopping;
+    pthread_mutex_t mu; /* status fields */
+    const char *status;
+    char last_error[200];
+    unsigned seed;
+};
+
+bool mixpanel_configured(const struct cfg *cfg)
+{
+    return *cfg->mixpanel_token ||
+           (*cfg->mixpanel_service_account && *cfg->mixpanel_secret && *cfg->mixpanel_project_id);
+}
+
+void mixpanel_insert_id(const char *event_key, char out[33])
+{
+    uint8_t digest[CRYPTO_SHA256_LEN];
+    crypto_sha256(event_key, strlen(event_key), digest);
+    crypto_hex(digest, 16, out);
+}
+
+static void set_status(struct mixpanel *m, const char *status, const char *error)
+{
+    pthread_mutex_lock(&m->mu);
+    m->status = status;
+    if (error)
+        snprintf(m->last_error, sizeof(m->last_error), "%s", error);
+    pthread_mutex_unlock(&m->mu);
+}
+
+static bool stop_requested(void *arg)
+{
+    return atomic_load(&((struct mixpanel *)arg)->stopping);
+}
+
+static json_t *event_json(const struct mixpanel *m, const struct store_event *e)
+{
+    char insert_id[33], distinct[65];
+    mixpanel_insert_id(e->event_key, insert_id);
+    if (m->cfg->mixpanel_hash_emails)
+        crypto_sha256_hex(e->email, distinct);
+    else
+        snprintf(distinct, sizeof(distinct), "%.64s", e->email);
+    json_t *props = json_pack(
+        "{s:I, s:s, s:s, s:s, s:s, s:s}", "time",
+        (json_int_t)(e->has_occurred_at ? e->occurred_at_ms : e->created_at_ms), "distinct_id",
+        m->cfg->mixpanel_hash_emails ? distinct : e->email, "$insert_id", insert_id,
+        "herald_event_key", e->event_key, "platform", e->platform, "campaign_id", e->campaign_id);
+    if (!m->cfg->mixpanel_hash_emails)
+        json_object_set_new(props, "email", json_string(e->email));
+    if (e->source_id)
+        json_object_set_new(props, "source_id", json_string(e->source_id));
+    if (e->namespace_)
+        json_object_set_new(props, "namespace", json_string(e->namespace_));
+    json_t *payload = e->payload ? json_loads(e->payload, 0, NULL) : NULL;
+    json_t *upstream = json_object_get(payload, "type");
+    if (json_is_string(upstream))
+        json_object_set(props, "upstream_type", upstream);
+    json_decref(payload);
+    return json_pack("{s:s, s:o}", "event", e->event_type, "properties", props);
+}
+
+static char *gzip_text(const char *in, size_t len, size_t *out_len)
+{
+    z_stream zs = {0};
+    if (deflateInit2(&zs, 6, Z_DEFLATED, 16 + MAX_WBITS, 8, Z_DEFAULT_STRATEGY) != Z_OK)
+        return NULL;
+    size_t cap = deflateBound(&zs, len);
+    char *out = malloc(cap);
+    if (out) {
+        zs.next_in = (Bytef *)in;
+        zs.avail_in = (uInt)len;
+        zs.next_out = (Bytef *)out;
+        zs.avail_out = (uInt)cap;
+        if (deflate(&zs, Z_FINISH) != Z_STREAM_END) {
+            free(out);
+            out = NULL;
+        }
+        *out_len = zs.total_out;
+    }
+    deflateEnd(&zs);
+    return out;
+}
+
+struct dl_tx {
+    const char *reason, *payload;
+};
+
+static int dl_tx(struct store_conn *c, void *arg)
+{
+    struct dl_tx *t = arg;
+    return store_dead_letter_insert(c, NULL, "mixpanel", t->reason, "POST /import", t->payload,
+                                    clock_now_ms());
+}
+
+static void dead_letter(struct mixpanel *m, const char *reason, json_t *event)
+{
+    char *text = json_dumps(event, JSON_COMPACT);
+    struct dl_tx t = {reason, text};
+    if (store_run_tx(m->st, dl_tx, &t))
+        log_error("cannot record a Mixpanel dead letter", json_pack("{s:s}", "reason", reason));
+    free(text);
+}
+
+/* Records Mixpanel's strict-mode rejections; the rest of the batch was imported. */
+static void record_rejections(struct mixpanel *m, json_t *events, const char *body)
+{
+    json_t *doc = json_loads(body ? body : "", 0, NULL);
+    json_t *failed = json_object_get(doc, "failed_records");
+    if (!json_is_array(failed)) {
+        dead_letter(m, "rejected by Mixpanel (400 without failed_records)", events);
+        json_decref(doc);
+        return;
+    }
+    size_t i;
+    json_t *f;
+    json_array_foreach(failed, i, f)
+    {
+        json_int_t index = json_integer_value(json_object_get(f, "index"));
+        char reason[300];
+        snprintf(reason, sizeof(reason), "rejected by Mixpanel: %s %s",
+                 json_string_value(json_object_get(f, "field")) ?: "",
+                 json_string_value(json_object_get(f, "message")) ?: "");
+        dead_letter(m, reason, json_array_get(events, (size_t)index));
+    }
+    json_decref(doc);
+}
+
+static bool backoff(struct mixpanel *m, int attempt)
+{
+    /* Mixpanel's guidance: 2 s doubling to 60 s, plus 1-5 s of jitter (all scaled). */
+    int64_t base = (int64_t)m->cfg->mixpanel_backoff_ms << (attempt < 6 ? attempt : 6);
+    if (base > 60000)
+        base = 60000;
+    int64_t jitter_max = (int64_t)m->cfg->mixpanel_backoff_ms * 5 / 2;
+    int64_t jitter = jitter_max / 5 + rand_r(&m->seed) % (jitter_max - jitter_max / 5 + 1);
+    return hc_sleep(m->http, base + jitter);
+}
+
+/* Sends events[from, to) until Mixpanel has accepted (or strictly rejected) every one.
+ * HERALD_ERR_CANCELLED when stopping. */
+static int send_range(struct mixpanel *m, json_t *events, size_t from, size_t to)
+{
+    json_t *part = json_array();
+    for (size_t i = from; i < to; i++)
+        json_array_append(part, json_array_get(events, i));
+    char *text = json_dumps(part, JSON_COMPACT);
+    size_t text_len = text ? strlen(text) : 0;
+    int rc = HERALD_OK;
+    if (text && text_len > MAX_UNCOMPRESSED && to - from > 1) {
+        free(text);
+        json_decref(part);
+        size_t mid = from + (to - from) / 2;
+        rc = send_range(m, events, from, mid);
+        return rc ? rc : send_range(m, events, mid, to);
+    }
+    size_t gz_len = 0;
+    char *gz = text ? gzip_text(text, text_len, &gz_len) : NULL;
+    for (int attempt = 0; gz;) {
+        struct hc_response resp;
+        char error[160];
+        rc = hc_post(m->http, m->path, "application/json", "gzip", gz, gz_len, &resp, error,
+                     sizeof(error));
+        long status = resp.status;
+        if (rc == HERALD_OK) {
+            buf_free(&resp.body);
+            break;
+        }
+        if (rc == HERALD_ERR_CANCELLED) {
+            buf_free(&resp.body);
+            break;
+        }
+        if (status == 400) {
+            record_rejections(m, part, resp.body.data);
+            buf_free(&resp.body);
+            rc = HERALD_OK;
+            break;
+        }
+        buf_free(&resp.body);
+        if (status == 413 && to - from > 1) {
+            size_t mid = from + (to - from) / 2;
+            rc = send_range(m, events, from, mid);
+            if (!rc)
+                rc = send_range(m, events, mid, to);
+            break;
+        }
+        if (status == 413) {
+            dead_letter(m, "too large for Mixpanel even alone", json_array_get(part, 0));
+            rc = HERALD_OK;
+            break;
+        }
+        char msg[200];
+        snprintf(msg, sizeof(msg), "%s%s", error,
+                 status == 401 || status == 403 ? " (check the Mixpanel credentials)" : "");
+        set_status(m, "failing", msg);
+        log_warn("mixpanel import failed",
+                 json_pack("{s:s, s:i}", "error", msg, "attempt", attempt + 1));
+        if (!backoff(m, attempt++)) {
+            rc = HERALD_ERR_CANCELLED;
+            break;
+        }
+    }
+    if (!gz && rc == HERALD_OK)
+        rc = HERALD_ERR_NOMEM;
+    free(gz);
+    free(text);
+    json_decref(part);
+    return rc;
+}
+
+struct cursor_tx {
+    struct mixpanel *m;
+    int64_t last_id, to_id, now;
+    struct store_event *rows;
+    size_t n;
+    int limit;
+};
+
+static int acquire_tx(struct store_conn *c, void *arg)
+{
+    struct cursor_tx *t = arg;
+    return store_forward_acquire(c, CURSOR_NAME, t->m->node, t->now, t->now + LEASE_MS,
+                                 &t->last_id);
+}
+
+static int read_tx(struct store_conn *c, void *arg)
+{
+    struct cursor_tx *t = arg;
+    store_events_free(t->rows, t->n);
+    t->rows = NULL;
+    t->n = 0;
+    return store_events_after(c, t->last_id, t->now - t->m->cfg->mixpanel_grace_ms, t->limit,
+                              &t->rows, &t->n);
+}
+
+static int advance_tx(struct store_conn *c, void *arg)
+{
+    struct cursor_tx *t = arg;
+    return store_forward_advance(c, CURSOR_NAME, t->m->node, t->last_id, t->to_id, t->now);
+}
+
+static void *forwarder_main(void *arg)
+{
+    struct mixpanel *m = arg;
+    pthread_setname_np(pthread_self(), "herald-mixpanel");
+    while (!atomic_load(&m->stopping)) {
+        struct cursor_tx t = {.m = m, .now = clock_now_ms(), .limit = m->cfg->mixpanel_batch};
+        int rc = store_run_tx(m->st, acquire_tx, &t);
+        if (rc == HERALD_ERR_CONFLICT) {
+            set_status(m, "standby", NULL);
+            hc_sleep(m->http, 1000);
+            continue;
+        }
+        if (!rc)
+            rc = store_run_read(m->st, read_tx, &t);
+        if (rc || t.n == 0) {
+            if (rc)
+                log_warn("mixpanel forwarder cannot read the store",
+                         json_pack("{s:s}", "error", herald_strerror(rc)));
+            else
+                set_status(m, "healthy", NULL);
+            store_events_free(t.rows, t.n);
+            hc_sleep(m->http, 300);
+            continue;
+        }
+        json_t *events = json_array();
+        for (size_t i = 0; i < t.n; i++)
+            json_array_append_new(events, event_json(m, &t.rows[i]));
+        rc = send_range(m, events, 0, t.n);
+        json_decref(events);
+        if (rc == HERALD_OK) {
+            t.to_id = t.rows[t.n - 1].id;
+            t.now = clock_now_ms();
+            rc = store_run_tx(m->st, advance_tx, &t);
+            if (rc == HERALD_OK)
+                set_status(m, "healthy", NULL);
+            else
+                log_warn("mixpanel cursor not advanced; the batch will be resent and "
+                         "de-duplicated by its $insert_id",
+                         json_pack("{s:s}", "error", herald_strerror(rc)));
+        }
+        store_events_free(t.rows, t.n);
+    }
+    return NULL;
+}
+
+int mixpanel_start(struct store *st, const struct cfg *cfg, const char *node, struct mixpanel **out)
+{
+    *out = NULL;
+    if (!mixpanel_configured(cfg))
+        return HERALD_OK;
+    struct mixpanel *m = calloc(1, sizeof(*m));
+    if (!m)
+        return HERALD_ERR_NOMEM;
+    m->st = st;
+    m->cfg = cfg;
+    m->status = "healthy";
+    m->seed = (unsigned)clock_mono_ns();
+    snprintf(m->node, sizeof(m->node), "%s", node);
+    pthread_mutex_init(&m->mu, NULL);
+    /* Mixpanel's ceiling is volume (about 2 GB a minute), not request count. */
+    struct cfg_rate rate = {1000, 1};
+    hc_limiter_init(&m->limiter, &rate);
+    bool token = *cfg->mixpanel_token;
+    if (token)
+        snprintf(m->path, sizeof(m->path), "/import?strict=1");
+    else
+        snprintf(m->path, sizeof(m->path), "/import?strict=1&project_id=%s",
+                 cfg->mixpanel_project_id);
+    struct hc_opts ho = {
+        .base_url = cfg->mixpanel_base_url,
+        .basic_user = token ? cfg->mixpanel_token : cfg->mixpanel_service_account,
+        .basic_password = token ? "" : cfg->mixpanel_secret,
+        .limiter = &m->limiter,
+        .timeout_ms = cfg->upstream_timeout_ms,
+        .max_attempts = 1, /* the forwarder applies Mixpanel's own backoff */
+        .max_rate_limited = 0,
+        .should_stop = stop_requested,
+        .stop_arg = m,
+    };
+    int rc = hc_client_new(&ho, &m->http);
+    if (!rc && pthread_create(&m->thread, NULL, forwarder_main, m) != 0)
+        rc = HERALD_ERR_INTERNAL;
+    if (rc) {
+        hc_client_free(m->http);
+        hc_limiter_destroy(&m->limiter);
+        pthread_mutex_destroy(&m->mu);
+        free(m);
+        return rc;
+    }
+    *out = m;
+    return HERALD_OK;
+}
+
+void mixpanel_stop(struct mixpanel *m)
+{
+    if (!m)
+        return;
+    atomic_store(&m->stopping, true);
+    pthread_join(m->thread, NULL);
+    hc_client_free(m->http);
+    hc_limiter_destroy(&m->limiter);
+    pthread_mutex_destroy(&m->mu);
+    free(m);
+}
+
+struct state_tx {
+    int64_t last_id, last_ms, lag, oldest;
+};
+
+static int state_tx(struct store_conn *c, void *arg)
+{
+    struct state_tx *t = arg;
+    int rc = store_forward_state(c, CURSOR_NAME, &t->last_id, &t->last_ms);
+    return rc ? rc : store_events_lag(c, t->last_id, &t->lag, &t->oldest);
+}
+
+int mixpanel_get_status(struct mixpanel *m, struct store *st, struct mixpanel_status *out)
+{
+    memset(out, 0, sizeof(*out));
+    if (!m) {
+        out->status = "disabled";
+        return HERALD_OK;
+    }
+    pthread_mutex_lock(&m->mu);
+    out->status = m->status;
+    snprintf(out->last_error, sizeof(out->last_error), "%s", m->last_error);
+    pthread_mutex_unlock(&m->mu);
+    struct state_tx t = {0};
+    int rc = store_run_read(st, state_tx, &t);
+    if (rc)
+        return rc;
+    out->last_forwarded_ms = t.last_ms;
+    out->lag_events = t.lag;
+    out->lag_seconds = t.oldest ? (clock_now_ms() - t.oldest) / 1000 : 0;
+    return HERALD_OK;
+}

@@ -1,0 +1,146 @@
+#!/usr/bin/python3
+"""A stand-in for Mixpanel's ingestion API (POST /import), written from its public
+documentation (see shared/upstream-apis.md): Basic auth as a project token (user, empty
+password) or a service account (user:secret plus project_id), JSON or NDJSON bodies, gzip,
+at most 2,000 events and 2 MB uncompressed per request, strict-mode validation answering 400
+with failed_records while importing the rest, and de-duplication on
+(event, time, distinct_id, $insert_id).
+
+Control: POST /_faults {"statuses":[429,503,413], "reject": n, "delay_ms": ms};
+GET /_stats: arrivals per $insert_id, unique imports, request and batch sizes.
+
+usage: mixpanel.py [--token T | --account USER --secret S --project ID]"""
+import argparse
+import base64
+import gzip
+import json
+import re
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, urlparse
+
+BLOCKED = {"", "anon", "anonymous", "nil", "none", "null", "0", "-1", "undefined", "unknown",
+           "00000000-0000-0000-0000-000000000000", "lmy47d", "[]", "{}"}
+INSERT_ID = re.compile(r"^[A-Za-z0-9-]{1,36}$")
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, *a):
+        pass
+
+    def reply(self, status, body):
+        data = json.dumps(body).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def do_GET(self):
+        st = self.server.st
+        if self.path == "/_stats":
+            with st["lock"]:
+                return self.reply(200, {k: v for k, v in st.items() if k != "lock"})
+        self.reply(404, {"error": "not found"})
+
+    def do_POST(self):
+        st = self.server.st
+        args = self.server.args
+        url = urlparse(self.path)
+        q = {k: v[0] for k, v in parse_qs(url.query).items()}
+        raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        if url.path == "/_faults":
+            with st["lock"]:
+                st["faults"].update(json.loads(raw or b"{}"))
+            return self.reply(200, st["faults"])
+        if url.path != "/import":
+            return self.reply(404, {"error": "not found"})
+        auth = self.headers.get("Authorization", "")
+        if args.token:
+            ok = auth == "Basic " + base64.b64encode(f"{args.token}:".encode()).decode()
+        else:
+            ok = (auth == "Basic " + base64.b64encode(f"{args.account}:{args.secret}".encode()).decode()
+                  and q.get("project_id") == args.project)
+        if not ok:
+            return self.reply(401, {"code": 401, "error": "Invalid credentials", "status": 0})
+        with st["lock"]:
+            st["requests"] += 1
+            fault = st["faults"]["statuses"].pop(0) if st["faults"]["statuses"] else None
+            reject = st["faults"]["reject"]
+            st["faults"]["reject"] = 0
+            delay = st["faults"]["delay_ms"]
+        if delay:
+            time.sleep(delay / 1000)
+        if fault:
+            return self.reply(fault, {"code": fault, "error": "injected", "status": 0})
+        gz = self.headers.get("Content-Encoding") == "gzip"
+        body = gzip.decompress(raw) if gz else raw
+        if len(body) > 2 * 1000 * 1000:
+            return self.reply(413, {"code": 413, "error": "request too large"})
+        if self.headers.get("Content-Type", "").startswith("application/x-ndjson"):
+            events = [json.loads(l) for l in body.splitlines() if l.strip()]
+        else:
+            events = json.loads(body)
+        if len(events) > 2000:
+            return self.reply(413, {"code": 413, "error": "too many events"})
+        now_ms = time.time() * 1000
+        failed, imported = [], 0
+        with st["lock"]:
+            st["batches"].append(len(events))
+            st["gzip"] = st["gzip"] and gz
+            for i, e in enumerate(events):
+                p = e.get("properties", {})
+                iid = p.get("$insert_id", "")
+                problem = None
+                if not e.get("event"):
+                    problem = ("event", "event name required")
+                elif not isinstance(p.get("time"), int) or p["time"] < 31536000000 or p["time"] > now_ms + 3600000:
+                    problem = ("properties.time", "time out of range")
+                elif not isinstance(p.get("distinct_id"), str) or p["distinct_id"].lower() in BLOCKED:
+                    problem = ("properties.distinct_id", "invalid distinct_id")
+                elif not INSERT_ID.match(iid):
+                    problem = ("properties.$insert_id", "invalid $insert_id")
+                elif len(p) > 255:
+                    problem = ("properties", "too many properties")
+                elif reject > 0:
+                    reject -= 1
+                    problem = ("properties", "rejected by the test")
+                if problem:
+                    failed.append({"index": i, "$insert_id": iid, "field": problem[0],
+                                   "message": problem[1]})
+                    continue
+                st["arrivals"][iid] = st["arrivals"].get(iid, 0) + 1
+                key = json.dumps([e["event"], p["time"], p["distinct_id"], iid])
+                if key not in st["seen"]:
+                    st["seen"][key] = True
+                    st["unique"] += 1
+                    st["sample"] = e
+                imported += 1
+        if failed:
+            return self.reply(400, {"code": 400, "num_records_imported": imported,
+                                    "status": "Bad Request", "failed_records": failed})
+        self.reply(200, {"code": 200, "num_records_imported": imported, "status": "OK"})
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--token")
+    ap.add_argument("--account")
+    ap.add_argument("--secret")
+    ap.add_argument("--project")
+    args = ap.parse_args()
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    server.args = args
+    server.st = {"lock": threading.Lock(), "requests": 0, "batches": [], "arrivals": {},
+                 "seen": {}, "unique": 0, "gzip": True, "sample": None,
+                 "faults": {"statuses": [], "reject": 0, "delay_ms": 0}}
+    print(f"listening {server.server_address[1]}", flush=True)
+    server.serve_forever()
+
+
+if __name__ == "__main__":
+    main()
