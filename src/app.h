@@ -11,6 +11,7 @@ struct ingest;
 struct http_server;
 struct sync_engine;
 struct mixpanel;
+struct periodic;
 
 struct app {
     struct cfg cfg;
@@ -19,6 +20,7 @@ struct app {
     struct http_server *http;
     struct sync_engine *sync;
     struct mixpanel *mixpanel; /* NULL when not configured */
+    struct periodic *periodic;
     int64_t started_ms;
 };
 

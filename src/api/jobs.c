@@ -1,8 +1,7 @@
 #include "api/api.h"
 #include "sync/mixpanel.h"
+#include "sync/periodic.h"
 
-/* periodic_sync stays disabled until the scheduler exists; the shape is the contract the
- * dashboard and monitors rely on. */
 enum http_result api_jobs_status(struct http_request *req, void *ctx)
 {
     struct app *app = ctx;
@@ -22,9 +21,18 @@ enum http_result api_jobs_status(struct http_request *req, void *ctx)
         json_object_set_new(mixpanel, "lagEvents", json_null());
         json_object_set_new(mixpanel, "lagSeconds", json_null());
     }
-    json_t *body = json_pack("{s:b, s:{s:{s:s, s:n, s:n, s:n}, s:o}}", "success", 1, "jobs",
-                             "periodic_sync", "status", "disabled", "lastRunAt", "nextRunAt",
-                             "lastError", "mixpanel_sync", mixpanel);
+    struct periodic_status ps;
+    if ((rc = periodic_get_status(app->periodic, &ps))) {
+        json_decref(mixpanel);
+        return api_fail(req, rc);
+    }
+    json_t *periodic =
+        json_pack("{s:s, s:o, s:o, s:o}", "status", ps.status, "lastRunAt",
+                  ps.last_run_ms ? api_time(ps.last_run_ms) : json_null(), "nextRunAt",
+                  ps.next_run_ms ? api_time(ps.next_run_ms) : json_null(), "lastError",
+                  ps.last_error[0] ? json_string(ps.last_error) : json_null());
+    json_t *body = json_pack("{s:b, s:{s:o, s:o}}", "success", 1, "jobs", "periodic_sync", periodic,
+                             "mixpanel_sync", mixpanel);
     http_reply_json(req, 200, body);
     return HTTP_REPLIED;
 }

@@ -82,6 +82,9 @@ static const struct cfg_entry cfg_table[] = {
      "Requests Herald allows itself against Lemlist (its documented limit is 20 per 2 s)."},
     {"HERALD_UPSTREAM_TIMEOUT_MS", CFG_INT, OFF(upstream_timeout_ms), 100, 600000, "30000", NULL,
      "Longest wait for one upstream HTTP response before it counts as a failure and is retried."},
+    {"HERALD_SYNC_SCHEDULE", CFG_STR, OFF(sync_schedule), 1, 128, "*/15 * * * *", NULL,
+     "When the periodic incremental sync runs: a 5-field cron expression (UTC), @hourly-style "
+     "aliases, `@every 30m`, or `off`. Checked at start-up."},
     {"HERALD_SYNC_WORKERS", CFG_INT, OFF(sync_workers), 1, 64, "10", NULL,
      "Jobs (syncs) one node runs at once; further jobs wait in the queue."},
     {"HERALD_JOB_LEASE_SECONDS", CFG_INT, OFF(job_lease_seconds), 2, 3600, "30", NULL,

@@ -38,6 +38,7 @@ struct cfg {
     char *lemlist_base_url;
     struct cfg_rate lemlist_rate;
     int upstream_timeout_ms;
+    char *sync_schedule;
     int sync_workers;
     int job_lease_seconds;
     int job_max_attempts;

@@ -7,9 +7,11 @@
 #include "base/log.h"
 #include "cli/cli.h"
 #include "events/ingest.h"
+#include "jobs/cron.h"
 #include "store/store.h"
 #include "sync/engine.h"
 #include "sync/mixpanel.h"
+#include "sync/periodic.h"
 
 static const char serve_help[] =
     "usage: herald serve\n\n"
@@ -33,6 +35,13 @@ int cli_serve(struct app *app, int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
 
     int status = 1, rc;
+    char cron_err[160] = "";
+    struct cron cron;
+    if (strcmp(app->cfg.sync_schedule, "off") != 0 &&
+        cron_parse(app->cfg.sync_schedule, &cron, cron_err, sizeof(cron_err))) {
+        fprintf(stderr, "herald: configuration error: HERALD_SYNC_SCHEDULE: %s\n", cron_err);
+        return 2;
+    }
     if (cli_open_store(app, &app->store))
         return 1;
     if ((rc = store_lock_instance(app->store, false))) {
@@ -60,6 +69,14 @@ int cli_serve(struct app *app, int argc, char **argv)
     }
     if ((rc = sync_engine_start(app->store, app->ingest, &app->cfg, &app->sync))) {
         cli_error("cannot start the sync engine", rc);
+        goto done;
+    }
+    if ((rc = periodic_start(app->store, app->sync, &app->cfg, &app->periodic, cron_err,
+                             sizeof(cron_err)))) {
+        if (rc == HERALD_ERR_INVALID)
+            fprintf(stderr, "herald: configuration error: HERALD_SYNC_SCHEDULE: %s\n", cron_err);
+        else
+            cli_error("cannot start the periodic sync", rc);
         goto done;
     }
     if ((rc = mixpanel_start(app->store, &app->cfg, sync_engine_node(app->sync), &app->mixpanel))) {
@@ -103,6 +120,8 @@ int cli_serve(struct app *app, int argc, char **argv)
 done:
     http_server_stop(app->http);
     app->http = NULL;
+    periodic_stop(app->periodic);
+    app->periodic = NULL;
     mixpanel_stop(app->mixpanel);
     app->mixpanel = NULL;
     sync_engine_stop(app->sync); /* releases running jobs with their cursors */

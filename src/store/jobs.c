@@ -307,3 +307,41 @@ int store_cursor_set(struct store_conn *c, const char *platform, const char *sco
     struct store_val p[] = {SV_STR(platform), SV_STR(scope), SV_STR(cursor), SV_I64(now_ms)};
     return exec_write(c, STMT_CURSOR_SET, p, 4, false);
 }
+
+int store_schedule_upsert(struct store_conn *c, const char *name, const char *expr,
+                          int64_t next_run_ms, int64_t now_ms)
+{
+    struct store_val p[] = {SV_STR(name), SV_STR(expr), SV_I64(next_run_ms), SV_I64(now_ms)};
+    return exec_write(c, STMT_SCHED_UPSERT, p, 4, false);
+}
+
+int store_schedule_get(struct store_conn *c, const char *name, struct store_schedule *out)
+{
+    struct store_val p[] = {SV_STR(name)};
+    struct store_res r = {0};
+    memset(out, 0, sizeof(*out));
+    int rc = store_query(c, STMT_SCHED_GET, p, 1, &r);
+    if (!rc && r.nrows == 0)
+        rc = HERALD_ERR_NOT_FOUND;
+    if (!rc) {
+        out->next_run_ms = store_res_i64(&r, 0, 1);
+        out->last_run_ms = store_res_i64(&r, 0, 2);
+        const char *job = store_res_text(&r, 0, 3);
+        snprintf(out->last_job_id, sizeof(out->last_job_id), "%s", job ? job : "");
+    }
+    store_res_free(&r);
+    return rc;
+}
+
+int store_schedule_claim(struct store_conn *c, const char *name, int64_t due_ms,
+                         int64_t next_run_ms, int64_t now_ms, const char *job_id)
+{
+    struct store_val p[] = {SV_STR(name), SV_I64(due_ms), SV_I64(next_run_ms), SV_I64(now_ms),
+                            SV_STR(job_id)};
+    struct store_res r = {0};
+    int rc = store_query(c, STMT_SCHED_CLAIM, p, 5, &r);
+    if (!rc && r.changes == 0)
+        rc = HERALD_ERR_CONFLICT;
+    store_res_free(&r);
+    return rc;
+}

@@ -85,6 +85,20 @@ const struct store_stmt_def store_stmts[STMT__COUNT] = {
                           "forward_cursors.lease_until_ms IS NULL OR "
                           "forward_cursors.lease_until_ms < $4 RETURNING last_id",
                           NULL, true},
+    [STMT_SCHED_UPSERT] =
+        {"INSERT INTO schedules (name, expr, next_run_ms, updated_at_ms) VALUES "
+         "($1, $2, $3, $4) ON CONFLICT (name) DO UPDATE SET expr = excluded.expr, "
+         "next_run_ms = CASE WHEN schedules.expr = excluded.expr THEN "
+         "schedules.next_run_ms ELSE excluded.next_run_ms END, updated_at_ms = "
+         "excluded.updated_at_ms",
+         NULL, true},
+    [STMT_SCHED_GET] = {"SELECT expr, next_run_ms, last_run_ms, last_job_id FROM schedules WHERE "
+                        "name = $1",
+                        NULL, false},
+    /* Compare-and-set on next_run_ms: of several nodes seeing the same tick, one wins. */
+    [STMT_SCHED_CLAIM] = {"UPDATE schedules SET next_run_ms = $3, last_run_ms = $4, last_job_id = "
+                          "$5, updated_at_ms = $4 WHERE name = $1 AND next_run_ms = $2",
+                          NULL, true},
     [STMT_FWD_ADVANCE] = {"UPDATE forward_cursors SET last_id = $4, updated_at_ms = $5, "
                           "last_forwarded_at_ms = $5 WHERE name = $1 AND holder = $2 AND "
                           "last_id = $3",

@@ -186,6 +186,20 @@ int store_dead_letter_get(struct store_conn *c, int64_t id, struct store_dead_le
 int store_dead_letter_mark_retried(struct store_conn *c, int64_t id, int64_t now_ms);
 void store_dead_letters_free(struct store_dead_letter *rows, size_t count);
 
+/* Schedules: one row per periodic task, its next due time the compare-and-set token. */
+struct store_schedule {
+    int64_t next_run_ms, last_run_ms; /* 0: never */
+    char last_job_id[40];
+};
+/* Creates the row, or changes its expression (then next_run_ms is reset). */
+int store_schedule_upsert(struct store_conn *c, const char *name, const char *expr,
+                          int64_t next_run_ms, int64_t now_ms);
+int store_schedule_get(struct store_conn *c, const char *name, struct store_schedule *out);
+/* Moves a due schedule (next_run_ms == due_ms) on; HERALD_ERR_CONFLICT when another node
+ * already did. */
+int store_schedule_claim(struct store_conn *c, const char *name, int64_t due_ms,
+                         int64_t next_run_ms, int64_t now_ms, const char *job_id);
+
 /* Incremental-sync watermarks. *out is allocated (free() it); NOT_FOUND when none. */
 int store_cursor_get(struct store_conn *c, const char *platform, const char *scope, char **out);
 int store_cursor_set(struct store_conn *c, const char *platform, const char *scope,

@@ -501,7 +501,7 @@ static int enqueue_tx(struct store_conn *c, void *arg)
     return store_job_insert(c, t->id, "sync", t->params, "{}", clock_now_ms());
 }
 
-int sync_engine_enqueue(struct sync_engine *e, const char *params_json, char id[40])
+int sync_new_job_id(char id[40])
 {
     uint8_t r[16];
     int rc = crypto_random(r, sizeof(r));
@@ -512,6 +512,21 @@ int sync_engine_enqueue(struct sync_engine *e, const char *params_json, char id[
     char hex[33];
     crypto_hex(r, sizeof(r), hex);
     snprintf(id, 40, "%.8s-%.4s-%.4s-%.4s-%.12s", hex, hex + 8, hex + 12, hex + 16, hex + 20);
+    return HERALD_OK;
+}
+
+void sync_engine_wake(struct sync_engine *e)
+{
+    pthread_mutex_lock(&e->mu);
+    pthread_cond_broadcast(&e->wake);
+    pthread_mutex_unlock(&e->mu);
+}
+
+int sync_engine_enqueue(struct sync_engine *e, const char *params_json, char id[40])
+{
+    int rc = sync_new_job_id(id);
+    if (rc)
+        return rc;
     struct enqueue_tx t = {id, params_json};
     rc = store_run_tx(e->st, enqueue_tx, &t);
     if (!rc) {

@@ -22,6 +22,10 @@ void sync_engine_stop(struct sync_engine *e);
 const char *sync_engine_node(const struct sync_engine *e);
 bool sync_platform_known(const char *platform);
 bool sync_platform_configured(const struct sync_engine *e, const char *platform);
+/* A new job id (a random UUID). */
+int sync_new_job_id(char id[40]);
+/* Tells idle workers that a job was queued (by another path than sync_engine_enqueue). */
+void sync_engine_wake(struct sync_engine *e);
 /* Queues a job with the given params (validated JSON); writes its id. */
 int sync_engine_enqueue(struct sync_engine *e, const char *params_json, char id[40]);
 /* Makes a job this node runs notice a cancel at once (the store flag reaches other nodes). */

@@ -112,6 +112,7 @@ class Herald:
             "HERALD_RATE_LIMIT_IP": "100000/min",
             "HERALD_DB_POOL_MIN": "1",
             "HERALD_DB_POOL_MAX": "10",
+            "HERALD_SYNC_SCHEDULE": "off",  # tests that want it turn it on
         })
         if SANITIZED:
             self.env["ASAN_OPTIONS"] = "detect_leaks=1:abort_on_error=0:exitcode=86"

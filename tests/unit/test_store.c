@@ -72,10 +72,10 @@ static void test_migrations(void **state)
     struct store_migration_state rows[8];
     size_t count;
     assert_int_equal(store_migrations(st, rows, 8, &count), 0);
-    assert_int_equal(count, 3);
-    assert_true(rows[0].applied);
-    assert_true(rows[1].applied);
-    assert_false(rows[2].applied);
+    assert_true(count >= 3);
+    for (size_t i = 0; i + 1 < count; i++)
+        assert_true(rows[i].applied);
+    assert_false(rows[count - 1].applied);
     assert_int_equal(store_migrate_up(st, &n), 0);
     assert_int_equal(n, 1);
     store_close(st);
