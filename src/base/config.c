@@ -80,6 +80,13 @@ static const struct cfg_entry cfg_table[] = {
      "https://api.lemlist.com/api", NULL, "Lemlist API base URL."},
     {"HERALD_LEMLIST_RATE_LIMIT", CFG_RATE, OFF(lemlist_rate), 1, 10000, "20/2s", NULL,
      "Requests Herald allows itself against Lemlist (its documented limit is 20 per 2 s)."},
+    {"HERALD_SMARTLEAD_API_KEY", CFG_SECRET, OFF(smartlead_api_key), 0, 4096, "", NULL,
+     "Smartlead API key; Smartlead sync is off without it. Also `_FILE`."},
+    {"HERALD_SMARTLEAD_BASE_URL", CFG_STR, OFF(smartlead_base_url), 1, 1024,
+     "https://server.smartlead.ai/api/v1", NULL, "Smartlead API base URL."},
+    {"HERALD_SMARTLEAD_RATE_LIMIT", CFG_RATE, OFF(smartlead_rate), 1, 10000, "10/2s", NULL,
+     "Requests Herald allows itself against Smartlead (sources disagree; 10 per 2 s is the "
+     "stricter reading)."},
     {"HERALD_UPSTREAM_TIMEOUT_MS", CFG_INT, OFF(upstream_timeout_ms), 100, 600000, "30000", NULL,
      "Longest wait for one upstream HTTP response before it counts as a failure and is retried."},
     {"HERALD_SYNC_SCHEDULE", CFG_STR, OFF(sync_schedule), 1, 128, "*/15 * * * *", NULL,

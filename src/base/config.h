@@ -37,6 +37,9 @@ struct cfg {
     char *lemlist_api_key; /* secret */
     char *lemlist_base_url;
     struct cfg_rate lemlist_rate;
+    char *smartlead_api_key; /* secret */
+    char *smartlead_base_url;
+    struct cfg_rate smartlead_rate;
     int upstream_timeout_ms;
     char *sync_schedule;
     int sync_workers;

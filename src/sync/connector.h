@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "events/ingest.h"
+#include "events/key.h"
 #include "sync/http_client.h"
 
 struct sync_run {
@@ -33,7 +34,29 @@ struct sync_run {
 };
 
 int sync_lemlist_run(struct sync_run *run);
+int sync_smartlead_run(struct sync_run *run);
 
+/* page.c: what the connectors share. */
+struct sync_page {
+    size_t n, cap;
+    struct ingest_item *items;
+    struct evkey_fields *fields;
+    char (*keys)[EVKEY_MAX_LEN];
+    char **payloads;
+    size_t skipped, outside;
+    int64_t now;
+};
+int sync_page_init(struct sync_page *pg, size_t cap);
+void sync_page_free(struct sync_page *pg);
+/* Adds one event occurring at when_ms, taking over `payload`. Events outside the window are
+ * counted, not stored; `why` (or a failed validation) makes a dead letter with `request`. */
+void sync_page_add(struct sync_run *run, struct sync_page *pg, const struct evkey_input *in,
+                   int64_t when_ms, char *payload, const char *request, const char *why);
+/* Writes the page through the event writer and adds it to the counters. */
+int sync_page_commit(struct sync_run *run, struct sync_page *pg, size_t seen);
+/* GETs path; *doc is NULL when the body is not JSON (then *raw still holds it; free both).
+ * Permanent HTTP errors are recorded as dead letters and set run->permanent. */
+int sync_fetch_json(struct sync_run *run, const char *path, json_t **doc, char **raw);
 /* Adds n to an integer member of obj. */
 void sync_count(json_t *obj, const char *name, json_int_t n);
 

@@ -32,12 +32,12 @@ struct probe_cache {
 };
 
 struct sync_engine {
-    struct probe_cache lemlist_probe; /* under mu */
+    struct probe_cache probes[2]; /* lemlist, smartlead; under mu */
     struct store *st;
     struct ingest *ing;
     const struct cfg *cfg;
     char node[40];
-    struct hc_limiter lemlist_limiter;
+    struct hc_limiter lemlist_limiter, smartlead_limiter;
     pthread_mutex_t mu;
     pthread_cond_t wake;
     atomic_bool stopping;
@@ -59,7 +59,8 @@ bool sync_platform_configured(const struct sync_engine *e, const char *platform)
 {
     if (!strcmp(platform, "lemlist"))
         return e->cfg->lemlist_api_key && *e->cfg->lemlist_api_key;
-    /* Smartlead's connector is not built yet: no configuration can enable it. */
+    if (!strcmp(platform, "smartlead"))
+        return e->cfg->smartlead_api_key && *e->cfg->smartlead_api_key;
     return false;
 }
 
@@ -272,6 +273,22 @@ static void update_percent(json_t *progress)
     json_object_set_new(progress, "percent", json_real(n ? (double)(long)(sum / n * 10) / 10 : 0));
 }
 
+/* Base URL, credentials and the shared request budget of a platform. */
+static void platform_http_opts(struct sync_engine *e, const char *platform, struct hc_opts *ho)
+{
+    memset(ho, 0, sizeof(*ho));
+    if (!strcmp(platform, "lemlist")) {
+        ho->base_url = e->cfg->lemlist_base_url;
+        ho->basic_password = e->cfg->lemlist_api_key;
+        ho->limiter = &e->lemlist_limiter;
+    } else {
+        ho->base_url = e->cfg->smartlead_base_url;
+        ho->query_key_name = "api_key";
+        ho->query_key_value = e->cfg->smartlead_api_key;
+        ho->limiter = &e->smartlead_limiter;
+    }
+}
+
 static int run_platform(struct job_run *jr, const char *platform, json_t *pstate, char *error,
                         size_t error_size, bool *permanent)
 {
@@ -291,19 +308,17 @@ static int run_platform(struct job_run *jr, const char *platform, json_t *pstate
     int rc = job_window(jr, platform, ns ? ns : "", pstate, &run.has_min, &run.min_ms, &run.max_ms);
     if (rc)
         return rc;
-    struct hc_opts ho = {
-        .base_url = e->cfg->lemlist_base_url,
-        .basic_password = e->cfg->lemlist_api_key,
-        .limiter = &e->lemlist_limiter,
-        .timeout_ms = e->cfg->upstream_timeout_ms,
-        .max_attempts = 6,
-        .max_rate_limited = 50,
-        .should_stop = should_stop,
-        .stop_arg = jr->w,
-    };
+    bool lemlist = !strcmp(platform, "lemlist");
+    struct hc_opts ho;
+    platform_http_opts(e, platform, &ho);
+    ho.timeout_ms = e->cfg->upstream_timeout_ms;
+    ho.max_attempts = 6;
+    ho.max_rate_limited = 50;
+    ho.should_stop = should_stop;
+    ho.stop_arg = jr->w;
     if ((rc = hc_client_new(&ho, &run.http)))
         return rc;
-    rc = sync_lemlist_run(&run);
+    rc = lemlist ? sync_lemlist_run(&run) : sync_smartlead_run(&run);
     hc_client_free(run.http);
     if (rc == HERALD_OK) {
         json_object_set_new(pstate, "done", json_true());
@@ -459,6 +474,7 @@ int sync_engine_start(struct store *st, struct ingest *ing, const struct cfg *cf
     memcpy(e->node, "node-", 5);
     crypto_hex(rnd, sizeof(rnd), e->node + 5);
     hc_limiter_init(&e->lemlist_limiter, &cfg->lemlist_rate);
+    hc_limiter_init(&e->smartlead_limiter, &cfg->smartlead_rate);
     pthread_mutex_init(&e->mu, NULL);
     pthread_cond_init(&e->wake, NULL);
     int n = cfg->sync_workers < MAX_WORKERS ? cfg->sync_workers : MAX_WORKERS;
@@ -486,6 +502,7 @@ void sync_engine_stop(struct sync_engine *e)
     for (int i = 0; i < e->nworkers; i++)
         pthread_join(e->workers[i].thread, NULL);
     hc_limiter_destroy(&e->lemlist_limiter);
+    hc_limiter_destroy(&e->smartlead_limiter);
     pthread_mutex_destroy(&e->mu);
     pthread_cond_destroy(&e->wake);
     free(e);
@@ -553,26 +570,25 @@ const char *sync_engine_probe(struct sync_engine *e, const char *platform)
     if (!sync_platform_configured(e, platform))
         return "unconfigured";
     int64_t now = clock_now_ms();
+    bool lemlist = !strcmp(platform, "lemlist");
+    struct probe_cache *cache = &e->probes[lemlist ? 0 : 1];
     pthread_mutex_lock(&e->mu);
-    const char *cached = e->lemlist_probe.status;
-    bool fresh = cached && now - e->lemlist_probe.checked_ms < PROBE_TTL_MS;
+    const char *cached = cache->status;
+    bool fresh = cached && now - cache->checked_ms < PROBE_TTL_MS;
     pthread_mutex_unlock(&e->mu);
     if (fresh)
         return cached;
-    struct hc_opts ho = {
-        .base_url = e->cfg->lemlist_base_url,
-        .basic_password = e->cfg->lemlist_api_key,
-        .limiter = &e->lemlist_limiter,
-        .timeout_ms = 2000,
-        .max_attempts = 1,
-        .max_rate_limited = 0,
-    };
+    struct hc_opts ho;
+    platform_http_opts(e, platform, &ho);
+    ho.timeout_ms = 2000;
+    ho.max_attempts = 1;
     struct hc_client *c;
     const char *status = "unhealthy";
     if (hc_client_new(&ho, &c) == HERALD_OK) {
         struct hc_response resp;
         char error[128];
-        int rc = hc_get(c, "/campaigns?version=v2&limit=1", &resp, error, sizeof(error));
+        int rc = hc_get(c, lemlist ? "/campaigns?version=v2&limit=1" : "/campaigns/", &resp, error,
+                        sizeof(error));
         /* Reachable and accepting our key; a 429 still proves both. */
         if (rc == HERALD_OK || resp.status == 429)
             status = "healthy";
@@ -580,8 +596,8 @@ const char *sync_engine_probe(struct sync_engine *e, const char *platform)
         hc_client_free(c);
     }
     pthread_mutex_lock(&e->mu);
-    e->lemlist_probe.status = status;
-    e->lemlist_probe.checked_ms = now;
+    cache->status = status;
+    cache->checked_ms = now;
     pthread_mutex_unlock(&e->mu);
     return status;
 }

@@ -161,11 +161,20 @@ struct hc_body {
 static int hc_request(struct hc_client *c, const char *path_query, const struct hc_body *body,
                       struct hc_response *out, char *error, size_t error_size)
 {
-    char url[4096];
-    snprintf(url, sizeof(url), "%s%s", c->base_url, path_query);
     memset(out, 0, sizeof(*out));
     buf_init(&out->body, MAX_BODY);
     error[0] = '\0';
+    char url[4096];
+    int n = snprintf(url, sizeof(url), "%s%s", c->base_url, path_query);
+    if (c->opts.query_key_name && n > 0 && (size_t)n < sizeof(url)) {
+        char *value = curl_easy_escape(c->curl, c->opts.query_key_value, 0);
+        if (!value)
+            return HERALD_ERR_NOMEM;
+        snprintf(url + n, sizeof(url) - (size_t)n, "%c%s=%s", strchr(path_query, '?') ? '&' : '?',
+                 c->opts.query_key_name, value);
+        curl_free(value);
+    }
+
     int failures = 0;
     for (;;) {
         int64_t wait;

@@ -28,6 +28,9 @@ struct hc_opts {
     const char *base_url;       /* no trailing slash needed */
     const char *basic_user;     /* NULL: empty user name */
     const char *basic_password; /* Lemlist: Basic auth with an empty user name; NULL for none */
+    /* Smartlead: the key travels as a query parameter, added to each URL here so that paths
+       in logs and dead letters never carry it. */
+    const char *query_key_name, *query_key_value;
     struct hc_limiter *limiter;
     long timeout_ms;
     int max_attempts;     /* for 5xx / transport errors */

@@ -29,12 +29,6 @@ static const struct {
     {"emailsNotInterested", "not_interested"},
 };
 
-void sync_count(json_t *obj, const char *name, json_int_t n)
-{
-    json_t *v = json_object_get(obj, name);
-    json_object_set_new(obj, name, json_integer((v ? json_integer_value(v) : 0) + n));
-}
-
 /* The normalised type, or the upstream one made safe for an event type. */
 static void event_type_of(const char *upstream, char out[65])
 {
@@ -139,30 +133,10 @@ static int fetch_campaigns(struct sync_run *run, json_t *ids)
     }
 }
 
-struct page_events {
-    size_t n;
-    struct ingest_item *items;
-    struct evkey_fields *fields;
-    char (*keys)[EVKEY_MAX_LEN];
-    char **payloads;
-};
-
-static void page_events_free(struct page_events *pe)
+/* Turns one activity into an event of the page (or a dead letter). */
+static void add_activity(struct sync_run *run, struct sync_page *pg, json_t *act,
+                         const char *campaign_id, const char *request)
 {
-    for (size_t i = 0; pe->payloads && i < pe->n; i++)
-        free(pe->payloads[i]);
-    free(pe->payloads);
-    free(pe->items);
-    free(pe->fields);
-    free(pe->keys);
-}
-
-/* Turns one activity into slot pe->n; false (with a dead letter) when it cannot be keyed. */
-static bool add_activity(struct sync_run *run, struct page_events *pe, json_t *act,
-                         const char *campaign_id, const char *request, int64_t now,
-                         bool *out_of_window)
-{
-    *out_of_window = false;
     const char *id = str_member(act, "_id"), *type = str_member(act, "type");
     const char *created = str_member(act, "createdAt");
     const char *email = str_member(act, "leadEmail");
@@ -171,9 +145,8 @@ static bool add_activity(struct sync_run *run, struct page_events *pe, json_t *a
     if (!email)
         email = str_member(json_object_get(act, "lead"), "email");
     const char *campaign = str_member(act, "campaignId");
-    char *raw = json_dumps(act, JSON_COMPACT | JSON_SORT_KEYS);
     const char *why = NULL;
-    char event_type[65];
+    char event_type[65] = "unknown";
     int64_t created_ms = 0;
     if (!id || !type || !created)
         why = "activity without _id, type or createdAt";
@@ -181,43 +154,13 @@ static bool add_activity(struct sync_run *run, struct page_events *pe, json_t *a
         why = "activity with an unreadable createdAt";
     else if (!email)
         why = "activity without a lead email";
-    if (!why && ((run->has_min && created_ms < run->min_ms) || created_ms >= run->max_ms)) {
-        *out_of_window = true;
-        free(raw);
-        return false;
-    }
-    struct evkey_problem problem = {0};
-    size_t i = pe->n;
-    if (!why) {
+    if (type)
         event_type_of(type, event_type);
-        struct evkey_input in = {
-            "lemlist",      campaign ? campaign : campaign_id, event_type, email, id, created,
-            run->namespace_};
-        if (evkey_validate(&in, &pe->fields[i], &problem))
-            why = problem.message;
-    }
-    if (why) {
-        run->dead_letter(run, why, request, raw);
-        free(raw);
-        return false;
-    }
-    evkey_compute(&pe->fields[i], pe->keys[i]);
-    struct evkey_fields *f = &pe->fields[i];
-    struct store_event *ev = &pe->items[i].ev;
-    ev->event_key = pe->keys[i];
-    ev->platform = f->platform;
-    ev->campaign_id = f->campaign_id;
-    ev->event_type = f->event_type;
-    ev->email = f->email;
-    ev->source_id = f->source_id;
-    ev->namespace_ = f->has_namespace ? f->namespace_ : NULL;
-    ev->payload = raw;
-    ev->has_occurred_at = true;
-    ev->occurred_at_ms = f->occurred_at_ms;
-    ev->created_at_ms = now;
-    pe->payloads[i] = raw;
-    pe->n++;
-    return true;
+    struct evkey_input in = {
+        "lemlist",      campaign ? campaign : campaign_id, event_type, email, id, created,
+        run->namespace_};
+    sync_page_add(run, pg, &in, created_ms, json_dumps(act, JSON_COMPACT | JSON_SORT_KEYS), request,
+                  why);
 }
 
 /* Fetches and stores one page; *got = activities on the page. */
@@ -231,59 +174,29 @@ static int sync_page(struct sync_run *run, const char *campaign_id, int offset, 
     snprintf(path, sizeof(path), "/activities?version=v2&campaignId=%s&offset=%d&limit=%d%s",
              escaped, offset, PAGE, window);
     curl_free(escaped);
-    struct hc_response resp;
-    int rc = hc_get(run->http, path, &resp, run->error, sizeof(run->error));
-    if (rc) {
-        run->permanent = rc == HERALD_ERR_UPSTREAM && resp.status >= 400 && resp.status < 500;
-        if (run->permanent)
-            run->dead_letter(run, run->error, path, resp.body.data);
-        buf_free(&resp.body);
+    json_t *doc;
+    char *raw;
+    int rc = sync_fetch_json(run, path, &doc, &raw);
+    if (rc)
         return rc;
-    }
-    json_t *doc = json_loadb(resp.body.data ? resp.body.data : "", resp.body.len, 0, NULL);
     if (!json_is_array(doc)) {
-        run->dead_letter(run, "malformed activities page: not a JSON array", path, resp.body.data);
+        run->dead_letter(run, "malformed activities page: not a JSON array", path, raw);
         snprintf(run->error, sizeof(run->error),
-                 "malformed activities page for campaign %.64s "
-                 "at offset %d",
-                 campaign_id, offset);
+                 "malformed activities page for campaign %.64s at offset %d", campaign_id, offset);
         run->permanent = true;
         json_decref(doc);
-        buf_free(&resp.body);
+        free(raw);
         return HERALD_ERR_UPSTREAM_MALFORMED;
     }
-    buf_free(&resp.body);
+    free(raw);
     size_t n = json_array_size(doc);
-    struct page_events pe = {0};
-    pe.items = calloc(n ? n : 1, sizeof(*pe.items));
-    pe.fields = calloc(n ? n : 1, sizeof(*pe.fields));
-    pe.keys = calloc(n ? n : 1, sizeof(*pe.keys));
-    pe.payloads = calloc(n ? n : 1, sizeof(*pe.payloads));
-    rc = pe.items && pe.fields && pe.keys && pe.payloads ? HERALD_OK : HERALD_ERR_NOMEM;
-    int64_t now = clock_now_ms();
-    size_t skipped = 0, outside = 0;
-    for (size_t i = 0; !rc && i < n; i++) {
-        bool out_of_window;
-        if (!add_activity(run, &pe, json_array_get(doc, i), campaign_id, path, now,
-                          &out_of_window)) {
-            outside += out_of_window;
-            skipped += !out_of_window;
-        }
-    }
-    if (!rc && pe.n)
-        rc = ingest_write(run->ingest, pe.items, pe.n);
-    if (!rc) {
-        size_t created = 0;
-        for (size_t i = 0; i < pe.n; i++)
-            created += pe.items[i].created;
-        sync_count(run->state, "pagesFetched", 1);
-        sync_count(run->state, "eventsSeen", (json_int_t)n);
-        sync_count(run->state, "eventsStored", (json_int_t)created);
-        sync_count(run->state, "duplicates", (json_int_t)(pe.n - created));
-        sync_count(run->state, "deadLetters", (json_int_t)skipped);
-        sync_count(run->state, "outsideWindow", (json_int_t)outside);
-    }
-    page_events_free(&pe);
+    struct sync_page pg;
+    rc = sync_page_init(&pg, n);
+    for (size_t i = 0; !rc && i < n; i++)
+        add_activity(run, &pg, json_array_get(doc, i), campaign_id, path);
+    if (!rc)
+        rc = sync_page_commit(run, &pg, n);
+    sync_page_free(&pg);
     json_decref(doc);
     *got = n;
     return rc;

@@ -283,3 +283,17 @@ class MixpanelFake:
     def stop(self):
         self.proc.kill()
         self.proc.wait()
+
+
+class SmartleadFake(LemlistFake):
+    def __init__(self, key="smartlead-test-key", campaigns=3, rows=1500):
+        self.key = key
+        self.proc = subprocess.Popen(["/usr/bin/python3", os.path.join(FAKES, "smartlead.py"),
+                                      "--key", key, "--campaigns", str(campaigns), "--rows",
+                                      str(rows)], stdout=subprocess.PIPE, text=True)
+        self.port = int(self.proc.stdout.readline().split()[1])
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.base_url = self.url + "/api/v1"
+
+    def env(self):
+        return {"HERALD_SMARTLEAD_API_KEY": self.key, "HERALD_SMARTLEAD_BASE_URL": self.base_url}
