@@ -23,7 +23,8 @@ struct sync_run {
     json_t *state;          /* owned by the engine */
     struct ingest *ingest;
     struct hc_client *http;
-    bool permanent; /* set with a failure that retrying cannot fix */
+    bool permanent;        /* set with a failure that retrying cannot fix */
+    bool force_checkpoint; /* the next checkpoint writes even if one was written just now */
     char error[256];
     /* Saves progress; HERALD_ERR_CANCELLED when the job was cancelled or the node stops. */
     int (*checkpoint)(struct sync_run *run);

@@ -222,12 +222,15 @@ FAKES = os.path.join(os.path.dirname(__file__), "..", "fakes")
 class LemlistFake:
     """tests/fakes/lemlist.py as a subprocess, with its control endpoints."""
 
-    def __init__(self, key="lemlist-test-key", campaigns=3, activities=250, envelope=False):
+    def __init__(self, key="lemlist-test-key", campaigns=3, activities=250, envelope=False,
+                 no_rate_limit=False):
         self.key = key
         args = ["/usr/bin/python3", os.path.join(FAKES, "lemlist.py"), "--key", key,
                 "--campaigns", str(campaigns), "--activities", str(activities)]
         if envelope:
             args.append("--envelope")
+        if no_rate_limit:
+            args.append("--no-rate-limit")
         self.proc = subprocess.Popen(args, stdout=subprocess.PIPE, text=True)
         line = self.proc.stdout.readline()
         self.port = int(line.split()[1])

@@ -96,9 +96,9 @@ def test_nodes_share_jobs_without_duplicating_work(make_herald, fake, backend):
 
 def test_a_dead_nodes_job_is_taken_over(make_herald, fake, backend):
     a, b = two_nodes(make_herald, fake, backend, HERALD_SYNC_WORKERS="1")
-    fake.faults(delay_ms=60)
+    fake.faults(delay_ms=200)
     start, end = window(fake, 0, 60)
-    # b's only worker is kept busy by a first job, so a claims the second.
+    # Whichever node claimed the job is killed; the other must take it over.
     job = run(a, syncMode="date_range", startDate=start, endDate=end, namespaces="takeover")
     deadline = time.time() + 30
     while True:

@@ -1,0 +1,127 @@
+#!/usr/bin/python3
+"""Benchmark the sync engine and Mixpanel forwarding, on SQLite and PostgreSQL.
+
+1. Ingest: a full Lemlist sync from the fake (pre-built pages, no upstream rate limit, and
+   Herald's own limit lifted) into event_source, in events/s — beside the raw batched-insert
+   rate of the same backend measured in the same run (bench/raw_insert, batches of 100 like a
+   page). Goal: >= 0.5 of it.
+2. Forwarding: events already stored, forwarded to the Mixpanel fake, in events/s.
+   Goal: >= 100,000/s.
+Median of RUNS (3). EVENTS (100000) per run. BACKENDS (sqlite,postgres)."""
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "tests", "integration"))
+from harness import Herald, LemlistFake, MixpanelFake, PgCluster  # noqa: E402
+
+RUNS = int(os.environ.get("RUNS", "3"))
+EVENTS = int(os.environ.get("EVENTS", "100000"))
+BACKENDS = os.environ.get("BACKENDS", "sqlite,postgres").split(",")
+RAW = os.path.join(HERE, "..", "build", "raw_insert")
+
+
+def wait_job(h, job, timeout=600):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        j = h.get(f"/api/full-sync/status/{job}", key=h.admin_key).json()
+        if j["status"] in ("completed", "failed", "cancelled"):
+            return j
+        time.sleep(0.05)
+    raise SystemExit("sync did not finish")
+
+
+def one_ingest(backend, pg, fake):
+    wd = tempfile.mkdtemp(prefix="herald-bench-sync-")
+    try:
+        h = Herald(backend, wd, pg=pg, env=dict(fake.env(), HERALD_LOG_LEVEL="warn",
+                                                  HERALD_LEMLIST_RATE_LIMIT="100000/s"))
+        h.migrate()
+        h.admin_key = h.cli("keys", "bootstrap").stdout.splitlines()[0]
+        h.start()
+        t0 = time.time()
+        job = h.post("/api/full-sync/execute", {"platforms": "lemlist", "syncMode": "full"},
+                     key=h.admin_key).json()["jobId"]
+        j = wait_job(h, job)
+        secs = time.time() - t0
+        stored = j["progress"]["platforms"]["lemlist"]["eventsStored"]
+        assert j["status"] == "completed" and stored > 0.9 * EVENTS, j
+        h.stop()
+        db = h.db_url
+        raw_url = f"sqlite:{wd}/raw.db" if backend == "sqlite" else pg.new_database()
+        out = subprocess.run([RAW, raw_url, str(EVENTS), "100"], capture_output=True, text=True,
+                             check=True).stdout
+        raw = float(out.split()[1])
+        return stored / secs, raw, db
+    finally:
+        shutil.rmtree(wd, ignore_errors=True)
+
+
+def one_forward(backend, pg):
+    wd = tempfile.mkdtemp(prefix="herald-bench-mp-")
+    mp = MixpanelFake()
+    try:
+        db_url = f"sqlite:{wd}/mp.db" if backend == "sqlite" else pg.new_database()
+        subprocess.run([RAW, db_url, str(EVENTS), "1000"], capture_output=True, check=True)
+        h = Herald(backend, wd, pg=pg, env=mp.env(HERALD_LOG_LEVEL="warn",
+                                                  HERALD_MIXPANEL_GRACE_MS="0"))
+        h.env["HERALD_DATABASE_URL"] = db_url
+        h.migrate()
+        t0 = time.time()
+        h.start()
+        while True:
+            st = mp.stats()
+            if st["unique"] >= EVENTS:
+                break
+            if time.time() - t0 > 600:
+                raise SystemExit("forwarding did not finish")
+            time.sleep(0.05)
+        secs = time.time() - t0
+        h.stop()
+        return EVENTS / secs
+    finally:
+        mp.stop()
+        shutil.rmtree(wd, ignore_errors=True)
+
+
+def main():
+    if not os.path.exists(RAW):
+        raise SystemExit("build first: make build")
+    pg = None
+    if "postgres" in BACKENDS:
+        pg = PgCluster()
+        pg.start()
+    per_campaign = EVENTS // 20
+    fake = LemlistFake(campaigns=20, activities=per_campaign, no_rate_limit=True)
+    results = {}
+    try:
+        for b in BACKENDS:
+            ingest, raw, fwd = [], [], []
+            for i in range(RUNS):
+                e2e, r, _ = one_ingest(b, pg, fake)
+                f = one_forward(b, pg)
+                ingest.append(e2e)
+                raw.append(r)
+                fwd.append(f)
+                print(f"  {b} run {i + 1}: ingest {e2e:,.0f}/s  raw insert {r:,.0f}/s  "
+                      f"mixpanel {f:,.0f}/s", flush=True)
+            results[b] = (statistics.median(ingest), statistics.median(raw),
+                          statistics.median(fwd))
+    finally:
+        fake.stop()
+        if pg:
+            pg.stop()
+    print(f"\nmedian of {RUNS} runs, {EVENTS:,} events each, {os.cpu_count()} cores")
+    for b, (e2e, raw, fwd) in results.items():
+        print(f"{b:9} ingest {e2e:>9,.0f}/s  raw batched insert {raw:>9,.0f}/s  ratio "
+              f"{e2e / raw:.2f} (goal >= 0.5)   mixpanel forwarding {fwd:>9,.0f}/s "
+              f"(goal >= 100,000)")
+
+
+if __name__ == "__main__":
+    main()
