@@ -152,21 +152,8 @@ enum http_result api_event_keys_generate(struct http_request *req, void *ctx)
         goto replied;
     }
     int64_t now = clock_now_ms();
-    for (size_t i = 0; i < g->n; i++) {
-        struct evkey_fields *f = &g->fields[i];
-        struct store_event *ev = &g->items[i].ev;
-        ev->event_key = g->keys[i];
-        ev->platform = f->platform;
-        ev->campaign_id = f->campaign_id;
-        ev->event_type = f->event_type;
-        ev->email = f->email;
-        ev->source_id = f->has_source_id ? f->source_id : NULL;
-        ev->namespace_ = f->has_namespace ? f->namespace_ : NULL;
-        ev->payload = g->payloads[i];
-        ev->has_occurred_at = f->has_occurred_at;
-        ev->occurred_at_ms = f->occurred_at_ms;
-        ev->created_at_ms = now;
-    }
+    for (size_t i = 0; i < g->n; i++)
+        ingest_item_fill(&g->items[i], &g->fields[i], g->keys[i], g->payloads[i], now);
     json_decref(doc);
     doc = NULL;
     /* Repeats of recently stored events are answered at once: no write, no suspension. */

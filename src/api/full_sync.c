@@ -232,22 +232,27 @@ static int job_get_tx(struct store_conn *c, void *arg)
     return store_job_get(c, t->id, &t->job);
 }
 
+/* Runs fn for the {jobId} of the path; answers 404 (or the error) itself and returns false. */
+static bool with_job(struct http_request *req, struct app *app, store_fn fn, bool write,
+                     struct job_get_tx *t)
+{
+    t->id = http_req_param(req, "jobId");
+    int rc = job_id_ok(t->id) ? (write ? store_run_tx : store_run_read)(app->store, fn, t)
+                              : HERALD_ERR_NOT_FOUND;
+    if (rc == HERALD_ERR_NOT_FOUND)
+        http_reply_error(req, rc, "no such job", NULL);
+    else if (rc == HERALD_ERR_CONFLICT)
+        http_reply_error(req, rc, "the job has already finished", NULL);
+    else if (rc)
+        api_fail(req, rc);
+    return rc == HERALD_OK;
+}
+
 enum http_result api_full_sync_status(struct http_request *req, void *ctx)
 {
-    struct app *app = ctx;
-    const char *id = http_req_param(req, "jobId");
-    if (!job_id_ok(id)) {
-        http_reply_error(req, HERALD_ERR_NOT_FOUND, "no such job", NULL);
+    struct job_get_tx t = {0};
+    if (!with_job(req, ctx, job_get_tx, false, &t))
         return HTTP_REPLIED;
-    }
-    struct job_get_tx t = {.id = id};
-    int rc = store_run_read(app->store, job_get_tx, &t);
-    if (rc == HERALD_ERR_NOT_FOUND) {
-        http_reply_error(req, rc, "no such job", NULL);
-        return HTTP_REPLIED;
-    }
-    if (rc)
-        return api_fail(req, rc);
     json_t *body = job_json(&t.job);
     store_job_clear(&t.job);
     json_object_set_new(body, "success", json_true());
@@ -264,23 +269,10 @@ static int cancel_tx(struct store_conn *c, void *arg)
 enum http_result api_full_sync_cancel(struct http_request *req, void *ctx)
 {
     struct app *app = ctx;
-    const char *id = http_req_param(req, "jobId");
-    if (!job_id_ok(id)) {
-        http_reply_error(req, HERALD_ERR_NOT_FOUND, "no such job", NULL);
+    struct job_get_tx t = {0};
+    if (!with_job(req, app, cancel_tx, true, &t))
         return HTTP_REPLIED;
-    }
-    struct job_get_tx t = {.id = id};
-    int rc = store_run_tx(app->store, cancel_tx, &t);
-    if (rc == HERALD_ERR_NOT_FOUND) {
-        http_reply_error(req, rc, "no such job", NULL);
-        return HTTP_REPLIED;
-    }
-    if (rc == HERALD_ERR_CONFLICT) {
-        http_reply_error(req, rc, "the job has already finished", NULL);
-        return HTTP_REPLIED;
-    }
-    if (rc)
-        return api_fail(req, rc);
+    const char *id = t.id;
     sync_engine_cancel_local(app->sync, id);
     http_reply_json(req, 200,
                     json_pack("{s:b, s:s, s:s}", "success", 1, "jobId", id, "status",

@@ -253,6 +253,23 @@ static void *writer_main(void *arg)
     return NULL;
 }
 
+void ingest_item_fill(struct ingest_item *it, const struct evkey_fields *f, const char *key,
+                      const char *payload, int64_t now_ms)
+{
+    struct store_event *ev = &it->ev;
+    ev->event_key = (char *)key;
+    ev->platform = (char *)f->platform;
+    ev->campaign_id = (char *)f->campaign_id;
+    ev->event_type = (char *)f->event_type;
+    ev->email = (char *)f->email;
+    ev->source_id = f->has_source_id ? (char *)f->source_id : NULL;
+    ev->namespace_ = f->has_namespace ? (char *)f->namespace_ : NULL;
+    ev->payload = (char *)payload;
+    ev->has_occurred_at = f->has_occurred_at;
+    ev->occurred_at_ms = f->occurred_at_ms;
+    ev->created_at_ms = now_ms;
+}
+
 int ingest_start(struct store *st, const struct ingest_opts *opts, struct ingest **out)
 {
     struct ingest *ing = calloc(1, sizeof(*ing));

@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "events/key.h"
 #include "store/store.h"
 
 struct ingest;
@@ -35,6 +36,11 @@ struct ingest_item {
     struct ingest_ticket *ticket;
     struct ingest_item *next;
 };
+
+/* Points an item's event at validated fields, their key and a payload (all owned by the
+ * caller), stored at now_ms. */
+void ingest_item_fill(struct ingest_item *it, const struct evkey_fields *f, const char *key,
+                      const char *payload, int64_t now_ms);
 
 int ingest_start(struct store *st, const struct ingest_opts *opts, struct ingest **out);
 /* Queues n items. `done(arg)` runs on the writer thread once all are durable or failed;

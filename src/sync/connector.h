@@ -58,6 +58,13 @@ int sync_page_commit(struct sync_run *run, struct sync_page *pg, size_t seen);
 /* GETs path; *doc is NULL when the body is not JSON (then *raw still holds it; free both).
  * Permanent HTTP errors are recorded as dead letters and set run->permanent. */
 int sync_fetch_json(struct sync_run *run, const char *path, json_t **doc, char **raw);
+/* The loop both connectors share: the campaign list (fetched once, kept in the cursor), then
+ * each campaign's pages from the saved offset, checkpointing after each page. */
+typedef int (*sync_campaigns_fn)(struct sync_run *run, json_t *ids);
+typedef int (*sync_page_fn)(struct sync_run *run, const char *campaign_id, json_int_t offset,
+                            size_t *got, bool *last);
+int sync_run_campaigns(struct sync_run *run, sync_campaigns_fn campaigns, sync_page_fn page,
+                       int page_size);
 /* Adds n to an integer member of obj. */
 void sync_count(json_t *obj, const char *name, json_int_t n);
 

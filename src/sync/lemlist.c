@@ -164,15 +164,16 @@ static void add_activity(struct sync_run *run, struct sync_page *pg, json_t *act
 }
 
 /* Fetches and stores one page; *got = activities on the page. */
-static int sync_page(struct sync_run *run, const char *campaign_id, int offset, size_t *got)
+static int sync_page(struct sync_run *run, const char *campaign_id, json_int_t offset, size_t *got,
+                     bool *last)
 {
     char window[160], path[1024];
     window_query(run, window, sizeof(window));
     char *escaped = curl_easy_escape(NULL, campaign_id, 0);
     if (!escaped)
         return HERALD_ERR_NOMEM;
-    snprintf(path, sizeof(path), "/activities?version=v2&campaignId=%s&offset=%d&limit=%d%s",
-             escaped, offset, PAGE, window);
+    snprintf(path, sizeof(path), "/activities?version=v2&campaignId=%s&offset=%lld&limit=%d%s",
+             escaped, (long long)offset, PAGE, window);
     curl_free(escaped);
     json_t *doc;
     char *raw;
@@ -182,7 +183,8 @@ static int sync_page(struct sync_run *run, const char *campaign_id, int offset, 
     if (!json_is_array(doc)) {
         run->dead_letter(run, "malformed activities page: not a JSON array", path, raw);
         snprintf(run->error, sizeof(run->error),
-                 "malformed activities page for campaign %.64s at offset %d", campaign_id, offset);
+                 "malformed activities page for campaign %.64s at offset %lld", campaign_id,
+                 (long long)offset);
         run->permanent = true;
         json_decref(doc);
         free(raw);
@@ -199,50 +201,11 @@ static int sync_page(struct sync_run *run, const char *campaign_id, int offset, 
     sync_page_free(&pg);
     json_decref(doc);
     *got = n;
+    *last = n < PAGE; /* a short page ends the feed */
     return rc;
 }
 
 int sync_lemlist_run(struct sync_run *run)
 {
-    json_t *cursor = json_object_get(run->state, "_cursor");
-    int rc;
-    if (!cursor) {
-        json_t *ids = json_array();
-        if ((rc = fetch_campaigns(run, ids))) {
-            json_decref(ids);
-            return rc;
-        }
-        cursor = json_pack("{s:o, s:i, s:i}", "campaigns", ids, "index", 0, "offset", 0);
-        json_object_set_new(run->state, "_cursor", cursor);
-        json_object_set_new(run->state, "campaignsTotal",
-                            json_integer((json_int_t)json_array_size(ids)));
-        json_object_set_new(run->state, "campaignsDone", json_integer(0));
-        if ((rc = run->checkpoint(run)))
-            return rc;
-    }
-    json_t *ids = json_object_get(cursor, "campaigns");
-    size_t index = (size_t)json_integer_value(json_object_get(cursor, "index"));
-    /* The feed is newest first and may have moved: step one page back when resuming. */
-    json_int_t offset = json_integer_value(json_object_get(cursor, "offset"));
-    offset = offset > PAGE ? offset - PAGE : 0;
-    for (; index < json_array_size(ids); index++, offset = 0) {
-        const char *campaign_id = json_string_value(json_array_get(ids, index));
-        for (;;) {
-            size_t got = 0;
-            if ((rc = sync_page(run, campaign_id, (int)offset, &got)))
-                return rc;
-            offset += (json_int_t)got;
-            json_object_set_new(cursor, "offset", json_integer(offset));
-            if ((rc = run->checkpoint(run)))
-                return rc;
-            if (got < PAGE)
-                break;
-        }
-        json_object_set_new(cursor, "index", json_integer((json_int_t)index + 1));
-        json_object_set_new(cursor, "offset", json_integer(0));
-        sync_count(run->state, "campaignsDone", 1);
-        if ((rc = run->checkpoint(run)))
-            return rc;
-    }
-    return HERALD_OK;
+    return sync_run_campaigns(run, fetch_campaigns, sync_page, PAGE);
 }

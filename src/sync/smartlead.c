@@ -188,42 +188,5 @@ static int sync_stats_page(struct sync_run *run, const char *campaign_id, json_i
 
 int sync_smartlead_run(struct sync_run *run)
 {
-    json_t *cursor = json_object_get(run->state, "_cursor");
-    int rc;
-    if (!cursor) {
-        json_t *ids = json_array();
-        if ((rc = fetch_campaigns(run, ids))) {
-            json_decref(ids);
-            return rc;
-        }
-        json_object_set_new(run->state, "campaignsTotal",
-                            json_integer((json_int_t)json_array_size(ids)));
-        json_object_set_new(run->state, "campaignsDone", json_integer(0));
-        cursor = json_pack("{s:o, s:i, s:i}", "campaigns", ids, "index", 0, "offset", 0);
-        json_object_set_new(run->state, "_cursor", cursor);
-        if ((rc = run->checkpoint(run)))
-            return rc;
-    }
-    json_t *ids = json_object_get(cursor, "campaigns");
-    size_t index = (size_t)json_integer_value(json_object_get(cursor, "index"));
-    json_int_t offset = json_integer_value(json_object_get(cursor, "offset"));
-    offset = offset > PAGE ? offset - PAGE : 0; /* unknown order: re-read a page on resume */
-    for (; index < json_array_size(ids); index++, offset = 0) {
-        const char *campaign_id = json_string_value(json_array_get(ids, index));
-        for (bool last = false; !last;) {
-            size_t got = 0;
-            if ((rc = sync_stats_page(run, campaign_id, offset, &got, &last)))
-                return rc;
-            offset += (json_int_t)got;
-            json_object_set_new(cursor, "offset", json_integer(offset));
-            if ((rc = run->checkpoint(run)))
-                return rc;
-        }
-        json_object_set_new(cursor, "index", json_integer((json_int_t)index + 1));
-        json_object_set_new(cursor, "offset", json_integer(0));
-        sync_count(run->state, "campaignsDone", 1);
-        if ((rc = run->checkpoint(run)))
-            return rc;
-    }
-    return HERALD_OK;
+    return sync_run_campaigns(run, fetch_campaigns, sync_stats_page, PAGE);
 }
