@@ -58,6 +58,7 @@ fuzz: deps-test
 
 bench: deps-test build
 	bench/event_keys.sh
+	bench/sync.sh
 
 docs: build
 	./$(BUILD)/herald --help-config --markdown > docs/configuration.md

@@ -21,6 +21,9 @@ int buf_append(struct buf *b, const void *data, size_t len);
 int buf_append_str(struct buf *b, const char *s);
 int buf_printf(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 int buf_vprintf(struct buf *b, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
+/* Appends s as a JSON string literal (quotes added; ", \\ and control characters escaped;
+ * UTF-8 passed through). */
+int buf_append_json_string(struct buf *b, const char *s);
 /* Empties the buffer, keeping its memory. */
 void buf_reset(struct buf *b);
 /* Hands the contents to the caller (free() it); the buffer is left empty. Never NULL on 0. */

@@ -61,37 +61,64 @@ static bool stop_requested(void *arg)
     return atomic_load(&((struct mixpanel *)arg)->stopping);
 }
 
-static json_t *event_json(const struct mixpanel *m, const struct store_event *e)
+/* One event as Mixpanel import JSON, written straight into a buffer: at 100,000 events a second
+ * building jansson trees for each one costs more than everything else together. */
+static char *event_json(const struct mixpanel *m, const struct store_event *e)
 {
     char insert_id[33], distinct[65];
     mixpanel_insert_id(e->event_key, insert_id);
-    if (m->cfg->mixpanel_hash_emails)
+    bool hash = m->cfg->mixpanel_hash_emails;
+    if (hash)
         crypto_sha256_hex(e->email, distinct);
-    else
-        snprintf(distinct, sizeof(distinct), "%.64s", e->email);
-    json_t *props = json_pack(
-        "{s:I, s:s, s:s, s:s, s:s, s:s}", "time",
-        (json_int_t)(e->has_occurred_at ? e->occurred_at_ms : e->created_at_ms), "distinct_id",
-        m->cfg->mixpanel_hash_emails ? distinct : e->email, "$insert_id", insert_id,
-        "herald_event_key", e->event_key, "platform", e->platform, "campaign_id", e->campaign_id);
-    if (!m->cfg->mixpanel_hash_emails)
-        json_object_set_new(props, "email", json_string(e->email));
-    if (e->source_id)
-        json_object_set_new(props, "source_id", json_string(e->source_id));
-    if (e->namespace_)
-        json_object_set_new(props, "namespace", json_string(e->namespace_));
-    json_t *payload = e->payload ? json_loads(e->payload, 0, NULL) : NULL;
+    struct buf b;
+    buf_init(&b, 1 << 20);
+    int rc = buf_append_str(&b, "{\"event\":");
+    rc = rc ? rc : buf_append_json_string(&b, e->event_type);
+    rc =
+        rc ? rc
+           : buf_printf(&b, ",\"properties\":{\"time\":%lld,\"$insert_id\":\"%s\",\"distinct_id\":",
+                        (long long)(e->has_occurred_at ? e->occurred_at_ms : e->created_at_ms),
+                        insert_id);
+    rc = rc ? rc : buf_append_json_string(&b, hash ? distinct : e->email);
+    const char *names[] = {"herald_event_key", "platform", "campaign_id", "email",
+                           "source_id",        "namespace"};
+    const char *values[] = {e->event_key,           e->platform,  e->campaign_id,
+                            hash ? NULL : e->email, e->source_id, e->namespace_};
+    for (size_t i = 0; !rc && i < sizeof(names) / sizeof(names[0]); i++) {
+        if (!values[i])
+            continue;
+        rc = buf_printf(&b, ",\"%s\":", names[i]);
+        rc = rc ? rc : buf_append_json_string(&b, values[i]);
+    }
+    /* Only synced events carry an upstream type; skip parsing the rest. */
+    json_t *payload =
+        e->payload && strstr(e->payload, "\"type\"") ? json_loads(e->payload, 0, NULL) : NULL;
     json_t *upstream = json_object_get(payload, "type");
-    if (json_is_string(upstream))
-        json_object_set(props, "upstream_type", upstream);
+    if (!rc && json_is_string(upstream)) {
+        rc = buf_append_str(&b, ",\"upstream_type\":");
+        rc = rc ? rc : buf_append_json_string(&b, json_string_value(upstream));
+    }
     json_decref(payload);
-    return json_pack("{s:s, s:o}", "event", e->event_type, "properties", props);
+    rc = rc ? rc : buf_append_str(&b, "}}");
+    char *out = NULL;
+    if (rc || buf_steal(&b, &out, NULL)) {
+        buf_free(&b);
+        return NULL;
+    }
+    return out;
 }
+
+struct batch {
+    char **events; /* serialised events, in id order */
+    size_t n;
+};
 
 static char *gzip_text(const char *in, size_t len, size_t *out_len)
 {
     z_stream zs = {0};
-    if (deflateInit2(&zs, 6, Z_DEFLATED, 16 + MAX_WBITS, 8, Z_DEFAULT_STRATEGY) != Z_OK)
+    /* Level 1: on a 2 MB batch it is several times faster than the default and still shrinks
+       JSON about fivefold; the link to Mixpanel is rarely the bottleneck. */
+    if (deflateInit2(&zs, 1, Z_DEFLATED, 16 + MAX_WBITS, 8, Z_DEFAULT_STRATEGY) != Z_OK)
         return NULL;
     size_t cap = deflateBound(&zs, len);
     char *out = malloc(cap);
@@ -121,22 +148,22 @@ static int dl_tx(struct store_conn *c, void *arg)
                                     clock_now_ms());
 }
 
-static void dead_letter(struct mixpanel *m, const char *reason, json_t *event)
+static void dead_letter(struct mixpanel *m, const char *reason, const char *event)
 {
-    char *text = json_dumps(event, JSON_COMPACT);
-    struct dl_tx t = {reason, text};
+    struct dl_tx t = {reason, event};
     if (store_run_tx(m->st, dl_tx, &t))
         log_error("cannot record a Mixpanel dead letter", json_pack("{s:s}", "reason", reason));
-    free(text);
 }
 
 /* Records Mixpanel's strict-mode rejections; the rest of the batch was imported. */
-static void record_rejections(struct mixpanel *m, json_t *events, const char *body)
+static void record_rejections(struct mixpanel *m, const struct batch *b, size_t from, size_t to,
+                              const char *body)
 {
     json_t *doc = json_loads(body ? body : "", 0, NULL);
     json_t *failed = json_object_get(doc, "failed_records");
     if (!json_is_array(failed)) {
-        dead_letter(m, "rejected by Mixpanel (400 without failed_records)", events);
+        for (size_t i = from; i < to; i++)
+            dead_letter(m, "rejected by Mixpanel (400 without failed_records)", b->events[i]);
         json_decref(doc);
         return;
     }
@@ -149,7 +176,8 @@ static void record_rejections(struct mixpanel *m, json_t *events, const char *bo
         snprintf(reason, sizeof(reason), "rejected by Mixpanel: %s %s",
                  json_string_value(json_object_get(f, "field")) ?: "",
                  json_string_value(json_object_get(f, "message")) ?: "");
-        dead_letter(m, reason, json_array_get(events, (size_t)index));
+        if (index >= 0 && (size_t)index < to - from)
+            dead_letter(m, reason, b->events[from + (size_t)index]);
     }
     json_decref(doc);
 }
@@ -167,20 +195,27 @@ static bool backoff(struct mixpanel *m, int attempt)
 
 /* Sends events[from, to) until Mixpanel has accepted (or strictly rejected) every one.
  * HERALD_ERR_CANCELLED when stopping. */
-static int send_range(struct mixpanel *m, json_t *events, size_t from, size_t to)
+static int send_range(struct mixpanel *m, const struct batch *b, size_t from, size_t to)
 {
-    json_t *part = json_array();
-    for (size_t i = from; i < to; i++)
-        json_array_append(part, json_array_get(events, i));
-    char *text = json_dumps(part, JSON_COMPACT);
-    size_t text_len = text ? strlen(text) : 0;
-    int rc = HERALD_OK;
-    if (text && text_len > MAX_UNCOMPRESSED && to - from > 1) {
+    struct buf body;
+    buf_init(&body, (size_t)64 << 20);
+    int rc = buf_append(&body, "[", 1);
+    for (size_t i = from; !rc && i < to; i++) {
+        rc = i > from ? buf_append(&body, ",", 1) : HERALD_OK;
+        rc = rc ? rc : buf_append_str(&body, b->events[i]);
+    }
+    rc = rc ? rc : buf_append(&body, "]", 1);
+    char *text = NULL;
+    size_t text_len = 0;
+    if (rc || buf_steal(&body, &text, &text_len)) {
+        buf_free(&body);
+        return HERALD_ERR_NOMEM;
+    }
+    if (text_len > MAX_UNCOMPRESSED && to - from > 1) {
         free(text);
-        json_decref(part);
         size_t mid = from + (to - from) / 2;
-        rc = send_range(m, events, from, mid);
-        return rc ? rc : send_range(m, events, mid, to);
+        rc = send_range(m, b, from, mid);
+        return rc ? rc : send_range(m, b, mid, to);
     }
     size_t gz_len = 0;
     char *gz = text ? gzip_text(text, text_len, &gz_len) : NULL;
@@ -199,7 +234,7 @@ static int send_range(struct mixpanel *m, json_t *events, size_t from, size_t to
             break;
         }
         if (status == 400) {
-            record_rejections(m, part, resp.body.data);
+            record_rejections(m, b, from, to, resp.body.data);
             buf_free(&resp.body);
             rc = HERALD_OK;
             break;
@@ -207,13 +242,13 @@ static int send_range(struct mixpanel *m, json_t *events, size_t from, size_t to
         buf_free(&resp.body);
         if (status == 413 && to - from > 1) {
             size_t mid = from + (to - from) / 2;
-            rc = send_range(m, events, from, mid);
+            rc = send_range(m, b, from, mid);
             if (!rc)
-                rc = send_range(m, events, mid, to);
+                rc = send_range(m, b, mid, to);
             break;
         }
         if (status == 413) {
-            dead_letter(m, "too large for Mixpanel even alone", json_array_get(part, 0));
+            dead_letter(m, "too large for Mixpanel even alone", b->events[from]);
             rc = HERALD_OK;
             break;
         }
@@ -232,7 +267,6 @@ static int send_range(struct mixpanel *m, json_t *events, size_t from, size_t to
         rc = HERALD_ERR_NOMEM;
     free(gz);
     free(text);
-    json_decref(part);
     return rc;
 }
 
@@ -291,11 +325,16 @@ static void *forwarder_main(void *arg)
             hc_sleep(m->http, 300);
             continue;
         }
-        json_t *events = json_array();
-        for (size_t i = 0; i < t.n; i++)
-            json_array_append_new(events, event_json(m, &t.rows[i]));
-        rc = send_range(m, events, 0, t.n);
-        json_decref(events);
+        struct batch b = {calloc(t.n, sizeof(char *)), t.n};
+        rc = b.events ? HERALD_OK : HERALD_ERR_NOMEM;
+        for (size_t i = 0; !rc && i < t.n; i++)
+            if (!(b.events[i] = event_json(m, &t.rows[i])))
+                rc = HERALD_ERR_NOMEM;
+        if (!rc)
+            rc = send_range(m, &b, 0, t.n);
+        for (size_t i = 0; b.events && i < t.n; i++)
+            free(b.events[i]);
+        free(b.events);
         if (rc == HERALD_OK) {
             t.to_id = t.rows[t.n - 1].id;
             t.now = clock_now_ms();

@@ -3,6 +3,8 @@
 
 #include <unistd.h>
 
+#include <jansson.h>
+
 #include "base/buf.h"
 #include "base/clock.h"
 #include "base/config.h"
@@ -26,6 +28,22 @@ static void test_buf_caps(void **state)
     assert_null(b.data);
     free(out);
     buf_free(&b);
+}
+
+static void test_buf_json_string(void **state)
+{
+    (void)state;
+    const char *cases[] = {"plain", "quote \" back\\slash", "ctl \x01\x1f\n\t\r", "üñí €", ""};
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct buf b;
+        buf_init(&b, 1024);
+        assert_int_equal(buf_append_json_string(&b, cases[i]), 0);
+        json_t *v = json_loads(b.data, JSON_DECODE_ANY, NULL);
+        assert_non_null(v);
+        assert_string_equal(json_string_value(v), cases[i]);
+        json_decref(v);
+        buf_free(&b);
+    }
 }
 
 static void test_clock_parse(void **state)
@@ -193,10 +211,11 @@ static void test_error_table(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_buf_caps),           cmocka_unit_test(test_clock_parse),
-        cmocka_unit_test(test_config_rates),       cmocka_unit_test(test_config_load),
-        cmocka_unit_test(test_config_secret_file), cmocka_unit_test(test_crypto_basics),
-        cmocka_unit_test(test_crypto_files),       cmocka_unit_test(test_error_table),
+        cmocka_unit_test(test_buf_caps),      cmocka_unit_test(test_buf_json_string),
+        cmocka_unit_test(test_clock_parse),   cmocka_unit_test(test_config_rates),
+        cmocka_unit_test(test_config_load),   cmocka_unit_test(test_config_secret_file),
+        cmocka_unit_test(test_crypto_basics), cmocka_unit_test(test_crypto_files),
+        cmocka_unit_test(test_error_table),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
