@@ -65,6 +65,8 @@ typedef int (*sync_page_fn)(struct sync_run *run, const char *campaign_id, json_
                             size_t *got, bool *last);
 int sync_run_campaigns(struct sync_run *run, sync_campaigns_fn campaigns, sync_page_fn page,
                        int page_size);
+/* True when the job asked for every campaign, or for this one. */
+bool sync_campaign_wanted(const struct sync_run *run, const char *campaign_id);
 /* Adds n to an integer member of obj. */
 void sync_count(json_t *obj, const char *name, json_int_t n);
 

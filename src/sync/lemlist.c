@@ -72,17 +72,6 @@ static void window_query(const struct sync_run *run, char *out, size_t size)
     snprintf(out, size, "%s%s", min, max);
 }
 
-static bool wanted(const struct sync_run *run, const char *campaign_id)
-{
-    if (!run->campaign_ids)
-        return true;
-    size_t i;
-    json_t *v;
-    json_array_foreach(run->campaign_ids, i,
-                       v) if (strcmp(json_string_value(v), campaign_id) == 0) return true;
-    return false;
-}
-
 /* Reads the campaign list, in either documented shape (bare array or v2 envelope). */
 static int fetch_campaigns(struct sync_run *run, json_t *ids)
 {
@@ -113,7 +102,7 @@ static int fetch_campaigns(struct sync_run *run, json_t *ids)
         json_array_foreach(list, i, c)
         {
             const char *id = str_member(c, "_id");
-            if (id && wanted(run, id))
+            if (id && sync_campaign_wanted(run, id))
                 json_array_append_new(ids, json_string(id));
         }
         size_t got = json_array_size(list);

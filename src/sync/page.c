@@ -146,3 +146,14 @@ int sync_run_campaigns(struct sync_run *run, sync_campaigns_fn campaigns, sync_p
     }
     return HERALD_OK;
 }
+
+bool sync_campaign_wanted(const struct sync_run *run, const char *campaign_id)
+{
+    if (!run->campaign_ids)
+        return true;
+    size_t i;
+    json_t *v;
+    json_array_foreach(run->campaign_ids, i,
+                       v) if (strcmp(json_string_value(v), campaign_id) == 0) return true;
+    return false;
+}

@@ -11,17 +11,6 @@
 
 #define PAGE 1000
 
-static bool wanted(const struct sync_run *run, const char *campaign_id)
-{
-    if (!run->campaign_ids)
-        return true;
-    size_t i;
-    json_t *v;
-    json_array_foreach(run->campaign_ids, i,
-                       v) if (strcmp(json_string_value(v), campaign_id) == 0) return true;
-    return false;
-}
-
 static int fetch_campaigns(struct sync_run *run, json_t *ids)
 {
     json_t *doc;
@@ -50,7 +39,7 @@ static int fetch_campaigns(struct sync_run *run, json_t *ids)
             snprintf(text, sizeof(text), "%.31s", json_string_value(id));
         else
             continue;
-        if (wanted(run, text))
+        if (sync_campaign_wanted(run, text))
             json_array_append_new(ids, json_string(text));
     }
     json_decref(doc);
