@@ -19,6 +19,21 @@
 #define MAX_UNCOMPRESSED (2000 * 1000) /* Mixpanel: stay under 2 MB */
 #define LEASE_MS 15000
 
+struct batch {
+    char **events; /* serialised events, in id order */
+    size_t n;
+};
+
+/* A batch read, serialised and compressed ahead, while the previous one is in flight. */
+struct prepared {
+    bool ready;
+    int rc;
+    int64_t from_id, to_id;
+    struct batch b;
+    char *gz; /* the whole batch, gzip'd */
+    size_t gz_len;
+};
+
 struct mixpanel {
     struct store *st;
     const struct cfg *cfg;
@@ -26,8 +41,13 @@ struct mixpanel {
     struct hc_limiter limiter;
     struct hc_client *http;
     char path[256];
-    pthread_t thread;
+    pthread_t thread, prep_thread;
     atomic_bool stopping;
+    pthread_mutex_t pmu; /* the preparation slot */
+    pthread_cond_t pcv;
+    bool want;
+    int64_t want_from;
+    struct prepared slot;
     pthread_mutex_t mu; /* status fields */
     const char *status;
     char last_error[200];
@@ -107,11 +127,6 @@ static char *event_json(const struct mixpanel *m, const struct store_event *e)
     }
     return out;
 }
-
-struct batch {
-    char **events; /* serialised events, in id order */
-    size_t n;
-};
 
 static char *gzip_text(const char *in, size_t len, size_t *out_len)
 {
@@ -193,33 +208,16 @@ static bool backoff(struct mixpanel *m, int attempt)
     return hc_sleep(m->http, base + jitter);
 }
 
-/* Sends events[from, to) until Mixpanel has accepted (or strictly rejected) every one.
- * HERALD_ERR_CANCELLED when stopping. */
-static int send_range(struct mixpanel *m, const struct batch *b, size_t from, size_t to)
+static int send_range(struct mixpanel *m, const struct batch *b, size_t from, size_t to,
+                      const char *ready_gz, size_t ready_len);
+
+/* POSTs events [from, to) already gzip'd, with Mixpanel's retry rules, until each has been
+ * imported or strictly rejected. HERALD_ERR_CANCELLED when stopping. */
+static int post_gz(struct mixpanel *m, const struct batch *b, size_t from, size_t to,
+                   const char *gz, size_t gz_len)
 {
-    struct buf body;
-    buf_init(&body, (size_t)64 << 20);
-    int rc = buf_append(&body, "[", 1);
-    for (size_t i = from; !rc && i < to; i++) {
-        rc = i > from ? buf_append(&body, ",", 1) : HERALD_OK;
-        rc = rc ? rc : buf_append_str(&body, b->events[i]);
-    }
-    rc = rc ? rc : buf_append(&body, "]", 1);
-    char *text = NULL;
-    size_t text_len = 0;
-    if (rc || buf_steal(&body, &text, &text_len)) {
-        buf_free(&body);
-        return HERALD_ERR_NOMEM;
-    }
-    if (text_len > MAX_UNCOMPRESSED && to - from > 1) {
-        free(text);
-        size_t mid = from + (to - from) / 2;
-        rc = send_range(m, b, from, mid);
-        return rc ? rc : send_range(m, b, mid, to);
-    }
-    size_t gz_len = 0;
-    char *gz = text ? gzip_text(text, text_len, &gz_len) : NULL;
-    for (int attempt = 0; gz;) {
+    int rc = HERALD_OK;
+    for (int attempt = 0;;) {
         struct hc_response resp;
         char error[160];
         rc = hc_post(m->http, m->path, "application/json", "gzip", gz, gz_len, &resp, error,
@@ -242,9 +240,9 @@ static int send_range(struct mixpanel *m, const struct batch *b, size_t from, si
         buf_free(&resp.body);
         if (status == 413 && to - from > 1) {
             size_t mid = from + (to - from) / 2;
-            rc = send_range(m, b, from, mid);
+            rc = send_range(m, b, from, mid, NULL, 0);
             if (!rc)
-                rc = send_range(m, b, mid, to);
+                rc = send_range(m, b, mid, to, NULL, 0);
             break;
         }
         if (status == 413) {
@@ -263,10 +261,47 @@ static int send_range(struct mixpanel *m, const struct batch *b, size_t from, si
             break;
         }
     }
-    if (!gz && rc == HERALD_OK)
-        rc = HERALD_ERR_NOMEM;
+    return rc;
+}
+
+/* The JSON array of events [from, to), gzip'd; NULL (with *too_big) past Mixpanel's 2 MB. */
+static char *compress_range(const struct batch *b, size_t from, size_t to, size_t *gz_len,
+                            bool *too_big)
+{
+    struct buf body;
+    buf_init(&body, (size_t)64 << 20);
+    int rc = buf_append(&body, "[", 1);
+    for (size_t i = from; !rc && i < to; i++) {
+        rc = i > from ? buf_append(&body, ",", 1) : HERALD_OK;
+        rc = rc ? rc : buf_append_str(&body, b->events[i]);
+    }
+    rc = rc ? rc : buf_append(&body, "]", 1);
+    *too_big = !rc && body.len > MAX_UNCOMPRESSED && to - from > 1;
+    char *gz = rc || *too_big ? NULL : gzip_text(body.data, body.len, gz_len);
+    buf_free(&body);
+    return gz;
+}
+
+/* Sends events[from, to) until Mixpanel has accepted (or strictly rejected) every one, using
+ * ready_gz when the caller compressed them already. HERALD_ERR_CANCELLED when stopping. */
+static int send_range(struct mixpanel *m, const struct batch *b, size_t from, size_t to,
+                      const char *ready_gz, size_t ready_len)
+{
+    if (ready_gz)
+        return post_gz(m, b, from, to, ready_gz, ready_len);
+    size_t gz_len = 0;
+    bool too_big;
+    char *gz = compress_range(b, from, to, &gz_len, &too_big);
+    int rc;
+    if (too_big) {
+        size_t mid = from + (to - from) / 2;
+        rc = send_range(m, b, from, mid, NULL, 0);
+        return rc ? rc : send_range(m, b, mid, to, NULL, 0);
+    }
+    if (!gz)
+        return HERALD_ERR_NOMEM;
+    rc = post_gz(m, b, from, to, gz, gz_len);
     free(gz);
-    free(text);
     return rc;
 }
 
@@ -301,42 +336,117 @@ static int advance_tx(struct store_conn *c, void *arg)
     return store_forward_advance(c, CURSOR_NAME, t->m->node, t->last_id, t->to_id, t->now);
 }
 
+static void prepared_clear(struct prepared *p)
+{
+    for (size_t i = 0; p->b.events && i < p->b.n; i++)
+        free(p->b.events[i]);
+    free(p->b.events);
+    free(p->gz);
+    memset(p, 0, sizeof(*p));
+}
+
+/* Reads the events after from_id, serialises and compresses them. */
+static void prepare(struct mixpanel *m, int64_t from_id, struct prepared *out)
+{
+    struct cursor_tx t = {
+        .m = m, .now = clock_now_ms(), .limit = m->cfg->mixpanel_batch, .last_id = from_id};
+    memset(out, 0, sizeof(*out));
+    out->from_id = from_id;
+    out->rc = store_run_read(m->st, read_tx, &t);
+    if (!out->rc && t.n > 0) {
+        out->b.events = calloc(t.n, sizeof(char *));
+        out->b.n = t.n;
+        out->rc = out->b.events ? HERALD_OK : HERALD_ERR_NOMEM;
+        for (size_t i = 0; !out->rc && i < t.n; i++)
+            if (!(out->b.events[i] = event_json(m, &t.rows[i])))
+                out->rc = HERALD_ERR_NOMEM;
+        out->to_id = t.rows[t.n - 1].id;
+        bool too_big;
+        if (!out->rc)
+            out->gz = compress_range(&out->b, 0, t.n, &out->gz_len, &too_big);
+    }
+    store_events_free(t.rows, t.n);
+    out->ready = true;
+}
+
+/* Prepares the batch after `want_from` while the forwarder sends the one before it. */
+static void *preparer_main(void *arg)
+{
+    struct mixpanel *m = arg;
+    pthread_setname_np(pthread_self(), "herald-mp-prep");
+    pthread_mutex_lock(&m->pmu);
+    while (!atomic_load(&m->stopping)) {
+        if (!m->want) {
+            pthread_cond_wait(&m->pcv, &m->pmu);
+            continue;
+        }
+        m->want = false;
+        int64_t from = m->want_from;
+        pthread_mutex_unlock(&m->pmu);
+        struct prepared p;
+        prepare(m, from, &p);
+        pthread_mutex_lock(&m->pmu);
+        prepared_clear(&m->slot);
+        m->slot = p;
+        pthread_cond_broadcast(&m->pcv);
+    }
+    pthread_mutex_unlock(&m->pmu);
+    return NULL;
+}
+
+/* Takes the prepared batch that starts at from_id (asking for it if needed) and asks for the
+ * next one at once. False when stopping. */
+static bool take_batch(struct mixpanel *m, int64_t from_id, struct prepared *out)
+{
+    pthread_mutex_lock(&m->pmu);
+    if (!(m->slot.ready && m->slot.from_id == from_id) && !(m->want && m->want_from == from_id)) {
+        prepared_clear(&m->slot);
+        m->want = true;
+        m->want_from = from_id;
+        pthread_cond_broadcast(&m->pcv);
+    }
+    while (!(m->slot.ready && m->slot.from_id == from_id) && !atomic_load(&m->stopping))
+        pthread_cond_wait(&m->pcv, &m->pmu);
+    bool ok = !atomic_load(&m->stopping);
+    if (ok) {
+        *out = m->slot;
+        memset(&m->slot, 0, sizeof(m->slot));
+        if (out->rc == HERALD_OK && out->b.n > 0) {
+            m->want = true;
+            m->want_from = out->to_id;
+            pthread_cond_broadcast(&m->pcv);
+        }
+    }
+    pthread_mutex_unlock(&m->pmu);
+    return ok;
+}
+
 static void *forwarder_main(void *arg)
 {
     struct mixpanel *m = arg;
     pthread_setname_np(pthread_self(), "herald-mixpanel");
     while (!atomic_load(&m->stopping)) {
-        struct cursor_tx t = {.m = m, .now = clock_now_ms(), .limit = m->cfg->mixpanel_batch};
+        struct cursor_tx t = {.m = m, .now = clock_now_ms()};
         int rc = store_run_tx(m->st, acquire_tx, &t);
         if (rc == HERALD_ERR_CONFLICT) {
             set_status(m, "standby", NULL);
             hc_sleep(m->http, 1000);
             continue;
         }
-        if (!rc)
-            rc = store_run_read(m->st, read_tx, &t);
-        if (rc || t.n == 0) {
-            if (rc)
+        struct prepared p = {0};
+        if (rc || !take_batch(m, t.last_id, &p) || p.rc || p.b.n == 0) {
+            if (rc || p.rc)
                 log_warn("mixpanel forwarder cannot read the store",
-                         json_pack("{s:s}", "error", herald_strerror(rc)));
-            else
+                         json_pack("{s:s}", "error", herald_strerror(rc ? rc : p.rc)));
+            else if (!atomic_load(&m->stopping))
                 set_status(m, "healthy", NULL);
-            store_events_free(t.rows, t.n);
+            prepared_clear(&p);
             hc_sleep(m->http, 300);
             continue;
         }
-        struct batch b = {calloc(t.n, sizeof(char *)), t.n};
-        rc = b.events ? HERALD_OK : HERALD_ERR_NOMEM;
-        for (size_t i = 0; !rc && i < t.n; i++)
-            if (!(b.events[i] = event_json(m, &t.rows[i])))
-                rc = HERALD_ERR_NOMEM;
-        if (!rc)
-            rc = send_range(m, &b, 0, t.n);
-        for (size_t i = 0; b.events && i < t.n; i++)
-            free(b.events[i]);
-        free(b.events);
+        rc = send_range(m, &p.b, 0, p.b.n, p.gz, p.gz_len);
         if (rc == HERALD_OK) {
-            t.to_id = t.rows[t.n - 1].id;
+            t.to_id = p.to_id;
             t.now = clock_now_ms();
             rc = store_run_tx(m->st, advance_tx, &t);
             if (rc == HERALD_OK)
@@ -346,9 +456,18 @@ static void *forwarder_main(void *arg)
                          "de-duplicated by its $insert_id",
                          json_pack("{s:s}", "error", herald_strerror(rc)));
         }
-        store_events_free(t.rows, t.n);
+        prepared_clear(&p);
     }
     return NULL;
+}
+
+static void stop_preparer(struct mixpanel *m)
+{
+    pthread_mutex_lock(&m->pmu);
+    atomic_store(&m->stopping, true);
+    pthread_cond_broadcast(&m->pcv);
+    pthread_mutex_unlock(&m->pmu);
+    pthread_join(m->prep_thread, NULL);
 }
 
 int mixpanel_start(struct store *st, const struct cfg *cfg, const char *node, struct mixpanel **out)
@@ -385,10 +504,18 @@ int mixpanel_start(struct store *st, const struct cfg *cfg, const char *node, st
         .should_stop = stop_requested,
         .stop_arg = m,
     };
+    pthread_mutex_init(&m->pmu, NULL);
+    pthread_cond_init(&m->pcv, NULL);
     int rc = hc_client_new(&ho, &m->http);
-    if (!rc && pthread_create(&m->thread, NULL, forwarder_main, m) != 0)
+    if (!rc && pthread_create(&m->prep_thread, NULL, preparer_main, m) != 0)
         rc = HERALD_ERR_INTERNAL;
+    if (!rc && pthread_create(&m->thread, NULL, forwarder_main, m) != 0) {
+        stop_preparer(m);
+        rc = HERALD_ERR_INTERNAL;
+    }
     if (rc) {
+        pthread_mutex_destroy(&m->pmu);
+        pthread_cond_destroy(&m->pcv);
         hc_client_free(m->http);
         hc_limiter_destroy(&m->limiter);
         pthread_mutex_destroy(&m->mu);
@@ -404,7 +531,11 @@ void mixpanel_stop(struct mixpanel *m)
     if (!m)
         return;
     atomic_store(&m->stopping, true);
+    stop_preparer(m);
     pthread_join(m->thread, NULL);
+    prepared_clear(&m->slot);
+    pthread_mutex_destroy(&m->pmu);
+    pthread_cond_destroy(&m->pcv);
     hc_client_free(m->http);
     hc_limiter_destroy(&m->limiter);
     pthread_mutex_destroy(&m->mu);
