@@ -65,6 +65,11 @@ typedef int (*sync_page_fn)(struct sync_run *run, const char *campaign_id, json_
                             size_t *got, bool *last);
 int sync_run_campaigns(struct sync_run *run, sync_campaigns_fn campaigns, sync_page_fn page,
                        int page_size);
+/* An upstream answer that cannot be read: records a dead letter with the request and body,
+ * sets the job's error (printf-style) and marks the failure permanent. Returns
+ * HERALD_ERR_UPSTREAM_MALFORMED. */
+int sync_malformed(struct sync_run *run, const char *reason, const char *request, const char *body,
+                   const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 /* True when the job asked for every campaign, or for this one. */
 bool sync_campaign_wanted(const struct sync_run *run, const char *campaign_id);
 /* Adds n to an integer member of obj. */

@@ -90,12 +90,11 @@ static int fetch_campaigns(struct sync_run *run, json_t *ids)
         json_t *doc = json_loadb(resp.body.data ? resp.body.data : "", resp.body.len, 0, NULL);
         json_t *list = json_is_array(doc) ? doc : json_object_get(doc, "campaigns");
         if (!json_is_array(list)) {
-            run->dead_letter(run, "malformed campaigns page", path, resp.body.data);
-            snprintf(run->error, sizeof(run->error), "malformed campaigns page %d", page);
-            run->permanent = true;
+            rc = sync_malformed(run, "malformed campaigns page", path, resp.body.data,
+                                "malformed campaigns page %d", page);
             json_decref(doc);
             buf_free(&resp.body);
-            return HERALD_ERR_UPSTREAM_MALFORMED;
+            return rc;
         }
         size_t i;
         json_t *c;
@@ -170,14 +169,12 @@ static int sync_page(struct sync_run *run, const char *campaign_id, json_int_t o
     if (rc)
         return rc;
     if (!json_is_array(doc)) {
-        run->dead_letter(run, "malformed activities page: not a JSON array", path, raw);
-        snprintf(run->error, sizeof(run->error),
-                 "malformed activities page for campaign %.64s at offset %lld", campaign_id,
-                 (long long)offset);
-        run->permanent = true;
+        rc = sync_malformed(run, "malformed activities page: not a JSON array", path, raw,
+                            "malformed activities page for campaign %.64s at offset %lld",
+                            campaign_id, (long long)offset);
         json_decref(doc);
         free(raw);
-        return HERALD_ERR_UPSTREAM_MALFORMED;
+        return rc;
     }
     free(raw);
     size_t n = json_array_size(doc);

@@ -1,6 +1,8 @@
 /* One page of upstream activities on its way to the event writer: keyed exactly as
  * POST /api/event-keys/generate keys events, filtered to the job's window, unkeyable ones
  * recorded as dead letters, then written in one batch. Shared by the connectors. */
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -156,4 +158,16 @@ bool sync_campaign_wanted(const struct sync_run *run, const char *campaign_id)
     json_array_foreach(run->campaign_ids, i,
                        v) if (strcmp(json_string_value(v), campaign_id) == 0) return true;
     return false;
+}
+
+int sync_malformed(struct sync_run *run, const char *reason, const char *request, const char *body,
+                   const char *fmt, ...)
+{
+    run->dead_letter(run, reason, request, body);
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(run->error, sizeof(run->error), fmt, ap);
+    va_end(ap);
+    run->permanent = true;
+    return HERALD_ERR_UPSTREAM_MALFORMED;
 }

@@ -19,12 +19,11 @@ static int fetch_campaigns(struct sync_run *run, json_t *ids)
     if (rc)
         return rc;
     if (!json_is_array(doc)) {
-        run->dead_letter(run, "malformed campaigns list: not a JSON array", "/campaigns/", raw);
-        snprintf(run->error, sizeof(run->error), "malformed campaigns list");
-        run->permanent = true;
+        rc = sync_malformed(run, "malformed campaigns list: not a JSON array", "/campaigns/", raw,
+                            "malformed campaigns list");
         json_decref(doc);
         free(raw);
-        return HERALD_ERR_UPSTREAM_MALFORMED;
+        return rc;
     }
     free(raw);
     size_t i;
@@ -148,13 +147,11 @@ static int sync_stats_page(struct sync_run *run, const char *campaign_id, json_i
                                 "rows; refusing to store them as events"
                               : NULL;
     if (problem) {
-        run->dead_letter(run, problem, path, raw);
-        snprintf(run->error, sizeof(run->error), "%s (campaign %s, offset %lld)", problem,
-                 campaign_id, (long long)offset);
-        run->permanent = true;
+        rc = sync_malformed(run, problem, path, raw, "%s (campaign %s, offset %lld)", problem,
+                            campaign_id, (long long)offset);
         json_decref(doc);
         free(raw);
-        return HERALD_ERR_UPSTREAM_MALFORMED;
+        return rc;
     }
     free(raw);
     size_t n = json_array_size(data);
