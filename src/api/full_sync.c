@@ -8,6 +8,7 @@
 
 #include "api/api.h"
 #include "base/clock.h"
+#include "base/text.h"
 #include "store/store.h"
 #include "sync/engine.h"
 
@@ -15,17 +16,6 @@ static enum http_result invalid(struct http_request *req, const char *field, con
 {
     http_reply_error(req, HERALD_ERR_INVALID, msg, field);
     return HTTP_REPLIED;
-}
-
-static bool label_ok(const char *s, size_t max)
-{
-    size_t n = strlen(s);
-    if (n == 0 || n > max)
-        return false;
-    for (; *s; s++)
-        if (!isalnum((unsigned char)*s) && !strchr("_.:-", *s))
-            return false;
-    return true;
 }
 
 /* A string, a comma-separated string, or a list of strings → a new JSON array of labels. */
@@ -41,7 +31,7 @@ static json_t *label_list(json_t *v, size_t max_len, bool *ok)
             size_t n = strlen(t);
             while (n && t[n - 1] == ' ')
                 t[--n] = '\0';
-            *ok &= label_ok(t, max_len);
+            *ok &= text_ident_ok(t, max_len, "_.:-");
             json_array_append_new(out, json_string(t));
         }
         free(copy);
@@ -50,7 +40,7 @@ static json_t *label_list(json_t *v, size_t max_len, bool *ok)
         json_t *item;
         json_array_foreach(v, i, item)
         {
-            *ok &= label_ok(json_string_value(item), max_len);
+            *ok &= text_ident_ok(json_string_value(item), max_len, "_.:-");
             json_array_append(out, item);
         }
     }

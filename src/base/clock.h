@@ -3,8 +3,10 @@
 #ifndef HERALD_BASE_CLOCK_H
 #define HERALD_BASE_CLOCK_H
 
+#include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 int64_t clock_now_ms(void);
 int64_t clock_mono_ns(void);
@@ -16,5 +18,13 @@ void clock_format_iso_ms(int64_t ms, char *out, size_t out_size);
  * (an offset is required), or a bare date YYYY-MM-DD meaning midnight UTC. Returns
  * HERALD_ERR_INVALID for anything else, including impossible dates. */
 int clock_parse_iso(const char *s, int64_t *out_ms);
+
+/* Condition variables whose timed waits run on the monotonic clock, so a wall-clock step
+ * (NTP, an operator) neither cuts a wait short nor stretches it. Every timed wait in Herald
+ * initialises its condvar with clock_cond_init and computes its deadline with
+ * clock_deadline_in. Returns pthread's error code (0 on success). */
+int clock_cond_init(pthread_cond_t *cv);
+/* The monotonic time `ms` milliseconds from now, for pthread_cond_timedwait. */
+struct timespec clock_deadline_in(int64_t ms);
 
 #endif

@@ -67,6 +67,43 @@ void crypto_b64url(const uint8_t *in, size_t len, char *out)
                false);
 }
 
+static int b64url_value(int c)
+{
+    if (c >= 'A' && c <= 'Z')
+        return c - 'A';
+    if (c >= 'a' && c <= 'z')
+        return c - 'a' + 26;
+    if (c >= '0' && c <= '9')
+        return c - '0' + 52;
+    if (c == '-')
+        return 62;
+    if (c == '_')
+        return 63;
+    return -1;
+}
+
+int crypto_b64url_decode(const char *in, uint8_t *out, size_t out_cap, size_t *out_len)
+{
+    uint32_t acc = 0;
+    int bits = 0;
+    size_t n = 0;
+    for (; *in; in++) {
+        int v = b64url_value((unsigned char)*in);
+        if (v < 0)
+            return HERALD_ERR_INVALID;
+        acc = (acc << 6) | (uint32_t)v;
+        bits += 6;
+        if (bits >= 8) {
+            bits -= 8;
+            if (n >= out_cap)
+                return HERALD_ERR_INVALID;
+            out[n++] = (uint8_t)((acc >> bits) & 0xff);
+        }
+    }
+    *out_len = n;
+    return HERALD_OK;
+}
+
 void crypto_b64(const uint8_t *in, size_t len, char *out)
 {
     b64_encode(in, len, out, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/",

@@ -18,6 +18,9 @@ void crypto_sha256_hex(const char *s, char out[2 * CRYPTO_SHA256_LEN + 1]);
 int crypto_random(void *out, size_t len);
 /* Unpadded base64url of `len` bytes; `out` needs 4*ceil(len/3)+1 bytes. */
 void crypto_b64url(const uint8_t *in, size_t len, char *out);
+/* Decodes unpadded base64url into `out` (at most out_cap bytes); *out_len = bytes written.
+ * HERALD_ERR_INVALID for a character outside the alphabet or output longer than out_cap. */
+int crypto_b64url_decode(const char *in, uint8_t *out, size_t out_cap, size_t *out_len);
 /* Standard padded base64 (RFC 4648 section 4); `out` needs 4*ceil(len/3)+1 bytes. */
 void crypto_b64(const uint8_t *in, size_t len, char *out);
 /* Compares two byte strings in time that depends only on their lengths. */

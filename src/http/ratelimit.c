@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/text.h"
 #include "http/internal.h"
 
 #define SHARDS 16
@@ -29,14 +30,6 @@ struct shard {
 struct ratelimit {
     struct shard shards[SHARDS];
 };
-
-static uint64_t hash_who(const char *s)
-{
-    uint64_t h = 1469598103934665603ULL;
-    for (; *s; s++)
-        h = (h ^ (unsigned char)*s) * 1099511628211ULL;
-    return h;
-}
 
 int ratelimit_new(struct ratelimit **out)
 {
@@ -101,7 +94,7 @@ static void sweep(struct shard *sh, int64_t now_ms)
 void ratelimit_take(struct ratelimit *rl, const char *who, const struct cfg_rate *rate,
                     int64_t now_ms, struct ratelimit_verdict *out)
 {
-    uint64_t h = hash_who(who);
+    uint64_t h = text_hash(who);
     struct shard *sh = &rl->shards[h % SHARDS];
     size_t slot = (size_t)(h / SHARDS) % BUCKETS_PER_SHARD;
     pthread_mutex_lock(&sh->mu);

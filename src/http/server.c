@@ -11,10 +11,10 @@
 #include <strings.h>
 #include <time.h>
 #include <unistd.h>
-#include <zlib.h>
 
 #include "base/clock.h"
 #include "base/crypto.h"
+#include "base/gzip.h"
 #include "base/log.h"
 #include "http/internal.h"
 
@@ -262,32 +262,6 @@ static bool accepts_gzip(struct http_request *req)
     return false;
 }
 
-static char *gzip_body(const char *in, size_t len, size_t *out_len)
-{
-    z_stream zs = {0};
-    if (deflateInit2(&zs, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 16 + MAX_WBITS, 8,
-                     Z_DEFAULT_STRATEGY) != Z_OK)
-        return NULL;
-    size_t cap = deflateBound(&zs, len);
-    char *out = malloc(cap);
-    if (!out) {
-        deflateEnd(&zs);
-        return NULL;
-    }
-    zs.next_in = (Bytef *)in;
-    zs.avail_in = (uInt)len;
-    zs.next_out = (Bytef *)out;
-    zs.avail_out = (uInt)cap;
-    int zrc = deflate(&zs, Z_FINISH);
-    *out_len = zs.total_out;
-    deflateEnd(&zs);
-    if (zrc != Z_STREAM_END) {
-        free(out);
-        return NULL;
-    }
-    return out;
-}
-
 static void add_cors_headers(struct http_request *req, struct MHD_Response *resp)
 {
     const char *origin = http_req_header(req, "Origin");
@@ -310,8 +284,7 @@ static enum MHD_Result send_reply(struct http_request *req)
     bool gzipped = false;
     if (len >= GZIP_MIN_BYTES && accepts_gzip(req)) {
         size_t gz_len;
-        gz = gzip_body(body, len, &gz_len);
-        if (gz) {
+        if (gzip_compress(body, len, -1 /* zlib default */, &gz, &gz_len) == HERALD_OK) {
             body = gz;
             len = gz_len;
             gzipped = true;

@@ -3,6 +3,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "base/backoff.h"
 #include "base/clock.h"
 #include "base/log.h"
 #include "store/internal.h"
@@ -56,7 +57,7 @@ int store_open(const struct store_opts *opts, struct store **out)
     st->pool_max = opts->pool_max > 0 ? opts->pool_max : 1;
     st->sqlite_sync_full = opts->sqlite_sync_full;
     pthread_mutex_init(&st->mu, NULL);
-    pthread_cond_init(&st->cv, NULL);
+    clock_cond_init(&st->cv);
     int rc = st->url ? be->open(st, opts) : HERALD_ERR_NOMEM;
     if (rc) {
         free(st->url);
@@ -141,9 +142,7 @@ static int pool_acquire(struct store *st, struct store_conn *c)
             c->broken = false;
             return HERALD_OK;
         }
-        struct timespec deadline;
-        clock_gettime(CLOCK_REALTIME, &deadline);
-        deadline.tv_sec += 10;
+        struct timespec deadline = clock_deadline_in(10000);
         st->n_waiting++;
         int w = pthread_cond_timedwait(&st->cv, &st->mu, &deadline);
         st->n_waiting--;
@@ -207,10 +206,10 @@ int store_exec(struct store_conn *c, const char *sql)
 static void backoff_sleep(int attempt)
 {
     /* 5 ms doubling to 640 ms, with up to 50% jitter so retrying writers spread out. */
-    long ms = 5L << (attempt < 7 ? attempt : 7);
+    static const struct backoff tx_backoff = {.first_ms = 5, .max_ms = 640, .jitter_percent = 50};
     unsigned seed = (unsigned)clock_mono_ns();
-    ms += (long)(rand_r(&seed) % (unsigned)(ms / 2 + 1));
-    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000};
+    int64_t ms = backoff_delay_ms(&tx_backoff, attempt, &seed);
+    struct timespec ts = {(time_t)(ms / 1000), (long)(ms % 1000) * 1000000};
     nanosleep(&ts, NULL);
 }
 

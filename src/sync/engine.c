@@ -8,6 +8,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "base/backoff.h"
 #include "base/clock.h"
 #include "base/crypto.h"
 #include "base/log.h"
@@ -415,8 +416,8 @@ static void run_job(struct worker *w, struct store_job *job)
     } else {
         outcome = "retrying";
         t.error = error;
-        int64_t backoff = 1000LL << (job->attempts < 10 ? job->attempts : 10);
-        t.until = now + (backoff > 300000 ? 300000 : backoff);
+        static const struct backoff job_backoff = {.first_ms = 2000, .max_ms = 300000};
+        t.until = now + backoff_delay_ms(&job_backoff, job->attempts - 1, NULL);
         src = store_run_tx(e->st, retry_tx, &t);
     }
     if (src && src != HERALD_ERR_NOT_FOUND)
@@ -459,11 +460,7 @@ static void *worker_main(void *arg)
             log_warn("cannot claim jobs", json_pack("{s:s}", "error", herald_strerror(rc)));
         pthread_mutex_lock(&e->mu);
         if (!atomic_load(&e->stopping)) {
-            struct timespec deadline;
-            clock_gettime(CLOCK_REALTIME, &deadline);
-            deadline.tv_nsec += 500L * 1000000;
-            deadline.tv_sec += deadline.tv_nsec / 1000000000L;
-            deadline.tv_nsec %= 1000000000L;
+            struct timespec deadline = clock_deadline_in(500);
             pthread_cond_timedwait(&e->wake, &e->mu, &deadline);
         }
         pthread_mutex_unlock(&e->mu);
@@ -487,7 +484,7 @@ int sync_engine_start(struct store *st, struct ingest *ing, const struct cfg *cf
     hc_limiter_init(&e->lemlist_limiter, &cfg->lemlist_rate);
     hc_limiter_init(&e->smartlead_limiter, &cfg->smartlead_rate);
     pthread_mutex_init(&e->mu, NULL);
-    pthread_cond_init(&e->wake, NULL);
+    clock_cond_init(&e->wake);
     int n = cfg->sync_workers < MAX_WORKERS ? cfg->sync_workers : MAX_WORKERS;
     for (int i = 0; i < n; i++) {
         e->workers[i].e = e;

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "base/backoff.h"
 #include "base/clock.h"
 #include "base/crypto.h"
 #include "base/log.h"
@@ -146,10 +147,8 @@ static size_t on_header(char *data, size_t size, size_t nmemb, void *arg)
 
 static int64_t backoff_ms(struct hc_client *c, int attempt)
 {
-    int64_t base = 250LL << (attempt < 8 ? attempt : 8);
-    if (base > 30000)
-        base = 30000;
-    return base + rand_r(&c->seed) % (base / 2 + 1);
+    static const struct backoff upstream = {.first_ms = 250, .max_ms = 30000, .jitter_percent = 50};
+    return backoff_delay_ms(&upstream, attempt, &c->seed);
 }
 
 struct hc_body {

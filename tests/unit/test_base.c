@@ -1,15 +1,23 @@
 /* base/: buffers, clock, configuration, crypto, error table. */
 #include "unit.h"
 
+#include <errno.h>
+#include <pthread.h>
+#include <stdbool.h>
 #include <unistd.h>
 
 #include <jansson.h>
 
+#include "base/backoff.h"
 #include "base/buf.h"
 #include "base/clock.h"
 #include "base/config.h"
 #include "base/crypto.h"
 #include "base/err.h"
+#include "base/gzip.h"
+#include "base/text.h"
+
+#include <zlib.h>
 
 static void test_buf_caps(void **state)
 {
@@ -197,6 +205,93 @@ static void test_crypto_files(void **state)
     rmdir(dir);
 }
 
+static void test_backoff(void **state)
+{
+    (void)state;
+    const struct backoff plain = {.first_ms = 250, .max_ms = 30000};
+    assert_int_equal(backoff_delay_ms(&plain, 0, NULL), 250);
+    assert_int_equal(backoff_delay_ms(&plain, 3, NULL), 2000);
+    assert_int_equal(backoff_delay_ms(&plain, 40, NULL), 30000);
+    const struct backoff jittered = {.first_ms = 100,
+                                     .max_ms = 1000,
+                                     .jitter_percent = 50,
+                                     .extra_min_ms = 10,
+                                     .extra_max_ms = 20};
+    unsigned seed = 7;
+    bool varied = false;
+    int64_t first = backoff_delay_ms(&jittered, 2, &seed);
+    for (int i = 0; i < 200; i++) {
+        int64_t d = backoff_delay_ms(&jittered, 2, &seed);
+        assert_in_range(d, 400 + 10, 400 + 200 + 20);
+        varied |= d != first;
+    }
+    assert_true(varied);
+}
+
+static void test_gzip_round_trip(void **state)
+{
+    (void)state;
+    char text[4096];
+    for (size_t i = 0; i < sizeof(text); i++)
+        text[i] = (char)('a' + i % 7);
+    char *gz;
+    size_t gz_len;
+    assert_int_equal(gzip_compress(text, sizeof(text), 1, &gz, &gz_len), HERALD_OK);
+    assert_true(gz_len < sizeof(text) / 4);
+    assert_int_equal((unsigned char)gz[0], 0x1f); /* gzip magic */
+    assert_int_equal((unsigned char)gz[1], 0x8b);
+    char back[sizeof(text)];
+    z_stream zs = {0};
+    assert_int_equal(inflateInit2(&zs, 16 + MAX_WBITS), Z_OK);
+    zs.next_in = (Bytef *)gz;
+    zs.avail_in = (uInt)gz_len;
+    zs.next_out = (Bytef *)back;
+    zs.avail_out = sizeof(back);
+    assert_int_equal(inflate(&zs, Z_FINISH), Z_STREAM_END);
+    assert_int_equal(zs.total_out, sizeof(text));
+    inflateEnd(&zs);
+    assert_memory_equal(back, text, sizeof(text));
+    free(gz);
+}
+
+static void test_text_helpers(void **state)
+{
+    (void)state;
+    assert_true(text_ident_ok("camp_1.a:b-c", 64, "_.:-"));
+    assert_false(text_ident_ok("", 64, "_.:-"));
+    assert_false(text_ident_ok("a,b", 64, "_.:-"));
+    assert_false(text_ident_ok("abcd", 3, ""));
+    assert_true(text_hash("a") != text_hash("b"));
+    assert_int_equal(text_hash(""), 1469598103934665603ULL);
+    uint8_t raw[] = {0xfb, 0xff, 0x00, 'h', 'i'}, out[8];
+    char enc[16];
+    size_t n;
+    crypto_b64url(raw, sizeof(raw), enc);
+    assert_int_equal(crypto_b64url_decode(enc, out, sizeof(out), &n), HERALD_OK);
+    assert_int_equal(n, sizeof(raw));
+    assert_memory_equal(out, raw, sizeof(raw));
+    assert_int_equal(crypto_b64url_decode("ab+c", out, sizeof(out), &n), HERALD_ERR_INVALID);
+    assert_int_equal(crypto_b64url_decode(enc, out, 2, &n), HERALD_ERR_INVALID);
+}
+
+static void test_monotonic_deadline(void **state)
+{
+    (void)state;
+    pthread_cond_t cv;
+    pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+    assert_int_equal(clock_cond_init(&cv), 0);
+    int64_t start = clock_mono_ns();
+    struct timespec deadline = clock_deadline_in(30);
+    pthread_mutex_lock(&mu);
+    int rc = 0;
+    while (rc == 0)
+        rc = pthread_cond_timedwait(&cv, &mu, &deadline);
+    pthread_mutex_unlock(&mu);
+    assert_int_equal(rc, ETIMEDOUT);
+    assert_true(clock_mono_ns() - start >= 29 * 1000000LL);
+    pthread_cond_destroy(&cv);
+}
+
 static void test_error_table(void **state)
 {
     (void)state;
@@ -211,11 +306,13 @@ static void test_error_table(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_buf_caps),      cmocka_unit_test(test_buf_json_string),
-        cmocka_unit_test(test_clock_parse),   cmocka_unit_test(test_config_rates),
-        cmocka_unit_test(test_config_load),   cmocka_unit_test(test_config_secret_file),
-        cmocka_unit_test(test_crypto_basics), cmocka_unit_test(test_crypto_files),
-        cmocka_unit_test(test_error_table),
+        cmocka_unit_test(test_buf_caps),           cmocka_unit_test(test_buf_json_string),
+        cmocka_unit_test(test_clock_parse),        cmocka_unit_test(test_config_rates),
+        cmocka_unit_test(test_config_load),        cmocka_unit_test(test_config_secret_file),
+        cmocka_unit_test(test_crypto_basics),      cmocka_unit_test(test_crypto_files),
+        cmocka_unit_test(test_error_table),        cmocka_unit_test(test_backoff),
+        cmocka_unit_test(test_gzip_round_trip),    cmocka_unit_test(test_text_helpers),
+        cmocka_unit_test(test_monotonic_deadline),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
