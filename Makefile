@@ -33,8 +33,9 @@ test: deps-test
 	@$(MAKE) --no-print-directory build
 	@$(MAKE) --no-print-directory unit integration
 
+# The store's unit tests run on SQLite and on a private PostgreSQL that with-pg.sh starts.
 unit:
-	cd $(BUILD) && ctest --output-on-failure -j$(JOBS)
+	cd $(BUILD) && $(CURDIR)/scripts/with-pg.sh ctest --output-on-failure -j$(JOBS)
 
 integration:
 	HERALD_BIN=$(CURDIR)/$(BUILD)/herald $(PYTHON) -m pytest -q -p no:cacheprovider tests/integration
@@ -43,7 +44,7 @@ integration:
 test-asan: deps-test
 	@if [ ! -f $(ASAN_BUILD)/CMakeCache.txt ]; then cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DHERALD_SANITIZE=ON >/dev/null; fi
 	cmake --build $(ASAN_BUILD) -j$(JOBS)
-	cd $(ASAN_BUILD) && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ctest --output-on-failure -j$(JOBS)
+	cd $(ASAN_BUILD) && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 $(CURDIR)/scripts/with-pg.sh ctest --output-on-failure -j$(JOBS)
 	HERALD_BIN=$(CURDIR)/$(ASAN_BUILD)/herald HERALD_SANITIZED=1 $(PYTHON) -m pytest -q -p no:cacheprovider tests/integration
 
 # libFuzzer targets, each for FUZZ_SECONDS.

@@ -246,28 +246,41 @@ static void test_backup_restore(void **state)
     rmdir(dir);
 }
 
-static int setup(void **state)
+/* Each group runs once per backend: SQLite always, PostgreSQL when HERALD_TEST_PG_URL names a
+ * server (`make unit` starts a private one through scripts/with-pg.sh). */
+static int setup_sqlite(void **state)
 {
     (void)state;
-    const char *pg = getenv("HERALD_TEST_PG_URL");
-    if (pg && *pg && getenv("HERALD_UNIT_PG")) {
-        snprintf(db_url, sizeof(db_url), "%s", pg);
-        return 0;
-    }
     char dir[256];
     unit_tmpdir(dir, sizeof(dir));
     snprintf(db_url, sizeof(db_url), "sqlite:%s/store.db", dir);
     return 0;
 }
 
+static int setup_postgres(void **state)
+{
+    (void)state;
+    snprintf(db_url, sizeof(db_url), "%s", getenv("HERALD_TEST_PG_URL"));
+    return 0;
+}
+
+#define STORE_TESTS(setup)                                                                         \
+    {                                                                                              \
+        cmocka_unit_test_setup(test_migrations, setup),                                            \
+            cmocka_unit_test_setup(test_keys, setup),                                              \
+            cmocka_unit_test_setup(test_events_and_paging, setup),                                 \
+            cmocka_unit_test_setup(test_maintenance_and_stats, setup),                             \
+            cmocka_unit_test_setup(test_backup_restore, setup),                                    \
+    }
+
 int main(void)
 {
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup(test_migrations, setup),
-        cmocka_unit_test_setup(test_keys, setup),
-        cmocka_unit_test_setup(test_events_and_paging, setup),
-        cmocka_unit_test_setup(test_maintenance_and_stats, setup),
-        cmocka_unit_test_setup(test_backup_restore, setup),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    const struct CMUnitTest on_sqlite[] = STORE_TESTS(setup_sqlite);
+    int failed = cmocka_run_group_tests_name("store on sqlite", on_sqlite, NULL, NULL);
+    const char *pg = getenv("HERALD_TEST_PG_URL");
+    if (pg && *pg) {
+        const struct CMUnitTest on_postgres[] = STORE_TESTS(setup_postgres);
+        failed += cmocka_run_group_tests_name("store on postgres", on_postgres, NULL, NULL);
+    }
+    return failed;
 }
