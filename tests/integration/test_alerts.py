@@ -1,5 +1,6 @@
 """The Prometheus alert rules in deploy/prometheus: valid, and firing when (and only when)
 the seeds' conditions hold, checked by promtool's own rule evaluator."""
+import json
 import os
 import re
 import shutil
@@ -37,3 +38,27 @@ def test_every_seed_alert_has_a_unit_test():
     assert len(names) == 10
     for name in names:
         assert f"alertname: {name}\n" in tests, f"{name} has no promtool unit test"
+
+
+def referenced_herald_metrics():
+    names = set()
+    for path in (os.path.join(RULES_DIR, "alerts.yml"),
+                 os.path.join(RULES_DIR, "..", "grafana", "herald.json")):
+        names |= set(re.findall(r"\b(herald_[a-z_]+?)(?:_bucket|_sum|_count)?\b", open(path).read()))
+    return names
+
+
+def test_dashboard_is_valid_json_with_every_section():
+    dash = json.load(open(os.path.join(RULES_DIR, "..", "grafana", "herald.json")))
+    rows = [p["title"] for p in dash["panels"] if p["type"] == "row"]
+    assert rows == ["System", "API", "Events and sync", "Mixpanel forwarding"]
+    assert all(p.get("targets") for p in dash["panels"] if p["type"] != "row")
+
+
+def test_alerts_and_dashboard_use_only_exported_metrics(herald):
+    """A rule over a metric Herald never exports would never fire: every herald_* name the
+    rules and the dashboard use must be in /metrics on a fresh server (with its # TYPE)."""
+    text = herald.get("/metrics").text
+    exported = set(re.findall(r"^# TYPE (herald_\w+) ", text, re.M))
+    missing = sorted(referenced_herald_metrics() - exported)
+    assert not missing, f"not exported: {missing}"
