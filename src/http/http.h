@@ -62,7 +62,7 @@ struct http_server_opts {
     void *lookup_ctx;
 };
 
-int http_server_start(const struct http_server_opts *opts, struct http_server **out);
+enum herald_err http_server_start(const struct http_server_opts *opts, struct http_server **out);
 int http_server_port(const struct http_server *srv);
 /* Stops accepting connections; requests under way go on. */
 void http_server_quiesce(struct http_server *srv);
@@ -70,7 +70,7 @@ void http_server_quiesce(struct http_server *srv);
 bool http_server_wait_idle(struct http_server *srv, int timeout_ms);
 void http_server_stop(struct http_server *srv);
 /* Appends the HTTP metrics in Prometheus text format. */
-int http_server_write_metrics(struct http_server *srv, struct buf *out);
+enum herald_err http_server_write_metrics(struct http_server *srv, struct buf *out);
 /* Drops cached key lookups (after a key is revoked in this process). */
 void http_server_forget_keys(struct http_server *srv);
 /* Counts requests refused with 429 since start. */
