@@ -41,6 +41,26 @@ enum herald_err {
 #undef HERALD_ERR_ENUM
 };
 
+/* The one way an error's details travel: the function that finds the problem returns the code
+ * and, when the caller passed a detail struct, fills it. Whoever reports the error (api/ through
+ * http_reply_err, a CLI command, a log line) does so once, from this struct. */
+#define HERALD_ERROR_FIELD_MAX 192
+#define HERALD_ERROR_MESSAGE_MAX 320
+
+struct herald_error {
+    enum herald_err code;
+    char field[HERALD_ERROR_FIELD_MAX];     /* "" or the offending input: "events[3].email",
+                                               "steps", "HERALD_LISTEN" */
+    char message[HERALD_ERROR_MESSAGE_MAX]; /* "" = herald_strerror(code) */
+};
+
+/* Records `code`, `field` (NULL: none) and a printf-style message (NULL: the code's default)
+ * in *err when err is not NULL, and returns `code`: `return herald_error_set(err, ...);`. */
+enum herald_err herald_error_set(struct herald_error *err, enum herald_err code, const char *field,
+                                 const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+/* The message to show for *err: its own, or its code's default text. */
+const char *herald_error_message(const struct herald_error *err);
+
 /* Default human-readable message; never NULL. */
 const char *herald_strerror(enum herald_err err);
 /* Stable JSON code string ("validation_failed"); never NULL. */

@@ -301,6 +301,17 @@ static void test_error_table(void **state)
     assert_int_equal(herald_err_http_status(HERALD_ERR_DB_SOFT), 503);
     assert_string_equal(herald_err_code((enum herald_err)9999), "internal_error");
     assert_int_equal(HERALD_ERR_CORS_DENIED, 21); /* numbers are stable */
+
+    struct herald_error err;
+    assert_int_equal(herald_error_set(&err, HERALD_ERR_INVALID, "steps", "steps must be %d", 3),
+                     HERALD_ERR_INVALID);
+    assert_int_equal(err.code, HERALD_ERR_INVALID);
+    assert_string_equal(err.field, "steps");
+    assert_string_equal(herald_error_message(&err), "steps must be 3");
+    herald_error_set(&err, HERALD_ERR_DB_SOFT, NULL, NULL);
+    assert_string_equal(err.field, "");
+    assert_string_equal(herald_error_message(&err), "database busy or unreachable");
+    assert_int_equal(herald_error_set(NULL, HERALD_ERR_IO, NULL, "x"), HERALD_ERR_IO);
 }
 
 int main(void)
