@@ -45,7 +45,7 @@ enum herald_err {
  * and, when the caller passed a detail struct, fills it. Whoever reports the error (api/ through
  * http_reply_err, a CLI command, a log line) does so once, from this struct. */
 #define HERALD_ERROR_FIELD_MAX 192
-#define HERALD_ERROR_MESSAGE_MAX 320
+#define HERALD_ERROR_MESSAGE_MAX 512
 
 struct herald_error {
     enum herald_err code;

@@ -22,12 +22,13 @@ static bool is_json_content_type(const char *ct)
 static enum herald_err field_error(struct herald_error *err, const char *path, const char *name,
                                    const char *what)
 {
-    char field[HERALD_ERROR_FIELD_MAX];
+    char field[HERALD_ERROR_FIELD_MAX], message[320];
     if (path && *path)
         snprintf(field, sizeof(field), "%s.%s", path, name);
     else
         snprintf(field, sizeof(field), "%s", name);
-    return herald_error_set(err, HERALD_ERR_INVALID, field, "%s %s", field, what);
+    snprintf(message, sizeof(message), "%s %s", field, what);
+    return herald_error_set(err, HERALD_ERR_INVALID, field, "%s", message);
 }
 
 static enum herald_err check_bounds(const struct http_field *f, long long v, const char *unit,
