@@ -39,6 +39,10 @@ enum herald_err {
 #define HERALD_ERR_ENUM(name, num, code, status, msg) name = num,
     HERALD_ERRORS(HERALD_ERR_ENUM)
 #undef HERALD_ERR_ENUM
+    /* Not an error: a negative member makes the compiler give the enum the type int (GCC picks
+     * unsigned int for an enum with no negative member), so `int` and `enum herald_err` stay
+     * interchangeable, in function pointers and in `rc ? rc : f()`, while code converts. */
+    HERALD_ERR_SIGNED_ = -1
 };
 
 /* The one way an error's details travel: the function that finds the problem returns the code
