@@ -69,23 +69,32 @@ struct prom_row {
     bool ms_as_seconds; /* value is milliseconds, written as seconds with 3 decimals */
 };
 
-static enum herald_err write_rows(struct buf *out, const struct prom_row *rows, size_t n)
+static enum herald_err write_row(struct buf *out, const struct prom_row *r, bool first)
 {
     enum herald_err rc = HERALD_OK;
-    for (size_t i = 0; !rc && i < n; i++) {
-        const struct prom_row *r = &rows[i];
-        if (i == 0 || strcmp(r->name, rows[i - 1].name) != 0)
-            rc =
-                buf_printf(out, "# HELP %s %s\n# TYPE %s %s\n", r->name, r->help, r->name, r->type);
-        if (!rc)
-            rc = buf_printf(out, "%s%s%s%s ", r->name, r->labels ? "{" : "",
-                            r->labels ? r->labels : "", r->labels ? "}" : "");
-        if (!rc && r->ms_as_seconds)
-            rc = buf_printf(out, "%.3f\n", (double)r->value / 1000.0);
-        else if (!rc)
-            rc = buf_printf(out, "%lld\n", r->value);
+    if (first) {
+        rc = buf_printf(out, "# HELP %s %s\n# TYPE %s %s\n", r->name, r->help, r->name, r->type);
+        if (rc)
+            return rc;
     }
-    return rc;
+    rc = buf_printf(out, "%s%s%s%s ", r->name, r->labels ? "{" : "", r->labels ? r->labels : "",
+                    r->labels ? "}" : "");
+    if (rc)
+        return rc;
+    if (r->ms_as_seconds)
+        return buf_printf(out, "%.3f\n", (double)r->value / 1000.0);
+    return buf_printf(out, "%lld\n", r->value);
+}
+
+static enum herald_err write_rows(struct buf *out, const struct prom_row *rows, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        bool first = i == 0 || strcmp(rows[i].name, rows[i - 1].name) != 0;
+        enum herald_err rc = write_row(out, &rows[i], first);
+        if (rc)
+            return rc;
+    }
+    return HERALD_OK;
 }
 
 #define ROWS(a) (sizeof(a) / sizeof((a)[0]))
@@ -159,6 +168,15 @@ static enum herald_err write_queue_rows(struct app *app, struct buf *out)
     return write_rows(out, rows, ROWS(rows));
 }
 
+static enum herald_err write_http_rows(struct app *app, struct buf *out)
+{
+    return http_server_write_metrics(app->http, out);
+}
+
+/* The sections of /metrics, in order. */
+static enum herald_err (*const metric_writers[])(struct app *app, struct buf *out) = {
+    write_http_rows, write_store_rows, write_process_rows, write_queue_rows};
+
 enum http_result api_prometheus(struct http_request *req, void *ctx)
 {
     struct app *app = ctx;
@@ -170,13 +188,12 @@ enum http_result api_prometheus(struct http_request *req, void *ctx)
     }
     struct buf out;
     buf_init(&out, 4 << 20);
-    enum herald_err rc = http_server_write_metrics(app->http, &out);
-    if (!rc)
-        rc = write_store_rows(app, &out);
-    if (!rc)
-        rc = write_process_rows(app, &out);
-    if (!rc)
-        rc = write_queue_rows(app, &out);
+    enum herald_err rc = HERALD_OK;
+    for (size_t i = 0; i < ROWS(metric_writers); i++) {
+        rc = metric_writers[i](app, &out);
+        if (rc)
+            break;
+    }
     if (rc) {
         buf_free(&out);
         return api_fail(req, rc);

@@ -106,35 +106,49 @@ void buf_free(struct buf *b)
     b->len = b->cap = 0;
 }
 
-enum herald_err buf_append_json_string(struct buf *b, const char *s)
+/* The escape for one byte that may not appear raw in a JSON string; its length. */
+static size_t json_escape(unsigned char c, char esc[7])
 {
     static const char hex[] = "0123456789abcdef";
+    esc[0] = '\\';
+    esc[1] = (char)c;
+    if (c == '\n')
+        esc[1] = 'n';
+    else if (c == '\t')
+        esc[1] = 't';
+    else if (c == '\r')
+        esc[1] = 'r';
+    else if (c < 0x20) {
+        memcpy(esc + 1, "u00", 3);
+        esc[4] = hex[c >> 4];
+        esc[5] = hex[c & 15];
+        return 6;
+    }
+    return 2;
+}
+
+enum herald_err buf_append_json_string(struct buf *b, const char *s)
+{
     enum herald_err rc = buf_append(b, "\"", 1);
+    if (rc)
+        return rc;
     const char *run = s;
-    for (const char *p = s; !rc && *p; p++) {
+    for (const char *p = s; *p; p++) {
         unsigned char c = (unsigned char)*p;
         if (c >= 0x20 && c != '"' && c != '\\')
             continue;
+        char esc[7];
+        size_t len = json_escape(c, esc);
         rc = buf_append(b, run, (size_t)(p - run));
-        char esc[7] = {'\\', (char)c, 0};
-        size_t len = 2;
-        if (c == '\n')
-            esc[1] = 'n';
-        else if (c == '\t')
-            esc[1] = 't';
-        else if (c == '\r')
-            esc[1] = 'r';
-        else if (c < 0x20) {
-            memcpy(esc + 1, "u00", 3);
-            esc[4] = hex[c >> 4];
-            esc[5] = hex[c & 15];
-            len = 6;
-        }
-        if (!rc)
-            rc = buf_append(b, esc, len);
+        if (rc)
+            return rc;
+        rc = buf_append(b, esc, len);
+        if (rc)
+            return rc;
         run = p + 1;
     }
-    if (!rc)
-        rc = buf_append_str(b, run);
-    return rc ? rc : buf_append(b, "\"", 1);
+    rc = buf_append_str(b, run);
+    if (rc)
+        return rc;
+    return buf_append(b, "\"", 1);
 }

@@ -22,7 +22,7 @@ struct auth_cache {
     struct auth_entry slots[AUTH_CACHE_SLOTS];
 };
 
-int auth_cache_new(struct auth_cache **out)
+enum herald_err auth_cache_new(struct auth_cache **out)
 {
     struct auth_cache *c = calloc(1, sizeof(*c));
     if (!c)

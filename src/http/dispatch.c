@@ -42,14 +42,14 @@ static bool identify(struct http_request *req, const char *token)
     int64_t now = clock_now_ms();
     if (auth_cache_get(srv->auth, hash, now, &req->principal))
         return true;
-    int rc = srv->opts.key_lookup(srv->opts.lookup_ctx, token, &req->principal);
+    enum herald_err rc = srv->opts.key_lookup(srv->opts.lookup_ctx, token, &req->principal);
     if (rc == HERALD_ERR_UNAUTHORIZED) {
         if (take_ip_rate(req))
             http_reply_error(req, HERALD_ERR_UNAUTHORIZED, NULL, NULL);
         return false;
     }
     if (rc) {
-        http_reply_error(req, (enum herald_err)rc, NULL, NULL);
+        http_reply_error(req, rc, NULL, NULL);
         return false;
     }
     auth_cache_put(srv->auth, hash, now, &req->principal);

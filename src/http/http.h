@@ -43,7 +43,8 @@ struct http_principal {
 };
 /* Looks up a presented secret. HERALD_OK, HERALD_ERR_UNAUTHORIZED (unknown or revoked), or a
  * store error (answered 503). Called from server threads. */
-typedef int (*http_key_lookup_fn)(void *ctx, const char *secret, struct http_principal *out);
+typedef enum herald_err (*http_key_lookup_fn)(void *ctx, const char *secret,
+                                              struct http_principal *out);
 
 struct http_server_opts {
     const char *host;

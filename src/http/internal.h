@@ -94,14 +94,14 @@ struct ratelimit_verdict {
     bool allowed;
     long limit, remaining, reset_sec, retry_after_sec;
 };
-int ratelimit_new(struct ratelimit **out);
+enum herald_err ratelimit_new(struct ratelimit **out);
 void ratelimit_free(struct ratelimit *rl);
 void ratelimit_take(struct ratelimit *rl, const char *who, const struct cfg_rate *rate,
                     int64_t now_ms, struct ratelimit_verdict *out);
 
 /* auth.c: Bearer parsing, scope checks and a short-lived cache of successful lookups. */
 struct auth_cache;
-int auth_cache_new(struct auth_cache **out);
+enum herald_err auth_cache_new(struct auth_cache **out);
 void auth_cache_free(struct auth_cache *c);
 void auth_cache_clear(struct auth_cache *c);
 bool auth_cache_get(struct auth_cache *c, const char *secret_hash, int64_t now_ms,

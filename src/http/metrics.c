@@ -117,10 +117,11 @@ static enum herald_err write_histogram(struct http_server *srv, size_t r, struct
 enum herald_err http_server_write_metrics(struct http_server *srv, struct buf *out)
 {
     enum herald_err rc = write_counts(srv, out);
-    if (!rc)
-        rc = buf_append_str(out, "# HELP herald_http_request_duration_seconds Time from request "
-                                 "to reply, by route.\n"
-                                 "# TYPE herald_http_request_duration_seconds histogram\n");
+    if (rc)
+        return rc;
+    rc = buf_append_str(out, "# HELP herald_http_request_duration_seconds Time from request "
+                             "to reply, by route.\n"
+                             "# TYPE herald_http_request_duration_seconds histogram\n");
     for (size_t r = 0; !rc && r <= srv->opts.nroutes; r++)
         rc = write_histogram(srv, r, out);
     if (rc)

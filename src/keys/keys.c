@@ -119,9 +119,9 @@ static int rotate_tx(struct store_conn *c, void *arg)
     struct key_tx *tx = arg;
     enum herald_err rc =
         store_key_rotate(c, tx->id, tx->key->secret_hash, tx->key->prefix, tx->now);
-    if (!rc)
-        rc = store_key_find_by_id(c, tx->id, tx->key);
-    return rc;
+    if (rc)
+        return rc;
+    return store_key_find_by_id(c, tx->id, tx->key);
 }
 
 enum herald_err keys_rotate(struct store *st, const char *id, char secret[KEYS_SECRET_MAX],
