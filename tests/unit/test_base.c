@@ -314,6 +314,38 @@ static void test_error_table(void **state)
     assert_int_equal(herald_error_set(NULL, HERALD_ERR_IO, NULL, "x"), HERALD_ERR_IO);
 }
 
+/* docs/errors.md lists every code of the X-macro, row for row. */
+static void test_error_table_documented(void **state)
+{
+    (void)state;
+    char path[4096];
+    snprintf(path, sizeof(path), "%s", __FILE__);
+    char *slash = strstr(path, "tests/unit/");
+    if (!slash)
+        skip(); /* built without an absolute source path */
+    snprintf(slash, sizeof(path) - (size_t)(slash - path), "docs/errors.md");
+    FILE *f = fopen(path, "r");
+    assert_non_null(f);
+    static char doc[65536];
+    size_t n = fread(doc, 1, sizeof(doc) - 1, f);
+    fclose(f);
+    doc[n] = '\0';
+    int missing = 0;
+#define HERALD_ERR_DOC_ROW(name, num, code, status, msg)                                           \
+    do {                                                                                           \
+        char row[512];                                                                             \
+        snprintf(row, sizeof(row), "| %d | `%s` | `%s` | %d | %s |\n", num, #name, code, status,   \
+                 msg);                                                                             \
+        if (!strstr(doc, row)) {                                                                   \
+            fprintf(stderr, "docs/errors.md lacks the row: %s", row);                              \
+            missing++;                                                                             \
+        }                                                                                          \
+    } while (0);
+    HERALD_ERRORS(HERALD_ERR_DOC_ROW)
+#undef HERALD_ERR_DOC_ROW
+    assert_int_equal(missing, 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -323,7 +355,7 @@ int main(void)
         cmocka_unit_test(test_crypto_basics),      cmocka_unit_test(test_crypto_files),
         cmocka_unit_test(test_error_table),        cmocka_unit_test(test_backoff),
         cmocka_unit_test(test_gzip_round_trip),    cmocka_unit_test(test_text_helpers),
-        cmocka_unit_test(test_monotonic_deadline),
+        cmocka_unit_test(test_monotonic_deadline), cmocka_unit_test(test_error_table_documented),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
