@@ -19,7 +19,7 @@ static int print_status(struct store *st)
 {
     struct store_migration_state rows[256];
     size_t n;
-    int rc = store_migrations(st, rows, 256, &n);
+    enum herald_err rc = store_migrations(st, rows, 256, &n);
     if (rc) {
         cli_error("cannot read migrations", rc);
         return 1;
@@ -145,7 +145,7 @@ static int keys_list_cmd(struct store *st)
 {
     struct store_key *keys = NULL;
     size_t n = 0;
-    int rc = keys_list(st, &keys, &n);
+    enum herald_err rc = keys_list(st, &keys, &n);
     if (rc) {
         cli_error("cannot list keys", rc);
         return 1;

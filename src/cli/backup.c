@@ -23,7 +23,7 @@ static int load_backup_key(struct app *app, uint8_t key[CRYPTO_AES_KEY_LEN], boo
     *have = *app->cfg.backup_key_file != '\0';
     if (!*have)
         return HERALD_OK;
-    int rc = crypto_load_key_file(app->cfg.backup_key_file, key);
+    enum herald_err rc = crypto_load_key_file(app->cfg.backup_key_file, key);
     if (rc)
         fprintf(stderr,
                 "herald: HERALD_BACKUP_KEY_FILE must hold 32 raw bytes or 64 hex digits (%s)\n",

@@ -1,6 +1,5 @@
-/* Numbered migrations per dialect, each applied or reverted in its own transaction, with
- * schema_migrations recording what is applied. On PostgreSQL an advisory transaction lock
- * keeps two nodes from migrating at once; SQLite's BEGIN IMMEDIATE does the same. */
+/* Owns migrations: numbered per dialect, each applied or reverted in its own transaction and
+ * recorded in schema_migrations; a lock (advisory on PostgreSQL) keeps nodes from racing. */
 #include <stdlib.h>
 #include <string.h>
 
