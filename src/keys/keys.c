@@ -107,10 +107,10 @@ enum herald_err keys_create(struct store *st, const struct keys_new *spec,
     snprintf(out->id, sizeof(out->id), "key_%s", hex);
     out->created_at_ms = clock_now_ms();
     rc = new_secret(secret, out->secret_hash, out->prefix);
-    if (!rc) {
-        struct key_tx tx = {.key = out};
-        rc = store_run_tx(st, insert_tx, &tx);
-    }
+    if (rc)
+        return herald_error_set(err, rc, NULL, NULL);
+    struct key_tx tx = {.key = out};
+    rc = store_run_tx(st, insert_tx, &tx);
     return rc ? herald_error_set(err, rc, NULL, NULL) : HERALD_OK;
 }
 
