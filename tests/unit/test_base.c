@@ -114,6 +114,13 @@ static void test_config_load(void **state)
     assert_int_equal(cfg_load(&cfg, err, sizeof(err)), HERALD_ERR_CONFIG);
     assert_non_null(strstr(err, "HERALD_DB_POOL_MAX"));
     cfg_free(&cfg);
+    struct herald_error detail;
+    assert_int_equal(cfg_read(&cfg, &detail), HERALD_ERR_CONFIG);
+    assert_string_equal(detail.field, "HERALD_DB_POOL_MAX");
+    assert_string_equal(detail.message,
+                        "HERALD_DB_POOL_MAX: must be an integer from 1 to 1000, got \"many\"");
+    assert_string_equal(err, detail.message); /* the buffer form carries the same text */
+    cfg_free(&cfg);
     unsetenv("HERALD_DB_POOL_MAX");
     setenv("HERALD_DB_POOL_MIN", "30", 1);
     assert_int_equal(cfg_load(&cfg, err, sizeof(err)), HERALD_ERR_CONFIG);
