@@ -42,6 +42,14 @@ int api_event_parse(struct http_request *req, json_t *obj, const char *path,
 
 /* Shared by handlers: answers a store/domain error through the error table. */
 enum http_result api_fail(struct http_request *req, int rc);
+/* The same with the details a domain function filled in (field, message): the way a handler
+ * answers an error it holds as struct herald_error (docs/errors.md). */
+static inline enum http_result api_fail_err(struct http_request *req,
+                                            const struct herald_error *err)
+{
+    http_reply_err(req, err);
+    return HTTP_REPLIED;
+}
 /* Writes an ISO-8601 UTC timestamp as a JSON string. */
 json_t *api_time(int64_t ms);
 

@@ -1,4 +1,5 @@
-/* GET /api/database/performance and POST /api/database/optimize. */
+/* GET /api/database/performance (pool, query timings, rows per table) and POST
+ * /api/database/optimize (sync_indexes, analyze, vacuum; each timed and reported). */
 #include <stdio.h>
 #include <string.h>
 
@@ -24,21 +25,35 @@ static int rows_tx(struct store_conn *c, void *arg)
     return store_table_rows(c, tx->table, &tx->rows);
 }
 
-enum http_result api_database_performance(struct http_request *req, void *ctx)
+/* Rows per table, one transaction each: a table a rolled-back migration removed reads as null
+ * rows instead of failing the whole report. Only a busy database fails it. */
+static enum herald_err table_rows_json(struct store *st, json_t **out)
 {
-    struct app *app = ctx;
-    /* One transaction per table: a table a rolled-back migration removed reads as null rows
-       instead of failing the whole report. */
     json_t *tables = json_array();
-    int64_t t0 = clock_mono_ns();
-    for (size_t i = 0; tables && i < store_table_count; i++) {
+    if (!tables)
+        return HERALD_ERR_NOMEM;
+    for (size_t i = 0; i < store_table_count; i++) {
         struct rows_tx tx = {store_table_names[i], 0};
-        int rc = store_run_read(app->store, rows_tx, &tx);
-        if (rc == HERALD_ERR_DB_SOFT)
-            return json_decref(tables), api_fail(req, rc);
+        enum herald_err rc = store_run_read(st, rows_tx, &tx);
+        if (rc == HERALD_ERR_DB_SOFT) {
+            json_decref(tables);
+            return rc;
+        }
         json_array_append_new(tables, json_pack("{s:s, s:o}", "name", tx.table, "rows",
                                                 rc ? json_null() : json_integer(tx.rows)));
     }
+    *out = tables;
+    return HERALD_OK;
+}
+
+enum http_result api_database_performance(struct http_request *req, void *ctx)
+{
+    struct app *app = ctx;
+    json_t *tables = NULL;
+    int64_t t0 = clock_mono_ns();
+    enum herald_err rc = table_rows_json(app->store, &tables);
+    if (rc)
+        return api_fail(req, rc);
     int64_t count_ns = clock_mono_ns() - t0;
     struct store_stats s;
     store_get_stats(app->store, &s);
@@ -78,9 +93,10 @@ enum http_result api_database_optimize(struct http_request *req, void *ctx)
             char field[40];
             snprintf(field, sizeof(field), "optimizations[%zu]", i);
             json_decref(doc);
-            http_reply_error(req, HERALD_ERR_INVALID,
-                             "each optimization must be sync_indexes, analyze or vacuum", field);
-            return HTTP_REPLIED;
+            struct herald_error err;
+            herald_error_set(&err, HERALD_ERR_INVALID, field,
+                             "each optimization must be sync_indexes, analyze or vacuum");
+            return api_fail_err(req, &err);
         }
     }
     json_t *results = json_array();
@@ -89,7 +105,7 @@ enum http_result api_database_optimize(struct http_request *req, void *ctx)
     {
         const char *name = json_string_value(item);
         int64_t t0 = clock_mono_ns();
-        int rc = store_run_plain(app->store, optimize_one, (void *)name);
+        enum herald_err rc = store_run_plain(app->store, optimize_one, (void *)name);
         double ms = (double)(clock_mono_ns() - t0) / 1e6;
         all_ok &= rc == HERALD_OK;
         json_t *r = json_pack("{s:s, s:s, s:f}", "name", name, "status", rc ? "failed" : "ok",

@@ -1,3 +1,5 @@
+/* GET /metrics (Prometheus text: HTTP, database, writer, process and job-queue figures, as
+ * tables of rows) and GET /api/metrics (heap, RSS and uptime as JSON). */
 #include <malloc.h>
 #if defined(__SANITIZE_ADDRESS__)
 #define HERALD_ASAN 1
@@ -56,6 +58,125 @@ static int queue_tx(struct store_conn *c, void *arg)
     return store_job_queue_stats(c, arg);
 }
 
+/* One sample of the Prometheus text format. Consecutive rows of the same name form a family:
+ * HELP and TYPE are written before its first row only. */
+struct prom_row {
+    const char *name;
+    const char *type; /* "gauge", "counter" */
+    const char *help;
+    const char *labels; /* NULL, or `kind="read"` */
+    long long value;
+    bool ms_as_seconds; /* value is milliseconds, written as seconds with 3 decimals */
+};
+
+static enum herald_err write_row(struct buf *out, const struct prom_row *r, bool first)
+{
+    enum herald_err rc = HERALD_OK;
+    if (first) {
+        rc = buf_printf(out, "# HELP %s %s\n# TYPE %s %s\n", r->name, r->help, r->name, r->type);
+        if (rc)
+            return rc;
+    }
+    rc = buf_printf(out, "%s%s%s%s ", r->name, r->labels ? "{" : "", r->labels ? r->labels : "",
+                    r->labels ? "}" : "");
+    if (rc)
+        return rc;
+    if (r->ms_as_seconds)
+        return buf_printf(out, "%.3f\n", (double)r->value / 1000.0);
+    return buf_printf(out, "%lld\n", r->value);
+}
+
+static enum herald_err write_rows(struct buf *out, const struct prom_row *rows, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        bool first = i == 0 || strcmp(rows[i].name, rows[i - 1].name) != 0;
+        enum herald_err rc = write_row(out, &rows[i], first);
+        if (rc)
+            return rc;
+    }
+    return HERALD_OK;
+}
+
+#define ROWS(a) (sizeof(a) / sizeof((a)[0]))
+
+static enum herald_err write_store_rows(struct app *app, struct buf *out)
+{
+    struct store_stats ss;
+    store_get_stats(app->store, &ss);
+    const struct prom_row rows[] = {
+        {"herald_db_pool_connections", "gauge", "Database connections by state.",
+         "state=\"active\"", ss.pool_active, false},
+        {"herald_db_pool_connections", "gauge", "", "state=\"idle\"", ss.pool_idle, false},
+        {"herald_db_pool_max", "gauge", "Most database connections the pool opens.", NULL,
+         ss.pool_max, false},
+        {"herald_db_pool_waiting", "gauge", "Callers waiting for a database connection.", NULL,
+         ss.pool_waiting, false},
+        {"herald_db_queries_total", "counter", "Database statements run, by kind.", "kind=\"read\"",
+         (long long)ss.select_count, false},
+        {"herald_db_queries_total", "counter", "", "kind=\"write\"", (long long)ss.write_count,
+         false},
+        {"herald_db_slow_queries_total", "counter", "Statements slower than 100 ms.", NULL,
+         (long long)ss.slow_queries, false},
+        {"herald_db_tx_retries_total", "counter", "Transactions retried after a soft failure.",
+         NULL, (long long)ss.soft_retries, false},
+    };
+    return write_rows(out, rows, ROWS(rows));
+}
+
+static enum herald_err write_process_rows(struct app *app, struct buf *out)
+{
+    struct ingest_stats is;
+    ingest_get_stats(app->ingest, &is);
+    char build[160];
+    snprintf(build, sizeof(build), "version=\"%s\",backend=\"%s\"", HERALD_VERSION,
+             store_backend_name(app->store));
+    const struct prom_row rows[] = {
+        {"herald_events_stored_total", "counter", "Events written to event_source.", NULL,
+         (long long)is.stored, false},
+        {"herald_events_duplicates_total", "counter", "Events whose key was already stored.", NULL,
+         (long long)is.duplicates, false},
+        {"herald_events_write_failures_total", "counter", "Events the writer could not store.",
+         NULL, (long long)is.failures, false},
+        {"herald_writer_batches_total", "counter", "Transactions committed by the event writer.",
+         NULL, (long long)is.batches, false},
+        {"herald_writer_queue_depth", "gauge", "Events waiting for the writer.", NULL,
+         (long long)is.queue_depth, false},
+        {"herald_process_resident_memory_bytes", "gauge", "Resident set size.", NULL, rss_bytes(),
+         false},
+        {"herald_uptime_seconds", "gauge", "Seconds since start.", NULL,
+         (long long)((clock_now_ms() - app->started_ms) / 1000), false},
+        {"herald_build_info", "gauge", "Build information.", build, 1, false},
+    };
+    return write_rows(out, rows, ROWS(rows));
+}
+
+/* The durable job queue; left out when the database cannot be read. */
+static enum herald_err write_queue_rows(struct app *app, struct buf *out)
+{
+    struct store_queue_stats qs;
+    if (store_run_read(app->store, queue_tx, &qs) != HERALD_OK)
+        return HERALD_OK;
+    int64_t age = qs.oldest_pending_ms ? clock_now_ms() - qs.oldest_pending_ms : 0;
+    const struct prom_row rows[] = {
+        {"herald_jobs_queue_depth", "gauge", "Jobs in the durable queue, by status.",
+         "status=\"pending\"", (long long)qs.pending, false},
+        {"herald_jobs_queue_depth", "gauge", "", "status=\"running\"", (long long)qs.running,
+         false},
+        {"herald_jobs_oldest_pending_age_seconds", "gauge", "Age of the oldest pending job.", NULL,
+         (long long)age, true},
+    };
+    return write_rows(out, rows, ROWS(rows));
+}
+
+static enum herald_err write_http_rows(struct app *app, struct buf *out)
+{
+    return http_server_write_metrics(app->http, out);
+}
+
+/* The sections of /metrics, in order. */
+static enum herald_err (*const metric_writers[])(struct app *app, struct buf *out) = {
+    write_http_rows, write_store_rows, write_process_rows, write_queue_rows};
+
 enum http_result api_prometheus(struct http_request *req, void *ctx)
 {
     struct app *app = ctx;
@@ -67,70 +188,11 @@ enum http_result api_prometheus(struct http_request *req, void *ctx)
     }
     struct buf out;
     buf_init(&out, 4 << 20);
-    int rc = http_server_write_metrics(app->http, &out);
-    struct store_stats ss;
-    store_get_stats(app->store, &ss);
-    struct ingest_stats is;
-    ingest_get_stats(app->ingest, &is);
-    const char *backend = store_backend_name(app->store);
-    if (!rc)
-        rc = buf_printf(
-            &out,
-            "# HELP herald_db_pool_connections Database connections by state.\n"
-            "# TYPE herald_db_pool_connections gauge\n"
-            "herald_db_pool_connections{state=\"active\"} %d\n"
-            "herald_db_pool_connections{state=\"idle\"} %d\n"
-            "# HELP herald_db_pool_max Most database connections the pool opens.\n"
-            "# TYPE herald_db_pool_max gauge\nherald_db_pool_max %d\n"
-            "# HELP herald_db_pool_waiting Callers waiting for a database connection.\n"
-            "# TYPE herald_db_pool_waiting gauge\nherald_db_pool_waiting %d\n"
-            "# HELP herald_db_queries_total Database statements run, by kind.\n"
-            "# TYPE herald_db_queries_total counter\n"
-            "herald_db_queries_total{kind=\"read\"} %llu\n"
-            "herald_db_queries_total{kind=\"write\"} %llu\n"
-            "# HELP herald_db_slow_queries_total Statements slower than 100 ms.\n"
-            "# TYPE herald_db_slow_queries_total counter\nherald_db_slow_queries_total %llu\n"
-            "# HELP herald_db_tx_retries_total Transactions retried after a soft failure.\n"
-            "# TYPE herald_db_tx_retries_total counter\nherald_db_tx_retries_total %llu\n"
-            "# HELP herald_events_stored_total Events written to event_source.\n"
-            "# TYPE herald_events_stored_total counter\nherald_events_stored_total %llu\n"
-            "# HELP herald_events_duplicates_total Events whose key was already stored.\n"
-            "# TYPE herald_events_duplicates_total counter\nherald_events_duplicates_total %llu\n"
-            "# HELP herald_events_write_failures_total Events the writer could not store.\n"
-            "# TYPE herald_events_write_failures_total counter\n"
-            "herald_events_write_failures_total %llu\n"
-            "# HELP herald_writer_batches_total Transactions committed by the event writer.\n"
-            "# TYPE herald_writer_batches_total counter\nherald_writer_batches_total %llu\n"
-            "# HELP herald_writer_queue_depth Events waiting for the writer.\n"
-            "# TYPE herald_writer_queue_depth gauge\nherald_writer_queue_depth %llu\n"
-            "# HELP herald_process_resident_memory_bytes Resident set size.\n"
-            "# TYPE herald_process_resident_memory_bytes gauge\n"
-            "herald_process_resident_memory_bytes %lld\n"
-            "# HELP herald_uptime_seconds Seconds since start.\n"
-            "# TYPE herald_uptime_seconds gauge\nherald_uptime_seconds %lld\n"
-            "# HELP herald_build_info Build information.\n"
-            "# TYPE herald_build_info gauge\n"
-            "herald_build_info{version=\"%s\",backend=\"%s\"} 1\n",
-            ss.pool_active, ss.pool_idle, ss.pool_max, ss.pool_waiting,
-            (unsigned long long)ss.select_count, (unsigned long long)ss.write_count,
-            (unsigned long long)ss.slow_queries, (unsigned long long)ss.soft_retries,
-            (unsigned long long)is.stored, (unsigned long long)is.duplicates,
-            (unsigned long long)is.failures, (unsigned long long)is.batches,
-            (unsigned long long)is.queue_depth, rss_bytes(),
-            (long long)((clock_now_ms() - app->started_ms) / 1000), HERALD_VERSION, backend);
-    struct store_queue_stats qs;
-    if (!rc && store_run_read(app->store, queue_tx, &qs) == HERALD_OK) {
-        int64_t age = qs.oldest_pending_ms ? clock_now_ms() - qs.oldest_pending_ms : 0;
-        rc = buf_printf(&out,
-                        "# HELP herald_jobs_queue_depth Jobs in the durable queue, by status.\n"
-                        "# TYPE herald_jobs_queue_depth gauge\n"
-                        "herald_jobs_queue_depth{status=\"pending\"} %lld\n"
-                        "herald_jobs_queue_depth{status=\"running\"} %lld\n"
-                        "# HELP herald_jobs_oldest_pending_age_seconds Age of the oldest pending "
-                        "job.\n"
-                        "# TYPE herald_jobs_oldest_pending_age_seconds gauge\n"
-                        "herald_jobs_oldest_pending_age_seconds %.3f\n",
-                        (long long)qs.pending, (long long)qs.running, (double)age / 1000.0);
+    enum herald_err rc = HERALD_OK;
+    for (size_t i = 0; i < ROWS(metric_writers); i++) {
+        rc = metric_writers[i](app, &out);
+        if (rc)
+            break;
     }
     if (rc) {
         buf_free(&out);

@@ -1,16 +1,19 @@
-/* GET /api/migrations and POST /api/migrations/rollback. */
+/* GET /api/migrations (each migration and whether it is applied) and POST
+ * /api/migrations/rollback (revert N, refusing to drop the base schema over the API). */
 #include "api/api.h"
 #include "store/store.h"
 
 #define MAX_MIGRATIONS 256
 
-static json_t *migrations_json(struct store *st, int *pending, int *applied, int *rc)
+/* The migrations as a JSON list in *out (json_decref it), with the counts. */
+static enum herald_err migrations_json(struct store *st, int *pending, int *applied, json_t **out)
 {
     struct store_migration_state rows[MAX_MIGRATIONS];
     size_t n = 0;
-    *rc = store_migrations(st, rows, MAX_MIGRATIONS, &n);
-    if (*rc)
-        return NULL;
+    *out = NULL;
+    enum herald_err rc = store_migrations(st, rows, MAX_MIGRATIONS, &n);
+    if (rc)
+        return rc;
     json_t *list = json_array();
     *pending = *applied = 0;
     for (size_t i = 0; list && i < n; i++) {
@@ -21,14 +24,16 @@ static json_t *migrations_json(struct store *st, int *pending, int *applied, int
                             rows[i].name, "applied", rows[i].applied, "appliedAt",
                             rows[i].applied ? api_time(rows[i].applied_at_ms) : json_null()));
     }
-    return list;
+    *out = list;
+    return list ? HERALD_OK : HERALD_ERR_NOMEM;
 }
 
 enum http_result api_migrations_list(struct http_request *req, void *ctx)
 {
     struct app *app = ctx;
-    int pending, applied, rc;
-    json_t *list = migrations_json(app->store, &pending, &applied, &rc);
+    int pending, applied;
+    json_t *list;
+    enum herald_err rc = migrations_json(app->store, &pending, &applied, &list);
     if (rc)
         return api_fail(req, rc);
     http_reply_json(req, 200,
@@ -47,28 +52,29 @@ enum http_result api_migrations_rollback(struct http_request *req, void *ctx)
     if (http_parse_json(req, spec, 1, &doc))
         return HTTP_REPLIED;
     json_decref(doc);
-    int pending, applied, rc;
-    json_t *before = migrations_json(app->store, &pending, &applied, &rc);
-    json_decref(before);
+    int pending, applied;
+    json_t *list;
+    enum herald_err rc = migrations_json(app->store, &pending, &applied, &list);
+    json_decref(list);
     if (rc)
         return api_fail(req, rc);
+    struct herald_error err;
     if (steps > applied) {
-        http_reply_error(req, HERALD_ERR_INVALID, "steps exceeds the applied migrations", "steps");
-        return HTTP_REPLIED;
+        herald_error_set(&err, HERALD_ERR_INVALID, "steps", "steps exceeds the applied migrations");
+        return api_fail_err(req, &err);
     }
     if (steps >= applied) {
         /* The base migration holds the API keys this very request authenticated with. */
-        http_reply_error(req, HERALD_ERR_CONFLICT,
+        herald_error_set(&err, HERALD_ERR_CONFLICT, "steps",
                          "rolling back the base schema over the API would lock every client "
-                         "out; use `herald migrate down` with the server stopped",
-                         "steps");
-        return HTTP_REPLIED;
+                         "out; use `herald migrate down` with the server stopped");
+        return api_fail_err(req, &err);
     }
     int reverted = 0;
     rc = store_migrate_down(app->store, (int)steps, &reverted);
     if (rc)
         return api_fail(req, rc);
-    json_t *list = migrations_json(app->store, &pending, &applied, &rc);
+    rc = migrations_json(app->store, &pending, &applied, &list);
     if (rc)
         return api_fail(req, rc);
     http_reply_json(req, 200,

@@ -1,3 +1,5 @@
+/* Owns the growable byte buffer with a hard maximum: appends, printf, JSON string literals,
+ * handing the bytes over (buf_steal) and freeing. */
 #include "base/buf.h"
 
 #include <stdio.h>
@@ -12,7 +14,7 @@ void buf_init(struct buf *b, size_t max)
     b->max = max;
 }
 
-static int buf_reserve(struct buf *b, size_t extra)
+static enum herald_err buf_reserve(struct buf *b, size_t extra)
 {
     if (extra > b->max || b->len > b->max - extra)
         return HERALD_ERR_TOO_LARGE;
@@ -32,9 +34,9 @@ static int buf_reserve(struct buf *b, size_t extra)
     return HERALD_OK;
 }
 
-int buf_append(struct buf *b, const void *data, size_t len)
+enum herald_err buf_append(struct buf *b, const void *data, size_t len)
 {
-    int rc = buf_reserve(b, len);
+    enum herald_err rc = buf_reserve(b, len);
     if (rc)
         return rc;
     if (len)
@@ -44,12 +46,12 @@ int buf_append(struct buf *b, const void *data, size_t len)
     return HERALD_OK;
 }
 
-int buf_append_str(struct buf *b, const char *s)
+enum herald_err buf_append_str(struct buf *b, const char *s)
 {
     return buf_append(b, s, strlen(s));
 }
 
-int buf_vprintf(struct buf *b, const char *fmt, va_list ap)
+enum herald_err buf_vprintf(struct buf *b, const char *fmt, va_list ap)
 {
     va_list copy;
     va_copy(copy, ap);
@@ -57,7 +59,7 @@ int buf_vprintf(struct buf *b, const char *fmt, va_list ap)
     va_end(copy);
     if (n < 0)
         return HERALD_ERR_INTERNAL;
-    int rc = buf_reserve(b, (size_t)n);
+    enum herald_err rc = buf_reserve(b, (size_t)n);
     if (rc)
         return rc;
     vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
@@ -65,11 +67,11 @@ int buf_vprintf(struct buf *b, const char *fmt, va_list ap)
     return HERALD_OK;
 }
 
-int buf_printf(struct buf *b, const char *fmt, ...)
+enum herald_err buf_printf(struct buf *b, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    int rc = buf_vprintf(b, fmt, ap);
+    enum herald_err rc = buf_vprintf(b, fmt, ap);
     va_end(ap);
     return rc;
 }
@@ -81,10 +83,10 @@ void buf_reset(struct buf *b)
         b->data[0] = '\0';
 }
 
-int buf_steal(struct buf *b, char **out, size_t *out_len)
+enum herald_err buf_steal(struct buf *b, char **out, size_t *out_len)
 {
     if (!b->data) {
-        int rc = buf_reserve(b, 0);
+        enum herald_err rc = buf_reserve(b, 0);
         if (rc)
             return rc;
         b->data[0] = '\0';
@@ -104,35 +106,49 @@ void buf_free(struct buf *b)
     b->len = b->cap = 0;
 }
 
-int buf_append_json_string(struct buf *b, const char *s)
+/* The escape for one byte that may not appear raw in a JSON string; its length. */
+static size_t json_escape(unsigned char c, char esc[7])
 {
     static const char hex[] = "0123456789abcdef";
-    int rc = buf_append(b, "\"", 1);
+    esc[0] = '\\';
+    esc[1] = (char)c;
+    if (c == '\n')
+        esc[1] = 'n';
+    else if (c == '\t')
+        esc[1] = 't';
+    else if (c == '\r')
+        esc[1] = 'r';
+    else if (c < 0x20) {
+        memcpy(esc + 1, "u00", 3);
+        esc[4] = hex[c >> 4];
+        esc[5] = hex[c & 15];
+        return 6;
+    }
+    return 2;
+}
+
+enum herald_err buf_append_json_string(struct buf *b, const char *s)
+{
+    enum herald_err rc = buf_append(b, "\"", 1);
+    if (rc)
+        return rc;
     const char *run = s;
-    for (const char *p = s; !rc && *p; p++) {
+    for (const char *p = s; *p; p++) {
         unsigned char c = (unsigned char)*p;
         if (c >= 0x20 && c != '"' && c != '\\')
             continue;
+        char esc[7];
+        size_t len = json_escape(c, esc);
         rc = buf_append(b, run, (size_t)(p - run));
-        char esc[7] = {'\\', (char)c, 0};
-        size_t len = 2;
-        if (c == '\n')
-            esc[1] = 'n';
-        else if (c == '\t')
-            esc[1] = 't';
-        else if (c == '\r')
-            esc[1] = 'r';
-        else if (c < 0x20) {
-            memcpy(esc + 1, "u00", 3);
-            esc[4] = hex[c >> 4];
-            esc[5] = hex[c & 15];
-            len = 6;
-        }
-        if (!rc)
-            rc = buf_append(b, esc, len);
+        if (rc)
+            return rc;
+        rc = buf_append(b, esc, len);
+        if (rc)
+            return rc;
         run = p + 1;
     }
-    if (!rc)
-        rc = buf_append_str(b, run);
-    return rc ? rc : buf_append(b, "\"", 1);
+    rc = buf_append_str(b, run);
+    if (rc)
+        return rc;
+    return buf_append(b, "\"", 1);
 }

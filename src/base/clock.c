@@ -110,6 +110,50 @@ static int days_in_month(int y, int m)
     return dm[m - 1];
 }
 
+/* ".123" or ",123456": up to nine digits, the first three kept as milliseconds. */
+static enum herald_err read_fraction(const char **pp, int *millis)
+{
+    const char *p = *pp;
+    int digits = 0;
+    *millis = 0;
+    while (isdigit((unsigned char)*p)) {
+        if (digits < 3)
+            *millis = *millis * 10 + (*p - '0');
+        digits++;
+        p++;
+    }
+    if (digits == 0 || digits > 9)
+        return HERALD_ERR_INVALID;
+    for (int i = digits; i < 3; i++)
+        *millis *= 10;
+    *pp = p;
+    return HERALD_OK;
+}
+
+/* "Z", or "+HH:MM" / "-HHMM" as minutes east of UTC. */
+static enum herald_err read_offset(const char **pp, int64_t *offset_min)
+{
+    const char *p = *pp;
+    *offset_min = 0;
+    if (*p == 'Z' || *p == 'z') {
+        *pp = p + 1;
+        return HERALD_OK;
+    }
+    if (*p != '+' && *p != '-')
+        return HERALD_ERR_INVALID;
+    int sign = *p == '-' ? -1 : 1, oh, om;
+    p++;
+    if (read_digits(&p, 2, &oh))
+        return HERALD_ERR_INVALID;
+    if (*p == ':')
+        p++;
+    if (read_digits(&p, 2, &om) || oh > 23 || om > 59)
+        return HERALD_ERR_INVALID;
+    *offset_min = sign * (oh * 60 + om);
+    *pp = p;
+    return HERALD_OK;
+}
+
 int clock_parse_iso(const char *s, int64_t *out_ms)
 {
     const char *p = s;
@@ -133,37 +177,11 @@ int clock_parse_iso(const char *s, int64_t *out_ms)
             return HERALD_ERR_INVALID;
         if (*p == '.' || *p == ',') {
             p++;
-            int digits = 0;
-            while (isdigit((unsigned char)*p)) {
-                if (digits < 3)
-                    millis = millis * 10 + (*p - '0');
-                digits++;
-                p++;
-            }
-            if (digits == 0 || digits > 9)
+            if (read_fraction(&p, &millis))
                 return HERALD_ERR_INVALID;
-            for (int i = digits; i < 3; i++)
-                millis *= 10;
         }
     }
-    if (h > 23 || mi > 59 || sec > 60)
-        return HERALD_ERR_INVALID;
-    if (*p == 'Z' || *p == 'z') {
-        p++;
-    } else if (*p == '+' || *p == '-') {
-        int sign = *p == '-' ? -1 : 1, oh, om;
-        p++;
-        if (read_digits(&p, 2, &oh))
-            return HERALD_ERR_INVALID;
-        if (*p == ':')
-            p++;
-        if (read_digits(&p, 2, &om) || oh > 23 || om > 59)
-            return HERALD_ERR_INVALID;
-        offset_min = sign * (oh * 60 + om);
-    } else {
-        return HERALD_ERR_INVALID;
-    }
-    if (*p != '\0')
+    if (h > 23 || mi > 59 || sec > 60 || read_offset(&p, &offset_min) || *p != '\0')
         return HERALD_ERR_INVALID;
 done:;
     int64_t days = days_from_civil(y, mo, d);

@@ -1,8 +1,11 @@
+/* Owns the configuration table (every HERALD_* variable: type, bounds, default, help) and
+ * loading it from the environment, a .env file and _FILE secrets, with validation. */
 #include "base/config.h"
 
 #include <ctype.h>
 #include <errno.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -139,13 +142,25 @@ static char *trim(char *s)
     return s;
 }
 
-int cfg_load_dotenv(const char *path, char *err, size_t err_size)
+/* Strips matching single or double quotes around a value. */
+static char *unquote(char *val)
+{
+    size_t vn = strlen(val);
+    if (vn >= 2 && (val[0] == '"' || val[0] == '\'') && val[vn - 1] == val[0]) {
+        val[vn - 1] = '\0';
+        val++;
+    }
+    return val;
+}
+
+enum herald_err cfg_read_dotenv(const char *path, struct herald_error *err)
 {
     FILE *f = fopen(path, "r");
     if (!f)
         return HERALD_OK;
     char line[8192];
-    int lineno = 0, rc = HERALD_OK;
+    int lineno = 0;
+    enum herald_err rc = HERALD_OK;
     while (fgets(line, sizeof(line), f)) {
         lineno++;
         char *s = trim(line);
@@ -155,24 +170,18 @@ int cfg_load_dotenv(const char *path, char *err, size_t err_size)
             s = trim(s + 7);
         char *eq = strchr(s, '=');
         if (!eq || eq == s) {
-            snprintf(err, err_size, "%s:%d: expected KEY=VALUE", path, lineno);
-            rc = HERALD_ERR_CONFIG;
+            rc = herald_error_set(err, HERALD_ERR_CONFIG, path, "%s:%d: expected KEY=VALUE", path,
+                                  lineno);
             break;
         }
         *eq = '\0';
-        char *key = trim(s), *val = trim(eq + 1);
-        size_t vn = strlen(val);
-        if (vn >= 2 && (val[0] == '"' || val[0] == '\'') && val[vn - 1] == val[0]) {
-            val[vn - 1] = '\0';
-            val++;
-        }
-        setenv(key, val, 0);
+        setenv(trim(s), unquote(trim(eq + 1)), 0);
     }
     fclose(f);
     return rc;
 }
 
-static int parse_long(const char *s, long *out)
+static enum herald_err parse_long(const char *s, long *out)
 {
     char *end;
     errno = 0;
@@ -183,7 +192,7 @@ static int parse_long(const char *s, long *out)
     return HERALD_OK;
 }
 
-int cfg_parse_rate(const char *s, struct cfg_rate *out)
+enum herald_err cfg_parse_rate(const char *s, struct cfg_rate *out)
 {
     char num[32];
     const char *slash = strchr(s, '/');
@@ -220,7 +229,7 @@ int cfg_parse_rate(const char *s, struct cfg_rate *out)
     return HERALD_OK;
 }
 
-static int parse_size(const char *s, long *out)
+static enum herald_err parse_size(const char *s, long *out)
 {
     char *end;
     errno = 0;
@@ -247,7 +256,7 @@ static int parse_size(const char *s, long *out)
     return HERALD_OK;
 }
 
-static int read_secret_file(const char *path, char **out)
+static enum herald_err read_secret_file(const char *path, char **out)
 {
     FILE *f = fopen(path, "rb");
     if (!f)
@@ -260,130 +269,178 @@ static int read_secret_file(const char *path, char **out)
     return *out ? HERALD_OK : HERALD_ERR_NOMEM;
 }
 
-static int cfg_apply(struct cfg *cfg, const struct cfg_entry *e, const char *val, char *err,
-                     size_t err_size)
+static enum herald_err set_string(char **slot, const char *val)
 {
-    char *base = (char *)cfg + e->offset;
+    free(*slot);
+    *slot = strdup(val);
+    return *slot ? HERALD_OK : HERALD_ERR_NOMEM;
+}
+
+static enum herald_err apply_string(char *slot, const struct cfg_entry *e, const char *val,
+                                    struct herald_error *err)
+{
+    if ((long)strlen(val) > e->max || (long)strlen(val) < (e->min > 0 ? e->min : 0))
+        return herald_error_set(err, HERALD_ERR_CONFIG, e->env,
+                                "%s: length must be %ld to %ld characters", e->env, e->min, e->max);
+    return set_string((char **)slot, val);
+}
+
+static enum herald_err apply_choice(char *slot, const struct cfg_entry *e, const char *val,
+                                    struct herald_error *err)
+{
+    size_t vl = strlen(val);
+    for (const char *c = e->choices; c && *c;) {
+        const char *bar = strchr(c, '|');
+        size_t cl = bar ? (size_t)(bar - c) : strlen(c);
+        if (cl == vl && strncmp(c, val, vl) == 0)
+            return set_string((char **)slot, val);
+        c = bar ? bar + 1 : NULL;
+    }
+    return herald_error_set(err, HERALD_ERR_CONFIG, e->env, "%s: must be one of %s, got \"%.64s\"",
+                            e->env, e->choices, val);
+}
+
+static enum herald_err apply_number(char *slot, const struct cfg_entry *e, const char *val,
+                                    struct herald_error *err)
+{
     long n;
+    if (e->type == CFG_SIZE) {
+        if (parse_size(val, &n) || n < e->min || n > e->max)
+            return herald_error_set(
+                err, HERALD_ERR_CONFIG, e->env,
+                "%s: must be a size from %ld to %ld bytes (e.g. 1MiB), got \"%.64s\"", e->env,
+                e->min, e->max, val);
+        *(long *)slot = n;
+        return HERALD_OK;
+    }
+    if (parse_long(val, &n) || n < e->min || n > e->max)
+        return herald_error_set(err, HERALD_ERR_CONFIG, e->env,
+                                "%s: must be an integer from %ld to %ld, got \"%.64s\"", e->env,
+                                e->min, e->max, val);
+    *(int *)slot = (int)n;
+    return HERALD_OK;
+}
+
+static enum herald_err apply_listen(struct cfg *cfg, const struct cfg_entry *e, const char *val,
+                                    struct herald_error *err)
+{
+    const char *colon = strrchr(val, ':');
+    long port;
+    if (!colon || colon == val || parse_long(colon + 1, &port) || port < 0 || port > 65535)
+        return herald_error_set(err, HERALD_ERR_CONFIG, e->env,
+                                "%s: must be HOST:PORT (e.g. 127.0.0.1:8080), got \"%.64s\"",
+                                e->env, val);
+    free(cfg->listen_host);
+    cfg->listen_host = strndup(val, (size_t)(colon - val));
+    cfg->listen_port = (int)port;
+    return cfg->listen_host ? HERALD_OK : HERALD_ERR_NOMEM;
+}
+
+/* Parses `val` for entry `e` and stores it in cfg; the error names the variable. */
+static enum herald_err cfg_apply(struct cfg *cfg, const struct cfg_entry *e, const char *val,
+                                 struct herald_error *err)
+{
+    char *slot = (char *)cfg + e->offset;
     switch (e->type) {
     case CFG_STR:
     case CFG_SECRET:
-        if ((long)strlen(val) > e->max || (long)strlen(val) < (e->min > 0 ? e->min : 0)) {
-            snprintf(err, err_size, "%s: length must be %ld to %ld characters", e->env, e->min,
-                     e->max);
-            return HERALD_ERR_CONFIG;
-        }
-        free(*(char **)base);
-        *(char **)base = strdup(val);
-        return *(char **)base ? HERALD_OK : HERALD_ERR_NOMEM;
-    case CFG_CHOICE: {
-        size_t vl = strlen(val);
-        const char *c = e->choices;
-        while (c && *c) {
-            const char *bar = strchr(c, '|');
-            size_t cl = bar ? (size_t)(bar - c) : strlen(c);
-            if (cl == vl && strncmp(c, val, vl) == 0) {
-                free(*(char **)base);
-                *(char **)base = strdup(val);
-                return *(char **)base ? HERALD_OK : HERALD_ERR_NOMEM;
-            }
-            c = bar ? bar + 1 : NULL;
-        }
-        snprintf(err, err_size, "%s: must be one of %s, got \"%.64s\"", e->env, e->choices, val);
-        return HERALD_ERR_CONFIG;
-    }
+        return apply_string(slot, e, val, err);
+    case CFG_CHOICE:
+        return apply_choice(slot, e, val, err);
     case CFG_INT:
-        if (parse_long(val, &n) || n < e->min || n > e->max) {
-            snprintf(err, err_size, "%s: must be an integer from %ld to %ld, got \"%.64s\"", e->env,
-                     e->min, e->max, val);
-            return HERALD_ERR_CONFIG;
-        }
-        *(int *)base = (int)n;
-        return HERALD_OK;
     case CFG_SIZE:
-        if (parse_size(val, &n) || n < e->min || n > e->max) {
-            snprintf(err, err_size,
-                     "%s: must be a size from %ld to %ld bytes (e.g. 1MiB), got \"%.64s\"", e->env,
-                     e->min, e->max, val);
-            return HERALD_ERR_CONFIG;
-        }
-        *(long *)base = n;
-        return HERALD_OK;
+        return apply_number(slot, e, val, err);
     case CFG_RATE:
-        if (cfg_parse_rate(val, (struct cfg_rate *)base)) {
-            snprintf(err, err_size, "%s: must look like 100/min, 10/s or 5000/h, got \"%.64s\"",
-                     e->env, val);
-            return HERALD_ERR_CONFIG;
-        }
+        if (cfg_parse_rate(val, (struct cfg_rate *)slot))
+            return herald_error_set(err, HERALD_ERR_CONFIG, e->env,
+                                    "%s: must look like 100/min, 10/s or 5000/h, got \"%.64s\"",
+                                    e->env, val);
         return HERALD_OK;
-    case CFG_LOGLEVEL:
-        n = log_level_parse(val);
-        if (n < 0) {
-            snprintf(err, err_size, "%s: must be debug, info, warn or error, got \"%.64s\"", e->env,
-                     val);
-            return HERALD_ERR_CONFIG;
-        }
-        *(int *)base = (int)n;
+    case CFG_LOGLEVEL: {
+        int level = log_level_parse(val);
+        if (level < 0)
+            return herald_error_set(err, HERALD_ERR_CONFIG, e->env,
+                                    "%s: must be debug, info, warn or error, got \"%.64s\"", e->env,
+                                    val);
+        *(int *)slot = level;
         return HERALD_OK;
-    case CFG_LISTEN: {
-        const char *colon = strrchr(val, ':');
-        long port;
-        if (!colon || colon == val || parse_long(colon + 1, &port) || port < 0 || port > 65535) {
-            snprintf(err, err_size, "%s: must be HOST:PORT (e.g. 127.0.0.1:8080), got \"%.64s\"",
-                     e->env, val);
-            return HERALD_ERR_CONFIG;
-        }
-        free(cfg->listen_host);
-        cfg->listen_host = strndup(val, (size_t)(colon - val));
-        cfg->listen_port = (int)port;
-        return cfg->listen_host ? HERALD_OK : HERALD_ERR_NOMEM;
     }
+    case CFG_LISTEN:
+        return apply_listen(cfg, e, val, err);
     }
-    return HERALD_ERR_INTERNAL;
+    return herald_error_set(err, HERALD_ERR_INTERNAL, e->env, NULL);
 }
 
-int cfg_load(struct cfg *out, char *err, size_t err_size)
+/* Loads one entry: its _FILE secret, else the environment, else the default. */
+static enum herald_err load_entry(struct cfg *cfg, const struct cfg_entry *e,
+                                  struct herald_error *err)
+{
+    const char *val = getenv(e->env);
+    char *from_file = NULL;
+    if (e->type == CFG_SECRET) {
+        char fenv[128];
+        snprintf(fenv, sizeof(fenv), "%s_FILE", e->env);
+        const char *path = getenv(fenv);
+        if (path && *path) {
+            if (read_secret_file(path, &from_file))
+                return herald_error_set(err, HERALD_ERR_CONFIG, fenv, "%s: cannot read %s", fenv,
+                                        path);
+            val = from_file;
+        }
+    }
+    enum herald_err rc = cfg_apply(cfg, e, val ? val : e->def, err);
+    free(from_file);
+    return rc;
+}
+
+/* Rules that span several variables. */
+static enum herald_err check_combinations(const struct cfg *cfg, struct herald_error *err)
+{
+    if (cfg->db_pool_min > cfg->db_pool_max)
+        return herald_error_set(err, HERALD_ERR_CONFIG, "HERALD_DB_POOL_MIN",
+                                "HERALD_DB_POOL_MIN (%d) must not exceed HERALD_DB_POOL_MAX (%d)",
+                                cfg->db_pool_min, cfg->db_pool_max);
+    if ((*cfg->tls_cert_file != '\0') != (*cfg->tls_key_file != '\0'))
+        return herald_error_set(err, HERALD_ERR_CONFIG, "HERALD_TLS_KEY_FILE",
+                                "HERALD_TLS_CERT_FILE and HERALD_TLS_KEY_FILE go together");
+    if (strncmp(cfg->database_url, "sqlite:", 7) != 0 &&
+        strncmp(cfg->database_url, "postgres://", 11) != 0 &&
+        strncmp(cfg->database_url, "postgresql://", 13) != 0)
+        return herald_error_set(err, HERALD_ERR_CONFIG, "HERALD_DATABASE_URL",
+                                "HERALD_DATABASE_URL: must start with sqlite: or postgres://");
+    return HERALD_OK;
+}
+
+enum herald_err cfg_read(struct cfg *out, struct herald_error *err)
 {
     memset(out, 0, sizeof(*out));
     for (size_t i = 0; i < CFG_COUNT; i++) {
-        const struct cfg_entry *e = &cfg_table[i];
-        const char *val = getenv(e->env);
-        char *from_file = NULL;
-        if (e->type == CFG_SECRET) {
-            char fenv[128];
-            snprintf(fenv, sizeof(fenv), "%s_FILE", e->env);
-            const char *path = getenv(fenv);
-            if (path && *path) {
-                if (read_secret_file(path, &from_file)) {
-                    snprintf(err, err_size, "%s: cannot read %s", fenv, path);
-                    return HERALD_ERR_CONFIG;
-                }
-                val = from_file;
-            }
-        }
-        if (!val)
-            val = e->def;
-        int rc = cfg_apply(out, e, val, err, err_size);
-        free(from_file);
+        enum herald_err rc = load_entry(out, &cfg_table[i], err);
         if (rc)
             return rc;
     }
-    if (out->db_pool_min > out->db_pool_max) {
-        snprintf(err, err_size, "HERALD_DB_POOL_MIN (%d) must not exceed HERALD_DB_POOL_MAX (%d)",
-                 out->db_pool_min, out->db_pool_max);
-        return HERALD_ERR_CONFIG;
-    }
-    if ((*out->tls_cert_file != '\0') != (*out->tls_key_file != '\0')) {
-        snprintf(err, err_size, "HERALD_TLS_CERT_FILE and HERALD_TLS_KEY_FILE go together");
-        return HERALD_ERR_CONFIG;
-    }
-    if (strncmp(out->database_url, "sqlite:", 7) != 0 &&
-        strncmp(out->database_url, "postgres://", 11) != 0 &&
-        strncmp(out->database_url, "postgresql://", 13) != 0) {
-        snprintf(err, err_size, "HERALD_DATABASE_URL: must start with sqlite: or postgres://");
-        return HERALD_ERR_CONFIG;
-    }
-    return HERALD_OK;
+    return check_combinations(out, err);
+}
+
+/* The message-buffer forms, for callers not yet on struct herald_error. */
+static enum herald_err copy_message(enum herald_err rc, const struct herald_error *e, char *buf,
+                                    size_t size)
+{
+    if (rc && size)
+        snprintf(buf, size, "%s", herald_error_message(e));
+    return rc;
+}
+
+enum herald_err cfg_load_dotenv(const char *path, char *err, size_t err_size)
+{
+    struct herald_error e;
+    return copy_message(cfg_read_dotenv(path, &e), &e, err, err_size);
+}
+
+enum herald_err cfg_load(struct cfg *out, char *err, size_t err_size)
+{
+    struct herald_error e;
+    return copy_message(cfg_read(out, &e), &e, err, err_size);
 }
 
 void cfg_free(struct cfg *cfg)

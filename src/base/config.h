@@ -8,6 +8,8 @@
 #include <stddef.h>
 #include <stdio.h>
 
+#include "base/err.h"
+
 struct cfg_rate {
     int count;      /* requests allowed per period (and the burst) */
     int period_sec; /* 1, 60 or 3600 */
@@ -58,15 +60,19 @@ struct cfg {
 };
 
 /* Sets each variable of a KEY=VALUE file that the environment does not already have.
- * A missing file is fine (returns 0); a malformed line is reported in `err`. */
-int cfg_load_dotenv(const char *path, char *err, size_t err_size);
-/* Fills `out` from the environment; on an invalid value returns HERALD_ERR_CONFIG with a
- * message naming the variable in `err`. Call cfg_free() in both cases. */
-int cfg_load(struct cfg *out, char *err, size_t err_size);
+ * A missing file is fine (HERALD_OK); a malformed line is HERALD_ERR_CONFIG with the file in
+ * err->field and "PATH:LINE: expected KEY=VALUE" in err->message. */
+enum herald_err cfg_read_dotenv(const char *path, struct herald_error *err);
+/* Fills `out` from the environment; on an invalid value returns HERALD_ERR_CONFIG with the
+ * variable in err->field and a message naming it. Call cfg_free() in both cases. */
+enum herald_err cfg_read(struct cfg *out, struct herald_error *err);
+/* The same two with the message copied into a buffer (kept for main.c; prefer the above). */
+enum herald_err cfg_load_dotenv(const char *path, char *err, size_t err_size);
+enum herald_err cfg_load(struct cfg *out, char *err, size_t err_size);
 void cfg_free(struct cfg *cfg);
 /* Writes the table as plain help text, or as the Markdown of docs/configuration.md. */
 void cfg_write_help(FILE *out, bool markdown);
 /* Parses "100/min", "10/s", "5000/h", "20/2s"; 0 or HERALD_ERR_INVALID. */
-int cfg_parse_rate(const char *s, struct cfg_rate *out);
+enum herald_err cfg_parse_rate(const char *s, struct cfg_rate *out);
 
 #endif

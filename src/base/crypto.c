@@ -225,32 +225,45 @@ done:
     return rc;
 }
 
+/* Checks the magic and reads the nonce and the trailing tag of an encrypted file, leaving `in`
+ * at the ciphertext; *body is its length. HERALD_ERR_IO, or HERALD_ERR_BACKUP_INVALID when
+ * the file is too short or not ours. */
+static int read_envelope(FILE *in, uint8_t nonce[GCM_NONCE_LEN], uint8_t tag[GCM_TAG_LEN],
+                         long *body)
+{
+    uint8_t head[sizeof(enc_magic)];
+    if (fseek(in, 0, SEEK_END) != 0)
+        return HERALD_ERR_IO;
+    long total = ftell(in);
+    if (total < (long)(sizeof(head) + GCM_NONCE_LEN + GCM_TAG_LEN))
+        return HERALD_ERR_BACKUP_INVALID;
+    *body = total - (long)(sizeof(head) + GCM_NONCE_LEN + GCM_TAG_LEN);
+    if (fseek(in, total - GCM_TAG_LEN, SEEK_SET) != 0 ||
+        fread(tag, 1, GCM_TAG_LEN, in) != GCM_TAG_LEN)
+        return HERALD_ERR_BACKUP_INVALID;
+    rewind(in);
+    if (fread(head, 1, sizeof(head), in) != sizeof(head) ||
+        memcmp(head, enc_magic, sizeof(head)) != 0 ||
+        fread(nonce, 1, GCM_NONCE_LEN, in) != GCM_NONCE_LEN)
+        return HERALD_ERR_BACKUP_INVALID;
+    return HERALD_OK;
+}
+
 int crypto_decrypt_file(const uint8_t key[CRYPTO_AES_KEY_LEN], const char *in_path,
                         const char *out_path)
 {
     int rc = HERALD_ERR_IO;
     FILE *in = fopen(in_path, "rb"), *out = NULL;
     EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
-    uint8_t head[sizeof(enc_magic)], nonce[GCM_NONCE_LEN], tag[GCM_TAG_LEN];
-    uint8_t ibuf[65536], obuf[65536 + 32];
+    uint8_t nonce[GCM_NONCE_LEN], tag[GCM_TAG_LEN], ibuf[65536], obuf[65536 + 32];
     int olen;
+    long body;
     if (!in || !ctx)
         goto done;
-    if (fseek(in, 0, SEEK_END) != 0)
+    rc = read_envelope(in, nonce, tag, &body);
+    if (rc)
         goto done;
-    long total = ftell(in);
     rc = HERALD_ERR_BACKUP_INVALID;
-    if (total < (long)(sizeof(head) + GCM_NONCE_LEN + GCM_TAG_LEN))
-        goto done;
-    long body = total - (long)(sizeof(head) + GCM_NONCE_LEN + GCM_TAG_LEN);
-    if (fseek(in, total - GCM_TAG_LEN, SEEK_SET) != 0 ||
-        fread(tag, 1, GCM_TAG_LEN, in) != GCM_TAG_LEN)
-        goto done;
-    rewind(in);
-    if (fread(head, 1, sizeof(head), in) != sizeof(head) ||
-        memcmp(head, enc_magic, sizeof(head)) != 0 ||
-        fread(nonce, 1, sizeof(nonce), in) != sizeof(nonce))
-        goto done;
     out = fopen(out_path, "wb");
     if (!out) {
         rc = HERALD_ERR_IO;

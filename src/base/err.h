@@ -39,7 +39,31 @@ enum herald_err {
 #define HERALD_ERR_ENUM(name, num, code, status, msg) name = num,
     HERALD_ERRORS(HERALD_ERR_ENUM)
 #undef HERALD_ERR_ENUM
+    /* Not an error: a negative member makes the compiler give the enum the type int (GCC picks
+     * unsigned int for an enum with no negative member), so `int` and `enum herald_err` stay
+     * interchangeable, in function pointers and in `rc ? rc : f()`, while code converts. */
+    HERALD_ERR_SIGNED_ = -1
 };
+
+/* The one way an error's details travel: the function that finds the problem returns the code
+ * and, when the caller passed a detail struct, fills it. Whoever reports the error (api/ through
+ * http_reply_err, a CLI command, a log line) does so once, from this struct. */
+#define HERALD_ERROR_FIELD_MAX 192
+#define HERALD_ERROR_MESSAGE_MAX 512
+
+struct herald_error {
+    enum herald_err code;
+    char field[HERALD_ERROR_FIELD_MAX];     /* "" or the offending input: "events[3].email",
+                                               "steps", "HERALD_LISTEN" */
+    char message[HERALD_ERROR_MESSAGE_MAX]; /* "" = herald_strerror(code) */
+};
+
+/* Records `code`, `field` (NULL: none) and a printf-style message (NULL: the code's default)
+ * in *err when err is not NULL, and returns `code`: `return herald_error_set(err, ...);`. */
+enum herald_err herald_error_set(struct herald_error *err, enum herald_err code, const char *field,
+                                 const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+/* The message to show for *err: its own, or its code's default text. */
+const char *herald_error_message(const struct herald_error *err);
 
 /* Default human-readable message; never NULL. */
 const char *herald_strerror(enum herald_err err);

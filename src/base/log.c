@@ -1,3 +1,5 @@
+/* Owns the structured log: the process-wide level and one JSON object per line on stderr
+ * (ts, level, msg, then the caller's fields). */
 #include "base/log.h"
 
 #include <stdatomic.h>

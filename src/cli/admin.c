@@ -1,4 +1,5 @@
-/* herald migrate … and herald keys … */
+/* herald migrate (up, down N, status) and herald keys (create, list, revoke, rotate,
+ * bootstrap): argument checks, one store call each, and what the operator reads. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,7 +19,7 @@ static int print_status(struct store *st)
 {
     struct store_migration_state rows[256];
     size_t n;
-    int rc = store_migrations(st, rows, 256, &n);
+    enum herald_err rc = store_migrations(st, rows, 256, &n);
     if (rc) {
         cli_error("cannot read migrations", rc);
         return 1;
@@ -120,11 +121,12 @@ static int keys_create_cmd(struct store *st, int argc, char **argv)
         fprintf(stderr, "herald keys create: --name is required\n");
         return 2;
     }
-    char secret[KEYS_SECRET_MAX], err[256] = "";
+    char secret[KEYS_SECRET_MAX];
     struct store_key key;
-    int rc = keys_create(st, &spec, secret, &key, err, sizeof(err));
+    struct herald_error err;
+    enum herald_err rc = keys_create(st, &spec, secret, &key, &err);
     if (rc == HERALD_ERR_INVALID) {
-        fprintf(stderr, "herald keys create: %s\n", err);
+        fprintf(stderr, "herald keys create: %s\n", herald_error_message(&err));
         return 2;
     }
     if (rc) {
@@ -143,7 +145,7 @@ static int keys_list_cmd(struct store *st)
 {
     struct store_key *keys = NULL;
     size_t n = 0;
-    int rc = keys_list(st, &keys, &n);
+    enum herald_err rc = keys_list(st, &keys, &n);
     if (rc) {
         cli_error("cannot list keys", rc);
         return 1;
@@ -161,6 +163,80 @@ static int keys_list_cmd(struct store *st)
     return 0;
 }
 
+/* Prints a new secret alone on stdout's first line, its details and `advice` on stderr. */
+static void print_new_secret(const char *secret, const struct store_key *key, const char *advice)
+{
+    printf("%s\n", secret);
+    fflush(stdout);
+    print_key_details(key);
+    fprintf(stderr, "%s\n", advice);
+}
+
+static int keys_revoke_cmd(struct store *st, int argc, char **argv)
+{
+    (void)argc;
+    enum herald_err rc = keys_revoke(st, argv[2]);
+    if (rc == HERALD_ERR_NOT_FOUND)
+        fprintf(stderr, "herald keys revoke: no active key %s\n", argv[2]);
+    else if (rc)
+        cli_error("cannot revoke the key", rc);
+    else
+        fprintf(stderr, "revoked %s\n", argv[2]);
+    return rc ? 1 : 0;
+}
+
+static int keys_rotate_cmd(struct store *st, int argc, char **argv)
+{
+    (void)argc;
+    char secret[KEYS_SECRET_MAX];
+    struct store_key key;
+    enum herald_err rc = keys_rotate(st, argv[2], secret, &key);
+    if (rc == HERALD_ERR_NOT_FOUND)
+        fprintf(stderr, "herald keys rotate: no active key %s\n", argv[2]);
+    else if (rc)
+        cli_error("cannot rotate the key", rc);
+    else
+        print_new_secret(secret, &key, "The previous secret no longer works. Store this one now.");
+    memset(secret, 0, sizeof(secret));
+    return rc ? 1 : 0;
+}
+
+static int keys_bootstrap_cmd(struct store *st, int argc, char **argv)
+{
+    (void)argc;
+    (void)argv;
+    char secret[KEYS_SECRET_MAX];
+    struct store_key key;
+    bool created;
+    enum herald_err rc = keys_bootstrap(st, secret, &key, &created);
+    if (rc)
+        cli_error("cannot create the first key", rc);
+    else if (created)
+        print_new_secret(secret, &key,
+                         "This is the first admin API key. Store it now: it is not shown again.");
+    else
+        fprintf(stderr, "herald: API keys exist already; none created\n");
+    memset(secret, 0, sizeof(secret));
+    return rc ? 1 : 0;
+}
+
+static int keys_list_args(struct store *st, int argc, char **argv)
+{
+    (void)argc;
+    (void)argv;
+    return keys_list_cmd(st);
+}
+
+static const struct {
+    const char *name;
+    bool needs_id; /* exactly one argument: the key id */
+    int (*run)(struct store *st, int argc, char **argv);
+} keys_actions[] = {
+    {"create", false, keys_create_cmd},       {"list", false, keys_list_args},
+    {"revoke", true, keys_revoke_cmd},        {"rotate", true, keys_rotate_cmd},
+    {"bootstrap", false, keys_bootstrap_cmd},
+};
+
 int cli_keys(struct app *app, int argc, char **argv)
 {
     const char *action = argc > 1 ? argv[1] : "--help";
@@ -168,61 +244,17 @@ int cli_keys(struct app *app, int argc, char **argv)
         fputs(keys_help, argc > 1 ? stdout : stderr);
         return argc > 1 ? 0 : 2;
     }
-    bool needs_id = !strcmp(action, "revoke") || !strcmp(action, "rotate");
-    if ((needs_id && argc != 3) || (!needs_id && strcmp(action, "create") &&
-                                    strcmp(action, "list") && strcmp(action, "bootstrap"))) {
+    size_t i = 0, n = sizeof(keys_actions) / sizeof(keys_actions[0]);
+    while (i < n && strcmp(action, keys_actions[i].name) != 0)
+        i++;
+    if (i == n || (keys_actions[i].needs_id && argc != 3)) {
         fputs(keys_help, stderr);
         return 2;
     }
     struct store *st;
     if (cli_open_store(app, &st))
         return 1;
-    int status = 0, rc;
-    char secret[KEYS_SECRET_MAX];
-    struct store_key key;
-    if (!strcmp(action, "create")) {
-        status = keys_create_cmd(st, argc, argv);
-    } else if (!strcmp(action, "list")) {
-        status = keys_list_cmd(st);
-    } else if (!strcmp(action, "revoke")) {
-        rc = keys_revoke(st, argv[2]);
-        if (rc == HERALD_ERR_NOT_FOUND)
-            fprintf(stderr, "herald keys revoke: no active key %s\n", argv[2]);
-        else if (rc)
-            cli_error("cannot revoke the key", rc);
-        else
-            fprintf(stderr, "revoked %s\n", argv[2]);
-        status = rc ? 1 : 0;
-    } else if (!strcmp(action, "rotate")) {
-        rc = keys_rotate(st, argv[2], secret, &key);
-        if (rc == HERALD_ERR_NOT_FOUND) {
-            fprintf(stderr, "herald keys rotate: no active key %s\n", argv[2]);
-        } else if (rc) {
-            cli_error("cannot rotate the key", rc);
-        } else {
-            printf("%s\n", secret);
-            fflush(stdout);
-            print_key_details(&key);
-            fprintf(stderr, "The previous secret no longer works. Store this one now.\n");
-        }
-        status = rc ? 1 : 0;
-    } else {
-        bool created;
-        rc = keys_bootstrap(st, secret, &key, &created);
-        if (rc) {
-            cli_error("cannot create the first key", rc);
-            status = 1;
-        } else if (created) {
-            printf("%s\n", secret);
-            fflush(stdout);
-            print_key_details(&key);
-            fprintf(stderr, "This is the first admin API key. Store it now: it is not shown "
-                            "again.\n");
-        } else {
-            fprintf(stderr, "herald: API keys exist already; none created\n");
-        }
-    }
-    memset(secret, 0, sizeof(secret));
+    int status = keys_actions[i].run(st, argc, argv);
     store_close(st);
     return status;
 }

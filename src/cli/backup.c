@@ -1,5 +1,5 @@
 /* herald backup FILE / herald restore FILE: consistent online copies, verified, optionally
- * encrypted with AES-256-GCM (HERALD_BACKUP_KEY_FILE). */
+ * encrypted with AES-256-GCM (HERALD_BACKUP_KEY_FILE); restore refuses while a server runs. */
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -23,7 +23,7 @@ static int load_backup_key(struct app *app, uint8_t key[CRYPTO_AES_KEY_LEN], boo
     *have = *app->cfg.backup_key_file != '\0';
     if (!*have)
         return HERALD_OK;
-    int rc = crypto_load_key_file(app->cfg.backup_key_file, key);
+    enum herald_err rc = crypto_load_key_file(app->cfg.backup_key_file, key);
     if (rc)
         fprintf(stderr,
                 "herald: HERALD_BACKUP_KEY_FILE must hold 32 raw bytes or 64 hex digits (%s)\n",
@@ -52,17 +52,19 @@ int cli_backup(struct app *app, int argc, char **argv)
     snprintf(partial, sizeof(partial), "%s.partial", path);
     mode_t old = umask(077);
     int status = 1;
-    int rc = store_backup(st, plain);
+    enum herald_err rc = store_backup(st, plain);
     if (rc) {
         cli_error("backup failed", rc);
         goto done;
     }
-    if ((rc = store_verify_backup(st, plain))) {
+    rc = store_verify_backup(st, plain);
+    if (rc) {
         cli_error("the new backup does not verify", rc);
         goto done;
     }
     if (encrypt) {
-        if ((rc = crypto_encrypt_file(key, plain, partial))) {
+        rc = crypto_encrypt_file(key, plain, partial);
+        if (rc) {
             cli_error("cannot encrypt the backup", rc);
             goto done;
         }
@@ -86,6 +88,55 @@ done:
     memset(key, 0, sizeof(key));
     store_close(st);
     return status;
+}
+
+/* Takes the instance lock, decrypts when needed, verifies, restores and reads the result back;
+ * prints what went wrong. Returns the exit status. */
+static int restore_from(struct store *st, const char *path, const uint8_t *key, bool encrypted)
+{
+    char plain[4200];
+    snprintf(plain, sizeof(plain), "%s.restore.partial", path);
+    const char *source = path;
+    int pending = 0;
+    enum herald_err rc = store_lock_instance(st, true);
+    if (rc == HERALD_ERR_CONFLICT)
+        fprintf(stderr, "herald restore: a Herald server is running on this database; "
+                        "stop it first\n");
+    else if (rc)
+        cli_error("cannot take the instance lock", rc);
+    if (rc)
+        goto done;
+    if (encrypted) {
+        rc = crypto_decrypt_file(key, path, plain);
+        if (rc) {
+            cli_error(rc == HERALD_ERR_BACKUP_INVALID
+                          ? "cannot decrypt the backup (wrong key or damaged file)"
+                          : "cannot decrypt the backup",
+                      rc);
+            goto done;
+        }
+        source = plain;
+    }
+    rc = store_verify_backup(st, source);
+    if (rc) {
+        cli_error("the backup does not verify; the database was not touched", rc);
+        goto done;
+    }
+    rc = store_restore(st, source);
+    if (rc) {
+        cli_error("restore failed", rc);
+        goto done;
+    }
+    rc = store_migrations_pending(st, &pending);
+    if (rc) {
+        cli_error("restored, but the database cannot be read back", rc);
+        goto done;
+    }
+    fprintf(stderr, "herald: restored %s from %s%s\n", store_backend_name(st), path,
+            pending ? "; migrations are pending: run herald migrate up" : "");
+done:
+    unlink(plain);
+    return rc ? 1 : 0;
 }
 
 int cli_restore(struct app *app, int argc, char **argv)
@@ -113,47 +164,8 @@ int cli_restore(struct app *app, int argc, char **argv)
     struct store *st;
     if (cli_open_store(app, &st))
         return 1;
-    int status = 1, rc;
-    char plain[4200];
-    snprintf(plain, sizeof(plain), "%s.restore.partial", path);
     mode_t old = umask(077);
-    if ((rc = store_lock_instance(st, true))) {
-        if (rc == HERALD_ERR_CONFLICT)
-            fprintf(stderr, "herald restore: a Herald server is running on this database; "
-                            "stop it first\n");
-        else
-            cli_error("cannot take the instance lock", rc);
-        goto done;
-    }
-    const char *source = path;
-    if (encrypted) {
-        if ((rc = crypto_decrypt_file(key, path, plain))) {
-            cli_error(rc == HERALD_ERR_BACKUP_INVALID
-                          ? "cannot decrypt the backup (wrong key or damaged file)"
-                          : "cannot decrypt the backup",
-                      rc);
-            goto done;
-        }
-        source = plain;
-    }
-    if ((rc = store_verify_backup(st, source))) {
-        cli_error("the backup does not verify; the database was not touched", rc);
-        goto done;
-    }
-    if ((rc = store_restore(st, source))) {
-        cli_error("restore failed", rc);
-        goto done;
-    }
-    int pending = 0;
-    if ((rc = store_migrations_pending(st, &pending))) {
-        cli_error("restored, but the database cannot be read back", rc);
-        goto done;
-    }
-    fprintf(stderr, "herald: restored %s from %s%s\n", store_backend_name(st), path,
-            pending ? "; migrations are pending: run herald migrate up" : "");
-    status = 0;
-done:
-    unlink(plain);
+    int status = restore_from(st, path, key, encrypted);
     umask(old);
     memset(key, 0, sizeof(key));
     store_close(st);

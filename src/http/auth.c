@@ -1,6 +1,5 @@
-/* Successful key lookups are cached for a short time so a busy key costs no database read per
- * request. The cache is keyed by the SHA-256 of the secret, never the secret itself; a revoked
- * key therefore stops working within AUTH_CACHE_TTL_MS on every node. */
+/* Authentication helpers: Bearer parsing, scope checks, and a short-lived cache of successful key
+ * lookups keyed by the secret's SHA-256 (a revoked key stops within AUTH_CACHE_TTL_MS). */
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,7 +21,7 @@ struct auth_cache {
     struct auth_entry slots[AUTH_CACHE_SLOTS];
 };
 
-int auth_cache_new(struct auth_cache **out)
+enum herald_err auth_cache_new(struct auth_cache **out)
 {
     struct auth_cache *c = calloc(1, sizeof(*c));
     if (!c)

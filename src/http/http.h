@@ -43,7 +43,8 @@ struct http_principal {
 };
 /* Looks up a presented secret. HERALD_OK, HERALD_ERR_UNAUTHORIZED (unknown or revoked), or a
  * store error (answered 503). Called from server threads. */
-typedef int (*http_key_lookup_fn)(void *ctx, const char *secret, struct http_principal *out);
+typedef enum herald_err (*http_key_lookup_fn)(void *ctx, const char *secret,
+                                              struct http_principal *out);
 
 struct http_server_opts {
     const char *host;
@@ -62,7 +63,7 @@ struct http_server_opts {
     void *lookup_ctx;
 };
 
-int http_server_start(const struct http_server_opts *opts, struct http_server **out);
+enum herald_err http_server_start(const struct http_server_opts *opts, struct http_server **out);
 int http_server_port(const struct http_server *srv);
 /* Stops accepting connections; requests under way go on. */
 void http_server_quiesce(struct http_server *srv);
@@ -70,7 +71,7 @@ void http_server_quiesce(struct http_server *srv);
 bool http_server_wait_idle(struct http_server *srv, int timeout_ms);
 void http_server_stop(struct http_server *srv);
 /* Appends the HTTP metrics in Prometheus text format. */
-int http_server_write_metrics(struct http_server *srv, struct buf *out);
+enum herald_err http_server_write_metrics(struct http_server *srv, struct buf *out);
 /* Drops cached key lookups (after a key is revoked in this process). */
 void http_server_forget_keys(struct http_server *srv);
 /* Counts requests refused with 429 since start. */
@@ -102,6 +103,9 @@ void http_reply_json(struct http_request *req, int status, json_t *body);
  * `message` NULL uses the error's default text. */
 void http_reply_error(struct http_request *req, enum herald_err err, const char *message,
                       const char *field);
+/* The same reply from a detail struct: its code, its message (or the code's default), and its
+ * field when set. This and http_reply_error() write the only error body there is. */
+void http_reply_err(struct http_request *req, const struct herald_error *err);
 /* Copies `body`. */
 void http_reply_raw(struct http_request *req, int status, const char *content_type,
                     const char *body, size_t len);
@@ -121,14 +125,17 @@ struct http_field {
 /* Parses the body as a JSON object and applies the spec. On failure it answers 415/400 with
  * the offending field itself and returns the error: the handler then returns HTTP_REPLIED.
  * On success *doc holds the document (json_decref it); borrowed outputs live as long. */
-int http_parse_json(struct http_request *req, const struct http_field *spec, size_t n,
-                    json_t **doc);
-/* Applies a spec to one object of a document; `path` prefixes field names in errors
- * ("events[3]"). Answers 400 itself on failure. */
-int http_parse_object(struct http_request *req, json_t *obj, const struct http_field *spec,
-                      size_t n, const char *path);
+enum herald_err http_parse_json(struct http_request *req, const struct http_field *spec, size_t n,
+                                json_t **doc);
+/* Applies a spec to one object of a document without replying: HERALD_ERR_INVALID with the
+ * offending field ("events[3].email" when `path` is "events[3]") and message in *err. */
+enum herald_err http_check_object(json_t *obj, const struct http_field *spec, size_t n,
+                                  const char *path, struct herald_error *err);
+/* http_check_object(), answering 400 itself on failure. */
+enum herald_err http_parse_object(struct http_request *req, json_t *obj,
+                                  const struct http_field *spec, size_t n, const char *path);
 /* Reads an optional integer query argument within bounds; answers 400 itself. */
-int http_query_int(struct http_request *req, const char *name, long long min, long long max,
-                   long long def, long long *out);
+enum herald_err http_query_int(struct http_request *req, const char *name, long long min,
+                               long long max, long long def, long long *out);
 
 #endif

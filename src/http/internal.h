@@ -1,13 +1,35 @@
-/* Private to http/: the request structure and the small modules server.c composes. */
+/* Private to http/: the server and request structures and the small modules that share them.
+ * libmicrohttpd types appear here and in the .c files of http/ only; nothing outside http/ includes
+ * this. */
 #ifndef HERALD_HTTP_INTERNAL_H
 #define HERALD_HTTP_INTERNAL_H
 
+#include <microhttpd.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdint.h>
 
 #include "http/http.h"
 
-struct MHD_Connection;
+struct route_stats; /* metrics.c */
+
+struct http_server {
+    struct MHD_Daemon *daemon;
+    struct http_server_opts opts;
+    char *cors_origins;
+    char *metrics_token;
+    char *tls_cert, *tls_key;
+    bool tls;
+    int port;
+    struct ratelimit *rl;
+    struct auth_cache *auth;
+    struct route_stats *stats; /* nroutes + 1 ("unmatched") */
+    atomic_long in_flight;
+    atomic_bool draining; /* after quiesce: answer 503 at once, never suspend */
+    atomic_ullong rate_limited;
+    atomic_ullong next_request;
+    char id_prefix[16];
+};
 
 #define HTTP_MAX_PARAMS 8
 
@@ -72,14 +94,14 @@ struct ratelimit_verdict {
     bool allowed;
     long limit, remaining, reset_sec, retry_after_sec;
 };
-int ratelimit_new(struct ratelimit **out);
+enum herald_err ratelimit_new(struct ratelimit **out);
 void ratelimit_free(struct ratelimit *rl);
 void ratelimit_take(struct ratelimit *rl, const char *who, const struct cfg_rate *rate,
                     int64_t now_ms, struct ratelimit_verdict *out);
 
 /* auth.c: Bearer parsing, scope checks and a short-lived cache of successful lookups. */
 struct auth_cache;
-int auth_cache_new(struct auth_cache **out);
+enum herald_err auth_cache_new(struct auth_cache **out);
 void auth_cache_free(struct auth_cache *c);
 void auth_cache_clear(struct auth_cache *c);
 bool auth_cache_get(struct auth_cache *c, const char *secret_hash, int64_t now_ms,
@@ -92,8 +114,49 @@ bool auth_scope_ok(const char *scopes, const char *needed);
 
 /* cors.c */
 bool cors_origin_allowed(const char *allowed_list, const char *origin);
+/* Adds Access-Control-Allow-Origin and friends when the request's Origin is allowed. */
+void cors_add_reply_headers(struct http_request *req, struct MHD_Response *resp);
+/* Answers an OPTIONS request: Allow, and the CORS preflight headers for an allowed origin. */
+void cors_answer_options(struct http_request *req);
 
 /* reply.c */
 void reply_free(struct http_request *req);
+
+/* lifecycle.c: the libmicrohttpd callbacks, suspend/resume and draining. */
+enum MHD_Result lifecycle_on_access(void *cls, struct MHD_Connection *conn, const char *url,
+                                    const char *method, const char *version,
+                                    const char *upload_data, size_t *upload_size, void **con_cls);
+void lifecycle_on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+                            enum MHD_RequestTerminationCode toe);
+
+/* dispatch.c: drain check → size cap → OPTIONS → route → authentication → rate limit →
+ * handler. */
+enum http_result dispatch_request(struct http_request *req);
+
+/* compress.c: gzip of a reply body when the client accepts it and it is worth it. */
+struct compressed {
+    const char *body; /* the reply body, or `owned` */
+    size_t len;
+    char *owned; /* the gzip stream (free() it), or NULL */
+};
+void compress_reply(struct http_request *req, struct compressed *out);
+/* Content-Encoding and Vary: Accept-Encoding for a reply compress_reply() saw. */
+void compress_add_headers(const struct http_request *req, const struct compressed *c,
+                          struct MHD_Response *resp);
+
+/* headers.c: the headers every reply carries (request id, security, rate limit, 401's
+ * challenge) and those the handler added. */
+void headers_add_security(struct http_request *req, struct MHD_Response *resp);
+void headers_add_reply(struct http_request *req, struct MHD_Response *resp);
+
+/* access_log.c: one JSON line per finished request at level info. */
+void access_log_write(const struct http_request *req, double seconds, int termination);
+
+/* metrics.c: per-route status counts and latency histograms. */
+struct route_stats *metrics_new(size_t nroutes);
+void metrics_record(struct http_server *srv, const struct http_request *req, double seconds);
+
+/* listen.c: address resolution, TLS material and the libmicrohttpd daemon. */
+enum herald_err listen_start(struct http_server *srv);
 
 #endif

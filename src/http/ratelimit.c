@@ -31,7 +31,7 @@ struct ratelimit {
     struct shard shards[SHARDS];
 };
 
-int ratelimit_new(struct ratelimit **out)
+enum herald_err ratelimit_new(struct ratelimit **out)
 {
     struct ratelimit *rl = calloc(1, sizeof(*rl));
     if (!rl)

@@ -1,3 +1,5 @@
+/* Replies: the one reply of a request (JSON, raw or error), the headers a handler adds, and
+ * the single place an error becomes the JSON body {"success":false,"error":{...}}. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,8 +32,8 @@ void http_reply_json(struct http_request *req, int status, json_t *body)
     set_reply(req, status, "application/json", text, strlen(text));
 }
 
-void http_reply_error(struct http_request *req, enum herald_err err, const char *message,
-                      const char *field)
+static void reply_error_body(struct http_request *req, enum herald_err err, const char *message,
+                             const char *field)
 {
     json_t *e = json_pack("{s:s, s:s}", "code", herald_err_code(err), "message",
                           message ? message : herald_strerror(err));
@@ -40,6 +42,17 @@ void http_reply_error(struct http_request *req, enum herald_err err, const char 
     req->error_code = herald_err_code(err);
     http_reply_json(req, herald_err_http_status(err),
                     e ? json_pack("{s:b, s:o}", "success", 0, "error", e) : NULL);
+}
+
+void http_reply_err(struct http_request *req, const struct herald_error *err)
+{
+    reply_error_body(req, err->code, herald_error_message(err), err->field[0] ? err->field : NULL);
+}
+
+void http_reply_error(struct http_request *req, enum herald_err err, const char *message,
+                      const char *field)
+{
+    reply_error_body(req, err, message, field);
 }
 
 void http_reply_raw(struct http_request *req, int status, const char *content_type,

@@ -1,5 +1,5 @@
 /* Declarative JSON parsing: a handler lists its fields once and makes one call, which answers
- * 400/415 itself naming the offending field. */
+ * 400/415 itself naming the offending field; and bounded integer query arguments. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,121 +18,140 @@ static bool is_json_content_type(const char *ct)
            (ct[n] == '\0' || ct[n] == ';' || ct[n] == ' ');
 }
 
-static void field_error(struct http_request *req, const char *path, const char *name,
-                        const char *what)
+/* HERALD_ERR_INVALID for field `name` (under `path`): message "<field> <what>". */
+static enum herald_err field_error(struct herald_error *err, const char *path, const char *name,
+                                   const char *what)
 {
-    char field[192], message[320];
+    char field[HERALD_ERROR_FIELD_MAX], message[320];
     if (path && *path)
         snprintf(field, sizeof(field), "%s.%s", path, name);
     else
         snprintf(field, sizeof(field), "%s", name);
     snprintf(message, sizeof(message), "%s %s", field, what);
-    http_reply_error(req, HERALD_ERR_INVALID, message, field);
+    return herald_error_set(err, HERALD_ERR_INVALID, field, "%s", message);
 }
 
-static int check_bounds(struct http_request *req, const char *path, const struct http_field *f,
-                        long long v, const char *unit)
+static enum herald_err check_bounds(const struct http_field *f, long long v, const char *unit,
+                                    const char *path, struct herald_error *err)
 {
-    if (f->min == 0 && f->max == 0)
+    if ((f->min == 0 && f->max == 0) || (v >= f->min && v <= f->max))
         return HERALD_OK;
-    if (v < f->min || v > f->max) {
-        char what[160];
-        snprintf(what, sizeof(what), "must be %s %lld to %lld%s", unit[0] ? "of" : "from", f->min,
-                 f->max, unit);
-        field_error(req, path, f->name, what);
-        return HERALD_ERR_INVALID;
-    }
+    char what[160];
+    snprintf(what, sizeof(what), "must be %s %lld to %lld%s", unit[0] ? "of" : "from", f->min,
+             f->max, unit);
+    return field_error(err, path, f->name, what);
+}
+
+static enum herald_err check_string(const struct http_field *f, json_t *v, const char *path,
+                                    struct herald_error *err)
+{
+    if (!json_is_string(v))
+        return field_error(err, path, f->name, "must be a string");
+    enum herald_err rc =
+        check_bounds(f, (long long)json_string_length(v), " characters", path, err);
+    if (rc)
+        return rc;
+    if (strlen(json_string_value(v)) != json_string_length(v))
+        return field_error(err, path, f->name, "must not contain NUL characters");
+    *(const char **)f->out = json_string_value(v);
     return HERALD_OK;
 }
 
-int http_parse_object(struct http_request *req, json_t *obj, const struct http_field *spec,
-                      size_t n, const char *path)
+static enum herald_err check_int(const struct http_field *f, json_t *v, const char *path,
+                                 struct herald_error *err)
+{
+    if (!json_is_integer(v))
+        return field_error(err, path, f->name, "must be an integer");
+    enum herald_err rc = check_bounds(f, json_integer_value(v), "", path, err);
+    if (rc)
+        return rc;
+    *(long long *)f->out = json_integer_value(v);
+    return HERALD_OK;
+}
+
+/* HF_ARRAY: a list within bounds. HF_STRINGS: one string, or a list of strings. */
+static enum herald_err check_list(const struct http_field *f, json_t *v, const char *path,
+                                  struct herald_error *err)
+{
+    bool strings = f->type == HF_STRINGS;
+    const char *what = strings ? "must be a string or a list of strings" : "must be a list";
+    if (strings && json_is_string(v)) {
+        *(json_t **)f->out = v;
+        return HERALD_OK;
+    }
+    if (!json_is_array(v))
+        return field_error(err, path, f->name, what);
+    enum herald_err rc = check_bounds(f, (long long)json_array_size(v), " items", path, err);
+    if (rc)
+        return rc;
+    for (size_t k = 0; strings && k < json_array_size(v); k++)
+        if (!json_is_string(json_array_get(v, k)))
+            return field_error(err, path, f->name, what);
+    *(json_t **)f->out = v;
+    return HERALD_OK;
+}
+
+/* Checks one present, non-null value against its spec and stores it through f->out. */
+static enum herald_err check_value(const struct http_field *f, json_t *v, const char *path,
+                                   struct herald_error *err)
+{
+    switch (f->type) {
+    case HF_STRING:
+        return check_string(f, v, path, err);
+    case HF_INT:
+        return check_int(f, v, path, err);
+    case HF_BOOL:
+        if (!json_is_boolean(v))
+            return field_error(err, path, f->name, "must be true or false");
+        *(bool *)f->out = json_is_true(v);
+        return HERALD_OK;
+    case HF_ARRAY:
+    case HF_STRINGS:
+        return check_list(f, v, path, err);
+    case HF_OBJECT:
+        if (!json_is_object(v))
+            return field_error(err, path, f->name, "must be an object");
+        *(json_t **)f->out = v;
+        return HERALD_OK;
+    }
+    return herald_error_set(err, HERALD_ERR_INTERNAL, NULL, NULL);
+}
+
+enum herald_err http_check_object(json_t *obj, const struct http_field *spec, size_t n,
+                                  const char *path, struct herald_error *err)
 {
     if (!json_is_object(obj)) {
         if (path && *path)
-            http_reply_error(req, HERALD_ERR_INVALID, "each item must be a JSON object", path);
-        else
-            http_reply_error(req, HERALD_ERR_INVALID, "body must be a JSON object", NULL);
-        return HERALD_ERR_INVALID;
+            return herald_error_set(err, HERALD_ERR_INVALID, path,
+                                    "each item must be a JSON object");
+        return herald_error_set(err, HERALD_ERR_INVALID, NULL, "body must be a JSON object");
     }
     for (size_t i = 0; i < n; i++) {
         const struct http_field *f = &spec[i];
         json_t *v = json_object_get(obj, f->name);
-        if (!v || json_is_null(v)) {
-            if (f->required) {
-                field_error(req, path, f->name, "is required");
-                return HERALD_ERR_INVALID;
-            }
-            continue;
-        }
-        switch (f->type) {
-        case HF_STRING:
-            if (!json_is_string(v)) {
-                field_error(req, path, f->name, "must be a string");
-                return HERALD_ERR_INVALID;
-            }
-            if (check_bounds(req, path, f, (long long)json_string_length(v), " characters"))
-                return HERALD_ERR_INVALID;
-            if (strlen(json_string_value(v)) != json_string_length(v)) {
-                field_error(req, path, f->name, "must not contain NUL characters");
-                return HERALD_ERR_INVALID;
-            }
-            *(const char **)f->out = json_string_value(v);
-            break;
-        case HF_INT:
-            if (!json_is_integer(v)) {
-                field_error(req, path, f->name, "must be an integer");
-                return HERALD_ERR_INVALID;
-            }
-            if (check_bounds(req, path, f, json_integer_value(v), ""))
-                return HERALD_ERR_INVALID;
-            *(long long *)f->out = json_integer_value(v);
-            break;
-        case HF_BOOL:
-            if (!json_is_boolean(v)) {
-                field_error(req, path, f->name, "must be true or false");
-                return HERALD_ERR_INVALID;
-            }
-            *(bool *)f->out = json_is_true(v);
-            break;
-        case HF_ARRAY:
-        case HF_STRINGS:
-            if (f->type == HF_STRINGS && json_is_string(v)) {
-                *(json_t **)f->out = v;
-                break;
-            }
-            if (!json_is_array(v)) {
-                field_error(req, path, f->name,
-                            f->type == HF_STRINGS ? "must be a string or a list of strings"
-                                                  : "must be a list");
-                return HERALD_ERR_INVALID;
-            }
-            if (check_bounds(req, path, f, (long long)json_array_size(v), " items"))
-                return HERALD_ERR_INVALID;
-            if (f->type == HF_STRINGS) {
-                size_t k;
-                json_t *item;
-                json_array_foreach(v, k, item) if (!json_is_string(item))
-                {
-                    field_error(req, path, f->name, "must be a string or a list of strings");
-                    return HERALD_ERR_INVALID;
-                }
-            }
-            *(json_t **)f->out = v;
-            break;
-        case HF_OBJECT:
-            if (!json_is_object(v)) {
-                field_error(req, path, f->name, "must be an object");
-                return HERALD_ERR_INVALID;
-            }
-            *(json_t **)f->out = v;
-            break;
-        }
+        enum herald_err rc = HERALD_OK;
+        if (v && !json_is_null(v))
+            rc = check_value(f, v, path, err);
+        else if (f->required)
+            rc = field_error(err, path, f->name, "is required");
+        if (rc)
+            return rc;
     }
     return HERALD_OK;
 }
 
-int http_parse_json(struct http_request *req, const struct http_field *spec, size_t n, json_t **doc)
+enum herald_err http_parse_object(struct http_request *req, json_t *obj,
+                                  const struct http_field *spec, size_t n, const char *path)
+{
+    struct herald_error err;
+    enum herald_err rc = http_check_object(obj, spec, n, path, &err);
+    if (rc)
+        http_reply_err(req, &err);
+    return rc;
+}
+
+enum herald_err http_parse_json(struct http_request *req, const struct http_field *spec, size_t n,
+                                json_t **doc)
 {
     *doc = NULL;
     if (!is_json_content_type(http_req_header(req, "Content-Type"))) {
@@ -153,7 +172,7 @@ int http_parse_json(struct http_request *req, const struct http_field *spec, siz
         http_reply_error(req, HERALD_ERR_BAD_JSON, message, NULL);
         return HERALD_ERR_BAD_JSON;
     }
-    int rc = http_parse_object(req, root, spec, n, "");
+    enum herald_err rc = http_parse_object(req, root, spec, n, "");
     if (rc) {
         json_decref(root);
         return rc;
@@ -162,8 +181,8 @@ int http_parse_json(struct http_request *req, const struct http_field *spec, siz
     return HERALD_OK;
 }
 
-int http_query_int(struct http_request *req, const char *name, long long min, long long max,
-                   long long def, long long *out)
+enum herald_err http_query_int(struct http_request *req, const char *name, long long min,
+                               long long max, long long def, long long *out)
 {
     const char *s = http_req_query(req, name);
     if (!s) {
@@ -173,10 +192,10 @@ int http_query_int(struct http_request *req, const char *name, long long min, lo
     char *end;
     long long v = strtoll(s, &end, 10);
     if (!*s || *end || v < min || v > max) {
-        char message[160];
-        snprintf(message, sizeof(message), "%s must be an integer from %lld to %lld", name, min,
-                 max);
-        http_reply_error(req, HERALD_ERR_INVALID, message, name);
+        struct herald_error err;
+        herald_error_set(&err, HERALD_ERR_INVALID, name, "%s must be an integer from %lld to %lld",
+                         name, min, max);
+        http_reply_err(req, &err);
         return HERALD_ERR_INVALID;
     }
     *out = v;

@@ -1,3 +1,5 @@
+/* Routing: matches method and path against the route table ({name} segments become request
+ * parameters), and lists the methods a path allows (for 405 and OPTIONS). */
 #include <stdlib.h>
 #include <string.h>
 

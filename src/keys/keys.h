@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "base/err.h"
 #include "store/store.h"
 
 #define KEYS_SECRET_MAX 64
@@ -19,21 +20,25 @@ struct keys_new {
 
 /* The scopes Herald knows, NULL-terminated. */
 extern const char *const keys_known_scopes[];
-/* HERALD_ERR_INVALID with a message in `err` when a scope is unknown or the list malformed. */
-int keys_validate_scopes(const char *scopes, char *err, size_t err_size);
-int keys_create(struct store *st, const struct keys_new *spec, char secret[KEYS_SECRET_MAX],
-                struct store_key *out, char *err, size_t err_size);
+/* HERALD_ERR_INVALID with field "scopes" and a message in *err (may be NULL) when a scope is
+ * unknown or the list malformed. */
+enum herald_err keys_validate_scopes(const char *scopes, struct herald_error *err);
+/* Creates a key and writes its secret. HERALD_ERR_INVALID with the field ("name", "scopes",
+ * "rate_limit") and message in *err (may be NULL), or a store/crypto error. */
+enum herald_err keys_create(struct store *st, const struct keys_new *spec,
+                            char secret[KEYS_SECRET_MAX], struct store_key *out,
+                            struct herald_error *err);
 /* New secret for an active key; the old one stops working. HERALD_ERR_NOT_FOUND otherwise. */
-int keys_rotate(struct store *st, const char *id, char secret[KEYS_SECRET_MAX],
-                struct store_key *out);
-int keys_revoke(struct store *st, const char *id);
+enum herald_err keys_rotate(struct store *st, const char *id, char secret[KEYS_SECRET_MAX],
+                            struct store_key *out);
+enum herald_err keys_revoke(struct store *st, const char *id);
 /* Allocates *out (free() it). */
-int keys_list(struct store *st, struct store_key **out, size_t *count);
+enum herald_err keys_list(struct store *st, struct store_key **out, size_t *count);
 /* Finds the active key for a presented secret: HERALD_ERR_UNAUTHORIZED when unknown or
  * revoked. The stored hash is compared in constant time. */
-int keys_lookup(struct store *st, const char *secret, struct store_key *out);
+enum herald_err keys_lookup(struct store *st, const char *secret, struct store_key *out);
 /* Creates an admin key named "admin" when no active key exists; *created tells. */
-int keys_bootstrap(struct store *st, char secret[KEYS_SECRET_MAX], struct store_key *out,
-                   bool *created);
+enum herald_err keys_bootstrap(struct store *st, char secret[KEYS_SECRET_MAX],
+                               struct store_key *out, bool *created);
 
 #endif

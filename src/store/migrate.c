@@ -1,6 +1,5 @@
-/* Numbered migrations per dialect, each applied or reverted in its own transaction, with
- * schema_migrations recording what is applied. On PostgreSQL an advisory transaction lock
- * keeps two nodes from migrating at once; SQLite's BEGIN IMMEDIATE does the same. */
+/* Owns migrations: numbered per dialect, each applied or reverted in its own transaction and
+ * recorded in schema_migrations; a lock (advisory on PostgreSQL) keeps nodes from racing. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -33,20 +32,20 @@ struct applied_set {
     size_t n;
 };
 
-static int lock_and_bootstrap(struct store_conn *c)
+static enum herald_err lock_and_bootstrap(struct store_conn *c)
 {
-    int rc = HERALD_OK;
-    if (c->st->be->migrate_lock_sql)
-        rc = store_exec(c, c->st->be->migrate_lock_sql);
-    if (!rc)
-        rc = store_exec(c, create_table_sql);
-    return rc;
+    if (c->st->be->migrate_lock_sql) {
+        enum herald_err rc = store_exec(c, c->st->be->migrate_lock_sql);
+        if (rc)
+            return rc;
+    }
+    return store_exec(c, create_table_sql);
 }
 
-static int read_applied(struct store_conn *c, struct applied_set *set)
+static enum herald_err read_applied(struct store_conn *c, struct applied_set *set)
 {
     struct store_res r = {0};
-    int rc = store_query(c, STMT_MIGRATIONS_LIST, NULL, 0, &r);
+    enum herald_err rc = store_query(c, STMT_MIGRATIONS_LIST, NULL, 0, &r);
     set->n = 0;
     for (int i = 0; !rc && i < r.nrows && set->n < MAX_APPLIED; i++) {
         set->versions[set->n] = (int)store_res_i64(&r, i, 0);
@@ -70,7 +69,7 @@ static int load_applied_tx(struct store_conn *c, void *arg)
 {
     struct applied_set *set = arg;
     struct store_res r = {0};
-    int rc = store_query(c, STMT_MIGRATIONS_TABLE, NULL, 0, &r);
+    enum herald_err rc = store_query(c, STMT_MIGRATIONS_TABLE, NULL, 0, &r);
     bool exists = !rc && r.nrows > 0;
     store_res_free(&r);
     set->n = 0;
@@ -79,7 +78,7 @@ static int load_applied_tx(struct store_conn *c, void *arg)
     return read_applied(c, set);
 }
 
-static int load_applied(struct store *st, struct applied_set *set)
+static enum herald_err load_applied(struct store *st, struct applied_set *set)
 {
     return store_run_read(st, load_applied_tx, set);
 }
@@ -90,7 +89,7 @@ int store_migrations(struct store *st, struct store_migration_state *rows, size_
     struct applied_set *set = malloc(sizeof(*set));
     if (!set)
         return HERALD_ERR_NOMEM;
-    int rc = load_applied(st, set);
+    enum herald_err rc = load_applied(st, set);
     if (rc)
         goto done;
     const struct store_migration_src *list;
@@ -113,16 +112,17 @@ int store_migrations_pending(struct store *st, int *pending)
     struct applied_set *set = malloc(sizeof(*set));
     if (!set)
         return HERALD_ERR_NOMEM;
-    int rc = load_applied(st, set);
-    if (!rc) {
-        const struct store_migration_src *list;
-        size_t n;
-        known_migrations(st, &list, &n);
-        *pending = 0;
-        for (size_t i = 0; i < n; i++)
-            if (find_applied(set, list[i].version) < 0)
-                (*pending)++;
-    }
+    enum herald_err rc = load_applied(st, set);
+    if (rc)
+        goto done;
+    const struct store_migration_src *list;
+    size_t n;
+    known_migrations(st, &list, &n);
+    *pending = 0;
+    for (size_t i = 0; i < n; i++)
+        if (find_applied(set, list[i].version) < 0)
+            (*pending)++;
+done:
     free(set);
     return rc;
 }
@@ -133,25 +133,11 @@ struct step_ctx {
     bool done; /* false when another node got there first */
 };
 
-static int step_tx(struct store_conn *c, void *arg)
+/* Records an applied step in schema_migrations, or forgets a reverted one. */
+static enum herald_err record_step(struct store_conn *c, const struct step_ctx *ctx)
 {
-    struct step_ctx *ctx = arg;
-    struct applied_set *set = malloc(sizeof(*set));
-    if (!set)
-        return HERALD_ERR_NOMEM;
-    int rc = lock_and_bootstrap(c);
-    if (!rc)
-        rc = read_applied(c, set);
-    if (rc)
-        goto done;
-    bool applied = find_applied(set, ctx->m->version) >= 0;
-    ctx->done = false;
-    if (applied == ctx->up)
-        goto done;
-    rc = store_exec(c, ctx->up ? ctx->m->up : ctx->m->down);
-    if (rc)
-        goto done;
     struct store_res r = {0};
+    enum herald_err rc;
     if (ctx->up) {
         struct store_val p[] = {SV_I64(ctx->m->version), SV_STR(ctx->m->name),
                                 SV_I64(clock_now_ms())};
@@ -161,6 +147,29 @@ static int step_tx(struct store_conn *c, void *arg)
         rc = store_query(c, STMT_MIGRATION_DELETE, p, 1, &r);
     }
     store_res_free(&r);
+    return rc;
+}
+
+static int step_tx(struct store_conn *c, void *arg)
+{
+    struct step_ctx *ctx = arg;
+    struct applied_set *set = malloc(sizeof(*set));
+    if (!set)
+        return HERALD_ERR_NOMEM;
+    enum herald_err rc = lock_and_bootstrap(c);
+    if (rc)
+        goto done;
+    rc = read_applied(c, set);
+    if (rc)
+        goto done;
+    bool applied = find_applied(set, ctx->m->version) >= 0;
+    ctx->done = false;
+    if (applied == ctx->up)
+        goto done;
+    rc = store_exec(c, ctx->up ? ctx->m->up : ctx->m->down);
+    if (rc)
+        goto done;
+    rc = record_step(c, ctx);
     ctx->done = rc == HERALD_OK;
 done:
     free(set);
@@ -175,7 +184,7 @@ int store_migrate_up(struct store *st, int *applied)
     *applied = 0;
     for (size_t i = 0; i < n; i++) {
         struct step_ctx ctx = {&list[i], true, false};
-        int rc = store_run_tx(st, step_tx, &ctx);
+        enum herald_err rc = store_run_tx(st, step_tx, &ctx);
         if (rc) {
             log_error("migration failed",
                       json_pack("{s:i, s:s}", "version", list[i].version, "name", list[i].name));
@@ -199,7 +208,7 @@ int store_migrate_down(struct store *st, int steps, int *reverted)
     struct applied_set *set = malloc(sizeof(*set));
     if (!set)
         return HERALD_ERR_NOMEM;
-    int rc = load_applied(st, set);
+    enum herald_err rc = load_applied(st, set);
     if (rc)
         goto done;
     if (steps < 1 || (size_t)steps > set->n) {

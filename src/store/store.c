@@ -1,3 +1,5 @@
+/* Owns the store's front: choosing the backend, the connection pool (generations drop suspect
+ * connections), timed statements, and the transaction runner that retries soft failures. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,12 +30,12 @@ static void pool_conn_destroy(struct store *st, struct pool_conn *pc)
     free(pc);
 }
 
-static int pool_conn_new(struct store *st, unsigned generation, struct pool_conn **out)
+static enum herald_err pool_conn_new(struct store *st, unsigned generation, struct pool_conn **out)
 {
     struct pool_conn *pc = calloc(1, sizeof(*pc));
     if (!pc)
         return HERALD_ERR_NOMEM;
-    int rc = st->be->connect(st, &pc->impl);
+    enum herald_err rc = st->be->connect(st, &pc->impl);
     if (rc) {
         free(pc);
         return rc;
@@ -58,7 +60,7 @@ int store_open(const struct store_opts *opts, struct store **out)
     st->sqlite_sync_full = opts->sqlite_sync_full;
     pthread_mutex_init(&st->mu, NULL);
     clock_cond_init(&st->cv);
-    int rc = st->url ? be->open(st, opts) : HERALD_ERR_NOMEM;
+    enum herald_err rc = st->url ? be->open(st, opts) : HERALD_ERR_NOMEM;
     if (rc) {
         free(st->url);
         pthread_mutex_destroy(&st->mu);
@@ -104,7 +106,7 @@ const char *store_backend_name(const struct store *st)
     return st->be->name;
 }
 
-static int pool_acquire(struct store *st, struct store_conn *c)
+static enum herald_err pool_acquire(struct store *st, struct store_conn *c)
 {
     pthread_mutex_lock(&st->mu);
     for (;;) {
@@ -129,7 +131,7 @@ static int pool_acquire(struct store *st, struct store_conn *c)
             unsigned gen = st->generation;
             pthread_mutex_unlock(&st->mu);
             struct pool_conn *pc;
-            int rc = pool_conn_new(st, gen, &pc);
+            enum herald_err rc = pool_conn_new(st, gen, &pc);
             if (rc) {
                 pthread_mutex_lock(&st->mu);
                 st->n_active--;
@@ -179,7 +181,7 @@ int store_query(struct store_conn *c, enum store_stmt id, const struct store_val
 {
     struct store *st = c->st;
     int64_t t0 = clock_mono_ns();
-    int rc = st->be->query(c->pc->impl, id, params, nparams, out);
+    enum herald_err rc = st->be->query(c->pc->impl, id, params, nparams, out);
     uint64_t dt = (uint64_t)(clock_mono_ns() - t0);
     if (store_stmts[id].is_write) {
         atomic_fetch_add_explicit(&st->write_count, 1, memory_order_relaxed);
@@ -197,7 +199,7 @@ int store_query(struct store_conn *c, enum store_stmt id, const struct store_val
 
 int store_exec(struct store_conn *c, const char *sql)
 {
-    int rc = c->st->be->exec(c->pc->impl, sql);
+    enum herald_err rc = c->st->be->exec(c->pc->impl, sql);
     if (rc == HERALD_ERR_DB_SOFT && !c->st->be->usable(c->pc->impl))
         c->broken = true;
     return rc;
@@ -213,29 +215,37 @@ static void backoff_sleep(int attempt)
     nanosleep(&ts, NULL);
 }
 
-static int run_in_tx(struct store *st, const char *begin_sql, store_fn fn, void *arg)
+/* One attempt: a pooled connection, BEGIN, the callback, COMMIT (ROLLBACK when it failed). */
+static enum herald_err tx_attempt(struct store *st, const char *begin_sql, store_fn fn, void *arg)
 {
-    int rc = HERALD_ERR_DB_SOFT;
+    struct store_conn c;
+    enum herald_err rc = pool_acquire(st, &c);
+    if (rc)
+        return rc;
+    rc = store_exec(&c, begin_sql);
+    if (rc)
+        goto done;
+    rc = fn(&c, arg);
+    if (rc) {
+        if (!c.broken)
+            store_exec(&c, "ROLLBACK");
+        goto done;
+    }
+    rc = store_exec(&c, "COMMIT");
+done:
+    pool_release(&c);
+    return rc;
+}
+
+static enum herald_err run_in_tx(struct store *st, const char *begin_sql, store_fn fn, void *arg)
+{
+    enum herald_err rc = HERALD_ERR_DB_SOFT;
     for (int attempt = 0; attempt < TX_MAX_ATTEMPTS; attempt++) {
         if (attempt > 0) {
             atomic_fetch_add_explicit(&st->soft_retries, 1, memory_order_relaxed);
             backoff_sleep(attempt);
         }
-        struct store_conn c;
-        rc = pool_acquire(st, &c);
-        if (rc == HERALD_ERR_DB_SOFT)
-            continue;
-        if (rc)
-            return rc;
-        rc = store_exec(&c, begin_sql);
-        if (!rc) {
-            rc = fn(&c, arg);
-            if (!rc)
-                rc = store_exec(&c, "COMMIT");
-            else if (!c.broken)
-                store_exec(&c, "ROLLBACK");
-        }
-        pool_release(&c);
+        rc = tx_attempt(st, begin_sql, fn, arg);
         if (rc != HERALD_ERR_DB_SOFT)
             return rc;
     }
@@ -256,7 +266,7 @@ int store_run_read(struct store *st, store_fn fn, void *arg)
 int store_run_plain(struct store *st, store_fn fn, void *arg)
 {
     struct store_conn c;
-    int rc = pool_acquire(st, &c);
+    enum herald_err rc = pool_acquire(st, &c);
     if (rc)
         return rc;
     rc = fn(&c, arg);
@@ -292,7 +302,7 @@ int store_verify_backup(struct store *st, const char *path)
 
 int store_restore(struct store *st, const char *path)
 {
-    int rc = st->be->restore(st, path);
+    enum herald_err rc = st->be->restore(st, path);
     /* Pooled connections may hold handles to the replaced database. */
     pthread_mutex_lock(&st->mu);
     st->generation++;

@@ -114,6 +114,13 @@ static void test_config_load(void **state)
     assert_int_equal(cfg_load(&cfg, err, sizeof(err)), HERALD_ERR_CONFIG);
     assert_non_null(strstr(err, "HERALD_DB_POOL_MAX"));
     cfg_free(&cfg);
+    struct herald_error detail;
+    assert_int_equal(cfg_read(&cfg, &detail), HERALD_ERR_CONFIG);
+    assert_string_equal(detail.field, "HERALD_DB_POOL_MAX");
+    assert_string_equal(detail.message,
+                        "HERALD_DB_POOL_MAX: must be an integer from 1 to 1000, got \"many\"");
+    assert_string_equal(err, detail.message); /* the buffer form carries the same text */
+    cfg_free(&cfg);
     unsetenv("HERALD_DB_POOL_MAX");
     setenv("HERALD_DB_POOL_MIN", "30", 1);
     assert_int_equal(cfg_load(&cfg, err, sizeof(err)), HERALD_ERR_CONFIG);
@@ -301,6 +308,49 @@ static void test_error_table(void **state)
     assert_int_equal(herald_err_http_status(HERALD_ERR_DB_SOFT), 503);
     assert_string_equal(herald_err_code((enum herald_err)9999), "internal_error");
     assert_int_equal(HERALD_ERR_CORS_DENIED, 21); /* numbers are stable */
+
+    struct herald_error err;
+    assert_int_equal(herald_error_set(&err, HERALD_ERR_INVALID, "steps", "steps must be %d", 3),
+                     HERALD_ERR_INVALID);
+    assert_int_equal(err.code, HERALD_ERR_INVALID);
+    assert_string_equal(err.field, "steps");
+    assert_string_equal(herald_error_message(&err), "steps must be 3");
+    herald_error_set(&err, HERALD_ERR_DB_SOFT, NULL, NULL);
+    assert_string_equal(err.field, "");
+    assert_string_equal(herald_error_message(&err), "database busy or unreachable");
+    assert_int_equal(herald_error_set(NULL, HERALD_ERR_IO, NULL, "x"), HERALD_ERR_IO);
+}
+
+/* docs/errors.md lists every code of the X-macro, row for row. */
+static void test_error_table_documented(void **state)
+{
+    (void)state;
+    char path[4096];
+    snprintf(path, sizeof(path), "%s", __FILE__);
+    char *slash = strstr(path, "tests/unit/");
+    if (!slash)
+        skip(); /* built without an absolute source path */
+    snprintf(slash, sizeof(path) - (size_t)(slash - path), "docs/errors.md");
+    FILE *f = fopen(path, "r");
+    assert_non_null(f);
+    static char doc[65536];
+    size_t n = fread(doc, 1, sizeof(doc) - 1, f);
+    fclose(f);
+    doc[n] = '\0';
+    int missing = 0;
+#define HERALD_ERR_DOC_ROW(name, num, code, status, msg)                                           \
+    do {                                                                                           \
+        char row[512];                                                                             \
+        snprintf(row, sizeof(row), "| %d | `%s` | `%s` | %d | %s |\n", num, #name, code, status,   \
+                 msg);                                                                             \
+        if (!strstr(doc, row)) {                                                                   \
+            fprintf(stderr, "docs/errors.md lacks the row: %s", row);                              \
+            missing++;                                                                             \
+        }                                                                                          \
+    } while (0);
+    HERALD_ERRORS(HERALD_ERR_DOC_ROW)
+#undef HERALD_ERR_DOC_ROW
+    assert_int_equal(missing, 0);
 }
 
 int main(void)
@@ -312,7 +362,7 @@ int main(void)
         cmocka_unit_test(test_crypto_basics),      cmocka_unit_test(test_crypto_files),
         cmocka_unit_test(test_error_table),        cmocka_unit_test(test_backoff),
         cmocka_unit_test(test_gzip_round_trip),    cmocka_unit_test(test_text_helpers),
-        cmocka_unit_test(test_monotonic_deadline),
+        cmocka_unit_test(test_monotonic_deadline), cmocka_unit_test(test_error_table_documented),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

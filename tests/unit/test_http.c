@@ -171,6 +171,38 @@ static void test_parse_spec(void **state)
     free_fake(req);
 }
 
+/* The same checks without a request: the details land in one struct, exactly as replied. */
+static void test_check_object_detail(void **state)
+{
+    (void)state;
+    long long count = 0;
+    const struct http_field spec[] = {{"count", HF_INT, true, 1, 10, &count}};
+    struct herald_error err;
+    json_t *doc = json_loads("{\"count\":11}", 0, NULL);
+    assert_int_equal(http_check_object(doc, spec, 1, "items[1]", &err), HERALD_ERR_INVALID);
+    assert_int_equal(err.code, HERALD_ERR_INVALID);
+    assert_string_equal(err.field, "items[1].count");
+    assert_string_equal(err.message, "items[1].count must be from 1 to 10");
+    json_decref(doc);
+    doc = json_loads("[1]", 0, NULL);
+    assert_int_equal(http_check_object(doc, spec, 1, "", &err), HERALD_ERR_INVALID);
+    assert_string_equal(err.field, "");
+    assert_string_equal(err.message, "body must be a JSON object");
+    json_decref(doc);
+    doc = json_loads("{\"count\":4}", 0, NULL);
+    assert_int_equal(http_check_object(doc, spec, 1, "", NULL), HERALD_OK);
+    assert_int_equal(count, 4);
+    json_decref(doc);
+
+    struct http_request *req = fake_request("");
+    herald_error_set(&err, HERALD_ERR_NOT_FOUND, NULL, NULL);
+    http_reply_err(req, &err);
+    assert_int_equal(req->status, 404);
+    assert_string_equal(req->reply_body, "{\"success\":false,\"error\":{\"code\":\"not_found\","
+                                         "\"message\":\"not found\"}}");
+    free_fake(req);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -178,6 +210,7 @@ int main(void)
         cmocka_unit_test(test_cors_and_auth),
         cmocka_unit_test(test_rate_limit_bucket),
         cmocka_unit_test(test_parse_spec),
+        cmocka_unit_test(test_check_object_detail),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,119 @@
+/* Listening: resolves the bind address, loads the TLS certificate and key into memory, and
+ * starts the libmicrohttpd daemon (epoll thread pool, suspend/resume, its log in ours). */
+#include <netdb.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "base/log.h"
+#include "http/internal.h"
+
+#define TLS_PRIORITIES "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2:%SERVER_PRECEDENCE"
+
+/* Reads a whole file of at most 1 MiB; NULL when it cannot. Allocates (free() it). */
+static char *read_file(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    struct buf b;
+    buf_init(&b, 1 << 20);
+    char chunk[4096];
+    size_t n;
+    enum herald_err rc = HERALD_OK;
+    while (!rc && (n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+        rc = buf_append(&b, chunk, n);
+    fclose(f);
+    char *out = NULL;
+    if (rc || buf_steal(&b, &out, NULL)) {
+        buf_free(&b);
+        return NULL;
+    }
+    return out;
+}
+
+static enum herald_err resolve_bind(const char *host, int port, struct sockaddr_storage *ss)
+{
+    struct addrinfo hints = {0}, *res = NULL;
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+    char port_s[8];
+    snprintf(port_s, sizeof(port_s), "%d", port);
+    if (getaddrinfo(*host ? host : NULL, port_s, &hints, &res) != 0 || !res)
+        return HERALD_ERR_CONFIG;
+    memcpy(ss, res->ai_addr, res->ai_addrlen);
+    freeaddrinfo(res);
+    return HERALD_OK;
+}
+
+/* Loads the certificate and key when configured and fills the daemon's TLS options. */
+static enum herald_err load_tls(struct http_server *srv, struct MHD_OptionItem tls_opts[4])
+{
+    memset(tls_opts, 0, 4 * sizeof(*tls_opts));
+    tls_opts[0].option = MHD_OPTION_END;
+    const struct http_server_opts *opts = &srv->opts;
+    if (!opts->tls_cert_file || !*opts->tls_cert_file)
+        return HERALD_OK;
+    srv->tls_cert = read_file(opts->tls_cert_file);
+    srv->tls_key = read_file(opts->tls_key_file);
+    if (!srv->tls_cert || !srv->tls_key) {
+        log_error("cannot read TLS certificate or key", NULL);
+        return HERALD_ERR_CONFIG;
+    }
+    srv->tls = true;
+    tls_opts[0] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_CERT, 0, srv->tls_cert};
+    tls_opts[1] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_KEY, 0, srv->tls_key};
+    tls_opts[2] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_PRIORITIES, 0, (void *)TLS_PRIORITIES};
+    tls_opts[3] = (struct MHD_OptionItem){MHD_OPTION_END, 0, NULL};
+    return HERALD_OK;
+}
+
+__attribute__((format(printf, 2, 0))) static void on_mhd_log(void *cls, const char *fmt, va_list ap)
+{
+    (void)cls;
+    char line[512];
+    vsnprintf(line, sizeof(line), fmt, ap);
+    size_t n = strlen(line);
+    while (n && line[n - 1] == '\n')
+        line[--n] = '\0';
+    log_warn("http server", json_pack("{s:s}", "detail", line));
+}
+
+enum herald_err listen_start(struct http_server *srv)
+{
+    const struct http_server_opts *opts = &srv->opts;
+    struct sockaddr_storage ss;
+    enum herald_err rc = resolve_bind(opts->host, opts->port, &ss);
+    if (rc) {
+        log_error("cannot resolve listen address", json_pack("{s:s}", "host", opts->host));
+        return rc;
+    }
+    struct MHD_OptionItem tls_opts[4];
+    rc = load_tls(srv, tls_opts);
+    if (rc)
+        return rc;
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME |
+                     MHD_USE_ITC | MHD_USE_ERROR_LOG;
+    if (ss.ss_family == AF_INET6)
+        flags |= MHD_USE_IPv6;
+    if (srv->tls)
+        flags |= MHD_USE_TLS;
+    int threads = opts->threads > 0 ? opts->threads : (int)sysconf(_SC_NPROCESSORS_ONLN);
+    if (threads < 1)
+        threads = 1;
+    srv->daemon = MHD_start_daemon(
+        flags, 0, NULL, NULL, lifecycle_on_access, srv, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log,
+        NULL, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss, MHD_OPTION_THREAD_POOL_SIZE,
+        (unsigned)threads, MHD_OPTION_NOTIFY_COMPLETED, lifecycle_on_completed, srv,
+        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)60, MHD_OPTION_CONNECTION_LIMIT, (unsigned)10000,
+        MHD_OPTION_ARRAY, tls_opts, MHD_OPTION_END);
+    if (!srv->daemon) {
+        log_error("cannot start the HTTP server",
+                  json_pack("{s:s, s:i}", "host", opts->host, "port", opts->port));
+        return HERALD_ERR_IO;
+    }
+    const union MHD_DaemonInfo *di = MHD_get_daemon_info(srv->daemon, MHD_DAEMON_INFO_BIND_PORT);
+    srv->port = di ? di->port : opts->port;
+    return HERALD_OK;
+}
