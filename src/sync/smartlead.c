@@ -2,6 +2,7 @@
  * offset-paged by up to 1000 to the end (their order is undocumented, so no early stop on
  * dates). A row yields up to five events, each timed by its own field; bounced and
  * unsubscribed have no time of their own and take the row's latest known time, flagged. */
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -172,7 +173,22 @@ static int sync_stats_page(struct sync_run *run, const char *campaign_id, json_i
     return rc;
 }
 
-int sync_smartlead_run(struct sync_run *run)
+/* The key travels as a query parameter; the HTTP client adds it so logs never carry it. */
+static void credentials(const char *api_key, struct hc_opts *ho)
 {
-    return sync_run_campaigns(run, fetch_campaigns, sync_stats_page, PAGE);
+    ho->query_key_name = "api_key";
+    ho->query_key_value = api_key;
 }
+
+const struct sync_connector sync_smartlead = {
+    .platform = "smartlead",
+    .key_env = "HERALD_SMARTLEAD_API_KEY",
+    .cfg_base_url = offsetof(struct cfg, smartlead_base_url),
+    .cfg_api_key = offsetof(struct cfg, smartlead_api_key),
+    .cfg_rate = offsetof(struct cfg, smartlead_rate),
+    .credentials = credentials,
+    .probe_path = "/campaigns/",
+    .fetch_campaigns = fetch_campaigns,
+    .fetch_page = sync_stats_page,
+    .page_size = PAGE,
+};
