@@ -6,6 +6,7 @@
 #include <time.h>
 
 #include "base/clock.h"
+#include "events/key.h"
 #include "jobs/jobs.h"
 #include "jobs/schedule.h"
 #include "sync/connector.h"
@@ -385,6 +386,8 @@ static void test_sync_params_and_connectors(void **state)
     assert_non_null(sync_connector_find("smartlead"));
     assert_null(sync_connector_find("mailchimp"));
     assert_null(sync_connector_find(NULL));
+    for (size_t i = 0; i < sync_connector_count; i++) /* events accept what connectors store */
+        assert_true(evkey_platform_known(sync_connectors[i]->platform));
     struct store *st = open_store();
     struct jobs *j = new_jobs(st, 3);
     struct sync_opts so = {0};
