@@ -304,7 +304,7 @@ static int retry_as_new_job(struct store_conn *c, struct retry_tx *t,
     json_t *raw =
         json_pack("{s:I, s:s?}", "deadLetterId", (json_int_t)d->id, "payload", d->payload);
     struct jobs_problem problem;
-    char *text;
+    char *text = NULL;
     int rc = raw ? jobs_normalise(t->j, kind->name, raw, &text, &problem) : HERALD_ERR_NOMEM;
     json_decref(raw);
     if (rc == HERALD_ERR_INVALID)
