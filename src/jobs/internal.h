@@ -30,6 +30,7 @@ struct jobs {
     char node[40];
     struct jobs_kind_entry kinds[JOBS_MAX_KINDS];
     size_t nkinds;
+    char kind_names[JOBS_MAX_KINDS * 17]; /* "sync,mixpanel_retry": what this node claims */
     pthread_mutex_t mu;
     pthread_cond_t wake;
     atomic_bool stopping;

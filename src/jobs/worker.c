@@ -53,6 +53,10 @@ int jobs_register(struct jobs *j, const struct jobs_kind *kind, void *arg)
         return HERALD_ERR_DUPLICATE;
     if (j->nkinds == JOBS_MAX_KINDS || strlen(kind->name) >= sizeof(((struct store_job *)0)->kind))
         return HERALD_ERR_INVALID;
+    size_t len = strlen(j->kind_names);
+    if (len + strlen(kind->name) + 2 > sizeof(j->kind_names))
+        return HERALD_ERR_INVALID;
+    snprintf(j->kind_names + len, sizeof(j->kind_names) - len, "%s%s", len ? "," : "", kind->name);
     j->kinds[j->nkinds++] = (struct jobs_kind_entry){kind, arg};
     return HERALD_OK;
 }
@@ -307,7 +311,7 @@ static void run_job(struct jobs_worker *w, struct store_job *job)
 }
 
 struct claim_tx {
-    const char *node;
+    const char *node, *kinds;
     int64_t now, until;
     struct store_job *job;
 };
@@ -315,7 +319,7 @@ struct claim_tx {
 static int claim_tx(struct store_conn *c, void *arg)
 {
     struct claim_tx *t = arg;
-    return store_job_claim(c, t->node, t->now, t->until, t->job);
+    return store_job_claim(c, t->node, t->kinds, t->now, t->until, t->job);
 }
 
 static void set_current(struct jobs_worker *w, const struct store_job *job)
@@ -334,7 +338,7 @@ static void *worker_main(void *arg)
     while (!atomic_load(&j->stopping)) {
         struct store_job job;
         int64_t now = clock_now_ms();
-        struct claim_tx t = {j->node, now, now + j->opts.lease_ms, &job};
+        struct claim_tx t = {j->node, j->kind_names, now, now + j->opts.lease_ms, &job};
         int rc = store_run_tx(j->st, claim_tx, &t);
         if (rc == HERALD_OK) {
             set_current(w, &job);

@@ -338,6 +338,35 @@ static void test_dead_letter_retried_by_a_new_job(void **state)
     store_close(st);
 }
 
+/* A node claims only the kinds it runs: another node's kind stays pending here. */
+static void test_claims_only_registered_kinds(void **state)
+{
+    (void)state;
+    struct store *st = open_store();
+    enum count_mode mode = COUNT_OK;
+    struct jobs *a = new_jobs(st, 3), *b = new_jobs(st, 3);
+    assert_int_equal(jobs_register(a, &count_kind, &mode), HERALD_OK);
+    assert_int_equal(jobs_register(b, &thing_kind, NULL), HERALD_OK);
+    assert_int_equal(jobs_start(a), HERALD_OK);
+    char id[40];
+    struct jobs_problem p;
+    json_t *raw = json_pack("{s:i, s:s}", "deadLetterId", 1, "payload", "x");
+    assert_int_equal(jobs_submit(b, "thing_retry", raw, id, &p), HERALD_OK);
+    json_decref(raw);
+    sleep_ms(1200);
+    struct jobs_info info;
+    assert_int_equal(jobs_get(a, id, &info), HERALD_OK);
+    assert_string_equal(info.status, "pending");
+    assert_int_equal(info.attempts, 0);
+    jobs_info_clear(&info);
+    jobs_free(a);
+    assert_int_equal(jobs_start(b), HERALD_OK);
+    wait_status(b, id, "completed", &info);
+    jobs_info_clear(&info);
+    jobs_free(b);
+    store_close(st);
+}
+
 /* Two nodes run the same schedule: each tick queues one job. */
 static void test_schedule_one_job_per_tick(void **state)
 {
@@ -440,6 +469,7 @@ int main(void)
         cmocka_unit_test_setup(test_cancel_pending_and_running, setup),
         cmocka_unit_test_setup(test_stop_releases_running_jobs, setup),
         cmocka_unit_test_setup(test_dead_letter_retried_by_a_new_job, setup),
+        cmocka_unit_test_setup(test_claims_only_registered_kinds, setup),
         cmocka_unit_test_setup(test_schedule_one_job_per_tick, setup),
         cmocka_unit_test_setup(test_sync_params_and_connectors, setup),
     };
