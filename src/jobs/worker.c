@@ -1,6 +1,5 @@
-/* The worker pool: claims jobs from the store, holds and renews their leases, runs each kind's
- * run function with a context, and records the outcome (finish, retry with backoff, release,
- * cancel, dead letter). */
+/* The worker pool: claims jobs, holds and renews their leases, runs each kind with a context
+ * and records the outcome (finish, retry with backoff, release, cancel, dead letter). */
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
