@@ -9,18 +9,22 @@
 struct store;
 struct ingest;
 struct http_server;
-struct sync_engine;
+struct jobs;
+struct jobs_schedule;
+struct sync;
 struct mixpanel;
-struct periodic;
+struct mixpanel_retry;
 
 struct app {
     struct cfg cfg;
     struct store *store;
     struct ingest *ingest;
     struct http_server *http;
-    struct sync_engine *sync;
-    struct mixpanel *mixpanel; /* NULL when not configured */
-    struct periodic *periodic;
+    struct jobs *jobs; /* the worker pool and the job API */
+    struct jobs_schedule *schedule;
+    struct sync *sync;
+    struct mixpanel *mixpanel;             /* NULL when not configured */
+    struct mixpanel_retry *mixpanel_retry; /* NULL when not configured */
     int64_t started_ms;
 };
 

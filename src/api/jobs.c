@@ -1,6 +1,8 @@
+/* GET /api/jobs/status: the background work of this node at a glance, the periodic sync's
+ * schedule and Mixpanel forwarding. */
 #include "api/api.h"
+#include "jobs/schedule.h"
 #include "sync/mixpanel.h"
-#include "sync/periodic.h"
 
 enum http_result api_jobs_status(struct http_request *req, void *ctx)
 {
@@ -21,8 +23,8 @@ enum http_result api_jobs_status(struct http_request *req, void *ctx)
         json_object_set_new(mixpanel, "lagEvents", json_null());
         json_object_set_new(mixpanel, "lagSeconds", json_null());
     }
-    struct periodic_status ps;
-    if ((rc = periodic_get_status(app->periodic, &ps))) {
+    struct jobs_schedule_status ps;
+    if ((rc = jobs_schedule_status(app->schedule, "periodic_sync", &ps))) {
         json_decref(mixpanel);
         return api_fail(req, rc);
     }

@@ -1,3 +1,5 @@
+/* herald serve: starts the store, the event writer, the job layer with its kinds and
+ * schedules, Mixpanel forwarding and the HTTP server; stops them in reverse on a signal. */
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -8,10 +10,12 @@
 #include "cli/cli.h"
 #include "events/ingest.h"
 #include "jobs/cron.h"
+#include "jobs/jobs.h"
+#include "jobs/schedule.h"
 #include "store/store.h"
-#include "sync/engine.h"
 #include "sync/mixpanel.h"
-#include "sync/periodic.h"
+#include "sync/mixpanel_retry.h"
+#include "sync/sync.h"
 
 static const char serve_help[] =
     "usage: herald serve\n\n"
@@ -20,80 +24,102 @@ static const char serve_help[] =
     "SIGTERM or SIGINT: stop accepting, finish requests under way, flush the event writer, "
     "exit 0.\n";
 
-int cli_serve(struct app *app, int argc, char **argv)
+static void schedule_error(const char *msg)
 {
-    if (argc > 1) {
-        fputs(serve_help, strcmp(argv[1], "--help") == 0 ? stdout : stderr);
-        return strcmp(argv[1], "--help") == 0 ? 0 : 2;
-    }
-    /* Signals are taken by sigwait() below: block them before any thread starts. */
-    sigset_t sigs;
-    sigemptyset(&sigs);
-    sigaddset(&sigs, SIGTERM);
-    sigaddset(&sigs, SIGINT);
-    pthread_sigmask(SIG_BLOCK, &sigs, NULL);
-    signal(SIGPIPE, SIG_IGN);
+    fprintf(stderr, "herald: configuration error: HERALD_SYNC_SCHEDULE: %s\n", msg);
+}
 
-    int status = 1, rc;
-    char cron_err[160] = "";
-    struct cron cron;
-    if (strcmp(app->cfg.sync_schedule, "off") != 0 &&
-        cron_parse(app->cfg.sync_schedule, &cron, cron_err, sizeof(cron_err))) {
-        fprintf(stderr, "herald: configuration error: HERALD_SYNC_SCHEDULE: %s\n", cron_err);
-        return 2;
-    }
-    if (cli_open_store(app, &app->store))
-        return 1;
+/* Opens the store, takes the shared instance lock and checks that no migration is pending. */
+static int open_store(struct app *app)
+{
+    int rc, pending = 0;
+    if ((rc = cli_open_store(app, &app->store)))
+        return rc;
     if ((rc = store_lock_instance(app->store, false))) {
         if (rc == HERALD_ERR_CONFLICT)
             fprintf(stderr, "herald: a restore is running on this database; try again after it\n");
         else
             cli_error("cannot take the instance lock", rc);
-        goto done;
+        return rc;
     }
-    int pending = 0;
     if ((rc = store_migrations_pending(app->store, &pending))) {
         cli_error("cannot read the migration state", rc);
-        goto done;
+        return rc;
     }
     if (pending) {
         fprintf(stderr, "herald: %d migration(s) pending; run `herald migrate up` before serving\n",
                 pending);
-        goto done;
+        return HERALD_ERR_MIGRATIONS_PENDING;
     }
-    struct ingest_opts io = {app->cfg.writer_batch, app->cfg.writer_flush_ms,
-                             app->cfg.writer_cache};
-    if ((rc = ingest_start(app->store, &io, &app->ingest))) {
+    return HERALD_OK;
+}
+
+/* The job kinds of this node: sync, and Mixpanel's dead-letter retry when it is configured. */
+static int register_kinds(struct app *app, struct sync_opts *so, struct mixpanel_retry_opts *mo)
+{
+    const struct cfg *cfg = &app->cfg;
+    sync_opts_from_cfg(cfg, so);
+    int rc = sync_start(app->store, app->ingest, app->jobs, so, &app->sync);
+    if (rc || !mixpanel_configured(cfg))
+        return rc;
+    *mo = (struct mixpanel_retry_opts){cfg->mixpanel_base_url,        cfg->mixpanel_token,
+                                       cfg->mixpanel_service_account, cfg->mixpanel_secret,
+                                       cfg->mixpanel_project_id,      cfg->upstream_timeout_ms};
+    return mixpanel_retry_register(app->jobs, mo, &app->mixpanel_retry);
+}
+
+/* The periodic incremental sync: one schedule row, when a schedule is set and a platform is
+ * configured. */
+static int start_schedules(struct app *app)
+{
+    char err[200] = "";
+    json_t *params = NULL;
+    struct jobs_schedule_def def = {"periodic_sync", app->cfg.sync_schedule, "sync", NULL};
+    if (strcmp(app->cfg.sync_schedule, "off") != 0)
+        params = def.params = sync_periodic_params(app->sync);
+    int rc = jobs_schedule_start(app->jobs, &def, params ? 1 : 0, &app->schedule, err, sizeof(err));
+    json_decref(params); /* the schedule keeps its normalised copy */
+    if (rc == HERALD_ERR_INVALID)
+        schedule_error(err);
+    else if (rc)
+        cli_error("cannot start the schedules", rc);
+    return rc;
+}
+
+/* Everything behind the HTTP server, in dependency order. */
+static int start_domain(struct app *app, struct sync_opts *so, struct mixpanel_retry_opts *mo)
+{
+    const struct cfg *cfg = &app->cfg;
+    struct ingest_opts io = {cfg->writer_batch, cfg->writer_flush_ms, cfg->writer_cache};
+    struct jobs_opts jo = {cfg->sync_workers, (int64_t)cfg->job_lease_seconds * 1000,
+                           cfg->job_max_attempts};
+    int rc;
+    if ((rc = ingest_start(app->store, &io, &app->ingest)))
         cli_error("cannot start the event writer", rc);
-        goto done;
-    }
-    if ((rc = sync_engine_start(app->store, app->ingest, &app->cfg, &app->sync))) {
-        cli_error("cannot start the sync engine", rc);
-        goto done;
-    }
-    if ((rc = periodic_start(app->store, app->sync, &app->cfg, &app->periodic, cron_err,
-                             sizeof(cron_err)))) {
-        if (rc == HERALD_ERR_INVALID)
-            fprintf(stderr, "herald: configuration error: HERALD_SYNC_SCHEDULE: %s\n", cron_err);
-        else
-            cli_error("cannot start the periodic sync", rc);
-        goto done;
-    }
-    if ((rc = mixpanel_start(app->store, &app->cfg, sync_engine_node(app->sync), &app->mixpanel))) {
+    else if ((rc = jobs_new(app->store, &jo, &app->jobs)) || (rc = register_kinds(app, so, mo)) ||
+             (rc = jobs_start(app->jobs)))
+        cli_error("cannot start the job workers", rc);
+    else if ((rc = start_schedules(app)))
+        ;
+    else if ((rc = mixpanel_start(app->store, cfg, jobs_node(app->jobs), &app->mixpanel)))
         cli_error("cannot start Mixpanel forwarding", rc);
-        goto done;
-    }
+    return rc;
+}
+
+static int start_http(struct app *app)
+{
+    const struct cfg *cfg = &app->cfg;
     struct http_server_opts ho = {
-        .host = app->cfg.listen_host,
-        .port = app->cfg.listen_port,
-        .threads = app->cfg.http_threads,
-        .max_body = (size_t)app->cfg.max_body,
-        .tls_cert_file = app->cfg.tls_cert_file,
-        .tls_key_file = app->cfg.tls_key_file,
-        .cors_origins = app->cfg.cors_origins,
-        .rate_key_default = app->cfg.rate_limit,
-        .rate_ip = app->cfg.rate_limit_ip,
-        .metrics_token = app->cfg.metrics_token,
+        .host = cfg->listen_host,
+        .port = cfg->listen_port,
+        .threads = cfg->http_threads,
+        .max_body = (size_t)cfg->max_body,
+        .tls_cert_file = cfg->tls_cert_file,
+        .tls_key_file = cfg->tls_key_file,
+        .cors_origins = cfg->cors_origins,
+        .rate_key_default = cfg->rate_limit,
+        .rate_ip = cfg->rate_limit_ip,
+        .metrics_token = cfg->metrics_token,
         .routes = api_routes,
         .nroutes = api_route_count,
         .handler_ctx = app,
@@ -101,35 +127,78 @@ int cli_serve(struct app *app, int argc, char **argv)
         .lookup_ctx = app,
     };
     app->started_ms = clock_now_ms();
-    if ((rc = http_server_start(&ho, &app->http))) {
+    int rc = http_server_start(&ho, &app->http);
+    if (rc) {
         cli_error("cannot start the HTTP server", rc);
-        goto done;
+        return rc;
     }
     /* Always written, whatever the level: operators and scripts read the bound port here. */
     log_emit(LOG_INFO, "listening",
-             json_pack("{s:s, s:i, s:s, s:b, s:s}", "host", app->cfg.listen_host, "port",
+             json_pack("{s:s, s:i, s:s, s:b, s:s}", "host", cfg->listen_host, "port",
                        http_server_port(app->http), "backend", store_backend_name(app->store),
-                       "tls", *app->cfg.tls_cert_file != '\0', "version", HERALD_VERSION));
-    int sig = 0;
-    sigwait(&sigs, &sig);
-    log_info("shutting down", json_pack("{s:s}", "signal", sig == SIGTERM ? "SIGTERM" : "SIGINT"));
-    http_server_quiesce(app->http);
-    if (!http_server_wait_idle(app->http, app->cfg.shutdown_timeout * 1000))
-        log_warn("requests still in flight at the shutdown deadline", NULL);
-    status = 0;
-done:
+                       "tls", *cfg->tls_cert_file != '\0', "version", HERALD_VERSION));
+    return HERALD_OK;
+}
+
+/* In reverse order of starting; each stop takes NULL. */
+static void stop_all(struct app *app)
+{
     http_server_stop(app->http);
     app->http = NULL;
-    periodic_stop(app->periodic);
-    app->periodic = NULL;
+    jobs_schedule_stop(app->schedule);
+    app->schedule = NULL;
     mixpanel_stop(app->mixpanel);
     app->mixpanel = NULL;
-    sync_engine_stop(app->sync); /* releases running jobs with their cursors */
+    jobs_free(app->jobs); /* releases running jobs with their progress */
+    app->jobs = NULL;
+    sync_stop(app->sync);
     app->sync = NULL;
+    mixpanel_retry_free(app->mixpanel_retry);
+    app->mixpanel_retry = NULL;
     ingest_stop(app->ingest); /* commits whatever is queued */
     app->ingest = NULL;
     store_close(app->store);
     app->store = NULL;
+}
+
+static void wait_for_signal(struct app *app, sigset_t *sigs)
+{
+    int sig = 0;
+    sigwait(sigs, &sig);
+    log_info("shutting down", json_pack("{s:s}", "signal", sig == SIGTERM ? "SIGTERM" : "SIGINT"));
+    http_server_quiesce(app->http);
+    if (!http_server_wait_idle(app->http, app->cfg.shutdown_timeout * 1000))
+        log_warn("requests still in flight at the shutdown deadline", NULL);
+}
+
+int cli_serve(struct app *app, int argc, char **argv)
+{
+    if (argc > 1) {
+        fputs(serve_help, strcmp(argv[1], "--help") == 0 ? stdout : stderr);
+        return strcmp(argv[1], "--help") == 0 ? 0 : 2;
+    }
+    /* Signals are taken by sigwait(): block them before any thread starts. */
+    sigset_t sigs;
+    sigemptyset(&sigs);
+    sigaddset(&sigs, SIGTERM);
+    sigaddset(&sigs, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    char cron_err[160] = "";
+    struct cron cron;
+    if (strcmp(app->cfg.sync_schedule, "off") != 0 &&
+        cron_parse(app->cfg.sync_schedule, &cron, cron_err, sizeof(cron_err))) {
+        schedule_error(cron_err);
+        return 2;
+    }
+    struct sync_opts so; /* outlive the domain, which keeps pointers into them */
+    struct mixpanel_retry_opts mo;
+    int status = 1;
+    if (!open_store(app) && !start_domain(app, &so, &mo) && !start_http(app)) {
+        wait_for_signal(app, &sigs);
+        status = 0;
+    }
+    stop_all(app);
     if (status == 0)
         log_info("stopped", NULL);
     return status;

@@ -1,4 +1,5 @@
-/* Jobs, dead letters and sync cursors over the statement registry (queries.c). */
+/* Jobs, dead letters, schedules and sync cursors over the statement registry (queries.c):
+ * the rows the job layer (src/jobs/) and the sync kind keep. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -121,11 +122,11 @@ done:
     return rc;
 }
 
-int store_job_claim(struct store_conn *c, const char *node, int64_t now_ms, int64_t lease_until_ms,
-                    struct store_job *out)
+int store_job_claim(struct store_conn *c, const char *node, const char *kinds, int64_t now_ms,
+                    int64_t lease_until_ms, struct store_job *out)
 {
-    struct store_val p[] = {SV_STR(node), SV_I64(lease_until_ms), SV_I64(now_ms)};
-    return one_job(c, STMT_JOB_CLAIM, p, 3, out);
+    struct store_val p[] = {SV_STR(node), SV_I64(lease_until_ms), SV_I64(now_ms), SV_STR(kinds)};
+    return one_job(c, STMT_JOB_CLAIM, p, 4, out);
 }
 
 int store_job_progress(struct store_conn *c, const char *id, const char *node, const char *progress,

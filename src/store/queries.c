@@ -20,8 +20,10 @@
     "id, kind, status, params, progress, error, attempts, run_after_ms, locked_by, "               \
     "lease_until_ms, cancel_requested, created_at_ms, started_at_ms, finished_at_ms"
 #define JOB_CLAIMABLE                                                                              \
-    "SELECT id FROM jobs WHERE (status = 'pending' AND run_after_ms <= $3) OR "                    \
-    "(status = 'running' AND lease_until_ms < $3) ORDER BY created_at_ms, id LIMIT 1"
+    "SELECT id FROM jobs WHERE ((status = 'pending' AND run_after_ms <= $3) OR "                   \
+    "(status = 'running' AND lease_until_ms < $3)) AND "                                           \
+    "(',' || CAST($4 AS TEXT) || ',') LIKE ('%,' || kind || ',%') "                                \
+    "ORDER BY created_at_ms, id LIMIT 1"
 #define JOB_CLAIM(pick)                                                                            \
     "UPDATE jobs SET status = 'running', locked_by = $1, lease_until_ms = $2, "                    \
     "attempts = attempts + 1, started_at_ms = COALESCE(started_at_ms, $3) WHERE id = (" pick       \

@@ -147,10 +147,11 @@ int store_job_get(struct store_conn *c, const char *id, struct store_job *out);
 /* Newest first; status NULL for all; paging after (created_at_ms, id) when after_id is set. */
 int store_job_list(struct store_conn *c, const char *status, int64_t after_created_ms,
                    const char *after_id, int limit, struct store_job **out, size_t *count);
-/* Takes the oldest runnable job (pending and due, or running with an expired lease) for `node`
- * until `lease_until_ms`. HERALD_ERR_NOT_FOUND when there is none. */
-int store_job_claim(struct store_conn *c, const char *node, int64_t now_ms, int64_t lease_until_ms,
-                    struct store_job *out);
+/* Takes the oldest runnable job (pending and due, or running with an expired lease) of one of
+ * `kinds` (comma-separated names) for `node` until `lease_until_ms`. HERALD_ERR_NOT_FOUND when
+ * there is none. */
+int store_job_claim(struct store_conn *c, const char *node, const char *kinds, int64_t now_ms,
+                    int64_t lease_until_ms, struct store_job *out);
 /* Saves progress and renews the lease; *cancel tells whether a cancel was requested.
  * HERALD_ERR_NOT_FOUND when the job is no longer this node's. */
 int store_job_progress(struct store_conn *c, const char *id, const char *node, const char *progress,

@@ -1,13 +1,18 @@
-/* What the sync engine hands a connector for one platform of one job. The connector reads and
- * updates `state` (its counters and its private "_cursor"), calls checkpoint() after each page
- * it has durably written, and returns 0 when its whole window is read. */
+/* The connector table and what a connector gets. Each platform is one file (lemlist.c,
+ * smartlead.c) defining a `struct sync_connector`, one entry in the table (connectors.c) and
+ * its fake (tests/fakes/); the rest of Herald iterates the table, never a platform's name.
+ * For one platform of one job the sync kind hands the connector a `struct sync_run`: it reads
+ * and updates `state` (its counters and its private "_cursor"), calls checkpoint() after each
+ * page it has durably written, and returns 0 when its whole window is read. */
 #ifndef HERALD_SYNC_CONNECTOR_H
 #define HERALD_SYNC_CONNECTOR_H
 
 #include <jansson.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
+#include "base/config.h"
 #include "events/ingest.h"
 #include "events/key.h"
 #include "sync/http_client.h"
@@ -33,9 +38,6 @@ struct sync_run {
                         const char *payload);
     void *engine_arg;
 };
-
-int sync_lemlist_run(struct sync_run *run);
-int sync_smartlead_run(struct sync_run *run);
 
 /* page.c: what the connectors share. */
 struct sync_page {
@@ -70,6 +72,30 @@ int sync_run_campaigns(struct sync_run *run, sync_campaigns_fn campaigns, sync_p
  * HERALD_ERR_UPSTREAM_MALFORMED. */
 int sync_malformed(struct sync_run *run, const char *reason, const char *request, const char *body,
                    const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+/* ---- the connector table ---- */
+struct sync_connector {
+    const char *platform; /* as events and requests name it: "lemlist" */
+    const char *key_env;  /* the variable holding its API key, named in errors */
+    /* Where its settings live in the configuration (offsetof(struct cfg, ...)): base URL and
+       API key (char *), request budget (struct cfg_rate). */
+    size_t cfg_base_url, cfg_api_key, cfg_rate;
+    /* Credentials: puts the API key on the HTTP client's options (Basic auth, query key). */
+    void (*credentials)(const char *api_key, struct hc_opts *ho);
+    /* Health probe: a cheap authenticated GET. */
+    const char *probe_path;
+    sync_campaigns_fn fetch_campaigns;
+    sync_page_fn fetch_page;
+    int page_size;
+};
+extern const struct sync_connector sync_lemlist, sync_smartlead;
+/* Every connector, in the order jobs and reports list them. */
+extern const struct sync_connector *const sync_connectors[];
+extern const size_t sync_connector_count;
+/* The connector of `platform`, NULL for none (or NULL platform). */
+const struct sync_connector *sync_connector_find(const char *platform);
+/* Index of a connector in sync_connectors. */
+size_t sync_connector_index(const struct sync_connector *c);
+
 /* True when the job asked for every campaign, or for this one. */
 bool sync_campaign_wanted(const struct sync_run *run, const char *campaign_id);
 /* Adds n to an integer member of obj. */

@@ -1,3 +1,5 @@
+/* Outbound HTTP for connectors and Mixpanel (libcurl): URL and credentials, the client-side
+ * rate limit, Retry-After on 429, backoff with jitter on 5xx and transport errors. */
 #include "sync/http_client.h"
 
 #include <curl/curl.h>
@@ -157,6 +159,106 @@ struct hc_body {
     size_t len;
 };
 
+/* base_url + path_query, plus the query-string key when the platform wants one. */
+static int build_url(struct hc_client *c, const char *path_query, char *url, size_t size)
+{
+    int n = snprintf(url, size, "%s%s", c->base_url, path_query);
+    if (!c->opts.query_key_name || n <= 0 || (size_t)n >= size)
+        return HERALD_OK;
+    char *value = curl_easy_escape(c->curl, c->opts.query_key_value, 0);
+    if (!value)
+        return HERALD_ERR_NOMEM;
+    snprintf(url + n, size - (size_t)n, "%c%s=%s", strchr(path_query, '?') ? '&' : '?',
+             c->opts.query_key_name, value);
+    curl_free(value);
+    return HERALD_OK;
+}
+
+static struct curl_slist *build_headers(const struct hc_client *c, const struct hc_body *body)
+{
+    struct curl_slist *headers = curl_slist_append(NULL, "Accept: application/json");
+    if (c->auth_header)
+        headers = curl_slist_append(headers, c->auth_header);
+    if (body) {
+        char ct[128], ce[128];
+        snprintf(ct, sizeof(ct), "Content-Type: %s", body->content_type);
+        headers = curl_slist_append(headers, ct);
+        if (body->content_encoding) {
+            snprintf(ce, sizeof(ce), "Content-Encoding: %s", body->content_encoding);
+            headers = curl_slist_append(headers, ce);
+        }
+        headers = curl_slist_append(headers, "Expect:");
+    }
+    return headers;
+}
+
+/* One attempt: fills out->body and out->status (0 on a transport error). */
+static CURLcode perform_once(struct hc_client *c, const char *url, const struct hc_body *body,
+                             struct hc_response *out, struct header_state *hs)
+{
+    buf_reset(&out->body);
+    struct curl_slist *headers = build_headers(c, body);
+    curl_easy_reset(c->curl);
+    curl_easy_setopt(c->curl, CURLOPT_URL, url);
+    curl_easy_setopt(c->curl, CURLOPT_HTTPHEADER, headers);
+    curl_easy_setopt(c->curl, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(c->curl, CURLOPT_WRITEDATA, &out->body);
+    curl_easy_setopt(c->curl, CURLOPT_HEADERFUNCTION, on_header);
+    curl_easy_setopt(c->curl, CURLOPT_HEADERDATA, hs);
+    curl_easy_setopt(c->curl, CURLOPT_TIMEOUT_MS, c->opts.timeout_ms);
+    curl_easy_setopt(c->curl, CURLOPT_CONNECTTIMEOUT_MS, 5000L);
+    curl_easy_setopt(c->curl, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(c->curl, CURLOPT_ACCEPT_ENCODING, "");
+    curl_easy_setopt(c->curl, CURLOPT_USERAGENT, "herald/0.1");
+    curl_easy_setopt(c->curl, CURLOPT_PROTOCOLS_STR, "http,https");
+    if (body) {
+        curl_easy_setopt(c->curl, CURLOPT_POST, 1L);
+        curl_easy_setopt(c->curl, CURLOPT_POSTFIELDS, body->data);
+        curl_easy_setopt(c->curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)body->len);
+    }
+    CURLcode cc = curl_easy_perform(c->curl);
+    curl_slist_free_all(headers);
+    out->attempts++;
+    long status = 0;
+    if (cc == CURLE_OK)
+        curl_easy_getinfo(c->curl, CURLINFO_RESPONSE_CODE, &status);
+    out->status = status;
+    return cc;
+}
+
+/* A 429: waits as Retry-After says (2 s without it, 60 s at most). 0 to try again. */
+static int wait_rate_limited(struct hc_client *c, const char *path_query, long retry_after_ms,
+                             struct hc_response *out, char *error, size_t error_size)
+{
+    if (++out->rate_limited > c->opts.max_rate_limited) {
+        snprintf(error, error_size, "still rate limited after %d waits", out->rate_limited - 1);
+        return HERALD_ERR_UPSTREAM;
+    }
+    long ms = retry_after_ms >= 0 ? retry_after_ms : 2000;
+    if (ms > MAX_RETRY_AFTER_MS)
+        ms = MAX_RETRY_AFTER_MS;
+    log_info("upstream rate limited",
+             json_pack("{s:s, s:i}", "path", path_query, "retry_after_ms", (int)ms));
+    return hc_sleep(c, ms) ? HERALD_OK : HERALD_ERR_CANCELLED;
+}
+
+/* A failed attempt: permanent (4xx) or transient (5xx, transport) with backoff. 0 to try
+ * again. */
+static int wait_failed(struct hc_client *c, const char *path_query, CURLcode cc,
+                       struct hc_response *out, int *failures, char *error, size_t error_size)
+{
+    if (cc != CURLE_OK)
+        snprintf(error, error_size, "%s", curl_easy_strerror(cc));
+    else
+        snprintf(error, error_size, "HTTP %ld", out->status);
+    bool transient = cc != CURLE_OK || out->status >= 500;
+    if (!transient || ++*failures >= c->opts.max_attempts)
+        return HERALD_ERR_UPSTREAM;
+    log_info("upstream request failed, retrying", json_pack("{s:s, s:s, s:i}", "path", path_query,
+                                                            "error", error, "attempt", *failures));
+    return hc_sleep(c, backoff_ms(c, *failures)) ? HERALD_OK : HERALD_ERR_CANCELLED;
+}
+
 static int hc_request(struct hc_client *c, const char *path_query, const struct hc_body *body,
                       struct hc_response *out, char *error, size_t error_size)
 {
@@ -164,95 +266,22 @@ static int hc_request(struct hc_client *c, const char *path_query, const struct 
     buf_init(&out->body, MAX_BODY);
     error[0] = '\0';
     char url[4096];
-    int n = snprintf(url, sizeof(url), "%s%s", c->base_url, path_query);
-    if (c->opts.query_key_name && n > 0 && (size_t)n < sizeof(url)) {
-        char *value = curl_easy_escape(c->curl, c->opts.query_key_value, 0);
-        if (!value)
-            return HERALD_ERR_NOMEM;
-        snprintf(url + n, sizeof(url) - (size_t)n, "%c%s=%s", strchr(path_query, '?') ? '&' : '?',
-                 c->opts.query_key_name, value);
-        curl_free(value);
-    }
-
-    int failures = 0;
-    for (;;) {
+    int rc = build_url(c, path_query, url, sizeof(url));
+    for (int failures = 0; !rc;) {
         int64_t wait;
         while ((wait = limiter_take(c->opts.limiter)) > 0)
             if (!hc_sleep(c, wait))
                 return HERALD_ERR_CANCELLED;
-        buf_reset(&out->body);
         struct header_state hs = {-1};
-        struct curl_slist *headers = NULL;
-        headers = curl_slist_append(headers, "Accept: application/json");
-        if (c->auth_header)
-            headers = curl_slist_append(headers, c->auth_header);
-        char ct[128], ce[128];
-        if (body) {
-            snprintf(ct, sizeof(ct), "Content-Type: %s", body->content_type);
-            headers = curl_slist_append(headers, ct);
-            if (body->content_encoding) {
-                snprintf(ce, sizeof(ce), "Content-Encoding: %s", body->content_encoding);
-                headers = curl_slist_append(headers, ce);
-            }
-            headers = curl_slist_append(headers, "Expect:");
-        }
-        curl_easy_reset(c->curl);
-        curl_easy_setopt(c->curl, CURLOPT_URL, url);
-        curl_easy_setopt(c->curl, CURLOPT_HTTPHEADER, headers);
-        curl_easy_setopt(c->curl, CURLOPT_WRITEFUNCTION, on_body);
-        curl_easy_setopt(c->curl, CURLOPT_WRITEDATA, &out->body);
-        curl_easy_setopt(c->curl, CURLOPT_HEADERFUNCTION, on_header);
-        curl_easy_setopt(c->curl, CURLOPT_HEADERDATA, &hs);
-        curl_easy_setopt(c->curl, CURLOPT_TIMEOUT_MS, c->opts.timeout_ms);
-        curl_easy_setopt(c->curl, CURLOPT_CONNECTTIMEOUT_MS, 5000L);
-        curl_easy_setopt(c->curl, CURLOPT_NOSIGNAL, 1L);
-        curl_easy_setopt(c->curl, CURLOPT_ACCEPT_ENCODING, "");
-        curl_easy_setopt(c->curl, CURLOPT_USERAGENT, "herald/0.1");
-        curl_easy_setopt(c->curl, CURLOPT_PROTOCOLS_STR, "http,https");
-        if (body) {
-            curl_easy_setopt(c->curl, CURLOPT_POST, 1L);
-            curl_easy_setopt(c->curl, CURLOPT_POSTFIELDS, body->data);
-            curl_easy_setopt(c->curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)body->len);
-        }
-        CURLcode cc = curl_easy_perform(c->curl);
-        curl_slist_free_all(headers);
-        out->attempts++;
-        long status = 0;
-        if (cc == CURLE_OK)
-            curl_easy_getinfo(c->curl, CURLINFO_RESPONSE_CODE, &status);
-        out->status = status;
-        if (cc == CURLE_OK && status >= 200 && status < 300)
+        CURLcode cc = perform_once(c, url, body, out, &hs);
+        if (cc == CURLE_OK && out->status >= 200 && out->status < 300)
             return HERALD_OK;
-        if (cc == CURLE_OK && status == 429) {
-            if (++out->rate_limited > c->opts.max_rate_limited) {
-                snprintf(error, error_size, "still rate limited after %d waits",
-                         out->rate_limited - 1);
-                return HERALD_ERR_UPSTREAM;
-            }
-            long ms = hs.retry_after_ms >= 0 ? hs.retry_after_ms : 2000;
-            if (ms > MAX_RETRY_AFTER_MS)
-                ms = MAX_RETRY_AFTER_MS;
-            log_info("upstream rate limited",
-                     json_pack("{s:s, s:i}", "path", path_query, "retry_after_ms", (int)ms));
-            if (!hc_sleep(c, ms))
-                return HERALD_ERR_CANCELLED;
-            continue;
-        }
-        bool transient = cc != CURLE_OK || status >= 500;
-        if (cc != CURLE_OK)
-            snprintf(error, error_size, "%s", curl_easy_strerror(cc));
+        if (cc == CURLE_OK && out->status == 429)
+            rc = wait_rate_limited(c, path_query, hs.retry_after_ms, out, error, error_size);
         else
-            snprintf(error, error_size, "HTTP %ld", status);
-        if (!transient)
-            return HERALD_ERR_UPSTREAM;
-        if (++failures >= c->opts.max_attempts)
-            return HERALD_ERR_UPSTREAM;
-        log_info(
-            "upstream request failed, retrying",
-            json_pack("{s:s, s:s, s:i}", "path", path_query, "error", error, "attempt", failures));
-        if (!hc_sleep(c, backoff_ms(c, failures)))
-            return HERALD_ERR_CANCELLED;
+            rc = wait_failed(c, path_query, cc, out, &failures, error, error_size);
     }
+    return rc;
 }
 
 int hc_get(struct hc_client *c, const char *path_query, struct hc_response *out, char *error,

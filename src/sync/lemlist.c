@@ -3,6 +3,7 @@
  * POST /api/event-keys/generate, so re-reading a page (on resume we step one page back)
  * stores nothing twice. */
 #include <curl/curl.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -191,7 +192,21 @@ static int sync_page(struct sync_run *run, const char *campaign_id, json_int_t o
     return rc;
 }
 
-int sync_lemlist_run(struct sync_run *run)
+/* Basic auth with an empty user name. */
+static void credentials(const char *api_key, struct hc_opts *ho)
 {
-    return sync_run_campaigns(run, fetch_campaigns, sync_page, PAGE);
+    ho->basic_password = api_key;
 }
+
+const struct sync_connector sync_lemlist = {
+    .platform = "lemlist",
+    .key_env = "HERALD_LEMLIST_API_KEY",
+    .cfg_base_url = offsetof(struct cfg, lemlist_base_url),
+    .cfg_api_key = offsetof(struct cfg, lemlist_api_key),
+    .cfg_rate = offsetof(struct cfg, lemlist_rate),
+    .credentials = credentials,
+    .probe_path = "/campaigns?version=v2&limit=1",
+    .fetch_campaigns = fetch_campaigns,
+    .fetch_page = sync_page,
+    .page_size = PAGE,
+};

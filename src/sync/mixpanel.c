@@ -14,6 +14,7 @@
 #include "base/crypto.h"
 #include "base/gzip.h"
 #include "base/log.h"
+#include "jobs/jobs.h"
 #include "sync/http_client.h"
 
 #define CURSOR_NAME "mixpanel"
@@ -129,22 +130,10 @@ static char *event_json(const struct mixpanel *m, const struct store_event *e)
     return out;
 }
 
-struct dl_tx {
-    const char *reason, *payload;
-};
-
-static int dl_tx(struct store_conn *c, void *arg)
-{
-    struct dl_tx *t = arg;
-    return store_dead_letter_insert(c, NULL, "mixpanel", t->reason, "POST /import", t->payload,
-                                    clock_now_ms());
-}
-
+/* Through the one dead-letter writer; the "mixpanel_retry" kind retries these. */
 static void dead_letter(struct mixpanel *m, const char *reason, const char *event)
 {
-    struct dl_tx t = {reason, event};
-    if (store_run_tx(m->st, dl_tx, &t))
-        log_error("cannot record a Mixpanel dead letter", json_pack("{s:s}", "reason", reason));
+    jobs_dead_letter(m->st, NULL, "mixpanel", reason, "POST /import", event);
 }
 
 /* Records Mixpanel's strict-mode rejections; the rest of the batch was imported. */

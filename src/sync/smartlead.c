@@ -2,6 +2,7 @@
  * offset-paged by up to 1000 to the end (their order is undocumented, so no early stop on
  * dates). A row yields up to five events, each timed by its own field; bounced and
  * unsubscribed have no time of their own and take the row's latest known time, flagged. */
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -53,24 +54,43 @@ static const char *time_member(json_t *row, const char *name, int64_t *ms)
     return json_string_value(v);
 }
 
-/* One statistics row → its events. */
+static void stats_id_of(json_t *row, char out[64])
+{
+    json_t *sid = json_object_get(row, "stats_id");
+    if (json_is_string(sid))
+        snprintf(out, 64, "%.63s", json_string_value(sid));
+    else if (json_is_integer(sid))
+        snprintf(out, 64, "%lld", (long long)json_integer_value(sid));
+    else
+        out[0] = '\0';
+}
+
+/* One event of a row, its payload the cleaned row plus what marks it. */
+static void add_event(struct sync_run *run, struct sync_page *pg, json_t *clean,
+                      const struct evkey_input *in, int64_t when_ms, const char *upstream,
+                      bool approximate, const char *request, const char *why)
+{
+    json_t *payload = json_deep_copy(clean);
+    json_object_set_new(payload, "upstreamType", json_string(upstream));
+    if (approximate)
+        json_object_set_new(payload, "timeApproximate", json_true());
+    sync_page_add(run, pg, in, when_ms, json_dumps(payload, JSON_COMPACT | JSON_SORT_KEYS), request,
+                  why);
+    json_decref(payload);
+}
+
+/* One statistics row → its events: up to four timed, then bounced and unsubscribed at the
+ * row's latest time. */
 static void add_row(struct sync_run *run, struct sync_page *pg, json_t *row,
                     const char *campaign_id, const char *request)
 {
     static const struct {
         const char *field, *type;
-    } timed[] = {{"sent_time", "sent"},
-                 {"open_time", "opened"},
-                 {"click_time", "clicked"},
-                 {"reply_time", "replied"}};
-    json_t *sid = json_object_get(row, "stats_id");
+    } timed[] = {{"sent_time", "sent"},     {"open_time", "opened"},
+                 {"click_time", "clicked"}, {"reply_time", "replied"},
+                 {"is_bounced", "bounced"}, {"is_unsubscribed", "unsubscribed"}};
     char stats_id[64];
-    if (json_is_string(sid))
-        snprintf(stats_id, sizeof(stats_id), "%.63s", json_string_value(sid));
-    else if (json_is_integer(sid))
-        snprintf(stats_id, sizeof(stats_id), "%lld", (long long)json_integer_value(sid));
-    else
-        stats_id[0] = '\0';
+    stats_id_of(row, stats_id);
     json_t *email = json_object_get(row, "lead_email");
     json_t *clean = json_deep_copy(row);
     json_object_del(clean, "email_message"); /* large, and not ours to keep */
@@ -83,39 +103,28 @@ static void add_row(struct sync_run *run, struct sync_page *pg, json_t *row,
         json_decref(clean);
         return;
     }
-    int64_t latest = -1;
-    const char *latest_iso = NULL;
+    struct evkey_input in = {"smartlead", campaign_id, NULL,           json_string_value(email),
+                             stats_id,    NULL,        run->namespace_};
+    int64_t latest = -1, ms;
+    const char *latest_iso = NULL, *iso;
     for (size_t i = 0; i < 4; i++) {
-        int64_t ms;
-        const char *iso = time_member(row, timed[i].field, &ms);
-        if (!iso)
+        if (!(iso = time_member(row, timed[i].field, &ms)))
             continue;
         if (ms > latest) {
             latest = ms;
             latest_iso = iso;
         }
-        struct evkey_input in = {"smartlead", campaign_id, timed[i].type,  json_string_value(email),
-                                 stats_id,    iso,         run->namespace_};
-        json_t *payload = json_deep_copy(clean);
-        json_object_set_new(payload, "upstreamType", json_string(timed[i].field));
-        sync_page_add(run, pg, &in, ms, json_dumps(payload, JSON_COMPACT | JSON_SORT_KEYS), request,
-                      NULL);
-        json_decref(payload);
+        in.event_type = timed[i].type;
+        in.occurred_at = iso;
+        add_event(run, pg, clean, &in, ms, timed[i].field, false, request, NULL);
     }
-    static const struct {
-        const char *flag, *type;
-    } flags[] = {{"is_bounced", "bounced"}, {"is_unsubscribed", "unsubscribed"}};
-    for (size_t i = 0; i < 2; i++) {
-        if (!json_is_true(json_object_get(row, flags[i].flag)))
+    for (size_t i = 4; i < 6; i++) {
+        if (!json_is_true(json_object_get(row, timed[i].field)))
             continue;
-        json_t *payload = json_deep_copy(clean);
-        json_object_set_new(payload, "upstreamType", json_string(flags[i].flag));
-        json_object_set_new(payload, "timeApproximate", json_true());
-        struct evkey_input in = {"smartlead", campaign_id, flags[i].type,  json_string_value(email),
-                                 stats_id,    latest_iso,  run->namespace_};
-        sync_page_add(run, pg, &in, latest, json_dumps(payload, JSON_COMPACT | JSON_SORT_KEYS),
-                      request, latest_iso ? NULL : "bounce or unsubscribe on a row with no time");
-        json_decref(payload);
+        in.event_type = timed[i].type;
+        in.occurred_at = latest_iso;
+        add_event(run, pg, clean, &in, latest, timed[i].field, true, request,
+                  latest_iso ? NULL : "bounce or unsubscribe on a row with no time");
     }
     json_decref(clean);
 }
@@ -172,7 +181,22 @@ static int sync_stats_page(struct sync_run *run, const char *campaign_id, json_i
     return rc;
 }
 
-int sync_smartlead_run(struct sync_run *run)
+/* The key travels as a query parameter; the HTTP client adds it so logs never carry it. */
+static void credentials(const char *api_key, struct hc_opts *ho)
 {
-    return sync_run_campaigns(run, fetch_campaigns, sync_stats_page, PAGE);
+    ho->query_key_name = "api_key";
+    ho->query_key_value = api_key;
 }
+
+const struct sync_connector sync_smartlead = {
+    .platform = "smartlead",
+    .key_env = "HERALD_SMARTLEAD_API_KEY",
+    .cfg_base_url = offsetof(struct cfg, smartlead_base_url),
+    .cfg_api_key = offsetof(struct cfg, smartlead_api_key),
+    .cfg_rate = offsetof(struct cfg, smartlead_rate),
+    .credentials = credentials,
+    .probe_path = "/campaigns/",
+    .fetch_campaigns = fetch_campaigns,
+    .fetch_page = sync_stats_page,
+    .page_size = PAGE,
+};

@@ -147,3 +147,52 @@ def test_kill9_loses_and_duplicates_nothing(make_herald, mp):
     # A batch in flight at the kill may be resent with identical values; Mixpanel keeps one.
     resent = [k for k, v in s["arrivals"].items() if v > 1]
     assert len(resent) <= 200 and s["unique"] == 3000
+
+
+def mixpanel_dead_letters(h, n, timeout=20):
+    deadline = time.time() + timeout
+    while True:
+        dls = h.get("/api/jobs/dead-letters?limit=100", key=h.admin_key).json()["deadLetters"]
+        mine = [d for d in dls if d["kind"] == "mixpanel"]
+        if len(mine) >= n or time.time() > deadline:
+            return mine
+        time.sleep(0.2)
+
+
+def retry_and_wait(h, dl_id):
+    r = h.post(f"/api/jobs/dead-letters/{dl_id}/retry", key=h.admin_key)
+    assert r.status_code == 202, r.text
+    job = r.json()["jobId"]
+    deadline = time.time() + 20
+    while True:
+        j = h.get(f"/api/full-sync/status/{job}", key=h.admin_key).json()
+        if j["status"] in ("completed", "failed") or time.time() > deadline:
+            return job, j
+        time.sleep(0.2)
+
+
+def test_dead_letters_are_retried_through_the_api(make_herald, mp):
+    mp.faults(reject=2)
+    h = make_herald(env=mp.env()).start()
+    keys = store(h, 20, tag="retry")
+    mine = mixpanel_dead_letters(h, 2)
+    assert len(mine) == 2 and all(d["jobId"] is None for d in mine)
+    assert len(wait_arrivals(mp, 18)["arrivals"]) == 18
+    # Refused again: the retry job completes and leaves a new dead letter of its own.
+    mp.faults(reject=1)
+    job, j = retry_and_wait(h, mine[0]["id"])
+    assert j["status"] == "completed", j
+    again = [d for d in mixpanel_dead_letters(h, 3) if d["jobId"] == job]
+    assert len(again) == 1 and "rejected by the test" in again[0]["reason"]
+    assert again[0]["payload"] == mine[0]["payload"]
+    # Accepted: both events arrive, once.
+    for dl in (again[0], mine[1]):
+        assert retry_and_wait(h, dl["id"])[1]["status"] == "completed"
+    s = wait_arrivals(mp, 20)
+    assert set(s["arrivals"]) == {insert_id(k) for k in keys}
+    assert all(v == 1 for v in s["arrivals"].values())
+    # A dead letter is retried once; the list says when.
+    assert h.post(f"/api/jobs/dead-letters/{mine[1]['id']}/retry",
+                  key=h.admin_key).status_code == 409
+    dls = {d["id"]: d for d in mixpanel_dead_letters(h, 3)}
+    assert dls[mine[1]["id"]]["retriedAt"] and dls[again[0]["id"]]["retriedAt"]

@@ -1,0 +1,59 @@
+/* The sync domain: pulling campaign activity from the platforms of the connector table
+ * (sync/connector.h) into the event store. A sync is one job kind ("sync") of the job layer
+ * (jobs/jobs.h): its params are validated once (params.c), its run reads each platform from
+ * its saved cursor (engine.c). This module holds what the kind shares across jobs: each
+ * platform's settings, its request budget and its cached health. */
+#ifndef HERALD_SYNC_SYNC_H
+#define HERALD_SYNC_SYNC_H
+
+#include <jansson.h>
+#include <stdbool.h>
+
+#include "base/config.h"
+#include "events/ingest.h"
+#include "jobs/jobs.h"
+#include "store/store.h"
+
+#define SYNC_MAX_CONNECTORS 8
+
+struct sync_platform_opts {
+    const char *base_url;
+    const char *api_key; /* NULL or "": not configured on this node */
+    struct cfg_rate rate;
+};
+
+struct sync_opts {
+    struct sync_platform_opts platforms[SYNC_MAX_CONNECTORS]; /* indexed like sync_connectors */
+    long timeout_ms;                                          /* per upstream request */
+};
+/* Reads each connector's settings from the configuration. */
+void sync_opts_from_cfg(const struct cfg *cfg, struct sync_opts *out);
+
+struct sync;
+/* Registers the "sync" job kind with `jobs` (before jobs_start()). The strings of opts must
+ * outlive the sync. */
+int sync_start(struct store *st, struct ingest *ing, struct jobs *jobs,
+               const struct sync_opts *opts, struct sync **out);
+void sync_stop(struct sync *s);
+
+/* True when this node has credentials for `platform`. */
+bool sync_platform_configured(const struct sync *s, const char *platform);
+/* "healthy", "unhealthy" or "unconfigured": a cheap authenticated request with a 2 s timeout,
+ * cached for 30 s. */
+const char *sync_probe(struct sync *s, const char *platform);
+/* Raw params of the periodic incremental sync: every configured platform (a new reference);
+ * NULL when none is configured. */
+json_t *sync_periodic_params(const struct sync *s);
+
+/* ---- for the kind's own files (params.c, engine.c) ---- */
+extern const struct jobs_kind sync_job_kind;
+struct hc_opts;
+/* Base URL, credentials and the shared request budget of a platform. */
+void sync_http_opts(struct sync *s, const char *platform, struct hc_opts *ho);
+struct store *sync_store(const struct sync *s);
+struct ingest *sync_ingest(const struct sync *s);
+long sync_timeout_ms(const struct sync *s);
+/* The job kind's validate+normalise (params.c). */
+int sync_params_validate(void *arg, json_t *raw, json_t **out, struct jobs_problem *problem);
+
+#endif
