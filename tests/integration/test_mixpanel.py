@@ -144,6 +144,7 @@ def test_kill9_loses_and_duplicates_nothing(make_herald, mp):
     h.start()
     s = wait_arrivals(mp, 3000)
     assert set(s["arrivals"]) == {insert_id(k) for k in keys}
-    # A batch in flight at the kill may be resent with identical values; Mixpanel keeps one.
+    # The batches in flight at the kill (two imports of 200) may be resent with identical
+    # values; Mixpanel keeps one.
     resent = [k for k, v in s["arrivals"].items() if v > 1]
-    assert len(resent) <= 200 and s["unique"] == 3000
+    assert len(resent) <= 2 * 200 and s["unique"] == 3000
