@@ -14,22 +14,13 @@
 #include "base/buf.h"
 #include "base/clock.h"
 #include "base/crypto.h"
-#include "base/gzip.h"
 #include "base/log.h"
 #include "sync/http_client.h"
+#include "sync/mixpanel_batch.h"
 
 #define CURSOR_NAME "mixpanel"
-#define MAX_UNCOMPRESSED (2000 * 1000) /* Mixpanel: stay under 2 MB */
 #define LEASE_MS 15000
 #define RENEW_MS 1000 /* while forwarding, the lease is renewed this often */
-
-/* A batch as one JSON array: "[" then each event followed by "," ("]" after the last). Event i
- * spans json[start(i), end[i]), start(0) = 1 and start(i) = end[i - 1] + 1. */
-struct batch {
-    char *json;
-    size_t *end;
-    size_t n;
-};
 
 /* A batch read ahead while earlier ones are in flight; a sender serialises and compresses it. */
 struct prepared {
@@ -58,7 +49,7 @@ struct sender {
 
 struct mixpanel {
     struct store *st;
-    struct mixpanel_opts opts; /* its strings are not kept: see mixpanel_start_opts() */
+    struct mixpanel_opts opts; /* the numbers; its strings are not kept */
     char node[40];
     struct hc_limiter limiter;
     char path[256];
@@ -84,13 +75,6 @@ bool mixpanel_configured(const struct mixpanel_opts *opts)
             opts->project_id && *opts->project_id);
 }
 
-void mixpanel_insert_id(const char *event_key, char out[33])
-{
-    uint8_t digest[CRYPTO_SHA256_LEN];
-    crypto_sha256(event_key, strlen(event_key), digest);
-    crypto_hex(digest, 16, out);
-}
-
 static void set_status(struct mixpanel *m, const char *status, const char *error)
 {
     pthread_mutex_lock(&m->mu);
@@ -111,108 +95,6 @@ static bool nap(struct mixpanel *m, int64_t ms)
     return hc_sleep(m->senders[0].http, ms);
 }
 
-static int append_i64(struct buf *b, int64_t v)
-{
-    char digits[24], *p = digits + sizeof(digits);
-    uint64_t u = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
-    do
-        *--p = (char)('0' + u % 10);
-    while ((u /= 10) > 0);
-    if (v < 0)
-        *--p = '-';
-    return buf_append(b, p, (size_t)(digits + sizeof(digits) - p));
-}
-
-/* Appends `,"name":` and value as a JSON string (nothing when value is NULL). */
-static int append_field(struct buf *b, const char *name, const char *value)
-{
-    if (!value)
-        return HERALD_OK;
-    int rc = buf_append(b, ",\"", 2);
-    rc = rc ? rc : buf_append_str(b, name);
-    rc = rc ? rc : buf_append(b, "\":", 2);
-    return rc ? rc : buf_append_json_string(b, value);
-}
-
-/* Only synced events carry an upstream type; the rest are not parsed. */
-static int append_upstream_type(struct buf *b, const char *payload)
-{
-    json_t *doc = payload && strstr(payload, "\"type\"") ? json_loads(payload, 0, NULL) : NULL;
-    json_t *type = json_object_get(doc, "type");
-    int rc = json_is_string(type) ? append_field(b, "upstream_type", json_string_value(type))
-                                  : HERALD_OK;
-    json_decref(doc);
-    return rc;
-}
-
-/* One event as Mixpanel import JSON, written straight into the batch: at 100,000 events a
- * second building jansson trees (or printf) for each one costs more than the rest together. */
-static int append_event(const struct mixpanel *m, const struct store_event *e, struct buf *b)
-{
-    char insert_id[33], distinct[65];
-    mixpanel_insert_id(e->event_key, insert_id);
-    bool hash = m->opts.hash_emails;
-    if (hash)
-        crypto_sha256_hex(e->email, distinct);
-    int rc = buf_append_str(b, "{\"event\":");
-    rc = rc ? rc : buf_append_json_string(b, e->event_type);
-    rc = rc ? rc : buf_append_str(b, ",\"properties\":{\"time\":");
-    rc = rc ? rc : append_i64(b, e->has_occurred_at ? e->occurred_at_ms : e->created_at_ms);
-    rc = rc ? rc : buf_append_str(b, ",\"$insert_id\":\"");
-    rc = rc ? rc : buf_append(b, insert_id, 32);
-    rc = rc ? rc : buf_append(b, "\"", 1);
-    rc = rc ? rc : append_field(b, "distinct_id", hash ? distinct : e->email);
-    rc = rc ? rc : append_field(b, "herald_event_key", e->event_key);
-    rc = rc ? rc : append_field(b, "platform", e->platform);
-    rc = rc ? rc : append_field(b, "campaign_id", e->campaign_id);
-    rc = rc ? rc : append_field(b, "email", hash ? NULL : e->email);
-    rc = rc ? rc : append_field(b, "source_id", e->source_id);
-    rc = rc ? rc : append_field(b, "namespace", e->namespace_);
-    rc = rc ? rc : append_upstream_type(b, e->payload);
-    return rc ? rc : buf_append(b, "}}", 2);
-}
-
-static void batch_free(struct batch *b)
-{
-    free(b->json);
-    free(b->end);
-    memset(b, 0, sizeof(*b));
-}
-
-/* Serialises n rows (n > 0) into one JSON array. */
-static int batch_build(const struct mixpanel *m, const struct store_event *rows, size_t n,
-                       struct batch *out)
-{
-    memset(out, 0, sizeof(*out));
-    out->end = calloc(n, sizeof(size_t));
-    struct buf body;
-    buf_init(&body, (size_t)64 << 20);
-    int rc = out->end ? buf_append(&body, "[", 1) : HERALD_ERR_NOMEM;
-    for (size_t i = 0; !rc && i < n; i++) {
-        rc = append_event(m, &rows[i], &body);
-        out->end[i] = body.len;
-        rc = rc ? rc : buf_append(&body, i + 1 < n ? "," : "]", 1);
-    }
-    rc = rc ? rc : buf_steal(&body, &out->json, NULL);
-    buf_free(&body);
-    out->n = n;
-    if (rc)
-        batch_free(out);
-    return rc;
-}
-
-static size_t event_start(const struct batch *b, size_t i)
-{
-    return i == 0 ? 1 : b->end[i - 1] + 1;
-}
-
-/* Event i on its own, for a dead letter; NULL when out of memory. */
-static char *event_copy(const struct batch *b, size_t i)
-{
-    size_t start = event_start(b, i);
-    return strndup(b->json + start, b->end[i] - start);
-}
-
 struct dl_tx {
     const char *reason, *payload;
 };
@@ -231,18 +113,24 @@ static void dead_letter(struct mixpanel *m, const char *reason, const char *even
         log_error("cannot record a Mixpanel dead letter", json_pack("{s:s}", "reason", reason));
 }
 
+/* Dead-letters event i of a batch. */
+static void dead_letter_event(struct mixpanel *m, const char *reason,
+                              const struct mixpanel_batch *b, size_t i)
+{
+    char *event = mixpanel_batch_event(b, i);
+    dead_letter(m, reason, event ? event : "");
+    free(event);
+}
+
 /* Records Mixpanel's strict-mode rejections; the rest of the batch was imported. */
-static void record_rejections(struct mixpanel *m, const struct batch *b, size_t from, size_t to,
-                              const char *body)
+static void record_rejections(struct mixpanel *m, const struct mixpanel_batch *b, size_t from,
+                              size_t to, const char *body)
 {
     json_t *doc = json_loads(body ? body : "", 0, NULL);
     json_t *failed = json_object_get(doc, "failed_records");
     if (!json_is_array(failed)) {
-        for (size_t i = from; i < to; i++) {
-            char *event = event_copy(b, i);
-            dead_letter(m, "rejected by Mixpanel (400 without failed_records)", event ?: "");
-            free(event);
-        }
+        for (size_t i = from; i < to; i++)
+            dead_letter_event(m, "rejected by Mixpanel (400 without failed_records)", b, i);
         json_decref(doc);
         return;
     }
@@ -255,11 +143,8 @@ static void record_rejections(struct mixpanel *m, const struct batch *b, size_t 
         snprintf(reason, sizeof(reason), "rejected by Mixpanel: %s %s",
                  json_string_value(json_object_get(f, "field")) ?: "",
                  json_string_value(json_object_get(f, "message")) ?: "");
-        if (index < 0 || (size_t)index >= to - from)
-            continue;
-        char *event = event_copy(b, from + (size_t)index);
-        dead_letter(m, reason, event ?: "");
-        free(event);
+        if (index >= 0 && (size_t)index < to - from)
+            dead_letter_event(m, reason, b, from + (size_t)index);
     }
     json_decref(doc);
 }
@@ -275,7 +160,7 @@ static bool backoff(struct sender *s, int attempt)
     return hc_sleep(s->http, backoff_delay_ms(&b, attempt, &s->seed));
 }
 
-static int send_range(struct sender *s, const struct batch *b, size_t from, size_t to);
+static int send_range(struct sender *s, const struct mixpanel_batch *b, size_t from, size_t to);
 
 /* A refused import that is neither imported nor to be split: reports it and waits before the
  * next attempt. False when stopping. */
@@ -291,8 +176,8 @@ static bool refused(struct sender *s, long status, const char *error, int attemp
 
 /* POSTs events [from, to) already gzip'd, with Mixpanel's retry rules, until each has been
  * imported or strictly rejected. HERALD_ERR_CANCELLED when stopping. */
-static int post_gz(struct sender *s, const struct batch *b, size_t from, size_t to, const char *gz,
-                   size_t gz_len)
+static int post_gz(struct sender *s, const struct mixpanel_batch *b, size_t from, size_t to,
+                   const char *gz, size_t gz_len)
 {
     for (int attempt = 1;; attempt++) {
         struct hc_response resp;
@@ -313,9 +198,7 @@ static int post_gz(struct sender *s, const struct batch *b, size_t from, size_t 
             return rc ? rc : send_range(s, b, mid, to);
         }
         if (status == 413) {
-            char *event = event_copy(b, from);
-            dead_letter(s->m, "too large for Mixpanel even alone", event ?: "");
-            free(event);
+            dead_letter_event(s->m, "too large for Mixpanel even alone", b, from);
             return HERALD_OK;
         }
         if (!refused(s, status, error, attempt))
@@ -323,40 +206,13 @@ static int post_gz(struct sender *s, const struct batch *b, size_t from, size_t 
     }
 }
 
-/* The JSON array of events [from, to), gzip'd; NULL (with *too_big) past Mixpanel's 2 MB. */
-static char *compress_range(const struct batch *b, size_t from, size_t to, size_t *gz_len,
-                            bool *too_big)
-{
-    size_t start = event_start(b, from), len = b->end[to - 1] - start;
-    *too_big = len + 2 > MAX_UNCOMPRESSED && to - from > 1;
-    if (*too_big)
-        return NULL;
-    char *part = NULL;
-    const char *json = b->json; /* the whole batch is an array already */
-    if (from > 0 || to < b->n) {
-        if (!(part = malloc(len + 2)))
-            return NULL;
-        part[0] = '[';
-        memcpy(part + 1, b->json + start, len);
-        part[len + 1] = ']';
-        json = part;
-    }
-    char *gz = NULL;
-    /* Level 1: on a 2 MB batch it is several times faster than the default and still shrinks
-       JSON about fivefold; the link to Mixpanel is rarely the bottleneck. */
-    if (gzip_compress(json, len + 2, 1, &gz, gz_len))
-        gz = NULL;
-    free(part);
-    return gz;
-}
-
 /* Sends events[from, to) until Mixpanel has accepted (or strictly rejected) every one.
  * HERALD_ERR_CANCELLED when stopping. */
-static int send_range(struct sender *s, const struct batch *b, size_t from, size_t to)
+static int send_range(struct sender *s, const struct mixpanel_batch *b, size_t from, size_t to)
 {
     size_t gz_len = 0;
     bool too_big;
-    char *gz = compress_range(b, from, to, &gz_len, &too_big);
+    char *gz = mixpanel_batch_gzip(b, from, to, &gz_len, &too_big);
     int rc;
     if (too_big) {
         size_t mid = from + (to - from) / 2;
@@ -481,10 +337,10 @@ static bool take_batch(struct mixpanel *m, int64_t from_id, struct prepared *out
  * are built at once while the preparer reads the next. */
 static int forward_batch(struct sender *s, const struct prepared *p)
 {
-    struct batch b;
-    int rc = batch_build(s->m, p->rows, p->n, &b);
+    struct mixpanel_batch b;
+    int rc = mixpanel_batch_build(p->rows, p->n, s->m->opts.hash_emails, &b);
     rc = rc ? rc : send_range(s, &b, 0, b.n);
-    batch_free(&b);
+    mixpanel_batch_free(&b);
     return rc;
 }
 
@@ -734,6 +590,8 @@ static int mixpanel_new(struct store *st, const struct mixpanel_opts *o, struct 
         .should_stop = stop_requested,
         .stop_arg = m,
     };
+    m->opts.token = m->opts.service_account = m->opts.secret = m->opts.project_id = NULL;
+    m->opts.base_url = m->opts.node = NULL;
     int rc = HERALD_OK;
     for (size_t i = 0; !rc && i < MIXPANEL_IN_FLIGHT; i++) {
         m->senders[i].m = m;

@@ -8,7 +8,7 @@ with failed_records while importing the rest, and de-duplication on
 
 Control: POST /_faults {"statuses":[429,503,413], "reject": n, "delay_ms": ms};
 GET /_stats: arrivals per $insert_id, unique imports (the de-duplication key set itself stays
-inside), request and batch sizes;
+inside), request and batch sizes, the most imports seen at once (max_in_flight);
 GET /_stats?summary=1: the counts only.
 
 usage: mixpanel.py [--token T | --account USER --secret S --project ID]"""
@@ -78,6 +78,16 @@ class Handler(BaseHTTPRequestHandler):
                   and q.get("project_id") == args.project)
         if not ok:
             return self.reply(401, {"code": 401, "error": "Invalid credentials", "status": 0})
+        with st["lock"]:
+            st["in_flight"] += 1
+            st["max_in_flight"] = max(st["max_in_flight"], st["in_flight"])
+        try:
+            self.import_events(st, raw)
+        finally:
+            with st["lock"]:
+                st["in_flight"] -= 1
+
+    def import_events(self, st, raw):
         with st["lock"]:
             st["requests"] += 1
             fault = st["faults"]["statuses"].pop(0) if st["faults"]["statuses"] else None
@@ -165,6 +175,7 @@ def main():
     server.args = args
     server.st = {"lock": threading.Lock(), "requests": 0, "batches": [], "arrivals": {},
                  "seen": set(), "unique": 0, "gzip": True, "sample": None,
+                 "in_flight": 0, "max_in_flight": 0,
                  "faults": {"statuses": [], "reject": 0, "delay_ms": 0}}
     print(f"listening {server.server_address[1]}", flush=True)
     server.serve_forever()
