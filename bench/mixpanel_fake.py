@@ -80,14 +80,18 @@ def one_run(run):
 
 
 def main():
-    rates = []
+    rates, per_event = [], []
     for run in range(RUNS):
         rate, cpu = one_run(run)
         rates.append(rate)
-        print(f"  run {run + 1}: {rate:,.0f} events/s, the fake at {cpu:.0%} of a core",
+        per_event.append(cpu / rate * 1e6)
+        print(f"  run {run + 1}: {rate:,.0f} events/s, the fake at {cpu:.0%} of a core "
+              f"({per_event[-1]:.1f} us of CPU per event; load {os.getloadavg()[0]:.1f})",
               flush=True)
+    us = statistics.median(per_event)
     print(f"\nMixpanel fake alone: median {statistics.median(rates):,.0f} events/s over {RUNS} "
-          f"runs ({EVENTS:,} events, {CONNS} connections, {os.cpu_count()} cores)")
+          f"runs ({EVENTS:,} events, {CONNS} connections, {os.cpu_count()} cores); "
+          f"{us:.1f} us of CPU per event, so at most {1e6 / us:,.0f} events/s on a whole core")
 
 
 if __name__ == "__main__":

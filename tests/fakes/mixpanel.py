@@ -124,7 +124,8 @@ class Handler(BaseHTTPRequestHandler):
         were imported. Written for speed: the benchmark's ceiling is this loop."""
         now_ms = time.time() * 1000
         arrivals, seen = st["arrivals"], st["seen"]
-        imported = 0
+        imported = unique = 0
+        sample = None
         for i, e in enumerate(events):
             p = e.get("properties", {})
             iid = p.get("$insert_id", "")
@@ -140,9 +141,12 @@ class Handler(BaseHTTPRequestHandler):
             key = (e["event"], p["time"], p["distinct_id"], iid)
             if key not in seen:
                 seen.add(key)
-                st["unique"] += 1
-                st["sample"] = e
+                unique += 1
+                sample = e
             imported += 1
+        if unique:
+            st["unique"] += unique
+            st["sample"] = sample
         return imported
 
 
