@@ -8,12 +8,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "base/backoff.h"
 #include "base/buf.h"
 #include "base/clock.h"
-#include "base/crypto.h"
 #include "base/log.h"
 #include "sync/http_client.h"
 #include "sync/mixpanel_batch.h"
