@@ -55,17 +55,31 @@ static int open_store(struct app *app)
 }
 
 /* The job kinds of this node: sync, and Mixpanel's dead-letter retry when it is configured. */
-static int register_kinds(struct app *app, struct sync_opts *so, struct mixpanel_retry_opts *mo)
+static int register_kinds(struct app *app, struct sync_opts *so, const struct mixpanel_opts *mo)
 {
-    const struct cfg *cfg = &app->cfg;
-    sync_opts_from_cfg(cfg, so);
+    sync_opts_from_cfg(&app->cfg, so);
     int rc = sync_start(app->store, app->ingest, app->jobs, so, &app->sync);
-    if (rc || !mixpanel_configured(cfg))
+    if (rc || !mixpanel_configured(mo))
         return rc;
-    *mo = (struct mixpanel_retry_opts){cfg->mixpanel_base_url,        cfg->mixpanel_token,
-                                       cfg->mixpanel_service_account, cfg->mixpanel_secret,
-                                       cfg->mixpanel_project_id,      cfg->upstream_timeout_ms};
     return mixpanel_retry_register(app->jobs, mo, &app->mixpanel_retry);
+}
+
+static void mixpanel_opts_from_cfg(const struct cfg *cfg, const char *node,
+                                   struct mixpanel_opts *mo)
+{
+    *mo = (struct mixpanel_opts){
+        .token = cfg->mixpanel_token,
+        .service_account = cfg->mixpanel_service_account,
+        .secret = cfg->mixpanel_secret,
+        .project_id = cfg->mixpanel_project_id,
+        .base_url = cfg->mixpanel_base_url,
+        .node = node,
+        .hash_emails = cfg->mixpanel_hash_emails,
+        .batch = cfg->mixpanel_batch,
+        .backoff_ms = cfg->mixpanel_backoff_ms,
+        .grace_ms = cfg->mixpanel_grace_ms,
+        .timeout_ms = cfg->upstream_timeout_ms,
+    };
 }
 
 /* The periodic incremental sync: one schedule row, when a schedule is set and a platform is
@@ -87,22 +101,36 @@ static int start_schedules(struct app *app)
 }
 
 /* Everything behind the HTTP server, in dependency order. */
-static int start_domain(struct app *app, struct sync_opts *so, struct mixpanel_retry_opts *mo)
+static int start_domain(struct app *app, struct sync_opts *so, struct mixpanel_opts *mo)
 {
     const struct cfg *cfg = &app->cfg;
     struct ingest_opts io = {cfg->writer_batch, cfg->writer_flush_ms, cfg->writer_cache};
     struct jobs_opts jo = {cfg->sync_workers, (int64_t)cfg->job_lease_seconds * 1000,
                            cfg->job_max_attempts};
-    int rc;
-    if ((rc = ingest_start(app->store, &io, &app->ingest)))
+    int rc = ingest_start(app->store, &io, &app->ingest);
+    if (rc) {
         cli_error("cannot start the event writer", rc);
-    else if ((rc = jobs_new(app->store, &jo, &app->jobs)) || (rc = register_kinds(app, so, mo)) ||
-             (rc = jobs_start(app->jobs)))
-        cli_error("cannot start the job workers", rc);
-    else if ((rc = start_schedules(app)))
-        ;
-    else if ((rc = mixpanel_start(app->store, cfg, jobs_node(app->jobs), &app->mixpanel)))
+        return rc;
+    }
+    rc = jobs_new(app->store, &jo, &app->jobs);
+    if (rc)
+        goto jobs_failed;
+    mixpanel_opts_from_cfg(cfg, jobs_node(app->jobs), mo);
+    rc = register_kinds(app, so, mo);
+    if (rc)
+        goto jobs_failed;
+    rc = jobs_start(app->jobs);
+    if (rc)
+        goto jobs_failed;
+    rc = start_schedules(app);
+    if (rc)
+        return rc;
+    rc = mixpanel_start(app->store, mo, &app->mixpanel);
+    if (rc)
         cli_error("cannot start Mixpanel forwarding", rc);
+    return rc;
+jobs_failed:
+    cli_error("cannot start the job workers", rc);
     return rc;
 }
 
@@ -192,7 +220,7 @@ int cli_serve(struct app *app, int argc, char **argv)
         return 2;
     }
     struct sync_opts so; /* outlive the domain, which keeps pointers into them */
-    struct mixpanel_retry_opts mo;
+    struct mixpanel_opts mo;
     int status = 1;
     if (!open_store(app) && !start_domain(app, &so, &mo) && !start_http(app)) {
         wait_for_signal(app, &sigs);

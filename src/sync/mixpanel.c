@@ -1,3 +1,5 @@
+/* Mixpanel forwarding: reads stored events after the cursor, sends them to /import with up to
+ * MIXPANEL_IN_FLIGHT imports at once, and moves the cursor in id order as each batch lands. */
 #include "sync/mixpanel.h"
 
 #include <jansson.h>
@@ -6,42 +8,49 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "base/backoff.h"
 #include "base/buf.h"
 #include "base/clock.h"
-#include "base/crypto.h"
-#include "base/gzip.h"
 #include "base/log.h"
 #include "jobs/jobs.h"
 #include "sync/http_client.h"
+#include "sync/mixpanel_batch.h"
 
 #define CURSOR_NAME "mixpanel"
-#define MAX_UNCOMPRESSED (2000 * 1000) /* Mixpanel: stay under 2 MB */
 #define LEASE_MS 15000
+#define RENEW_MS 1000 /* while forwarding, the lease is renewed this often */
 
-struct batch {
-    char **events; /* serialised events, in id order */
-    size_t n;
-};
-
-/* A batch read, serialised and compressed ahead, while the previous one is in flight. */
+/* A batch read ahead while earlier ones are in flight; a sender serialises and compresses it. */
 struct prepared {
     bool ready;
     int rc;
     int64_t from_id, to_id;
-    struct batch b;
-    char *gz; /* the whole batch, gzip'd */
-    size_t gz_len;
+    struct store_event *rows;
+    size_t n;
+};
+
+/* One import in flight: a thread with its own connection. The forwarder thread hands it a
+ * batch (BUSY); the sender posts it with Mixpanel's retry rules and reports (DONE); the
+ * forwarder collects the result in batch order (IDLE again). State changes under sender_mu. */
+enum sender_state { SENDER_IDLE, SENDER_BUSY, SENDER_DONE };
+
+struct sender {
+    struct mixpanel *m;
+    pthread_t thread;
+    bool started;
+    struct hc_client *http;
+    unsigned seed; /* backoff jitter */
+    enum sender_state state;
+    struct prepared batch;
+    int rc;
 };
 
 struct mixpanel {
     struct store *st;
-    const struct cfg *cfg;
+    struct mixpanel_opts opts; /* the numbers; its strings are not kept */
     char node[40];
     struct hc_limiter limiter;
-    struct hc_client *http;
     char path[256];
     pthread_t thread, prep_thread;
     atomic_bool stopping;
@@ -50,23 +59,30 @@ struct mixpanel {
     bool want;
     int64_t want_from;
     struct prepared slot;
+    pthread_mutex_t sender_mu; /* the senders' state */
+    pthread_cond_t sender_cv;
+    struct sender senders[MIXPANEL_IN_FLIGHT];
     pthread_mutex_t mu; /* status fields */
     const char *status;
     char last_error[200];
-    unsigned seed;
 };
 
-bool mixpanel_configured(const struct cfg *cfg)
+void mixpanel_import_target(const struct mixpanel_opts *o, struct hc_opts *ho, char *path,
+                            size_t path_size)
 {
-    return *cfg->mixpanel_token ||
-           (*cfg->mixpanel_service_account && *cfg->mixpanel_secret && *cfg->mixpanel_project_id);
+    bool token = o->token && *o->token;
+    ho->base_url = o->base_url;
+    ho->basic_user = token ? o->token : o->service_account;
+    ho->basic_password = token ? "" : o->secret;
+    snprintf(path, path_size, "/import?strict=1%s%s",
+             token ? "" : "&project_id=", token ? "" : o->project_id);
 }
 
-void mixpanel_insert_id(const char *event_key, char out[33])
+bool mixpanel_configured(const struct mixpanel_opts *opts)
 {
-    uint8_t digest[CRYPTO_SHA256_LEN];
-    crypto_sha256(event_key, strlen(event_key), digest);
-    crypto_hex(digest, 16, out);
+    return (opts->token && *opts->token) ||
+           (opts->service_account && *opts->service_account && opts->secret && *opts->secret &&
+            opts->project_id && *opts->project_id);
 }
 
 static void set_status(struct mixpanel *m, const char *status, const char *error)
@@ -83,51 +99,10 @@ static bool stop_requested(void *arg)
     return atomic_load(&((struct mixpanel *)arg)->stopping);
 }
 
-/* One event as Mixpanel import JSON, written straight into a buffer: at 100,000 events a second
- * building jansson trees for each one costs more than everything else together. */
-static char *event_json(const struct mixpanel *m, const struct store_event *e)
+/* Sleeps up to ms; false when stopping. */
+static bool nap(struct mixpanel *m, int64_t ms)
 {
-    char insert_id[33], distinct[65];
-    mixpanel_insert_id(e->event_key, insert_id);
-    bool hash = m->cfg->mixpanel_hash_emails;
-    if (hash)
-        crypto_sha256_hex(e->email, distinct);
-    struct buf b;
-    buf_init(&b, 1 << 20);
-    int rc = buf_append_str(&b, "{\"event\":");
-    rc = rc ? rc : buf_append_json_string(&b, e->event_type);
-    rc =
-        rc ? rc
-           : buf_printf(&b, ",\"properties\":{\"time\":%lld,\"$insert_id\":\"%s\",\"distinct_id\":",
-                        (long long)(e->has_occurred_at ? e->occurred_at_ms : e->created_at_ms),
-                        insert_id);
-    rc = rc ? rc : buf_append_json_string(&b, hash ? distinct : e->email);
-    const char *names[] = {"herald_event_key", "platform", "campaign_id", "email",
-                           "source_id",        "namespace"};
-    const char *values[] = {e->event_key,           e->platform,  e->campaign_id,
-                            hash ? NULL : e->email, e->source_id, e->namespace_};
-    for (size_t i = 0; !rc && i < sizeof(names) / sizeof(names[0]); i++) {
-        if (!values[i])
-            continue;
-        rc = buf_printf(&b, ",\"%s\":", names[i]);
-        rc = rc ? rc : buf_append_json_string(&b, values[i]);
-    }
-    /* Only synced events carry an upstream type; skip parsing the rest. */
-    json_t *payload =
-        e->payload && strstr(e->payload, "\"type\"") ? json_loads(e->payload, 0, NULL) : NULL;
-    json_t *upstream = json_object_get(payload, "type");
-    if (!rc && json_is_string(upstream)) {
-        rc = buf_append_str(&b, ",\"upstream_type\":");
-        rc = rc ? rc : buf_append_json_string(&b, json_string_value(upstream));
-    }
-    json_decref(payload);
-    rc = rc ? rc : buf_append_str(&b, "}}");
-    char *out = NULL;
-    if (rc || buf_steal(&b, &out, NULL)) {
-        buf_free(&b);
-        return NULL;
-    }
-    return out;
+    return hc_sleep(m->senders[0].http, ms);
 }
 
 /* Through the one dead-letter writer; the "mixpanel_retry" kind retries these. */
@@ -136,15 +111,24 @@ static void dead_letter(struct mixpanel *m, const char *reason, const char *even
     jobs_dead_letter(m->st, NULL, "mixpanel", reason, "POST /import", event);
 }
 
+/* Dead-letters event i of a batch. */
+static void dead_letter_event(struct mixpanel *m, const char *reason,
+                              const struct mixpanel_batch *b, size_t i)
+{
+    char *event = mixpanel_batch_event(b, i);
+    dead_letter(m, reason, event ? event : "");
+    free(event);
+}
+
 /* Records Mixpanel's strict-mode rejections; the rest of the batch was imported. */
-static void record_rejections(struct mixpanel *m, const struct batch *b, size_t from, size_t to,
-                              const char *body)
+static void record_rejections(struct mixpanel *m, const struct mixpanel_batch *b, size_t from,
+                              size_t to, const char *body)
 {
     json_t *doc = json_loads(body ? body : "", 0, NULL);
     json_t *failed = json_object_get(doc, "failed_records");
     if (!json_is_array(failed)) {
         for (size_t i = from; i < to; i++)
-            dead_letter(m, "rejected by Mixpanel (400 without failed_records)", b->events[i]);
+            dead_letter_event(m, "rejected by Mixpanel (400 without failed_records)", b, i);
         json_decref(doc);
         return;
     }
@@ -158,119 +142,84 @@ static void record_rejections(struct mixpanel *m, const struct batch *b, size_t 
                  json_string_value(json_object_get(f, "field")) ?: "",
                  json_string_value(json_object_get(f, "message")) ?: "");
         if (index >= 0 && (size_t)index < to - from)
-            dead_letter(m, reason, b->events[from + (size_t)index]);
+            dead_letter_event(m, reason, b, from + (size_t)index);
     }
     json_decref(doc);
 }
 
-static bool backoff(struct mixpanel *m, int attempt)
+static bool backoff(struct sender *s, int attempt)
 {
     /* Mixpanel's guidance: 2 s doubling to 60 s, plus 1-5 s of jitter (all scaled). */
-    int64_t first = m->cfg->mixpanel_backoff_ms;
+    int64_t first = s->m->opts.backoff_ms;
     struct backoff b = {.first_ms = first,
                         .max_ms = first * 64 < 60000 ? first * 64 : 60000,
                         .extra_min_ms = first / 2,
                         .extra_max_ms = first * 5 / 2};
-    return hc_sleep(m->http, backoff_delay_ms(&b, attempt, &m->seed));
+    return hc_sleep(s->http, backoff_delay_ms(&b, attempt, &s->seed));
 }
 
-static int send_range(struct mixpanel *m, const struct batch *b, size_t from, size_t to,
-                      const char *ready_gz, size_t ready_len);
+static int send_range(struct sender *s, const struct mixpanel_batch *b, size_t from, size_t to);
+
+/* A refused import that is neither imported nor to be split: reports it and waits before the
+ * next attempt. False when stopping. */
+static bool refused(struct sender *s, long status, const char *error, int attempt)
+{
+    char msg[200];
+    snprintf(msg, sizeof(msg), "%s%s", error,
+             status == 401 || status == 403 ? " (check the Mixpanel credentials)" : "");
+    set_status(s->m, "failing", msg);
+    log_warn("mixpanel import failed", json_pack("{s:s, s:i}", "error", msg, "attempt", attempt));
+    return backoff(s, attempt - 1);
+}
 
 /* POSTs events [from, to) already gzip'd, with Mixpanel's retry rules, until each has been
  * imported or strictly rejected. HERALD_ERR_CANCELLED when stopping. */
-static int post_gz(struct mixpanel *m, const struct batch *b, size_t from, size_t to,
+static int post_gz(struct sender *s, const struct mixpanel_batch *b, size_t from, size_t to,
                    const char *gz, size_t gz_len)
 {
-    int rc = HERALD_OK;
-    for (int attempt = 0;;) {
+    for (int attempt = 1;; attempt++) {
         struct hc_response resp;
         char error[160];
-        rc = hc_post(m->http, m->path, "application/json", "gzip", gz, gz_len, &resp, error,
-                     sizeof(error));
+        int rc = hc_post(s->http, s->m->path, "application/json", "gzip", gz, gz_len, &resp, error,
+                         sizeof(error));
         long status = resp.status;
-        if (rc == HERALD_OK) {
-            buf_free(&resp.body);
-            break;
-        }
-        if (rc == HERALD_ERR_CANCELLED) {
-            buf_free(&resp.body);
-            break;
-        }
-        if (status == 400) {
-            record_rejections(m, b, from, to, resp.body.data);
-            buf_free(&resp.body);
+        if (rc != HERALD_OK && rc != HERALD_ERR_CANCELLED && status == 400) {
+            record_rejections(s->m, b, from, to, resp.body.data);
             rc = HERALD_OK;
-            break;
         }
         buf_free(&resp.body);
+        if (rc == HERALD_OK || rc == HERALD_ERR_CANCELLED)
+            return rc;
         if (status == 413 && to - from > 1) {
             size_t mid = from + (to - from) / 2;
-            rc = send_range(m, b, from, mid, NULL, 0);
-            if (!rc)
-                rc = send_range(m, b, mid, to, NULL, 0);
-            break;
+            rc = send_range(s, b, from, mid);
+            return rc ? rc : send_range(s, b, mid, to);
         }
         if (status == 413) {
-            dead_letter(m, "too large for Mixpanel even alone", b->events[from]);
-            rc = HERALD_OK;
-            break;
+            dead_letter_event(s->m, "too large for Mixpanel even alone", b, from);
+            return HERALD_OK;
         }
-        char msg[200];
-        snprintf(msg, sizeof(msg), "%s%s", error,
-                 status == 401 || status == 403 ? " (check the Mixpanel credentials)" : "");
-        set_status(m, "failing", msg);
-        log_warn("mixpanel import failed",
-                 json_pack("{s:s, s:i}", "error", msg, "attempt", attempt + 1));
-        if (!backoff(m, attempt++)) {
-            rc = HERALD_ERR_CANCELLED;
-            break;
-        }
+        if (!refused(s, status, error, attempt))
+            return HERALD_ERR_CANCELLED;
     }
-    return rc;
 }
 
-/* The JSON array of events [from, to), gzip'd; NULL (with *too_big) past Mixpanel's 2 MB. */
-static char *compress_range(const struct batch *b, size_t from, size_t to, size_t *gz_len,
-                            bool *too_big)
+/* Sends events[from, to) until Mixpanel has accepted (or strictly rejected) every one.
+ * HERALD_ERR_CANCELLED when stopping. */
+static int send_range(struct sender *s, const struct mixpanel_batch *b, size_t from, size_t to)
 {
-    struct buf body;
-    buf_init(&body, (size_t)64 << 20);
-    int rc = buf_append(&body, "[", 1);
-    for (size_t i = from; !rc && i < to; i++) {
-        rc = i > from ? buf_append(&body, ",", 1) : HERALD_OK;
-        rc = rc ? rc : buf_append_str(&body, b->events[i]);
-    }
-    rc = rc ? rc : buf_append(&body, "]", 1);
-    *too_big = !rc && body.len > MAX_UNCOMPRESSED && to - from > 1;
-    char *gz = NULL;
-    /* Level 1: on a 2 MB batch it is several times faster than the default and still shrinks
-       JSON about fivefold; the link to Mixpanel is rarely the bottleneck. */
-    if (!rc && !*too_big && gzip_compress(body.data, body.len, 1, &gz, gz_len))
-        gz = NULL;
-    buf_free(&body);
-    return gz;
-}
-
-/* Sends events[from, to) until Mixpanel has accepted (or strictly rejected) every one, using
- * ready_gz when the caller compressed them already. HERALD_ERR_CANCELLED when stopping. */
-static int send_range(struct mixpanel *m, const struct batch *b, size_t from, size_t to,
-                      const char *ready_gz, size_t ready_len)
-{
-    if (ready_gz)
-        return post_gz(m, b, from, to, ready_gz, ready_len);
     size_t gz_len = 0;
     bool too_big;
-    char *gz = compress_range(b, from, to, &gz_len, &too_big);
+    char *gz = mixpanel_batch_gzip(b, from, to, &gz_len, &too_big);
     int rc;
     if (too_big) {
         size_t mid = from + (to - from) / 2;
-        rc = send_range(m, b, from, mid, NULL, 0);
-        return rc ? rc : send_range(m, b, mid, to, NULL, 0);
+        rc = send_range(s, b, from, mid);
+        return rc ? rc : send_range(s, b, mid, to);
     }
     if (!gz)
         return HERALD_ERR_NOMEM;
-    rc = post_gz(m, b, from, to, gz, gz_len);
+    rc = post_gz(s, b, from, to, gz, gz_len);
     free(gz);
     return rc;
 }
@@ -296,8 +245,8 @@ static int read_tx(struct store_conn *c, void *arg)
     store_events_free(t->rows, t->n);
     t->rows = NULL;
     t->n = 0;
-    return store_events_after(c, t->last_id, t->now - t->m->cfg->mixpanel_grace_ms, t->limit,
-                              &t->rows, &t->n);
+    return store_events_after(c, t->last_id, t->now - t->m->opts.grace_ms, t->limit, &t->rows,
+                              &t->n);
 }
 
 static int advance_tx(struct store_conn *c, void *arg)
@@ -308,38 +257,29 @@ static int advance_tx(struct store_conn *c, void *arg)
 
 static void prepared_clear(struct prepared *p)
 {
-    for (size_t i = 0; p->b.events && i < p->b.n; i++)
-        free(p->b.events[i]);
-    free(p->b.events);
-    free(p->gz);
+    store_events_free(p->rows, p->n);
     memset(p, 0, sizeof(*p));
 }
 
-/* Reads the events after from_id, serialises and compresses them. */
+/* Reads the events after from_id. */
 static void prepare(struct mixpanel *m, int64_t from_id, struct prepared *out)
 {
     struct cursor_tx t = {
-        .m = m, .now = clock_now_ms(), .limit = m->cfg->mixpanel_batch, .last_id = from_id};
+        .m = m, .now = clock_now_ms(), .limit = m->opts.batch, .last_id = from_id};
     memset(out, 0, sizeof(*out));
     out->from_id = from_id;
     out->rc = store_run_read(m->st, read_tx, &t);
     if (!out->rc && t.n > 0) {
-        out->b.events = calloc(t.n, sizeof(char *));
-        out->b.n = t.n;
-        out->rc = out->b.events ? HERALD_OK : HERALD_ERR_NOMEM;
-        for (size_t i = 0; !out->rc && i < t.n; i++)
-            if (!(out->b.events[i] = event_json(m, &t.rows[i])))
-                out->rc = HERALD_ERR_NOMEM;
+        out->rows = t.rows;
+        out->n = t.n;
         out->to_id = t.rows[t.n - 1].id;
-        bool too_big;
-        if (!out->rc)
-            out->gz = compress_range(&out->b, 0, t.n, &out->gz_len, &too_big);
+    } else {
+        store_events_free(t.rows, t.n);
     }
-    store_events_free(t.rows, t.n);
     out->ready = true;
 }
 
-/* Prepares the batch after `want_from` while the forwarder sends the one before it. */
+/* Prepares the batch after `want_from` while the senders post the ones before it. */
 static void *preparer_main(void *arg)
 {
     struct mixpanel *m = arg;
@@ -381,7 +321,7 @@ static bool take_batch(struct mixpanel *m, int64_t from_id, struct prepared *out
     if (ok) {
         *out = m->slot;
         memset(&m->slot, 0, sizeof(m->slot));
-        if (out->rc == HERALD_OK && out->b.n > 0) {
+        if (out->rc == HERALD_OK && out->n > 0) {
             m->want = true;
             m->want_from = out->to_id;
             pthread_cond_broadcast(&m->pcv);
@@ -389,6 +329,171 @@ static bool take_batch(struct mixpanel *m, int64_t from_id, struct prepared *out
     }
     pthread_mutex_unlock(&m->pmu);
     return ok;
+}
+
+/* Serialises, compresses and posts one batch read ahead: on the senders, so that two batches
+ * are built at once while the preparer reads the next. */
+static int forward_batch(struct sender *s, const struct prepared *p)
+{
+    struct mixpanel_batch b;
+    int rc = mixpanel_batch_build(p->rows, p->n, s->m->opts.hash_emails, &b);
+    rc = rc ? rc : send_range(s, &b, 0, b.n);
+    mixpanel_batch_free(&b);
+    return rc;
+}
+
+/* Posts each batch handed to this sender; see enum sender_state. */
+static void *sender_main(void *arg)
+{
+    struct sender *s = arg;
+    struct mixpanel *m = s->m;
+    pthread_setname_np(pthread_self(), "herald-mp-send");
+    pthread_mutex_lock(&m->sender_mu);
+    for (;;) {
+        while (s->state != SENDER_BUSY && !atomic_load(&m->stopping))
+            pthread_cond_wait(&m->sender_cv, &m->sender_mu);
+        if (s->state != SENDER_BUSY)
+            break;
+        pthread_mutex_unlock(&m->sender_mu);
+        /* When stopping, this returns HERALD_ERR_CANCELLED at the next wait. */
+        int rc = forward_batch(s, &s->batch);
+        pthread_mutex_lock(&m->sender_mu);
+        s->rc = rc;
+        s->state = SENDER_DONE;
+        pthread_cond_broadcast(&m->sender_cv);
+    }
+    pthread_mutex_unlock(&m->sender_mu);
+    return NULL;
+}
+
+/* Hands an idle sender a batch (which it then owns). */
+static void submit(struct mixpanel *m, struct sender *s, struct prepared *p)
+{
+    pthread_mutex_lock(&m->sender_mu);
+    s->batch = *p;
+    s->state = SENDER_BUSY;
+    pthread_cond_broadcast(&m->sender_cv);
+    pthread_mutex_unlock(&m->sender_mu);
+    memset(p, 0, sizeof(*p));
+}
+
+/* Waits for a sender's batch to be done, frees it and returns its result and range. */
+static int collect(struct mixpanel *m, struct sender *s, int64_t *from_id, int64_t *to_id)
+{
+    pthread_mutex_lock(&m->sender_mu);
+    while (s->state != SENDER_DONE)
+        pthread_cond_wait(&m->sender_cv, &m->sender_mu);
+    int rc = s->rc;
+    *from_id = s->batch.from_id;
+    *to_id = s->batch.to_id;
+    prepared_clear(&s->batch);
+    s->state = SENDER_IDLE;
+    pthread_mutex_unlock(&m->sender_mu);
+    return rc;
+}
+
+/* The imports in flight, oldest first, and the cursor as stored. */
+struct window {
+    struct sender *order[MIXPANEL_IN_FLIGHT];
+    size_t head, count;
+    int64_t next_from; /* where the next batch starts */
+    int64_t committed; /* the cursor in the store */
+    int64_t renewed_ms;
+    bool feeding;    /* more batches may be sent */
+    bool committing; /* false after a failure: the rest drains uncommitted */
+};
+
+/* Renews the lease now and then; false when it was lost or the cursor moved under us. */
+static bool renew_lease(struct mixpanel *m, struct window *w)
+{
+    int64_t now = clock_now_ms();
+    if (now - w->renewed_ms < RENEW_MS)
+        return true;
+    struct cursor_tx t = {.m = m, .now = now};
+    int rc = store_run_tx(m->st, acquire_tx, &t);
+    if (rc == HERALD_OK && t.last_id == w->committed) {
+        w->renewed_ms = now;
+        return true;
+    }
+    if (rc != HERALD_ERR_CONFLICT)
+        log_warn("mixpanel lease not renewed",
+                 json_pack("{s:s}", "error", rc ? herald_strerror(rc) : "the cursor moved"));
+    return false;
+}
+
+static struct sender *idle_sender(struct mixpanel *m, const struct window *w)
+{
+    for (size_t i = 0; i < MIXPANEL_IN_FLIGHT; i++) {
+        bool busy = false;
+        for (size_t k = 0; k < w->count; k++)
+            busy = busy || w->order[(w->head + k) % MIXPANEL_IN_FLIGHT] == &m->senders[i];
+        if (!busy)
+            return &m->senders[i];
+    }
+    return NULL;
+}
+
+/* Sends the next prepared batch, or stops feeding when caught up, stopping or failing. */
+static void feed(struct mixpanel *m, struct window *w)
+{
+    struct prepared p = {0};
+    if (!renew_lease(m, w) || !take_batch(m, w->next_from, &p) || p.rc || p.n == 0) {
+        if (p.rc)
+            log_warn("mixpanel forwarder cannot read the store",
+                     json_pack("{s:s}", "error", herald_strerror(p.rc)));
+        else if (p.ready && w->count == 0 && !atomic_load(&m->stopping))
+            set_status(m, "healthy", NULL); /* caught up */
+        prepared_clear(&p);
+        w->feeding = false;
+        return;
+    }
+    w->next_from = p.to_id;
+    struct sender *s = idle_sender(m, w);
+    submit(m, s, &p);
+    w->order[(w->head + w->count++) % MIXPANEL_IN_FLIGHT] = s;
+}
+
+/* Waits for the oldest import and moves the cursor past it. After a failure nothing more is
+ * committed: the batches still in flight will be sent again from the cursor. */
+static void commit_oldest(struct mixpanel *m, struct window *w)
+{
+    struct sender *s = w->order[w->head];
+    w->head = (w->head + 1) % MIXPANEL_IN_FLIGHT;
+    w->count--;
+    struct cursor_tx t = {.m = m};
+    int rc = collect(m, s, &t.last_id, &t.to_id);
+    if (rc || !w->committing) {
+        w->feeding = w->committing = false;
+        return;
+    }
+    t.now = clock_now_ms();
+    rc = store_run_tx(m->st, advance_tx, &t);
+    if (rc == HERALD_OK) {
+        w->committed = t.to_id;
+        set_status(m, "healthy", NULL);
+        return;
+    }
+    log_warn("mixpanel cursor not advanced; the batches in flight will be resent and "
+             "de-duplicated by their $insert_id",
+             json_pack("{s:s}", "error", herald_strerror(rc)));
+    w->feeding = w->committing = false;
+}
+
+/* Forwards from the cursor with up to MIXPANEL_IN_FLIGHT imports at once, committing in batch
+ * order, until caught up, stopping, or the lease or the store fails; then drains. */
+static void forward_from(struct mixpanel *m, int64_t cursor)
+{
+    struct window w = {.next_from = cursor,
+                       .committed = cursor,
+                       .renewed_ms = clock_now_ms(),
+                       .feeding = true,
+                       .committing = true};
+    while (w.feeding || w.count > 0) {
+        if (w.feeding && w.count < MIXPANEL_IN_FLIGHT)
+            feed(m, &w);
+        else
+            commit_oldest(m, &w);
+    }
 }
 
 static void *forwarder_main(void *arg)
@@ -400,33 +505,15 @@ static void *forwarder_main(void *arg)
         int rc = store_run_tx(m->st, acquire_tx, &t);
         if (rc == HERALD_ERR_CONFLICT) {
             set_status(m, "standby", NULL);
-            hc_sleep(m->http, 1000);
+            nap(m, 1000);
             continue;
         }
-        struct prepared p = {0};
-        if (rc || !take_batch(m, t.last_id, &p) || p.rc || p.b.n == 0) {
-            if (rc || p.rc)
-                log_warn("mixpanel forwarder cannot read the store",
-                         json_pack("{s:s}", "error", herald_strerror(rc ? rc : p.rc)));
-            else if (!atomic_load(&m->stopping))
-                set_status(m, "healthy", NULL);
-            prepared_clear(&p);
-            hc_sleep(m->http, 300);
-            continue;
-        }
-        rc = send_range(m, &p.b, 0, p.b.n, p.gz, p.gz_len);
-        if (rc == HERALD_OK) {
-            t.to_id = p.to_id;
-            t.now = clock_now_ms();
-            rc = store_run_tx(m->st, advance_tx, &t);
-            if (rc == HERALD_OK)
-                set_status(m, "healthy", NULL);
-            else
-                log_warn("mixpanel cursor not advanced; the batch will be resent and "
-                         "de-duplicated by its $insert_id",
-                         json_pack("{s:s}", "error", herald_strerror(rc)));
-        }
-        prepared_clear(&p);
+        if (rc)
+            log_warn("mixpanel forwarder cannot read the store",
+                     json_pack("{s:s}", "error", herald_strerror(rc)));
+        else
+            forward_from(m, t.last_id);
+        nap(m, 300);
     }
     return NULL;
 }
@@ -440,56 +527,104 @@ static void stop_preparer(struct mixpanel *m)
     pthread_join(m->prep_thread, NULL);
 }
 
-int mixpanel_start(struct store *st, const struct cfg *cfg, const char *node, struct mixpanel **out)
+/* Wakes the senders to see `stopping`, joins them and frees what they hold. */
+static void stop_senders(struct mixpanel *m)
 {
-    *out = NULL;
-    if (!mixpanel_configured(cfg))
-        return HERALD_OK;
+    pthread_mutex_lock(&m->sender_mu);
+    atomic_store(&m->stopping, true);
+    pthread_cond_broadcast(&m->sender_cv);
+    pthread_mutex_unlock(&m->sender_mu);
+    for (size_t i = 0; i < MIXPANEL_IN_FLIGHT; i++) {
+        struct sender *s = &m->senders[i];
+        if (s->started)
+            pthread_join(s->thread, NULL);
+        prepared_clear(&s->batch);
+        hc_client_free(s->http);
+    }
+}
+
+/* Frees what mixpanel_new() made; the threads are stopped already. */
+static void mixpanel_free(struct mixpanel *m)
+{
+    prepared_clear(&m->slot);
+    pthread_mutex_destroy(&m->pmu);
+    pthread_cond_destroy(&m->pcv);
+    pthread_mutex_destroy(&m->sender_mu);
+    pthread_cond_destroy(&m->sender_cv);
+    hc_limiter_destroy(&m->limiter);
+    pthread_mutex_destroy(&m->mu);
+    free(m);
+}
+
+/* The state and the senders' HTTP clients (one connection each), no threads yet. */
+static int mixpanel_new(struct store *st, const struct mixpanel_opts *o, struct mixpanel **out)
+{
     struct mixpanel *m = calloc(1, sizeof(*m));
     if (!m)
         return HERALD_ERR_NOMEM;
     m->st = st;
-    m->cfg = cfg;
+    m->opts = *o;
     m->status = "healthy";
-    m->seed = (unsigned)clock_mono_ns();
-    snprintf(m->node, sizeof(m->node), "%s", node);
+    snprintf(m->node, sizeof(m->node), "%s", o->node);
     pthread_mutex_init(&m->mu, NULL);
+    pthread_mutex_init(&m->pmu, NULL);
+    pthread_cond_init(&m->pcv, NULL);
+    pthread_mutex_init(&m->sender_mu, NULL);
+    pthread_cond_init(&m->sender_cv, NULL);
     /* Mixpanel's ceiling is volume (about 2 GB a minute), not request count. */
     struct cfg_rate rate = {1000, 1};
     hc_limiter_init(&m->limiter, &rate);
-    bool token = *cfg->mixpanel_token;
-    if (token)
-        snprintf(m->path, sizeof(m->path), "/import?strict=1");
-    else
-        snprintf(m->path, sizeof(m->path), "/import?strict=1&project_id=%s",
-                 cfg->mixpanel_project_id);
     struct hc_opts ho = {
-        .base_url = cfg->mixpanel_base_url,
-        .basic_user = token ? cfg->mixpanel_token : cfg->mixpanel_service_account,
-        .basic_password = token ? "" : cfg->mixpanel_secret,
         .limiter = &m->limiter,
-        .timeout_ms = cfg->upstream_timeout_ms,
+        .timeout_ms = o->timeout_ms,
         .max_attempts = 1, /* the forwarder applies Mixpanel's own backoff */
         .max_rate_limited = 0,
         .should_stop = stop_requested,
         .stop_arg = m,
     };
-    pthread_mutex_init(&m->pmu, NULL);
-    pthread_cond_init(&m->pcv, NULL);
-    int rc = hc_client_new(&ho, &m->http);
-    if (!rc && pthread_create(&m->prep_thread, NULL, preparer_main, m) != 0)
-        rc = HERALD_ERR_INTERNAL;
-    if (!rc && pthread_create(&m->thread, NULL, forwarder_main, m) != 0) {
-        stop_preparer(m);
-        rc = HERALD_ERR_INTERNAL;
+    mixpanel_import_target(o, &ho, m->path, sizeof(m->path));
+    m->opts.token = m->opts.service_account = m->opts.secret = m->opts.project_id = NULL;
+    m->opts.base_url = m->opts.node = NULL;
+    int rc = HERALD_OK;
+    for (size_t i = 0; !rc && i < MIXPANEL_IN_FLIGHT; i++) {
+        m->senders[i].m = m;
+        m->senders[i].seed = (unsigned)clock_mono_ns() + (unsigned)i;
+        rc = hc_client_new(&ho, &m->senders[i].http);
     }
     if (rc) {
-        pthread_mutex_destroy(&m->pmu);
-        pthread_cond_destroy(&m->pcv);
-        hc_client_free(m->http);
-        hc_limiter_destroy(&m->limiter);
-        pthread_mutex_destroy(&m->mu);
-        free(m);
+        for (size_t i = 0; i < MIXPANEL_IN_FLIGHT; i++)
+            hc_client_free(m->senders[i].http);
+        mixpanel_free(m);
+        return rc;
+    }
+    *out = m;
+    return HERALD_OK;
+}
+
+int mixpanel_start(struct store *st, const struct mixpanel_opts *opts, struct mixpanel **out)
+{
+    *out = NULL;
+    if (!mixpanel_configured(opts))
+        return HERALD_OK;
+    struct mixpanel *m;
+    int rc = mixpanel_new(st, opts, &m);
+    if (rc)
+        return rc;
+    for (size_t i = 0; !rc && i < MIXPANEL_IN_FLIGHT; i++) {
+        struct sender *s = &m->senders[i];
+        s->started = pthread_create(&s->thread, NULL, sender_main, s) == 0;
+        rc = s->started ? HERALD_OK : HERALD_ERR_INTERNAL;
+    }
+    bool prep = !rc && pthread_create(&m->prep_thread, NULL, preparer_main, m) == 0;
+    if (!rc && !prep)
+        rc = HERALD_ERR_INTERNAL;
+    if (!rc && pthread_create(&m->thread, NULL, forwarder_main, m) != 0)
+        rc = HERALD_ERR_INTERNAL;
+    if (rc) {
+        if (prep)
+            stop_preparer(m);
+        stop_senders(m);
+        mixpanel_free(m);
         return rc;
     }
     *out = m;
@@ -500,16 +635,14 @@ void mixpanel_stop(struct mixpanel *m)
 {
     if (!m)
         return;
-    atomic_store(&m->stopping, true);
     stop_preparer(m);
+    /* The forwarder collects what the senders have in flight before it returns. */
+    pthread_mutex_lock(&m->sender_mu);
+    pthread_cond_broadcast(&m->sender_cv);
+    pthread_mutex_unlock(&m->sender_mu);
     pthread_join(m->thread, NULL);
-    prepared_clear(&m->slot);
-    pthread_mutex_destroy(&m->pmu);
-    pthread_cond_destroy(&m->pcv);
-    hc_client_free(m->http);
-    hc_limiter_destroy(&m->limiter);
-    pthread_mutex_destroy(&m->mu);
-    free(m);
+    stop_senders(m);
+    mixpanel_free(m);
 }
 
 struct state_tx {

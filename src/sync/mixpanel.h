@@ -1,22 +1,49 @@
 /* Forwarding stored events to Mixpanel's import API, in id order, from a cursor kept in the
  * store. Each event's $insert_id, time and distinct_id derive only from the stored row, so a
  * batch resent after a crash carries identical values and Mixpanel keeps one copy. One node
- * forwards at a time (a lease in the cursor row); the others stand by. */
+ * forwards at a time (a lease in the cursor row); the others stand by.
+ *
+ * Up to MIXPANEL_IN_FLIGHT imports travel at once (one connection each); the cursor moves
+ * past a batch only once it and every batch before it were imported (or strictly rejected
+ * and dead-lettered). After a crash at most MIXPANEL_IN_FLIGHT batches are sent again. */
 #ifndef HERALD_SYNC_MIXPANEL_H
 #define HERALD_SYNC_MIXPANEL_H
 
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "base/config.h"
 #include "store/store.h"
+#include "sync/http_client.h"
+
+#define MIXPANEL_IN_FLIGHT 2
+
+/* What the forwarder needs; nothing here is referenced after mixpanel_start() returns. */
+struct mixpanel_opts {
+    const char *token;           /* project token; NULL or "": the service account below */
+    const char *service_account; /* with secret and project_id */
+    const char *secret;
+    const char *project_id;
+    const char *base_url; /* https://api.mixpanel.com, or api-eu for EU residency */
+    const char *node;     /* this node's name: the lease holder */
+    bool hash_emails;     /* distinct_id = SHA-256 of the email, and no email property */
+    int batch;            /* events per import, 1..2000 */
+    int backoff_ms;       /* first delay after 429, 5xx, 401/403 or a transport error */
+    int grace_ms;         /* events stored more recently wait (ids may commit out of order) */
+    long timeout_ms;      /* per request */
+};
 
 struct mixpanel;
 
-bool mixpanel_configured(const struct cfg *cfg);
-/* Starts the forwarder thread; *out is NULL (and 0 returned) when Mixpanel is not configured. */
-int mixpanel_start(struct store *st, const struct cfg *cfg, const char *node,
-                   struct mixpanel **out);
+bool mixpanel_configured(const struct mixpanel_opts *opts);
+/* Where and as whom imports go: sets ho's base URL and Basic credentials (project token, or
+ * service account with secret) and writes the /import path (strict, with project_id for a
+ * service account). The forwarder and the dead-letter retry kind both use it. */
+void mixpanel_import_target(const struct mixpanel_opts *opts, struct hc_opts *ho, char *path,
+                            size_t path_size);
+/* Starts the forwarder's threads; *out is NULL (and 0 returned) when Mixpanel is not
+ * configured. HERALD_ERR_NOMEM, HERALD_ERR_INTERNAL (a thread would not start). */
+int mixpanel_start(struct store *st, const struct mixpanel_opts *opts, struct mixpanel **out);
+/* Stops and joins the threads (an import in flight finishes or times out first) and frees. */
 void mixpanel_stop(struct mixpanel *m);
 
 struct mixpanel_status {

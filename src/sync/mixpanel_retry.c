@@ -10,7 +10,8 @@
 #include "sync/http_client.h"
 
 struct mixpanel_retry {
-    struct mixpanel_retry_opts opts;
+    struct hc_opts target; /* base URL and credentials, from mixpanel_import_target() */
+    long timeout_ms;
     struct hc_limiter limiter;
     char path[256];
 };
@@ -92,17 +93,13 @@ static int run(struct jobs_ctx *ctx)
         snprintf(batch, len + 3, "[%s]", event);
         rc = gzip_compress(batch, len + 2, 6, &gz, &gz_len);
     }
-    struct hc_opts ho = {
-        .base_url = r->opts.base_url,
-        .basic_user = *r->opts.token ? r->opts.token : r->opts.service_account,
-        .basic_password = *r->opts.token ? "" : r->opts.secret,
-        .limiter = &r->limiter,
-        .timeout_ms = r->opts.timeout_ms,
-        .max_attempts = 3,
-        .max_rate_limited = 10,
-        .should_stop = jobs_ctx_should_stop,
-        .stop_arg = ctx,
-    };
+    struct hc_opts ho = r->target;
+    ho.limiter = &r->limiter;
+    ho.timeout_ms = r->timeout_ms;
+    ho.max_attempts = 3;
+    ho.max_rate_limited = 10;
+    ho.should_stop = jobs_ctx_should_stop;
+    ho.stop_arg = ctx;
     struct hc_client *http = NULL;
     if (!rc && !(rc = hc_client_new(&ho, &http)))
         rc = post_event(ctx, http, event, gz, gz_len);
@@ -121,20 +118,17 @@ static const struct jobs_kind mixpanel_retry_kind = {
     .retries = "mixpanel",
 };
 
-int mixpanel_retry_register(struct jobs *jobs, const struct mixpanel_retry_opts *opts,
+int mixpanel_retry_register(struct jobs *jobs, const struct mixpanel_opts *opts,
                             struct mixpanel_retry **out)
 {
     struct mixpanel_retry *r = calloc(1, sizeof(*r));
     if (!r)
         return HERALD_ERR_NOMEM;
-    r->opts = *opts;
+    mixpanel_import_target(opts, &r->target, r->path, sizeof(r->path));
+    r->timeout_ms = opts->timeout_ms;
     /* Mixpanel's ceiling is volume, not request count: the forwarder's budget. */
     struct cfg_rate rate = {1000, 1};
     hc_limiter_init(&r->limiter, &rate);
-    if (*opts->token)
-        snprintf(r->path, sizeof(r->path), "/import?strict=1");
-    else
-        snprintf(r->path, sizeof(r->path), "/import?strict=1&project_id=%s", opts->project_id);
     int rc = jobs_register(jobs, &mixpanel_retry_kind, r);
     if (rc) {
         mixpanel_retry_free(r);

@@ -5,19 +5,11 @@
 #define HERALD_SYNC_MIXPANEL_RETRY_H
 
 #include "jobs/jobs.h"
-
-struct mixpanel_retry_opts {
-    const char *base_url;
-    const char *token;           /* project token, or "" to use the service account */
-    const char *service_account; /* with secret and project_id */
-    const char *secret;
-    const char *project_id;
-    long timeout_ms;
-};
+#include "sync/mixpanel.h"
 
 struct mixpanel_retry;
 /* Registers the kind with `jobs` (before jobs_start()). The strings of opts must outlive it. */
-int mixpanel_retry_register(struct jobs *jobs, const struct mixpanel_retry_opts *opts,
+int mixpanel_retry_register(struct jobs *jobs, const struct mixpanel_opts *opts,
                             struct mixpanel_retry **out);
 void mixpanel_retry_free(struct mixpanel_retry *r);
 

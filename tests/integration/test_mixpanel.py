@@ -1,6 +1,7 @@
 """Forwarding to the Mixpanel fake: every stored event arrives once, in gzip batches within
 Mixpanel's limits, through 429/5xx/413, strict rejections and a kill -9."""
 import hashlib
+import re
 import signal
 import time
 
@@ -125,6 +126,11 @@ def test_bad_credentials_report_failing_and_keep_the_cursor(make_herald, mp):
     assert st["status"] == "failing" and "401" in st["lastError"]
     assert st["lagEvents"] == 5
     assert mp.stats()["arrivals"] == {}
+    # What the HeraldMixpanelFailing and HeraldMixpanelLagging alerts read.
+    metrics = h.get("/metrics").text
+    assert re.search(r"^herald_mixpanel_failing 1$", metrics, re.M), metrics
+    lag = re.search(r"^herald_mixpanel_lag_seconds (\d+)$", metrics, re.M)
+    assert lag and int(lag.group(1)) >= 0
 
 
 def test_disabled_when_unconfigured(herald):
@@ -144,9 +150,31 @@ def test_kill9_loses_and_duplicates_nothing(make_herald, mp):
     h.start()
     s = wait_arrivals(mp, 3000)
     assert set(s["arrivals"]) == {insert_id(k) for k in keys}
-    # A batch in flight at the kill may be resent with identical values; Mixpanel keeps one.
+    # The batches in flight at the kill (two imports of 200) may be resent with identical
+    # values; Mixpanel keeps one.
     resent = [k for k, v in s["arrivals"].items() if v > 1]
-    assert len(resent) <= 200 and s["unique"] == 3000
+    assert len(resent) <= 2 * 200 and s["unique"] == 3000
+
+
+def test_two_imports_in_flight_cursor_waits_for_the_oldest(make_herald, mp):
+    # Every import takes 100 ms, so two overlap; the first one to arrive fails with a 503 and
+    # is retried only after 1.5-3.5 s. Meanwhile the other import (and at most one more after
+    # it) lands, but the cursor must not move past the batch still failing.
+    mp.faults(statuses=[503], delay_ms=100)
+    env = mp.env(HERALD_MIXPANEL_BATCH="200", HERALD_MIXPANEL_BACKOFF_MS="1000")
+    h = make_herald(env=env).start()
+    keys = store(h, 1000)
+    wait_arrivals(mp, 1, timeout=20)
+    time.sleep(0.6)
+    lag = h.get("/api/jobs/status", key=h.admin_key).json()["jobs"]["mixpanel_sync"]["lagEvents"]
+    s = mp.stats()
+    beyond_cursor = len(s["arrivals"]) - (1000 - lag)
+    assert s["max_in_flight"] == 2
+    assert lag > 0 and 0 < beyond_cursor <= 200, (lag, len(s["arrivals"]))
+    s = wait_arrivals(mp, 1000)
+    assert set(s["arrivals"]) == {insert_id(k) for k in keys}
+    assert all(v == 1 for v in s["arrivals"].values())
+    assert s["max_in_flight"] == 2
 
 
 def mixpanel_dead_letters(h, n, timeout=20):

@@ -1,0 +1,34 @@
+/* A batch of stored events as one Mixpanel import body: a JSON array that remembers where each
+ * event lies, so that a part of it can be sent alone (413, 2 MB) or dead-lettered (400). Each
+ * event's $insert_id, time and distinct_id derive only from its row (see mixpanel.h). */
+#ifndef HERALD_SYNC_MIXPANEL_BATCH_H
+#define HERALD_SYNC_MIXPANEL_BATCH_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "store/store.h"
+
+/* "[" then each event followed by "," ("]" after the last). Event i spans json[start(i),
+ * end[i]), where start(0) = 1 and start(i) = end[i - 1] + 1. */
+struct mixpanel_batch {
+    char *json;
+    size_t *end;
+    size_t n;
+};
+
+/* Serialises n rows (n > 0) into *out (free with mixpanel_batch_free()); with hash_emails the
+ * distinct_id is the SHA-256 of the email and the email property is left out.
+ * HERALD_ERR_NOMEM. */
+int mixpanel_batch_build(const struct store_event *rows, size_t n, bool hash_emails,
+                         struct mixpanel_batch *out);
+void mixpanel_batch_free(struct mixpanel_batch *b);
+/* Event i alone, for a dead letter (free() it); NULL when out of memory. */
+char *mixpanel_batch_event(const struct mixpanel_batch *b, size_t i);
+/* Events [from, to) as a JSON array, gzip'd (free() it). NULL with *too_big set when that
+ * array is past Mixpanel's 2 MB and holds more than one event (split it); NULL alone when out
+ * of memory. */
+char *mixpanel_batch_gzip(const struct mixpanel_batch *b, size_t from, size_t to, size_t *gz_len,
+                          bool *too_big);
+
+#endif

@@ -1,0 +1,98 @@
+/* Mixpanel import bodies (sync/mixpanel_batch.c): the JSON of each event, where each lies in
+ * the array, parts of it gzip'd alone. */
+#include "unit.h"
+
+#include <jansson.h>
+#include <zlib.h>
+
+#include "base/err.h"
+#include "sync/mixpanel.h"
+#include "sync/mixpanel_batch.h"
+
+static struct store_event row(int64_t id, char *key, char *email, char *payload)
+{
+    return (struct store_event){.id = id,
+                                .event_key = key,
+                                .platform = "lemlist",
+                                .campaign_id = "c1",
+                                .event_type = "opened",
+                                .email = email,
+                                .namespace_ = "n\"s",
+                                .payload = payload,
+                                .has_occurred_at = true,
+                                .occurred_at_ms = 1705314600000,
+                                .created_at_ms = 1};
+}
+
+static void test_batch_json(void **state)
+{
+    (void)state;
+    struct store_event rows[] = {
+        row(1, "herald_k1", "a@example.com", "{\"type\":\"emailsOpened\"}"),
+        row(2, "herald_k2", "b@example.com", NULL)};
+    rows[1].has_occurred_at = false;
+    rows[1].created_at_ms = -5;
+    struct mixpanel_batch b;
+    assert_int_equal(mixpanel_batch_build(rows, 2, false, &b), HERALD_OK);
+    json_t *doc = json_loads(b.json, 0, NULL);
+    assert_true(json_is_array(doc) && json_array_size(doc) == 2);
+    json_t *p = json_object_get(json_array_get(doc, 0), "properties");
+    char iid[33];
+    mixpanel_insert_id("herald_k1", iid);
+    assert_string_equal(json_string_value(json_object_get(p, "$insert_id")), iid);
+    assert_int_equal(json_integer_value(json_object_get(p, "time")), 1705314600000);
+    assert_string_equal(json_string_value(json_object_get(p, "distinct_id")), "a@example.com");
+    assert_string_equal(json_string_value(json_object_get(p, "namespace")), "n\"s");
+    assert_string_equal(json_string_value(json_object_get(p, "upstream_type")), "emailsOpened");
+    p = json_object_get(json_array_get(doc, 1), "properties");
+    assert_int_equal(json_integer_value(json_object_get(p, "time")), -5);
+    assert_null(json_object_get(p, "upstream_type"));
+    json_decref(doc);
+    char *second = mixpanel_batch_event(&b, 1);
+    json_t *one = json_loads(second, 0, NULL);
+    assert_string_equal(json_string_value(json_object_get(one, "event")), "opened");
+    json_decref(one);
+    free(second);
+    mixpanel_batch_free(&b);
+}
+
+static void test_batch_hashed_and_part(void **state)
+{
+    (void)state;
+    struct store_event rows[] = {row(1, "k1", "a@example.com", NULL),
+                                 row(2, "k2", "b@example.com", NULL),
+                                 row(3, "k3", "c@example.com", NULL)};
+    struct mixpanel_batch b;
+    assert_int_equal(mixpanel_batch_build(rows, 3, true, &b), HERALD_OK);
+    size_t gz_len = 0;
+    bool too_big = true;
+    char *gz = mixpanel_batch_gzip(&b, 1, 3, &gz_len, &too_big);
+    assert_non_null(gz);
+    assert_false(too_big);
+    char plain[4096];
+    uLongf plain_len = sizeof(plain) - 1;
+    z_stream zs = {.next_in = (Bytef *)gz,
+                   .avail_in = (uInt)gz_len,
+                   .next_out = (Bytef *)plain,
+                   .avail_out = (uInt)plain_len};
+    assert_int_equal(inflateInit2(&zs, 16 + MAX_WBITS), Z_OK);
+    assert_int_equal(inflate(&zs, Z_FINISH), Z_STREAM_END);
+    plain[zs.total_out] = '\0';
+    inflateEnd(&zs);
+    free(gz);
+    json_t *doc = json_loads(plain, 0, NULL);
+    assert_true(json_is_array(doc) && json_array_size(doc) == 2);
+    json_t *p = json_object_get(json_array_get(doc, 0), "properties");
+    assert_string_equal(json_string_value(json_object_get(p, "herald_event_key")), "k2");
+    assert_int_equal(strlen(json_string_value(json_object_get(p, "distinct_id"))), 64);
+    assert_null(json_object_get(p, "email"));
+    json_decref(doc);
+    mixpanel_batch_free(&b);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {cmocka_unit_test(test_batch_json),
+                                       cmocka_unit_test(test_batch_hashed_and_part)};
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
