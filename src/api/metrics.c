@@ -21,6 +21,8 @@ size_t __sanitizer_get_current_allocated_bytes(void);
 #include "base/crypto.h"
 #include "events/ingest.h"
 #include "store/store.h"
+#include "sync/mixpanel.h"
+#include "sync/sync.h"
 
 static long long rss_bytes(void)
 {
@@ -168,6 +170,59 @@ static enum herald_err write_queue_rows(struct app *app, struct buf *out)
     return write_rows(out, rows, ROWS(rows));
 }
 
+/* Per platform: run outcomes on this node, and the last full read by any node (configured
+ * platforms only: an unconfigured one is never stale). */
+static enum herald_err write_sync_rows(struct app *app, struct buf *out)
+{
+    struct sync_platform_stats ps[SYNC_MAX_CONNECTORS];
+    size_t n = 0;
+    if (sync_stats(app->sync, ps, &n) != HERALD_OK)
+        return HERALD_OK; /* the database cannot be read: left out, like the queue */
+    struct prom_row rows[SYNC_MAX_CONNECTORS * (SYNC_OUTCOMES + 1)];
+    char labels[SYNC_MAX_CONNECTORS * (SYNC_OUTCOMES + 1)][96];
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++)
+        for (int o = 0; o < SYNC_OUTCOMES; o++, k++) {
+            snprintf(labels[k], sizeof(labels[k]), "platform=\"%s\",outcome=\"%s\"", ps[i].platform,
+                     sync_outcome_names[o]);
+            rows[k] = (struct prom_row){"herald_sync_runs_total",
+                                        "counter",
+                                        "Platform runs of sync jobs on this node, by outcome.",
+                                        labels[k],
+                                        (long long)ps[i].runs[o],
+                                        false};
+        }
+    for (size_t i = 0; i < n; i++) {
+        if (!ps[i].configured || !ps[i].last_success_ms)
+            continue;
+        snprintf(labels[k], sizeof(labels[k]), "platform=\"%s\"", ps[i].platform);
+        rows[k] = (struct prom_row){"herald_sync_last_success_timestamp_seconds",
+                                    "gauge",
+                                    "When a sync last read a platform's whole window.",
+                                    labels[k],
+                                    ps[i].last_success_ms,
+                                    true};
+        k++;
+    }
+    return write_rows(out, rows, k);
+}
+
+/* Forwarding lag and credential failure (0 and 0 while forwarding is disabled). */
+static enum herald_err write_mixpanel_rows(struct app *app, struct buf *out)
+{
+    struct mixpanel_status ms;
+    if (mixpanel_get_status(app->mixpanel, app->store, &ms) != HERALD_OK)
+        return HERALD_OK;
+    const struct prom_row rows[] = {
+        {"herald_mixpanel_lag_seconds", "gauge",
+         "Age of the oldest event not yet forwarded to Mixpanel.", NULL,
+         app->mixpanel ? (long long)ms.lag_seconds : 0, false},
+        {"herald_mixpanel_failing", "gauge", "1 while Mixpanel refuses Herald's imports.", NULL,
+         !strcmp(ms.status, "failing"), false},
+    };
+    return write_rows(out, rows, ROWS(rows));
+}
+
 static enum herald_err write_http_rows(struct app *app, struct buf *out)
 {
     return http_server_write_metrics(app->http, out);
@@ -175,7 +230,8 @@ static enum herald_err write_http_rows(struct app *app, struct buf *out)
 
 /* The sections of /metrics, in order. */
 static enum herald_err (*const metric_writers[])(struct app *app, struct buf *out) = {
-    write_http_rows, write_store_rows, write_process_rows, write_queue_rows};
+    write_http_rows,  write_store_rows, write_process_rows,
+    write_queue_rows, write_sync_rows,  write_mixpanel_rows};
 
 enum http_result api_prometheus(struct http_request *req, void *ctx)
 {

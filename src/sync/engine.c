@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "base/clock.h"
+#include "base/log.h"
 #include "sync/connector.h"
 #include "sync/http_client.h"
 #include "sync/sync.h"
@@ -157,6 +158,13 @@ static int run_platform(struct jobs_ctx *ctx, const struct sync_connector *c, js
     }
     if (!rc)
         rc = platform_done(s, params, &run);
+    int record = sync_record_run(s, c->platform,
+                                 !rc                          ? SYNC_COMPLETED
+                                 : rc == HERALD_ERR_CANCELLED ? SYNC_CANCELLED
+                                                              : SYNC_FAILED);
+    if (record)
+        log_warn("cannot record a sync outcome",
+                 json_pack("{s:s}", "error", herald_strerror(record)));
     if (rc && rc != HERALD_ERR_CANCELLED)
         jobs_ctx_fail(ctx, run.permanent, "%s: %s", c->platform,
                       run.error[0] ? run.error : herald_strerror(rc));

@@ -3,6 +3,8 @@
 #include "sync/sync.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -23,8 +25,78 @@ struct sync {
     struct sync_opts opts;
     struct hc_limiter limiters[SYNC_MAX_CONNECTORS];
     struct probe_cache probes[SYNC_MAX_CONNECTORS]; /* under mu */
+    atomic_ullong runs[SYNC_MAX_CONNECTORS][SYNC_OUTCOMES];
     pthread_mutex_t mu;
 };
+
+/* The cursor scope that holds a platform's last full read; '#' cannot start a namespace, so
+ * it never meets an incremental watermark. */
+#define LAST_SUCCESS_SCOPE "#last-success"
+
+const char *const sync_outcome_names[SYNC_OUTCOMES] = {"completed", "failed", "cancelled"};
+
+static int connector_index(const char *platform)
+{
+    for (size_t i = 0; i < sync_connector_count; i++)
+        if (!strcmp(sync_connectors[i]->platform, platform))
+            return (int)i;
+    return -1;
+}
+
+struct last_success_tx {
+    const char *platform;
+    char *value;
+    int64_t now;
+};
+
+static int last_success_set_tx(struct store_conn *c, void *arg)
+{
+    struct last_success_tx *t = arg;
+    return store_cursor_set(c, t->platform, LAST_SUCCESS_SCOPE, t->value, t->now);
+}
+
+static int last_success_get_tx(struct store_conn *c, void *arg)
+{
+    struct last_success_tx *t = arg;
+    free(t->value);
+    t->value = NULL;
+    int rc = store_cursor_get(c, t->platform, LAST_SUCCESS_SCOPE, &t->value);
+    return rc == HERALD_ERR_NOT_FOUND ? HERALD_OK : rc;
+}
+
+int sync_record_run(struct sync *s, const char *platform, enum sync_outcome outcome)
+{
+    int i = connector_index(platform);
+    if (i < 0)
+        return HERALD_ERR_INVALID;
+    atomic_fetch_add(&s->runs[i][outcome], 1);
+    if (outcome != SYNC_COMPLETED)
+        return HERALD_OK;
+    char value[24];
+    int64_t now = clock_now_ms();
+    snprintf(value, sizeof(value), "%lld", (long long)now);
+    struct last_success_tx t = {platform, value, now};
+    return store_run_tx(s->st, last_success_set_tx, &t);
+}
+
+int sync_stats(struct sync *s, struct sync_platform_stats *out, size_t *n)
+{
+    *n = 0;
+    for (size_t i = 0; i < sync_connector_count && i < SYNC_MAX_CONNECTORS; i++) {
+        struct sync_platform_stats *p = &out[(*n)++];
+        p->platform = sync_connectors[i]->platform;
+        p->configured = sync_platform_configured(s, p->platform);
+        for (int o = 0; o < SYNC_OUTCOMES; o++)
+            p->runs[o] = atomic_load(&s->runs[i][o]);
+        struct last_success_tx t = {p->platform, NULL, 0};
+        int rc = store_run_read(s->st, last_success_get_tx, &t);
+        p->last_success_ms = t.value ? strtoll(t.value, NULL, 10) : 0;
+        free(t.value);
+        if (rc)
+            return rc;
+    }
+    return HERALD_OK;
+}
 
 void sync_opts_from_cfg(const struct cfg *cfg, struct sync_opts *out)
 {

@@ -41,6 +41,19 @@ bool sync_platform_configured(const struct sync *s, const char *platform);
 /* "healthy", "unhealthy" or "unconfigured": a cheap authenticated request with a 2 s timeout,
  * cached for 30 s. */
 const char *sync_probe(struct sync *s, const char *platform);
+/* Per platform, for /metrics: how its runs (one platform of one job attempt) ended on this
+ * node, and when any node last read its whole window (0: never; from the store). */
+enum sync_outcome { SYNC_COMPLETED, SYNC_FAILED, SYNC_CANCELLED, SYNC_OUTCOMES };
+extern const char *const sync_outcome_names[SYNC_OUTCOMES];
+struct sync_platform_stats {
+    const char *platform;
+    bool configured;
+    unsigned long long runs[SYNC_OUTCOMES];
+    int64_t last_success_ms;
+};
+/* Fills one row per connector (out has room for SYNC_MAX_CONNECTORS); *n = rows. */
+int sync_stats(struct sync *s, struct sync_platform_stats *out, size_t *n);
+
 /* Raw params of the periodic incremental sync: every configured platform (a new reference);
  * NULL when none is configured. */
 json_t *sync_periodic_params(const struct sync *s);
@@ -48,6 +61,8 @@ json_t *sync_periodic_params(const struct sync *s);
 /* ---- for the kind's own files (params.c, engine.c) ---- */
 extern const struct jobs_kind sync_job_kind;
 struct hc_opts;
+/* Counts how one platform's run ended, and on success records when (sync_stats()). */
+int sync_record_run(struct sync *s, const char *platform, enum sync_outcome outcome);
 /* Base URL, credentials and the shared request budget of a platform. */
 void sync_http_opts(struct sync *s, const char *platform, struct hc_opts *ho);
 struct store *sync_store(const struct sync *s);

@@ -6,7 +6,11 @@ import re
 import shutil
 import subprocess
 
+import time
+
 import pytest
+
+from harness import LemlistFake
 
 RULES_DIR = os.path.join(os.path.dirname(__file__), "..", "..", "deploy", "prometheus")
 
@@ -55,10 +59,39 @@ def test_dashboard_is_valid_json_with_every_section():
     assert all(p.get("targets") for p in dash["panels"] if p["type"] != "row")
 
 
-def test_alerts_and_dashboard_use_only_exported_metrics(herald):
+def metric_value(text, name, **labels):
+    want = ",".join(f'{k}="{v}"' for k, v in labels.items())
+    m = re.search(rf"^{name}{{{want}}} (\S+)$" if want else rf"^{name} (\S+)$", text, re.M)
+    return float(m.group(1)) if m else None
+
+
+def test_alerts_and_dashboard_use_only_exported_metrics(make_herald):
     """A rule over a metric Herald never exports would never fire: every herald_* name the
-    rules and the dashboard use must be in /metrics on a fresh server (with its # TYPE)."""
-    text = herald.get("/metrics").text
+    rules and the dashboard use must be in /metrics (with its # TYPE) once a sync has run."""
+    fake = LemlistFake(campaigns=1, activities=20)
+    try:
+        h = make_herald(env=fake.env()).start()
+        before = time.time()
+        r = h.post("/api/full-sync/execute", {"platforms": "lemlist", "syncMode": "full"},
+                   key=h.admin_key)
+        assert r.status_code == 202, r.text
+        job = r.json()["jobId"]
+        deadline = time.time() + 60
+        while h.get(f"/api/full-sync/status/{job}", key=h.admin_key).json()["status"] != "completed":
+            assert time.time() < deadline
+            time.sleep(0.1)
+        text = h.get("/metrics").text
+    finally:
+        fake.stop()
     exported = set(re.findall(r"^# TYPE (herald_\w+) ", text, re.M))
     missing = sorted(referenced_herald_metrics() - exported)
     assert not missing, f"not exported: {missing}"
+    assert metric_value(text, "herald_sync_runs_total", platform="lemlist", outcome="completed") == 1
+    assert metric_value(text, "herald_sync_runs_total", platform="lemlist", outcome="failed") == 0
+    last = metric_value(text, "herald_sync_last_success_timestamp_seconds", platform="lemlist")
+    assert last is not None and before - 1 <= last <= time.time() + 1
+    # Smartlead has no credentials here: never stale, so no timestamp at all.
+    assert metric_value(text, "herald_sync_last_success_timestamp_seconds",
+                        platform="smartlead") is None
+    assert metric_value(text, "herald_mixpanel_lag_seconds") == 0
+    assert metric_value(text, "herald_mixpanel_failing") == 0
