@@ -14,34 +14,20 @@ static json_t *avg_ms(uint64_t total_ns, uint64_t count)
     return json_string(s);
 }
 
-struct rows_tx {
-    const char *table;
-    int64_t rows;
-};
-
-static int rows_tx(struct store_conn *c, void *arg)
-{
-    struct rows_tx *tx = arg;
-    return store_table_rows(c, tx->table, &tx->rows);
-}
-
-/* Rows per table, one transaction each: a table a rolled-back migration removed reads as null
- * rows instead of failing the whole report. Only a busy database fails it. */
+/* Rows per table; a table that cannot be read (a rolled-back migration) shows null rows. */
 static enum herald_err table_rows_json(struct store *st, json_t **out)
 {
+    struct store_table_row rows[STORE_TABLES_MAX];
+    enum herald_err rc = store_table_report(st, rows);
+    if (rc)
+        return rc;
     json_t *tables = json_array();
     if (!tables)
         return HERALD_ERR_NOMEM;
-    for (size_t i = 0; i < store_table_count; i++) {
-        struct rows_tx tx = {store_table_names[i], 0};
-        enum herald_err rc = store_run_read(st, rows_tx, &tx);
-        if (rc == HERALD_ERR_DB_SOFT) {
-            json_decref(tables);
-            return rc;
-        }
-        json_array_append_new(tables, json_pack("{s:s, s:o}", "name", tx.table, "rows",
-                                                rc ? json_null() : json_integer(tx.rows)));
-    }
+    for (size_t i = 0; i < store_table_count; i++)
+        json_array_append_new(
+            tables, json_pack("{s:s, s:o}", "name", rows[i].name, "rows",
+                              rows[i].present ? json_integer(rows[i].rows) : json_null()));
     *out = tables;
     return HERALD_OK;
 }
@@ -67,11 +53,6 @@ enum http_result api_database_performance(struct http_request *req, void *ctx)
         (json_int_t)s.soft_retries, "tables", tables, "table_scan_ms", (double)count_ns / 1e6);
     http_reply_json(req, 200, json_pack("{s:b, s:o}", "success", 1, "performance", perf));
     return HTTP_REPLIED;
-}
-
-static int optimize_one(struct store_conn *c, void *arg)
-{
-    return store_optimize(c, arg);
 }
 
 enum http_result api_database_optimize(struct http_request *req, void *ctx)
@@ -105,7 +86,7 @@ enum http_result api_database_optimize(struct http_request *req, void *ctx)
     {
         const char *name = json_string_value(item);
         int64_t t0 = clock_mono_ns();
-        enum herald_err rc = store_run_plain(app->store, optimize_one, (void *)name);
+        enum herald_err rc = store_run_optimize(app->store, name);
         double ms = (double)(clock_mono_ns() - t0) / 1e6;
         all_ok &= rc == HERALD_OK;
         json_t *r = json_pack("{s:s, s:s, s:f}", "name", name, "status", rc ? "failed" : "ok",

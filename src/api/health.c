@@ -18,20 +18,6 @@ enum http_result api_livez(struct http_request *req, void *ctx)
     return HTTP_REPLIED;
 }
 
-static int ping_tx(struct store_conn *c, void *arg)
-{
-    (void)arg;
-    return store_ping(c);
-}
-
-/* The database answers and no migration is pending. (Still the store directly: there is no
- * operations module in the domain layer yet.) */
-static int store_health(struct store *st, int *pending)
-{
-    int rc = store_run_read(st, ping_tx, NULL);
-    return rc ? rc : store_migrations_pending(st, pending);
-}
-
 /* One {"<platform>_api": status} per connector, the last of the table first (as /health
  * has always listed them); *down tells whether any is unhealthy. */
 static json_t *upstream_checks(struct sync *sync, bool *down)
@@ -53,7 +39,7 @@ enum http_result api_health(struct http_request *req, void *ctx)
 {
     struct app *app = ctx;
     int pending = 0;
-    int db_rc = store_health(app->store, &pending);
+    int db_rc = store_check(app->store, &pending);
     const char *db = db_rc ? "unhealthy" : "healthy";
     bool upstream_down;
     json_t *checks = upstream_checks(app->sync, &upstream_down);

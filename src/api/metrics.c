@@ -20,6 +20,7 @@ size_t __sanitizer_get_current_allocated_bytes(void);
 #include "base/clock.h"
 #include "base/crypto.h"
 #include "events/ingest.h"
+#include "jobs/jobs.h"
 #include "store/store.h"
 #include "sync/mixpanel.h"
 #include "sync/sync.h"
@@ -53,11 +54,6 @@ static bool metrics_token_ok(struct http_request *req, const char *token)
     if (!auth || strncmp(auth, "Bearer ", 7) != 0)
         return false;
     return crypto_ct_equal(auth + 7, strlen(auth + 7), token, strlen(token));
-}
-
-static int queue_tx(struct store_conn *c, void *arg)
-{
-    return store_job_queue_stats(c, arg);
 }
 
 /* One sample of the Prometheus text format. Consecutive rows of the same name form a family:
@@ -155,17 +151,16 @@ static enum herald_err write_process_rows(struct app *app, struct buf *out)
 /* The durable job queue; left out when the database cannot be read. */
 static enum herald_err write_queue_rows(struct app *app, struct buf *out)
 {
-    struct store_queue_stats qs;
-    if (store_run_read(app->store, queue_tx, &qs) != HERALD_OK)
+    struct jobs_queue_stats qs;
+    if (jobs_queue_stats(app->jobs, &qs) != HERALD_OK)
         return HERALD_OK;
-    int64_t age = qs.oldest_pending_ms ? clock_now_ms() - qs.oldest_pending_ms : 0;
     const struct prom_row rows[] = {
         {"herald_jobs_queue_depth", "gauge", "Jobs in the durable queue, by status.",
          "status=\"pending\"", (long long)qs.pending, false},
         {"herald_jobs_queue_depth", "gauge", "", "status=\"running\"", (long long)qs.running,
          false},
         {"herald_jobs_oldest_pending_age_seconds", "gauge", "Age of the oldest pending job.", NULL,
-         (long long)age, true},
+         (long long)qs.oldest_pending_age_ms, true},
     };
     return write_rows(out, rows, ROWS(rows));
 }

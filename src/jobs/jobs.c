@@ -173,6 +173,23 @@ static void info_from_job(const struct jobs *j, struct store_job *job, struct jo
     out->finished_at_ms = job->finished_at_ms;
 }
 
+static int queue_stats_tx(struct store_conn *c, void *arg)
+{
+    return store_job_queue_stats(c, arg);
+}
+
+int jobs_queue_stats(struct jobs *j, struct jobs_queue_stats *out)
+{
+    struct store_queue_stats qs;
+    int rc = store_run_read(j->st, queue_stats_tx, &qs);
+    if (rc)
+        return rc;
+    out->pending = qs.pending;
+    out->running = qs.running;
+    out->oldest_pending_age_ms = qs.oldest_pending_ms ? clock_now_ms() - qs.oldest_pending_ms : 0;
+    return HERALD_OK;
+}
+
 static int get_tx(struct store_conn *c, void *arg)
 {
     struct store_job *job = arg;

@@ -98,6 +98,13 @@ int jobs_get(struct jobs *j, const char *id, struct jobs_info *out);
 int jobs_list(struct jobs *j, const char *status, int64_t after_created_ms, const char *after_id,
               int limit, struct jobs_info **out, size_t *count);
 
+struct jobs_queue_stats {
+    int64_t pending, running;
+    int64_t oldest_pending_age_ms; /* 0 when nothing is pending */
+};
+/* Depth of the durable queue (every kind, every node). */
+int jobs_queue_stats(struct jobs *j, struct jobs_queue_stats *out);
+
 struct jobs_dead_letter {
     int64_t id;
     char *job_id, *kind, *reason, *request, *payload; /* job_id, request, payload may be NULL */

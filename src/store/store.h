@@ -217,6 +217,20 @@ int store_optimize(struct store_conn *c, const char *task);
 extern const char *const store_table_names[];
 extern const size_t store_table_count;
 
+/* Whole-store operations (ops.c), each in its own transaction(s). */
+/* The database answers; *pending_migrations says how many migrations are not applied. */
+int store_check(struct store *st, int *pending_migrations);
+struct store_table_row {
+    const char *name; /* one of store_table_names */
+    bool present;     /* false when the table cannot be read (a rolled-back migration) */
+    int64_t rows;
+};
+#define STORE_TABLES_MAX 32 /* store_table_count never exceeds it */
+/* Fills out[store_table_count]. HERALD_ERR_DB_SOFT when the database is busy. */
+int store_table_report(struct store *st, struct store_table_row *out);
+/* Runs one store_optimize() task outside a transaction. */
+int store_run_optimize(struct store *st, const char *task);
+
 /* ---- backup and exclusive use ---- */
 /* Writes a consistent copy of the live database to `path` (SQLite backup API, pg_dump). */
 int store_backup(struct store *st, const char *path);
