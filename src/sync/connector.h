@@ -57,6 +57,14 @@ void sync_page_add(struct sync_run *run, struct sync_page *pg, const struct evke
                    int64_t when_ms, char *payload, const char *request, const char *why);
 /* Writes the page through the event writer and adds it to the counters. */
 int sync_page_commit(struct sync_run *run, struct sync_page *pg, size_t seen);
+/* A connector's record parser: turns one upstream record (an activity, a statistics row) into
+ * events of the page, or dead letters. Pure but for run->dead_letter: no I/O, so it is fuzzed
+ * on its own (tests/fuzz/fuzz_connector_records.c). */
+typedef void (*sync_record_fn)(struct sync_run *run, struct sync_page *pg, json_t *record,
+                               const char *campaign_id, const char *request);
+/* Parses every record of `records` (an array) with `parse` and commits the page. */
+int sync_page_store(struct sync_run *run, json_t *records, size_t events_per_record,
+                    sync_record_fn parse, const char *campaign_id, const char *request);
 /* GETs path; *doc is NULL when the body is not JSON (then *raw still holds it; free both).
  * Permanent HTTP errors are recorded as dead letters and set run->permanent. */
 int sync_fetch_json(struct sync_run *run, const char *path, json_t **doc, char **raw);
@@ -86,6 +94,8 @@ struct sync_connector {
     sync_campaigns_fn fetch_campaigns;
     sync_page_fn fetch_page;
     int page_size;
+    sync_record_fn parse_record; /* what fetch_page uses on each record */
+    size_t events_per_record;    /* at most */
 };
 extern const struct sync_connector sync_lemlist, sync_smartlead;
 /* Every connector, in the order jobs and reports list them. */

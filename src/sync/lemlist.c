@@ -179,13 +179,7 @@ static int sync_page(struct sync_run *run, const char *campaign_id, json_int_t o
     }
     free(raw);
     size_t n = json_array_size(doc);
-    struct sync_page pg;
-    rc = sync_page_init(&pg, n);
-    for (size_t i = 0; !rc && i < n; i++)
-        add_activity(run, &pg, json_array_get(doc, i), campaign_id, path);
-    if (!rc)
-        rc = sync_page_commit(run, &pg, n);
-    sync_page_free(&pg);
+    rc = sync_page_store(run, doc, 1, add_activity, campaign_id, path);
     json_decref(doc);
     *got = n;
     *last = n < PAGE; /* a short page ends the feed */
@@ -209,4 +203,6 @@ const struct sync_connector sync_lemlist = {
     .fetch_campaigns = fetch_campaigns,
     .fetch_page = sync_page,
     .page_size = PAGE,
+    .parse_record = add_activity,
+    .events_per_record = 1,
 };

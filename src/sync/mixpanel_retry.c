@@ -110,7 +110,7 @@ static int run(struct jobs_ctx *ctx)
     return rc;
 }
 
-static const struct jobs_kind mixpanel_retry_kind = {
+const struct jobs_kind mixpanel_retry_job_kind = {
     .name = "mixpanel_retry",
     .validate = validate,
     .run = run,
@@ -129,7 +129,7 @@ int mixpanel_retry_register(struct jobs *jobs, const struct mixpanel_opts *opts,
     /* Mixpanel's ceiling is volume, not request count: the forwarder's budget. */
     struct cfg_rate rate = {1000, 1};
     hc_limiter_init(&r->limiter, &rate);
-    int rc = jobs_register(jobs, &mixpanel_retry_kind, r);
+    int rc = jobs_register(jobs, &mixpanel_retry_job_kind, r);
     if (rc) {
         mixpanel_retry_free(r);
         return rc;

@@ -7,6 +7,9 @@
 #include "jobs/jobs.h"
 #include "sync/mixpanel.h"
 
+/* The kind itself (registered by mixpanel_retry_register(); public for the fuzz target). */
+extern const struct jobs_kind mixpanel_retry_job_kind;
+
 struct mixpanel_retry;
 /* Registers the kind with `jobs` (before jobs_start()). The strings of opts must outlive it. */
 int mixpanel_retry_register(struct jobs *jobs, const struct mixpanel_opts *opts,

@@ -171,3 +171,18 @@ int sync_malformed(struct sync_run *run, const char *reason, const char *request
     run->permanent = true;
     return HERALD_ERR_UPSTREAM_MALFORMED;
 }
+
+int sync_page_store(struct sync_run *run, json_t *records, size_t events_per_record,
+                    sync_record_fn parse, const char *campaign_id, const char *request)
+{
+    size_t n = json_array_size(records);
+    struct sync_page pg;
+    int rc = sync_page_init(&pg, n * events_per_record);
+    if (rc)
+        return rc;
+    for (size_t i = 0; i < n; i++)
+        parse(run, &pg, json_array_get(records, i), campaign_id, request);
+    rc = sync_page_commit(run, &pg, n);
+    sync_page_free(&pg);
+    return rc;
+}

@@ -2,6 +2,7 @@
  * offset-paged by up to 1000 to the end (their order is undocumented, so no early stop on
  * dates). A row yields up to five events, each timed by its own field; bounced and
  * unsubscribed have no time of their own and take the row's latest known time, flagged. */
+#include <curl/curl.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,6 +12,7 @@
 #include "sync/connector.h"
 
 #define PAGE 1000
+#define EVENTS_PER_ROW 6 /* sent, opened, clicked, replied, bounced, unsubscribed */
 
 static int fetch_campaigns(struct sync_run *run, json_t *ids)
 {
@@ -141,9 +143,14 @@ static bool looks_aggregate(json_t *data)
 static int sync_stats_page(struct sync_run *run, const char *campaign_id, json_int_t offset,
                            size_t *got, bool *last)
 {
-    char path[256];
-    snprintf(path, sizeof(path), "/campaigns/%s/statistics?offset=%lld&limit=%d", campaign_id,
+    char path[512];
+    /* Campaign ids come from upstream: escaped, so none can reshape the path or query. */
+    char *escaped = curl_easy_escape(NULL, campaign_id, 0);
+    if (!escaped)
+        return HERALD_ERR_NOMEM;
+    snprintf(path, sizeof(path), "/campaigns/%s/statistics?offset=%lld&limit=%d", escaped,
              (long long)offset, PAGE);
+    curl_free(escaped);
     json_t *doc;
     char *raw;
     int rc = sync_fetch_json(run, path, &doc, &raw);
@@ -164,13 +171,7 @@ static int sync_stats_page(struct sync_run *run, const char *campaign_id, json_i
     }
     free(raw);
     size_t n = json_array_size(data);
-    struct sync_page pg;
-    rc = sync_page_init(&pg, n * 6);
-    for (size_t i = 0; !rc && i < n; i++)
-        add_row(run, &pg, json_array_get(data, i), campaign_id, path);
-    if (!rc)
-        rc = sync_page_commit(run, &pg, n);
-    sync_page_free(&pg);
+    rc = sync_page_store(run, data, EVENTS_PER_ROW, add_row, campaign_id, path);
     json_t *total = json_object_get(doc, "total_stats");
     long long total_rows = json_is_string(total)    ? strtoll(json_string_value(total), NULL, 10)
                            : json_is_integer(total) ? json_integer_value(total)
@@ -199,4 +200,6 @@ const struct sync_connector sync_smartlead = {
     .fetch_campaigns = fetch_campaigns,
     .fetch_page = sync_stats_page,
     .page_size = PAGE,
+    .parse_record = add_row,
+    .events_per_record = EVENTS_PER_ROW,
 };

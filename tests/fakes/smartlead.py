@@ -17,7 +17,7 @@ import threading
 import time
 from datetime import datetime, timedelta, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import parse_qs, urlparse
+from urllib.parse import parse_qs, urlparse, unquote
 
 
 def iso(dt):
@@ -58,7 +58,9 @@ class State:
         self.campaigns = []
         self.rows = {}
         for c in range(args.campaigns):
-            cid = 3000 + c
+            # --odd-ids: ids with characters that mean something in a URL path or query, as a
+            # client must expect of any upstream string.
+            cid = f"c/{3000 + c}?x=1#a b" if args.odd_ids else 3000 + c
             self.campaigns.insert(0, {"id": cid, "name": f"Campaign {c}", "status": "ACTIVE",
                                       "created_at": iso(self.base), "client_id": None})
             rows = []
@@ -166,15 +168,21 @@ class Handler(BaseHTTPRequestHandler):
             if kind == "aggregate":
                 return self.reply(200, {"ok": True, "data": [
                     {"sequence_number": 1, "sent": 10, "opened": 4, "clicked": 1}]})
-        parts = url.path.strip("/").split("/")
+        parts = [unquote(p) for p in url.path.strip("/").split("/")]
         if url.path in ("/api/v1/campaigns/", "/api/v1/campaigns"):
             return self.reply(200, st.campaigns)
         if len(parts) == 5 and parts[:3] == ["api", "v1", "campaigns"] and parts[4] == "statistics":
             with st.lock:
                 st.stats["statistics"] += 1
-            rows = st.rows.get(int(parts[3]) if parts[3].isdigit() else -1)
+            rows = st.rows.get(int(parts[3]) if parts[3].isdigit() else parts[3])
             if rows is None:
+                with st.lock:
+                    st.stats["not_found"] = st.stats.get("not_found", 0) + 1
                 return self.reply(404, {"error": "Campaign not found"})
+            with st.lock:
+                st.stats.setdefault("campaigns_read", [])
+                if parts[3] not in st.stats["campaigns_read"]:
+                    st.stats["campaigns_read"].append(parts[3])
             limit = int(q.get("limit", 100))
             if limit > 1000:
                 return self.reply(400, {"error": "limit must be at most 1000"})
@@ -190,6 +198,7 @@ def main():
     ap.add_argument("--key", required=True)
     ap.add_argument("--campaigns", type=int, default=3)
     ap.add_argument("--rows", type=int, default=1500)
+    ap.add_argument("--odd-ids", action="store_true")
     args = ap.parse_args()
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     server.daemon_threads = True

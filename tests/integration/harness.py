@@ -289,11 +289,12 @@ class MixpanelFake:
 
 
 class SmartleadFake(LemlistFake):
-    def __init__(self, key="smartlead-test-key", campaigns=3, rows=1500):
+    def __init__(self, key="smartlead-test-key", campaigns=3, rows=1500, odd_ids=False):
         self.key = key
         self.proc = subprocess.Popen(["/usr/bin/python3", os.path.join(FAKES, "smartlead.py"),
                                       "--key", key, "--campaigns", str(campaigns), "--rows",
-                                      str(rows)], stdout=subprocess.PIPE, text=True)
+                                      str(rows)] + (["--odd-ids"] if odd_ids else []),
+                                     stdout=subprocess.PIPE, text=True)
         self.port = int(self.proc.stdout.readline().split()[1])
         self.url = f"http://127.0.0.1:{self.port}"
         self.base_url = self.url + "/api/v1"

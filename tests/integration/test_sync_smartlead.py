@@ -80,3 +80,22 @@ def test_both_platforms_in_one_job(make_herald, fake):
         assert {"smartlead_api": "healthy"} in checks and {"lemlist_api": "healthy"} in checks
     finally:
         lem.stop()
+
+
+def test_campaign_ids_are_escaped_in_the_path(make_herald):
+    """Campaign ids are upstream data: one holding '/', '?', '#' or a space must still name
+    exactly its own statistics resource (and can never reshape the request)."""
+    fake = SmartleadFake(campaigns=2, rows=10, odd_ids=True)
+    try:
+        h = make_herald(env=fake.env()).start()
+        j = wait_job(h, run(h, platforms="smartlead", syncMode="full"))
+        stats = fake.stats()
+    finally:
+        fake.stop()
+    assert sorted(stats.get("campaigns_read", [])) == ["c/3000?x=1#a b", "c/3001?x=1#a b"]
+    assert stats.get("not_found", 0) == 0
+    # Those ids are not valid event campaign ids: every row is a dead letter saying so, none
+    # is dropped silently, and the job itself completes.
+    assert j["status"] == "completed", j
+    p = j["progress"]["platforms"]["smartlead"]
+    assert p["campaignsDone"] == 2 and p["eventsStored"] == 0 and p["deadLetters"] > 0
