@@ -224,8 +224,10 @@ static int call_result(struct s3_call *call, const char *what, struct herald_err
                                 what);
     const char *code =
         call->download ? NULL : strstr(call->body.data ? call->body.data : "", "<Code>");
-    return herald_error_set(err, HERALD_ERR_UPSTREAM, "", "S3 %s: HTTP %ld%s%.40s", what,
-                            call->status, code ? " " : "", code ? code + 6 : "");
+    int code_len = code ? (int)strcspn(code + 6, "<") : 0;
+    return herald_error_set(err, HERALD_ERR_UPSTREAM, "", "S3 %s: HTTP %ld%s%.*s", what,
+                            call->status, code ? " " : "", code_len > 40 ? 40 : code_len,
+                            code ? code + 6 : "");
 }
 
 static const char empty_sha[] = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
