@@ -4,6 +4,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -81,6 +82,8 @@ static struct {
     char files[TMP_FILES][4300];
     char dir[4096];
 } tmp_registry[TMP_SLOTS];
+/* Serialises the threads that open and close directories (job workers); the handler only reads. */
+static pthread_mutex_t tmp_registry_mu = PTHREAD_MUTEX_INITIALIZER;
 
 static void remove_slot(int i)
 {
@@ -128,6 +131,7 @@ static void register_tmp(const struct backup_tmp *t)
     sigset_t all, old;
     sigfillset(&all);
     pthread_sigmask(SIG_BLOCK, &all, &old);
+    pthread_mutex_lock(&tmp_registry_mu);
     for (int i = 0; i < TMP_SLOTS; i++) {
         if (tmp_registry[i].used)
             continue;
@@ -142,6 +146,7 @@ static void register_tmp(const struct backup_tmp *t)
         break;
     }
     install_handlers();
+    pthread_mutex_unlock(&tmp_registry_mu);
     pthread_sigmask(SIG_SETMASK, &old, NULL);
 }
 
@@ -166,9 +171,11 @@ void backup_tmp_track(const struct backup_tmp *t, const char *path)
     sigset_t all, old;
     sigfillset(&all);
     pthread_sigmask(SIG_BLOCK, &all, &old);
+    pthread_mutex_lock(&tmp_registry_mu);
     for (int i = 0; i < TMP_SLOTS; i++)
         if (tmp_registry[i].used && !strcmp(tmp_registry[i].dir, t->dir))
             snprintf(tmp_registry[i].files[6], sizeof(tmp_registry[i].files[6]), "%s", path);
+    pthread_mutex_unlock(&tmp_registry_mu);
     pthread_sigmask(SIG_SETMASK, &old, NULL);
 }
 
@@ -179,11 +186,13 @@ void backup_tmp_close(struct backup_tmp *t)
     sigset_t all, old;
     sigfillset(&all);
     pthread_sigmask(SIG_BLOCK, &all, &old);
+    pthread_mutex_lock(&tmp_registry_mu);
     for (int i = 0; i < TMP_SLOTS; i++)
         if (tmp_registry[i].used && !strcmp(tmp_registry[i].dir, t->dir)) {
             remove_slot(i);
             tmp_registry[i].used = 0;
         }
+    pthread_mutex_unlock(&tmp_registry_mu);
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     rmdir(t->dir);
     t->dir[0] = '\0';
