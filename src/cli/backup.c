@@ -12,13 +12,14 @@
 #include "cli/cli.h"
 #include "store/store.h"
 
-static bool wants_help(int argc, char **argv, const char *usage, int max_args)
+/* -1: go on; otherwise the exit status after printing the usage (0 when asked for). */
+static int usage_status(int argc, char **argv, const char *usage)
 {
     bool asked = argc >= 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"));
-    if (!asked && argc <= max_args)
-        return false;
+    if (!asked && argc <= 2)
+        return -1;
     fputs(usage, asked ? stdout : stderr);
-    return true;
+    return asked ? 0 : 2;
 }
 
 void cli_backup_opts(const struct cfg *cfg, struct backup_opts *o)
@@ -131,10 +132,9 @@ int cli_backup(struct app *app, int argc, char **argv)
         "goes to HERALD_BACKUP_DIR as herald-YYYYMMDDTHHMMSSZ.hbk, is uploaded when\n"
         "HERALD_BACKUP_S3_URL is set, and backups older than HERALD_BACKUP_KEEP_DAYS are\n"
         "deleted. `list` shows local and remote backups. Safe while the server runs.\n";
-    if (wants_help(argc, argv, usage, 2))
-        return argc >= 2 && argv[1][0] == '-' && argv[1][1] == 'h' ? 0
-               : argc >= 2 && !strcmp(argv[1], "--help")           ? 0
-                                                                   : 2;
+    int status = usage_status(argc, argv, usage);
+    if (status >= 0)
+        return status;
     struct backup_opts o;
     cli_backup_opts(&app->cfg, &o);
     if (argc == 1)
