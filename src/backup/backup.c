@@ -10,7 +10,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
+
+#include "base/log.h"
 
 /* ---- the key ---- */
 
@@ -155,7 +158,7 @@ int backup_tmp_open(const char *near, struct backup_tmp *t)
     memset(t, 0, sizeof(*t));
     if (make_dirs(near))
         return HERALD_ERR_IO;
-    snprintf(t->dir, sizeof(t->dir), "%s/.herald-tmp-XXXXXX", near);
+    snprintf(t->dir, sizeof(t->dir), "%s/.herald-tmp-%ld-XXXXXX", near, (long)getpid());
     if (!mkdtemp(t->dir)) { /* mkdtemp creates it 0700 */
         t->dir[0] = '\0';
         return HERALD_ERR_IO;
@@ -198,15 +201,28 @@ void backup_tmp_close(struct backup_tmp *t)
     t->dir[0] = '\0';
 }
 
+/* A directory left by a process that is gone: its pid (in the name) no longer runs here and it
+ * is 10 minutes old, or it is a day old (another host's, on shared storage). */
+static bool abandoned(const char *path, const char *name)
+{
+    struct stat sb;
+    if (stat(path, &sb) != 0)
+        return false;
+    time_t age = time(NULL) - sb.st_mtime;
+    long pid = strtol(name + 12, NULL, 10);
+    bool dead = pid > 0 && kill((pid_t)pid, 0) != 0 && errno == ESRCH;
+    return (dead && age > 600) || age > 86400;
+}
+
 void backup_tmp_sweep(const char *near)
 {
     DIR *d = opendir(near);
     struct dirent *e;
     while (d && (e = readdir(d))) {
-        if (strncmp(e->d_name, ".herald-tmp-", 12) != 0)
-            continue;
         char sub[4400], path[4700];
         snprintf(sub, sizeof(sub), "%s/%s", near, e->d_name);
+        if (strncmp(e->d_name, ".herald-tmp-", 12) != 0 || !abandoned(sub, e->d_name))
+            continue;
         DIR *s = opendir(sub);
         struct dirent *f;
         while (s && (f = readdir(s)))
@@ -217,6 +233,7 @@ void backup_tmp_sweep(const char *near)
         if (s)
             closedir(s);
         rmdir(sub);
+        log_info("removed a backup directory left by a killed process", NULL);
     }
     if (d)
         closedir(d);

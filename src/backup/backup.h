@@ -39,7 +39,7 @@ struct backup_tmp {
     char plain[4200];   /* dir/db: the only plaintext copy */
     char fetched[4200]; /* dir/fetched.hbk: a downloaded (encrypted) backup */
 };
-/* Creates a 0700 directory ".herald-tmp-XXXXXX" inside `near` (created 0700 when missing) and
+/* Creates a 0700 directory ".herald-tmp-PID-XXXXXX" inside `near` (created 0700 when missing) and
  * registers it for removal on SIGINT/SIGTERM (handlers installed here; the signal is then
  * re-raised). HERALD_ERR_IO. */
 int backup_tmp_open(const char *near, struct backup_tmp *t);
@@ -47,7 +47,8 @@ int backup_tmp_open(const char *near, struct backup_tmp *t);
 void backup_tmp_track(const struct backup_tmp *t, const char *path);
 /* Removes the plaintext and the directory, and unregisters it. Safe on a closed one. */
 void backup_tmp_close(struct backup_tmp *t);
-/* Removes private directories left by a killed process (kill -9) inside `near`. */
+/* Removes private directories left by a killed process (kill -9) inside `near`: its pid gone
+ * and 10 minutes old, or a day old. Never one a running backup uses. */
 void backup_tmp_sweep(const char *near);
 
 /* ---- writing and reading ---- */

@@ -56,6 +56,7 @@ static int backup_to_file(struct app *app, const struct backup_opts *o, const ch
         say_key_created(o->key_file);
     if ((rc = cli_open_store(app, &st)))
         goto quiet;
+    backup_tmp_sweep(o->dir);
     if ((rc = backup_tmp_open(o->dir, &tmp))) {
         herald_error_set(&err, rc, "", "cannot create a private directory in %s", o->dir);
         goto done;

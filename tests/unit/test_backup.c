@@ -3,7 +3,9 @@
 #include "unit.h"
 
 #include <dirent.h>
+#include <time.h>
 #include <unistd.h>
+#include <utime.h>
 
 #include "backup/backup.h"
 #include "backup/s3.h"
@@ -72,6 +74,40 @@ static void test_private_dir_is_0700_and_removed(void **state)
         left += e->d_name[0] != '.' || strncmp(e->d_name, ".herald-tmp-", 12) == 0;
     closedir(d);
     assert_int_equal(left, 0);
+}
+
+static void make_old_dir(const char *dir, const char *name, long age_s)
+{
+    char p[512], f[600];
+    snprintf(p, sizeof(p), "%s/%s", dir, name);
+    assert_int_equal(mkdir(p, 0700), 0);
+    snprintf(f, sizeof(f), "%s/db", p);
+    FILE *fp = fopen(f, "w");
+    assert_non_null(fp);
+    fclose(fp);
+    struct utimbuf t = {time(NULL) - age_s, time(NULL) - age_s};
+    assert_int_equal(utime(p, &t), 0);
+}
+
+static void test_sweep_spares_running_backups(void **state)
+{
+    (void)state;
+    char dir[256], name[64], p[512];
+    unit_tmpdir(dir, sizeof(dir));
+    make_old_dir(dir, ".herald-tmp-999999999-dead01", 3600); /* gone, an hour old */
+    snprintf(name, sizeof(name), ".herald-tmp-%ld-live01", (long)getpid());
+    make_old_dir(dir, name, 3600);                        /* ours: running */
+    make_old_dir(dir, ".herald-tmp-999999998-new001", 5); /* gone, but just now */
+    make_old_dir(dir, ".herald-tmp-1-day0001", 90000);    /* pid 1 runs; a day old */
+    backup_tmp_sweep(dir);
+    snprintf(p, sizeof(p), "%s/.herald-tmp-999999999-dead01", dir);
+    assert_int_equal(access(p, F_OK), -1);
+    snprintf(p, sizeof(p), "%s/%s", dir, name);
+    assert_int_equal(access(p, F_OK), 0);
+    snprintf(p, sizeof(p), "%s/.herald-tmp-999999998-new001", dir);
+    assert_int_equal(access(p, F_OK), 0);
+    snprintf(p, sizeof(p), "%s/.herald-tmp-1-day0001", dir);
+    assert_int_equal(access(p, F_OK), -1);
 }
 
 static void touch(const char *dir, const char *name)
@@ -165,6 +201,7 @@ int main(void)
                                        cmocka_unit_test(test_private_dir_is_0700_and_removed),
                                        cmocka_unit_test(test_prune_by_name_time),
                                        cmocka_unit_test(test_s3_urls_and_refs),
-                                       cmocka_unit_test(test_sha256_file)};
+                                       cmocka_unit_test(test_sha256_file),
+                                       cmocka_unit_test(test_sweep_spares_running_backups)};
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
