@@ -26,7 +26,7 @@ struct app {
     struct sync *sync;
     struct mixpanel *mixpanel;             /* NULL when not configured */
     struct mixpanel_retry *mixpanel_retry; /* NULL when not configured */
-    struct backup_kind *backup; /* the backup job kind */
+    struct backup_kind *backup;            /* the backup job kind */
     int64_t started_ms;
 };
 
