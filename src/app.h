@@ -14,6 +14,7 @@ struct jobs_schedule;
 struct sync;
 struct mixpanel;
 struct mixpanel_retry;
+struct backup_kind;
 
 struct app {
     struct cfg cfg;
@@ -25,6 +26,7 @@ struct app {
     struct sync *sync;
     struct mixpanel *mixpanel;             /* NULL when not configured */
     struct mixpanel_retry *mixpanel_retry; /* NULL when not configured */
+    struct backup_kind *backup;            /* the backup job kind */
     int64_t started_ms;
 };
 

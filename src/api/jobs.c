@@ -1,8 +1,26 @@
 /* GET /api/jobs/status: the background work of this node at a glance, the periodic sync's
- * schedule and Mixpanel forwarding. */
+ * schedule, the backup schedule with the last backup, and Mixpanel forwarding. */
 #include "api/api.h"
+#include "backup/backup.h"
 #include "jobs/schedule.h"
 #include "sync/mixpanel.h"
+
+/* The backup schedule and the newest named backup in HERALD_BACKUP_DIR. */
+static int backup_status(struct app *app, json_t **out)
+{
+    struct jobs_schedule_status bs;
+    int rc = jobs_schedule_status(app->schedule, "periodic_backup", &bs);
+    if (rc)
+        return rc;
+    int64_t last = backup_last_success_ms(app->cfg.backup_dir);
+    *out = json_pack("{s:s, s:s, s:o, s:o, s:o, s:o, s:b}", "status", bs.status, "schedule",
+                     app->cfg.backup_schedule, "lastSuccessAt", last ? api_time(last) : json_null(),
+                     "lastRunAt", bs.last_run_ms ? api_time(bs.last_run_ms) : json_null(),
+                     "nextRunAt", bs.next_run_ms ? api_time(bs.next_run_ms) : json_null(),
+                     "lastError", bs.last_error[0] ? json_string(bs.last_error) : json_null(),
+                     "offsite", *app->cfg.backup_s3_url != '\0');
+    return *out ? HERALD_OK : HERALD_ERR_NOMEM;
+}
 
 enum http_result api_jobs_status(struct http_request *req, void *ctx)
 {
@@ -33,8 +51,14 @@ enum http_result api_jobs_status(struct http_request *req, void *ctx)
                   ps.last_run_ms ? api_time(ps.last_run_ms) : json_null(), "nextRunAt",
                   ps.next_run_ms ? api_time(ps.next_run_ms) : json_null(), "lastError",
                   ps.last_error[0] ? json_string(ps.last_error) : json_null());
-    json_t *body = json_pack("{s:b, s:{s:o, s:o}}", "success", 1, "jobs", "periodic_sync", periodic,
-                             "mixpanel_sync", mixpanel);
+    json_t *backup = NULL;
+    if ((rc = backup_status(app, &backup))) {
+        json_decref(mixpanel);
+        json_decref(periodic);
+        return api_fail(req, rc);
+    }
+    json_t *body = json_pack("{s:b, s:{s:o, s:o, s:o}}", "success", 1, "jobs", "periodic_sync",
+                             periodic, "mixpanel_sync", mixpanel, "backup", backup);
     http_reply_json(req, 200, body);
     return HTTP_REPLIED;
 }

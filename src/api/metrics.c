@@ -17,6 +17,7 @@ size_t __sanitizer_get_current_allocated_bytes(void);
 #include <unistd.h>
 
 #include "api/api.h"
+#include "backup/backup.h"
 #include "base/clock.h"
 #include "base/crypto.h"
 #include "events/ingest.h"
@@ -218,6 +219,21 @@ static enum herald_err write_mixpanel_rows(struct app *app, struct buf *out)
     return write_rows(out, rows, ROWS(rows));
 }
 
+/* When the newest named backup was taken: written while backups are scheduled (0 before the
+ * first, so the alert fires) or once any exists. */
+static enum herald_err write_backup_rows(struct app *app, struct buf *out)
+{
+    int64_t last = backup_last_success_ms(app->cfg.backup_dir);
+    if (!last && !strcmp(app->cfg.backup_schedule, "off"))
+        return HERALD_OK;
+    const struct prom_row rows[] = {
+        {"herald_backup_last_success_timestamp_seconds", "gauge",
+         "When the newest backup in HERALD_BACKUP_DIR was taken (0: none yet).", NULL,
+         (long long)last, true},
+    };
+    return write_rows(out, rows, ROWS(rows));
+}
+
 static enum herald_err write_http_rows(struct app *app, struct buf *out)
 {
     return http_server_write_metrics(app->http, out);
@@ -225,8 +241,8 @@ static enum herald_err write_http_rows(struct app *app, struct buf *out)
 
 /* The sections of /metrics, in order. */
 static enum herald_err (*const metric_writers[])(struct app *app, struct buf *out) = {
-    write_http_rows,  write_store_rows, write_process_rows,
-    write_queue_rows, write_sync_rows,  write_mixpanel_rows};
+    write_http_rows, write_store_rows,    write_process_rows, write_queue_rows,
+    write_sync_rows, write_mixpanel_rows, write_backup_rows};
 
 enum http_result api_prometheus(struct http_request *req, void *ctx)
 {

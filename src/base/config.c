@@ -36,8 +36,10 @@ struct cfg_entry {
 #define OFF(field) offsetof(struct cfg, field)
 
 static const struct cfg_entry cfg_table[] = {
-    {"HERALD_DATABASE_URL", CFG_STR, OFF(database_url), 1, 4096, "sqlite:./data/herald.db", NULL,
-     "Database: `sqlite:PATH` (embedded, the default) or `postgres://user:pass@host:port/db`."},
+    {"HERALD_DATABASE_URL", CFG_SECRET, OFF(database_url), 1, 4096, "sqlite:./data/herald.db", NULL,
+     "Database: `sqlite:PATH` (embedded, the default) or `postgres://user:pass@host:port/db` "
+     "(libpq parameters such as `?sslmode=verify-full&sslrootcert=...` are kept, also for "
+     "backups). Also `_FILE`, to keep the password out of the environment."},
     {"HERALD_LISTEN", CFG_LISTEN, OFF(listen_host), 0, 0, "127.0.0.1:8080", NULL,
      "Address and port the HTTP server binds, `HOST:PORT` (port 0 picks a free one)."},
     {"HERALD_DB_POOL_MIN", CFG_INT, OFF(db_pool_min), 0, 1000, "2", NULL,
@@ -63,9 +65,30 @@ static const struct cfg_entry cfg_table[] = {
      "`debug`, `info`, `warn` or `error`. Logs are JSON lines on stderr."},
     {"HERALD_METRICS_TOKEN", CFG_SECRET, OFF(metrics_token), 0, 4096, "", NULL,
      "When set, `GET /metrics` requires `Authorization: Bearer TOKEN`. Also `_FILE`."},
-    {"HERALD_BACKUP_KEY_FILE", CFG_STR, OFF(backup_key_file), 0, 4096, "", NULL,
-     "File holding a 256-bit key (32 raw bytes or 64 hex digits); backups are then encrypted "
-     "with AES-256-GCM and restores decrypt them."},
+    /* ---- backups ---- */
+    {"HERALD_BACKUP_KEY_FILE", CFG_STR, OFF(backup_key_file), 1, 4096, "./data/backup.key", NULL,
+     "The 256-bit key every backup is encrypted with (AES-256-GCM; 32 raw bytes or 64 hex "
+     "digits). `herald backup` creates it (mode 0600) on first use. Keep a copy apart from the "
+     "backups: losing it loses them all. While it exists, restore accepts only backups it "
+     "authenticates."},
+    {"HERALD_BACKUP_DIR", CFG_STR, OFF(backup_dir), 1, 4096, "./data/backups", NULL,
+     "Where `herald backup` (without FILE) and the schedule write named backups "
+     "(`herald-YYYYMMDDTHHMMSSZ.hbk`, UTC), created 0700."},
+    {"HERALD_BACKUP_SCHEDULE", CFG_STR, OFF(backup_schedule), 1, 128, "off", NULL,
+     "When the server takes a backup as a job: a 5-field cron expression (UTC), @daily-style "
+     "aliases, `@every 6h`, or `off`. Checked at start-up."},
+    {"HERALD_BACKUP_KEEP_DAYS", CFG_INT, OFF(backup_keep_days), 0, 36500, "30", NULL,
+     "After each successful backup, named backups older than this many days are deleted "
+     "locally and from S3. 0 keeps everything."},
+    {"HERALD_BACKUP_S3_URL", CFG_STR, OFF(backup_s3_url), 0, 1024, "", NULL,
+     "Off-site copy: `https://HOST/BUCKET/PREFIX` (path-style, S3-compatible). Each backup's "
+     "encrypted bytes are uploaded after it is written; empty: no off-site copy."},
+    {"HERALD_BACKUP_S3_REGION", CFG_STR, OFF(backup_s3_region), 1, 64, "us-east-1", NULL,
+     "Region the S3 requests are signed for (SigV4)."},
+    {"HERALD_BACKUP_S3_ACCESS_KEY_FILE", CFG_STR, OFF(backup_s3_access_key_file), 0, 4096, "", NULL,
+     "File holding the S3 access key id."},
+    {"HERALD_BACKUP_S3_SECRET_KEY_FILE", CFG_STR, OFF(backup_s3_secret_key_file), 0, 4096, "", NULL,
+     "File holding the S3 secret access key."},
     {"HERALD_HTTP_THREADS", CFG_INT, OFF(http_threads), 0, 256, "0", NULL,
      "HTTP worker threads; 0 means one per CPU core."},
     {"HERALD_WRITER_BATCH", CFG_INT, OFF(writer_batch), 1, 100000, "1000", NULL,
@@ -408,6 +431,11 @@ static enum herald_err check_combinations(const struct cfg *cfg, struct herald_e
         strncmp(cfg->database_url, "postgresql://", 13) != 0)
         return herald_error_set(err, HERALD_ERR_CONFIG, "HERALD_DATABASE_URL",
                                 "HERALD_DATABASE_URL: must start with sqlite: or postgres://");
+    if (*cfg->backup_s3_url &&
+        (!*cfg->backup_s3_access_key_file || !*cfg->backup_s3_secret_key_file))
+        return herald_error_set(err, HERALD_ERR_CONFIG, "HERALD_BACKUP_S3_URL",
+                                "HERALD_BACKUP_S3_URL needs HERALD_BACKUP_S3_ACCESS_KEY_FILE and "
+                                "HERALD_BACKUP_S3_SECRET_KEY_FILE");
     return HERALD_OK;
 }
 

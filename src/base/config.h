@@ -28,8 +28,15 @@ struct cfg {
     char *tls_cert_file;
     char *tls_key_file;
     int log_level;
-    char *metrics_token; /* secret */
-    char *backup_key_file;
+    char *metrics_token;   /* secret */
+    char *backup_key_file; /* backups: one block */
+    char *backup_dir;
+    char *backup_schedule;
+    int backup_keep_days;
+    char *backup_s3_url;
+    char *backup_s3_region;
+    char *backup_s3_access_key_file;
+    char *backup_s3_secret_key_file;
     int http_threads;
     int writer_batch;
     int writer_flush_ms;

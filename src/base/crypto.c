@@ -1,6 +1,8 @@
 #include "base/crypto.h"
 
 #include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/rand.h>
@@ -35,6 +37,29 @@ void crypto_sha256_hex(const char *s, char out[2 * CRYPTO_SHA256_LEN + 1])
     uint8_t digest[CRYPTO_SHA256_LEN];
     crypto_sha256(s, strlen(s), digest);
     crypto_hex(digest, sizeof(digest), out);
+}
+
+int crypto_sha256_file(const char *path, char out[2 * CRYPTO_SHA256_LEN + 1])
+{
+    FILE *f = fopen(path, "rb");
+    EVP_MD_CTX *md = EVP_MD_CTX_new();
+    uint8_t buf[65536], digest[CRYPTO_SHA256_LEN];
+    size_t n;
+    int rc = HERALD_ERR_IO;
+    if (!f || !md || EVP_DigestInit_ex(md, EVP_sha256(), NULL) != 1)
+        goto done;
+    while ((n = fread(buf, 1, sizeof(buf), f)) > 0)
+        if (EVP_DigestUpdate(md, buf, n) != 1)
+            goto done;
+    if (ferror(f) || EVP_DigestFinal_ex(md, digest, NULL) != 1)
+        goto done;
+    crypto_hex(digest, sizeof(digest), out);
+    rc = HERALD_OK;
+done:
+    EVP_MD_CTX_free(md);
+    if (f)
+        fclose(f);
+    return rc;
 }
 
 int crypto_random(void *out, size_t len)
@@ -157,6 +182,34 @@ int crypto_load_key_file(const char *path, uint8_t key[CRYPTO_AES_KEY_LEN])
     rc = HERALD_OK;
 done:
     OPENSSL_cleanse(raw, sizeof(raw));
+    return rc;
+}
+
+int crypto_create_key_file(const char *path)
+{
+    uint8_t key[CRYPTO_AES_KEY_LEN];
+    char hex[2 * CRYPTO_AES_KEY_LEN + 2];
+    int rc = crypto_random(key, sizeof(key));
+    if (rc)
+        return rc;
+    crypto_hex(key, sizeof(key), hex);
+    hex[2 * CRYPTO_AES_KEY_LEN] = '\n';
+    hex[2 * CRYPTO_AES_KEY_LEN + 1] = '\0';
+    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd < 0) {
+        rc = errno == EEXIST ? HERALD_ERR_DUPLICATE : HERALD_ERR_IO;
+        goto done;
+    }
+    rc = HERALD_OK;
+    if (write(fd, hex, strlen(hex)) != (ssize_t)strlen(hex) || fsync(fd) != 0)
+        rc = HERALD_ERR_IO;
+    if (close(fd) != 0)
+        rc = HERALD_ERR_IO;
+    if (rc)
+        unlink(path);
+done:
+    OPENSSL_cleanse(key, sizeof(key));
+    OPENSSL_cleanse(hex, sizeof(hex));
     return rc;
 }
 

@@ -12,6 +12,8 @@
 void crypto_sha256(const void *data, size_t len, uint8_t out[CRYPTO_SHA256_LEN]);
 /* Lowercase hex of `len` bytes into `out` (2*len+1 bytes, NUL-terminated). */
 void crypto_hex(const uint8_t *in, size_t len, char *out);
+/* SHA-256 of a file's contents as 64 hex digits + NUL; HERALD_ERR_IO when it cannot be read. */
+int crypto_sha256_file(const char *path, char out[2 * CRYPTO_SHA256_LEN + 1]);
 /* SHA-256 of a NUL-terminated string as 64 hex digits + NUL. */
 void crypto_sha256_hex(const char *s, char out[2 * CRYPTO_SHA256_LEN + 1]);
 /* Fills `out` from the OS CSPRNG; HERALD_ERR_CRYPTO if it cannot. */
@@ -30,6 +32,9 @@ bool crypto_ct_equal(const void *a, size_t a_len, const void *b, size_t b_len);
 /* Reads a 256-bit key from a file: 32 raw bytes, or 64 hex digits (surrounding whitespace
  * ignored). HERALD_ERR_IO / HERALD_ERR_CONFIG on failure. */
 int crypto_load_key_file(const char *path, uint8_t key[CRYPTO_AES_KEY_LEN]);
+/* Creates a new random key file at `path` (64 hex digits, mode 0600, never overwriting):
+ * HERALD_ERR_DUPLICATE when it exists, HERALD_ERR_IO when it cannot be written. */
+int crypto_create_key_file(const char *path);
 /* Encrypts file `in_path` into `out_path` with AES-256-GCM (magic, random nonce, ciphertext,
  * tag). */
 int crypto_encrypt_file(const uint8_t key[CRYPTO_AES_KEY_LEN], const char *in_path,

@@ -1,173 +1,146 @@
-/* herald backup FILE / herald restore FILE: consistent online copies, verified, optionally
- * encrypted with AES-256-GCM (HERALD_BACKUP_KEY_FILE); restore refuses while a server runs. */
+/* herald backup [FILE | list] / herald restore FILE|s3://...|--remote NAME: encrypted,
+ * verified backups (src/backup/), listed locally and on S3; restore refuses while a server runs
+ * and, with a key, anything it cannot authenticate. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "base/crypto.h"
+#include "backup/backup.h"
+#include "base/clock.h"
 #include "cli/cli.h"
 #include "store/store.h"
 
-static bool wants_help(int argc, char **argv, const char *usage)
+/* -1: go on; otherwise the exit status after printing the usage (0 when asked for). */
+static int usage_status(int argc, char **argv, const char *usage)
 {
-    if (argc == 2 && strcmp(argv[1], "--help") != 0 && strcmp(argv[1], "-h") != 0)
-        return false;
-    bool asked = argc == 2;
+    bool asked = argc >= 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"));
+    if (!asked && argc <= 2)
+        return -1;
     fputs(usage, asked ? stdout : stderr);
-    return true;
+    return asked ? 0 : 2;
 }
 
-static int load_backup_key(struct app *app, uint8_t key[CRYPTO_AES_KEY_LEN], bool *have)
+void cli_backup_opts(const struct cfg *cfg, struct backup_opts *o)
 {
-    *have = *app->cfg.backup_key_file != '\0';
-    if (!*have)
-        return HERALD_OK;
-    enum herald_err rc = crypto_load_key_file(app->cfg.backup_key_file, key);
+    *o = (struct backup_opts){
+        .dir = cfg->backup_dir,
+        .key_file = cfg->backup_key_file,
+        .keep_days = cfg->backup_keep_days,
+        .s3 = {cfg->backup_s3_url, cfg->backup_s3_region, cfg->backup_s3_access_key_file,
+               cfg->backup_s3_secret_key_file, cfg->upstream_timeout_ms},
+    };
+}
+
+static void say_key_created(const char *path)
+{
+    fprintf(stderr,
+            "herald: created the backup key %s (mode 0600). Keep a copy somewhere other than "
+            "the backups: without it no backup can be restored.\n",
+            path);
+}
+
+/* herald backup FILE: one encrypted backup at FILE. */
+static int backup_to_file(struct app *app, const struct backup_opts *o, const char *path)
+{
+    uint8_t key[CRYPTO_AES_KEY_LEN];
+    bool created;
+    struct herald_error err = {0};
+    struct store *st = NULL;
+    struct backup_tmp tmp = {0};
+    int rc = backup_key_load(o->key_file, true, key, &created, &err);
     if (rc)
+        goto done;
+    if (created)
+        say_key_created(o->key_file);
+    if ((rc = cli_open_store(app, &st)))
+        goto quiet;
+    backup_tmp_sweep(o->dir);
+    if ((rc = backup_tmp_open(o->dir, &tmp))) {
+        herald_error_set(&err, rc, "", "cannot create a private directory in %s", o->dir);
+        goto done;
+    }
+    rc = backup_write(st, key, path, &tmp, &err);
+    if (rc)
+        goto done;
+    struct stat sb;
+    stat(path, &sb);
+    fprintf(stderr, "herald: backup of %s written to %s (%lld bytes, encrypted with %s)\n",
+            store_backend_name(st), path, (long long)sb.st_size, o->key_file);
+done:
+    if (rc)
+        fprintf(stderr, "herald: %s\n", herald_error_message(&err));
+quiet:
+    backup_tmp_close(&tmp);
+    memset(key, 0, sizeof(key));
+    store_close(st);
+    return rc ? 1 : 0;
+}
+
+/* herald backup: a named backup in HERALD_BACKUP_DIR, uploaded, then retention. */
+static int backup_named(struct app *app, const struct backup_opts *o)
+{
+    struct store *st = NULL;
+    if (cli_open_store(app, &st))
+        return 1;
+    struct backup_result res;
+    struct herald_error err = {0};
+    bool created = false;
+    int rc = backup_run(st, o, NULL, &res, &created, &err);
+    if (created)
+        say_key_created(o->key_file);
+    if (rc)
+        fprintf(stderr, "herald: %s\n", herald_error_message(&err));
+    else
         fprintf(stderr,
-                "herald: HERALD_BACKUP_KEY_FILE must hold 32 raw bytes or 64 hex digits (%s)\n",
-                app->cfg.backup_key_file);
-    return rc;
+                "herald: backup of %s written to %s (%lld bytes, encrypted with %s)%s; %d old "
+                "backup(s) deleted locally, %d remotely\n",
+                store_backend_name(st), res.path, (long long)res.size, o->key_file,
+                res.uploaded ? ", uploaded to S3" : "", res.pruned_local, res.pruned_remote);
+    store_close(st);
+    return rc ? 1 : 0;
+}
+
+static int backup_list_cmd(const struct backup_opts *o)
+{
+    struct backup_entry *rows = NULL;
+    size_t n = 0;
+    struct herald_error err = {0};
+    int rc = backup_list(o, &rows, &n, &err);
+    printf("%-28s %-22s %14s %14s\n", "NAME", "TAKEN (UTC)", "LOCAL BYTES", "REMOTE BYTES");
+    for (size_t i = 0; i < n; i++) {
+        char when[40], local[24] = "-", remote[24] = "-";
+        clock_format_iso(rows[i].time_ms, when, sizeof(when));
+        if (rows[i].local_size >= 0)
+            snprintf(local, sizeof(local), "%lld", (long long)rows[i].local_size);
+        if (rows[i].remote_size >= 0)
+            snprintf(remote, sizeof(remote), "%lld", (long long)rows[i].remote_size);
+        printf("%-28s %-22s %14s %14s\n", rows[i].name, when, local, remote);
+    }
+    if (rc)
+        fprintf(stderr, "herald: cannot list the remote backups: %s\n", herald_error_message(&err));
+    free(rows);
+    return rc ? 1 : 0;
 }
 
 int cli_backup(struct app *app, int argc, char **argv)
 {
     static const char usage[] =
-        "usage: herald backup FILE\n\nWrites a consistent copy of the live database to FILE "
-        "(SQLite: online backup;\nPostgreSQL: pg_dump custom format), verifies it, and encrypts "
-        "it when\nHERALD_BACKUP_KEY_FILE is set. Safe while the server runs.\n";
-    if (wants_help(argc, argv, usage))
-        return argc == 2 ? 0 : 2;
-    const char *path = argv[1];
-    uint8_t key[CRYPTO_AES_KEY_LEN];
-    bool encrypt;
-    if (load_backup_key(app, key, &encrypt))
-        return 1;
-    struct store *st;
-    if (cli_open_store(app, &st))
-        return 1;
-    char plain[4200], partial[4200];
-    snprintf(plain, sizeof(plain), "%s.plain.partial", path);
-    snprintf(partial, sizeof(partial), "%s.partial", path);
-    mode_t old = umask(077);
-    int status = 1;
-    enum herald_err rc = store_backup(st, plain);
-    if (rc) {
-        cli_error("backup failed", rc);
-        goto done;
-    }
-    rc = store_verify_backup(st, plain);
-    if (rc) {
-        cli_error("the new backup does not verify", rc);
-        goto done;
-    }
-    if (encrypt) {
-        rc = crypto_encrypt_file(key, plain, partial);
-        if (rc) {
-            cli_error("cannot encrypt the backup", rc);
-            goto done;
-        }
-    } else if (rename(plain, partial) != 0) {
-        cli_error("cannot write the backup", HERALD_ERR_IO);
-        goto done;
-    }
-    if (rename(partial, path) != 0) {
-        cli_error("cannot write the backup", HERALD_ERR_IO);
-        goto done;
-    }
-    struct stat sb;
-    stat(path, &sb);
-    fprintf(stderr, "herald: backup of %s written to %s (%lld bytes%s)\n", store_backend_name(st),
-            path, (long long)sb.st_size, encrypt ? ", encrypted" : "");
-    status = 0;
-done:
-    unlink(plain);
-    unlink(partial);
-    umask(old);
-    memset(key, 0, sizeof(key));
-    store_close(st);
-    return status;
-}
-
-/* Takes the instance lock, decrypts when needed, verifies, restores and reads the result back;
- * prints what went wrong. Returns the exit status. */
-static int restore_from(struct store *st, const char *path, const uint8_t *key, bool encrypted)
-{
-    char plain[4200];
-    snprintf(plain, sizeof(plain), "%s.restore.partial", path);
-    const char *source = path;
-    int pending = 0;
-    enum herald_err rc = store_lock_instance(st, true);
-    if (rc == HERALD_ERR_CONFLICT)
-        fprintf(stderr, "herald restore: a Herald server is running on this database; "
-                        "stop it first\n");
-    else if (rc)
-        cli_error("cannot take the instance lock", rc);
-    if (rc)
-        goto done;
-    if (encrypted) {
-        rc = crypto_decrypt_file(key, path, plain);
-        if (rc) {
-            cli_error(rc == HERALD_ERR_BACKUP_INVALID
-                          ? "cannot decrypt the backup (wrong key or damaged file)"
-                          : "cannot decrypt the backup",
-                      rc);
-            goto done;
-        }
-        source = plain;
-    }
-    rc = store_verify_backup(st, source);
-    if (rc) {
-        cli_error("the backup does not verify; the database was not touched", rc);
-        goto done;
-    }
-    rc = store_restore(st, source);
-    if (rc) {
-        cli_error("restore failed", rc);
-        goto done;
-    }
-    rc = store_migrations_pending(st, &pending);
-    if (rc) {
-        cli_error("restored, but the database cannot be read back", rc);
-        goto done;
-    }
-    fprintf(stderr, "herald: restored %s from %s%s\n", store_backend_name(st), path,
-            pending ? "; migrations are pending: run herald migrate up" : "");
-done:
-    unlink(plain);
-    return rc ? 1 : 0;
-}
-
-int cli_restore(struct app *app, int argc, char **argv)
-{
-    static const char usage[] =
-        "usage: herald restore FILE\n\nReplaces the contents of the configured database with "
-        "the backup in FILE,\nafter checking it. Refuses while a Herald server is running on the "
-        "database.\nEncrypted backups need the HERALD_BACKUP_KEY_FILE they were made with.\n";
-    if (wants_help(argc, argv, usage))
-        return argc == 2 ? 0 : 2;
-    const char *path = argv[1];
-    if (access(path, R_OK) != 0) {
-        fprintf(stderr, "herald restore: cannot read %s\n", path);
-        return 1;
-    }
-    uint8_t key[CRYPTO_AES_KEY_LEN];
-    bool have_key;
-    if (load_backup_key(app, key, &have_key))
-        return 1;
-    bool encrypted = crypto_file_is_encrypted(path);
-    if (encrypted && !have_key) {
-        fprintf(stderr, "herald restore: %s is encrypted; set HERALD_BACKUP_KEY_FILE\n", path);
-        return 1;
-    }
-    struct store *st;
-    if (cli_open_store(app, &st))
-        return 1;
-    mode_t old = umask(077);
-    int status = restore_from(st, path, key, encrypted);
-    umask(old);
-    memset(key, 0, sizeof(key));
-    store_close(st);
-    return status;
+        "usage: herald backup [FILE]\n       herald backup list\n\n"
+        "Writes a consistent copy of the live database, verified and encrypted (AES-256-GCM)\n"
+        "with HERALD_BACKUP_KEY_FILE, which is created on first use. Without FILE the backup\n"
+        "goes to HERALD_BACKUP_DIR as herald-YYYYMMDDTHHMMSSZ.hbk, is uploaded when\n"
+        "HERALD_BACKUP_S3_URL is set, and backups older than HERALD_BACKUP_KEEP_DAYS are\n"
+        "deleted. `list` shows local and remote backups. Safe while the server runs.\n";
+    int status = usage_status(argc, argv, usage);
+    if (status >= 0)
+        return status;
+    struct backup_opts o;
+    cli_backup_opts(&app->cfg, &o);
+    if (argc == 1)
+        return backup_named(app, &o);
+    if (!strcmp(argv[1], "list"))
+        return backup_list_cmd(&o);
+    return backup_to_file(app, &o, argv[1]);
 }

@@ -5,6 +5,7 @@
 #include "app.h"
 
 struct store;
+struct backup_opts;
 
 /* Opens the configured store, printing a clear message on failure. */
 int cli_open_store(struct app *app, struct store **out);
@@ -16,5 +17,7 @@ int cli_migrate(struct app *app, int argc, char **argv);
 int cli_keys(struct app *app, int argc, char **argv);
 int cli_backup(struct app *app, int argc, char **argv);
 int cli_restore(struct app *app, int argc, char **argv);
+/* The backup module's options from the configuration (strings borrowed from cfg). */
+void cli_backup_opts(const struct cfg *cfg, struct backup_opts *o);
 
 #endif

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "api/api.h"
+#include "backup/backup.h"
 #include "base/clock.h"
 #include "base/log.h"
 #include "cli/cli.h"
@@ -58,7 +59,11 @@ static int open_store(struct app *app)
 static int register_kinds(struct app *app, struct sync_opts *so, const struct mixpanel_opts *mo)
 {
     sync_opts_from_cfg(&app->cfg, so);
+    struct backup_opts bo;
+    cli_backup_opts(&app->cfg, &bo);
     int rc = sync_start(app->store, app->ingest, app->jobs, so, &app->sync);
+    if (!rc)
+        rc = backup_register(app->jobs, app->store, &bo, &app->backup);
     if (rc || !mixpanel_configured(mo))
         return rc;
     return mixpanel_retry_register(app->jobs, mo, &app->mixpanel_retry);
@@ -87,12 +92,17 @@ static void mixpanel_opts_from_cfg(const struct cfg *cfg, const char *node,
 static int start_schedules(struct app *app)
 {
     char err[200] = "";
-    json_t *params = NULL;
-    struct jobs_schedule_def def = {"periodic_sync", app->cfg.sync_schedule, "sync", NULL};
-    if (strcmp(app->cfg.sync_schedule, "off") != 0)
-        params = def.params = sync_periodic_params(app->sync);
-    int rc = jobs_schedule_start(app->jobs, &def, params ? 1 : 0, &app->schedule, err, sizeof(err));
+    json_t *params = NULL, *empty = json_object();
+    struct jobs_schedule_def defs[2], *d = defs;
+    if (strcmp(app->cfg.sync_schedule, "off") != 0 && (params = sync_periodic_params(app->sync)))
+        *d++ = (struct jobs_schedule_def){"periodic_sync", app->cfg.sync_schedule, "sync", params};
+    if (strcmp(app->cfg.backup_schedule, "off") != 0)
+        *d++ = (struct jobs_schedule_def){"periodic_backup", app->cfg.backup_schedule, "backup",
+                                          empty};
+    int rc =
+        jobs_schedule_start(app->jobs, defs, (size_t)(d - defs), &app->schedule, err, sizeof(err));
     json_decref(params); /* the schedule keeps its normalised copy */
+    json_decref(empty);
     if (rc == HERALD_ERR_INVALID)
         schedule_error(err);
     else if (rc)
@@ -183,6 +193,8 @@ static void stop_all(struct app *app)
     app->sync = NULL;
     mixpanel_retry_free(app->mixpanel_retry);
     app->mixpanel_retry = NULL;
+    backup_kind_free(app->backup);
+    app->backup = NULL;
     ingest_stop(app->ingest); /* commits whatever is queued */
     app->ingest = NULL;
     store_close(app->store);
@@ -217,6 +229,11 @@ int cli_serve(struct app *app, int argc, char **argv)
     if (strcmp(app->cfg.sync_schedule, "off") != 0 &&
         cron_parse(app->cfg.sync_schedule, &cron, cron_err, sizeof(cron_err))) {
         schedule_error(cron_err);
+        return 2;
+    }
+    if (strcmp(app->cfg.backup_schedule, "off") != 0 &&
+        cron_parse(app->cfg.backup_schedule, &cron, cron_err, sizeof(cron_err))) {
+        fprintf(stderr, "herald: configuration error: HERALD_BACKUP_SCHEDULE: %s\n", cron_err);
         return 2;
     }
     struct sync_opts so; /* outlive the domain, which keeps pointers into them */

@@ -301,3 +301,56 @@ class SmartleadFake(LemlistFake):
 
     def env(self):
         return {"HERALD_SMARTLEAD_API_KEY": self.key, "HERALD_SMARTLEAD_BASE_URL": self.base_url}
+
+
+class S3Fake:
+    """tests/fakes/s3.py: an S3-compatible store that checks SigV4 itself."""
+
+    def __init__(self, workdir, access_key="AKIDHERALDTEST", secret_key="herald-test-secret",
+                 region="eu-test-1", bucket="herald", prefix="backups/node1"):
+        self.access_key, self.secret_key = access_key, secret_key
+        self.region, self.bucket, self.prefix = region, bucket, prefix
+        self.proc = subprocess.Popen(
+            ["/usr/bin/python3", os.path.join(FAKES, "s3.py"), "--access-key", access_key,
+             "--secret-key", secret_key, "--region", region, "--bucket", bucket],
+            stdout=subprocess.PIPE, text=True)
+        self.port = int(self.proc.stdout.readline().split()[1])
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.ak_file = os.path.join(workdir, "s3-access-key")
+        self.sk_file = os.path.join(workdir, "s3-secret-key")
+        for path, value in ((self.ak_file, access_key), (self.sk_file, secret_key)):
+            with open(path, "w") as f:
+                f.write(value + "\n")
+            os.chmod(path, 0o600)
+
+    def env(self, **extra):
+        e = {"HERALD_BACKUP_S3_URL": f"{self.url}/{self.bucket}/{self.prefix}",
+             "HERALD_BACKUP_S3_REGION": self.region,
+             "HERALD_BACKUP_S3_ACCESS_KEY_FILE": self.ak_file,
+             "HERALD_BACKUP_S3_SECRET_KEY_FILE": self.sk_file}
+        e.update(extra)
+        return e
+
+    def ref(self, name):
+        return f"s3://{self.bucket}/{self.prefix}/{name}"
+
+    def faults(self, **kw):
+        return requests.post(self.url + "/_faults", json=kw, timeout=10).json()
+
+    def stats(self):
+        return requests.get(self.url + "/_stats", timeout=10).json()
+
+    def objects(self):
+        """Names under the prefix, with their sizes."""
+        p = f"{self.bucket}/{self.prefix}/"
+        return {k[len(p):]: v for k, v in self.stats()["objects"].items() if k.startswith(p)}
+
+    def put_raw(self, name, data=b"x"):
+        import base64
+        requests.post(self.url + "/_objects", timeout=10, json={
+            "key": f"{self.bucket}/{self.prefix}/{name}",
+            "data_b64": base64.b64encode(data).decode()}).raise_for_status()
+
+    def stop(self):
+        self.proc.kill()
+        self.proc.wait()

@@ -5,11 +5,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "base/log.h"
 #include "store/internal.h"
+#include "store/postgres/tools.h"
 
 /* Advisory lock key: servers hold it shared, restore takes it exclusively. */
 #define INSTANCE_LOCK_KEY "1213352004"
@@ -181,105 +181,6 @@ static int pg_query(void *conn, enum store_stmt id, const struct store_val *para
     return HERALD_OK;
 }
 
-/* Runs a PostgreSQL client tool with the connection passed through libpq's environment
- * variables, so no password ever appears on a command line. */
-static int run_pg_tool(const char *url, const char *const argv[], bool add_dbname,
-                       const char *stdout_path)
-{
-    char *err = NULL;
-    PQconninfoOption *opts = PQconninfoParse(url, &err);
-    if (!opts) {
-        PQfreemem(err);
-        return HERALD_ERR_CONFIG;
-    }
-    const char *dbname = NULL;
-    pid_t pid = fork();
-    if (pid < 0) {
-        PQconninfoFree(opts);
-        return HERALD_ERR_IO;
-    }
-    if (pid == 0) {
-        static const struct {
-            const char *kw, *env;
-        } map[] = {{"host", "PGHOST"},       {"hostaddr", "PGHOSTADDR"}, {"port", "PGPORT"},
-                   {"user", "PGUSER"},       {"password", "PGPASSWORD"}, {"dbname", "PGDATABASE"},
-                   {"sslmode", "PGSSLMODE"}, {"options", "PGOPTIONS"}};
-        for (PQconninfoOption *o = opts; o->keyword; o++)
-            for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++)
-                if (o->val && !strcmp(o->keyword, map[i].kw)) {
-                    setenv(map[i].env, o->val, 1);
-                    if (!strcmp(o->keyword, "dbname"))
-                        dbname = o->val;
-                }
-        const char *args[32];
-        int n = 0;
-        for (; argv[n] && n < 28; n++)
-            args[n] = argv[n];
-        char dbarg[512];
-        if (add_dbname && dbname) {
-            snprintf(dbarg, sizeof(dbarg), "--dbname=%s", dbname);
-            args[n++] = dbarg;
-        }
-        args[n] = NULL;
-        if (stdout_path) {
-            FILE *f = freopen(stdout_path, "w", stdout);
-            if (!f)
-                _exit(126);
-        }
-        execvp(args[0], (char *const *)args);
-        _exit(127);
-    }
-    PQconninfoFree(opts);
-    int status;
-    if (waitpid(pid, &status, 0) < 0)
-        return HERALD_ERR_IO;
-    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-        log_error("postgres tool failed", json_pack("{s:s, s:i}", "tool", argv[0], "status",
-                                                    WIFEXITED(status) ? WEXITSTATUS(status) : -1));
-        return HERALD_ERR_IO;
-    }
-    return HERALD_OK;
-}
-
-static int pg_backup(struct store *st, const char *path)
-{
-    char file_arg[4200];
-    snprintf(file_arg, sizeof(file_arg), "--file=%s", path);
-    const char *argv[] = {"pg_dump",         "--format=custom", "--no-owner",
-                          "--no-privileges", file_arg,          NULL};
-    return run_pg_tool(st->url, argv, false, NULL);
-}
-
-static int pg_verify_backup(struct store *st, const char *path)
-{
-    char list_path[4200];
-    snprintf(list_path, sizeof(list_path), "%s.list", path);
-    const char *argv[] = {"pg_restore", "--list", path, NULL};
-    int rc = run_pg_tool(st->url, argv, false, list_path);
-    if (!rc) {
-        rc = HERALD_ERR_BACKUP_INVALID;
-        FILE *f = fopen(list_path, "r");
-        char line[1024];
-        while (f && fgets(line, sizeof(line), f))
-            if (strstr(line, "TABLE DATA") && strstr(line, "schema_migrations"))
-                rc = HERALD_OK;
-        if (f)
-            fclose(f);
-    } else {
-        rc = HERALD_ERR_BACKUP_INVALID;
-    }
-    unlink(list_path);
-    return rc;
-}
-
-static int pg_restore(struct store *st, const char *path)
-{
-    const char *argv[] = {
-        "pg_restore",           "--clean",         "--if-exists", "--no-owner", "--no-privileges",
-        "--single-transaction", "--exit-on-error", path,          NULL};
-    return run_pg_tool(st->url, argv, true, NULL);
-}
-
 static int pg_lock_instance(struct store *st, bool exclusive)
 {
     struct pg_state *s = st->be_state;
@@ -321,9 +222,9 @@ const struct store_backend store_postgres_backend = {
     .begin_write_sql = "BEGIN",
     .begin_read_sql = "BEGIN READ ONLY",
     .migrate_lock_sql = "SELECT pg_advisory_xact_lock(1213352005)",
-    .backup = pg_backup,
-    .verify_backup = pg_verify_backup,
-    .restore = pg_restore,
+    .backup = pg_tool_backup,
+    .verify_backup = pg_tool_verify_backup,
+    .restore = pg_tool_restore,
     .lock_instance = pg_lock_instance,
     .unlock_instance = pg_unlock_instance,
 };
