@@ -53,6 +53,10 @@ struct cfg {
     char *mixpanel_project_id;
     char *mixpanel_base_url;
     int mixpanel_hash_emails;
+    /* sync hardening (issue 7) */
+    char *mixpanel_hash_secret;    /* secret; required (16+) when mixpanel_hash_emails */
+    char *allow_insecure_upstream; /* "false" or "true": http:// upstream base URLs */
+    int upstream_probe_seconds;    /* background /health probe interval */
     int mixpanel_batch;
     int mixpanel_backoff_ms;
     int mixpanel_grace_ms;

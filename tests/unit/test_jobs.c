@@ -3,6 +3,8 @@
  * schedules, and the sync kind's params and the connector table. */
 #include "unit.h"
 
+#include <unistd.h>
+
 #include <time.h>
 
 #include "base/clock.h"
@@ -445,6 +447,12 @@ static void test_sync_params_and_connectors(void **state)
     assert_non_null(json_object_get(info.progress, "platforms"));
     jobs_info_clear(&info);
     assert_string_equal(sync_probe(s, "smartlead"), "unconfigured");
+    /* The background probe (started with the sync) reaches nothing on port 1. */
+    int64_t checked = 0;
+    for (int i = 0; i < 100 && !strcmp(sync_probe(s, "lemlist"), "pending"); i++)
+        usleep(50000);
+    assert_string_equal(sync_probe_info(s, "lemlist", &checked), "unhealthy");
+    assert_true(checked > 0);
     jobs_free(j);
     sync_stop(s);
     store_close(st);
