@@ -2,6 +2,7 @@
 background probe, huge Retry-After values, http:// upstreams refused outside tests and
 enableProgressTracking honoured."""
 import json
+import signal
 import threading
 import time
 
@@ -195,3 +196,33 @@ def test_enable_progress_tracking_must_be_a_boolean(make_herald, fake):
     r = h.post(EXEC, {"platforms": "lemlist", "syncMode": "full",
                       "enableProgressTracking": "no"}, key=h.admin_key)
     assert r.status_code == 400 and r.json()["error"]["field"] == "enableProgressTracking"
+
+
+def test_untracked_job_resumes_after_kill9(make_herald, fake):
+    """No per-page progress is saved, yet a node killed mid-run leaves a job that another
+    start resumes (from its last saved point: here the beginning) and completes exactly."""
+    fake.faults(delay_ms=200)
+    env = dict(fake.env(), HERALD_JOB_LEASE_SECONDS="3")
+    h = make_herald(env=env).start()
+    job = run(h, syncMode="full", enableProgressTracking=False)
+    wait_until(lambda: fake.stats()["activities"] >= 3)
+    assert progress_of(status(h, job)).get("pagesFetched", 0) == 0
+    h.stop(signal.SIGKILL)
+    fake.faults(delay_ms=0)
+    h.start()
+    j = wait_job(h, job, timeout=60)
+    assert j["status"] == "completed" and j["attempts"] == 2, j
+    assert count_events(h) == fake.expected()["events"]
+    done = progress_of(j)
+    assert done["eventsStored"] + done["duplicates"] == fake.expected()["events"]
+
+
+def count_events(h):
+    n, cursor = 0, None
+    while True:
+        params = {"limit": 100, **({"cursor": cursor} if cursor else {})}
+        j = h.get("/api/events", key=h.admin_key, params=params).json()
+        n += len(j["events"])
+        cursor = j["nextCursor"]
+        if not cursor:
+            return n
