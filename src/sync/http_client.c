@@ -117,6 +117,11 @@ static bool stop_requested(struct hc_client *c)
     return c->opts.should_stop && c->opts.should_stop(c->opts.stop_arg);
 }
 
+static bool transfer_stop_requested(struct hc_client *c)
+{
+    return !c->opts.finish_transfers && stop_requested(c);
+}
+
 bool hc_sleep(struct hc_client *c, int64_t ms)
 {
     int64_t end = clock_mono_ns() + ms * 1000000;
@@ -201,7 +206,7 @@ static int on_progress(void *arg, curl_off_t dltotal, curl_off_t dlnow, curl_off
                        curl_off_t ulnow)
 {
     (void)dltotal, (void)dlnow, (void)ultotal, (void)ulnow;
-    return stop_requested(arg) ? 1 : 0;
+    return transfer_stop_requested(arg) ? 1 : 0;
 }
 
 static int64_t backoff_ms(struct hc_client *c, int attempt)
@@ -291,7 +296,7 @@ static CURLcode run_transfer(struct hc_client *c)
         }
         if (!running)
             break;
-        if (stop_requested(c)) {
+        if (transfer_stop_requested(c)) {
             cc = CURLE_ABORTED_BY_CALLBACK;
             break;
         }

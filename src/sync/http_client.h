@@ -38,6 +38,9 @@ struct hc_opts {
     int max_rate_limited; /* consecutive 429s tolerated */
     hc_stop_fn should_stop;
     void *stop_arg;
+    /* true: should_stop is asked during waits only, a transfer under way is finished (the
+       Mixpanel forwarder: an import cut off after Mixpanel took it would arrive twice). */
+    bool finish_transfers;
 };
 
 struct hc_client;

@@ -607,6 +607,7 @@ static int mixpanel_new(struct store *st, const struct mixpanel_opts *o, struct 
         .max_rate_limited = 0,
         .should_stop = stop_requested,
         .stop_arg = m,
+        .finish_transfers = true, /* mixpanel_stop(): an import in flight finishes first */
     };
     mixpanel_import_target(o, &ho, m->path, sizeof(m->path));
     m->opts.token = m->opts.service_account = m->opts.secret = m->opts.project_id = NULL;
