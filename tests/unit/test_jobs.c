@@ -1,6 +1,5 @@
-/* The job layer on a real SQLite store: the kinds table, the worker (checkpoint, retry with
- * backoff, permanent failure + dead letter, cancel, release on stop), dead-letter retries,
- * schedules, and the sync kind's params and the connector table. */
+/* The job layer on a real SQLite store: kinds, worker (checkpoint, retry, dead letters, cancel,
+ * release), dead-letter retries, schedules, the sync kind's params and connector table. */
 #include "unit.h"
 
 #include <unistd.h>
