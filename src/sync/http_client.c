@@ -4,7 +4,6 @@
 
 #include <ctype.h>
 #include <curl/curl.h>
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
