@@ -137,12 +137,13 @@ def test_health_reads_a_cached_background_probe(make_herald, fake):
 def test_health_probe_runs_on_its_interval(make_herald, fake):
     h = make_herald(env=dict(fake.env(), HERALD_UPSTREAM_PROBE_SECONDS="1")).start()
     wait_until(lambda: lemlist_check(h.get("/health").json()) == "healthy")
-    before = fake.stats()["requests"]
+    before, t0 = fake.stats()["requests"], time.time()
     for _ in range(30):
         h.get("/health")
     time.sleep(2.5)
-    made = fake.stats()["requests"] - before
-    assert 1 <= made <= 4, made  # one per second, whatever the number of /health calls
+    made, elapsed = fake.stats()["requests"] - before, time.time() - t0
+    # One a second, whatever the number of /health calls.
+    assert 1 <= made <= int(elapsed) + 1, (made, elapsed)
 
 
 def test_http_upstream_refused_without_the_test_switch(make_herald, fake):
