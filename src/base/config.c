@@ -140,7 +140,23 @@ static const struct cfg_entry cfg_table[] = {
      "https://api.mixpanel.com", NULL,
      "Mixpanel ingestion base URL (`https://api-eu.mixpanel.com` for EU residency)."},
     {"HERALD_MIXPANEL_HASH_EMAILS", CFG_INT, OFF(mixpanel_hash_emails), 0, 1, "0", NULL,
-     "1: send SHA-256 of the email as distinct_id and leave the address out."},
+     "1: send HMAC-SHA256 of the lower-cased email, keyed with HERALD_MIXPANEL_HASH_SECRET, as "
+     "distinct_id and leave the address out."},
+    /* ---- sync hardening (issue 7): keep these together ---- */
+    {"HERALD_MIXPANEL_HASH_SECRET", CFG_SECRET, OFF(mixpanel_hash_secret), 0, 4096, "", NULL,
+     "Key of the HMAC behind hashed distinct_ids (at least 16 characters; 32 random bytes, e.g. "
+     "`openssl rand -hex 32`); required with HERALD_MIXPANEL_HASH_EMAILS=1. Changing it changes "
+     "every distinct_id, so Mixpanel then sees each person as a new user. Also `_FILE`."},
+    {"HERALD_ALLOW_INSECURE_UPSTREAM", CFG_CHOICE, OFF(allow_insecure_upstream), 0, 0, "false",
+     "false|true",
+     "For tests and local fakes only: `true` accepts `http://` upstream base URLs (Lemlist, "
+     "Smartlead, Mixpanel), which send API keys and personal data in clear, and logs a warning "
+     "at start. Otherwise start-up refuses them."},
+    {"HERALD_UPSTREAM_PROBE_SECONDS", CFG_INT, OFF(upstream_probe_seconds), 1, 86400, "30", NULL,
+     "How often one background thread probes each configured connector's API (a cheap "
+     "authenticated request, first at start-up); `/health` reports the last result and its age "
+     "and never calls upstream itself."},
+    /* ---- end of sync hardening ---- */
     {"HERALD_MIXPANEL_BATCH", CFG_INT, OFF(mixpanel_batch), 1, 2000, "2000", NULL,
      "Events per import request (Mixpanel's limit is 2,000; batches also stay under 2 MB)."},
     {"HERALD_MIXPANEL_BACKOFF_MS", CFG_INT, OFF(mixpanel_backoff_ms), 10, 60000, "2000", NULL,
@@ -439,6 +455,64 @@ static enum herald_err check_combinations(const struct cfg *cfg, struct herald_e
     return HERALD_OK;
 }
 
+/* Upstream base URLs must be https:// (http:// only with the test switch). */
+static enum herald_err check_upstream_url(const struct cfg *cfg, const char *env, const char *url,
+                                          struct herald_error *err)
+{
+    if (strncmp(url, "https://", 8) == 0)
+        return HERALD_OK;
+    if (strncmp(url, "http://", 7) != 0)
+        return herald_error_set(err, HERALD_ERR_CONFIG, env, "%s: must start with https://", env);
+    if (strcmp(cfg->allow_insecure_upstream, "true") == 0)
+        return HERALD_OK;
+    return herald_error_set(err, HERALD_ERR_CONFIG, env,
+                            "%s: http:// would send API keys and personal data in clear; use "
+                            "https:// (HERALD_ALLOW_INSECURE_UPSTREAM=true allows http:// for "
+                            "tests and local fakes only)",
+                            env);
+}
+
+/* The rules of the sync hardening block (issue 7). */
+static enum herald_err check_sync_hardening(const struct cfg *cfg, struct herald_error *err)
+{
+    enum herald_err rc =
+        check_upstream_url(cfg, "HERALD_LEMLIST_BASE_URL", cfg->lemlist_base_url, err);
+    if (rc)
+        return rc;
+    rc = check_upstream_url(cfg, "HERALD_SMARTLEAD_BASE_URL", cfg->smartlead_base_url, err);
+    if (rc)
+        return rc;
+    rc = check_upstream_url(cfg, "HERALD_MIXPANEL_BASE_URL", cfg->mixpanel_base_url, err);
+    if (rc)
+        return rc;
+    if (cfg->mixpanel_hash_emails && strlen(cfg->mixpanel_hash_secret) < 16)
+        return herald_error_set(err, HERALD_ERR_CONFIG, "HERALD_MIXPANEL_HASH_SECRET",
+                                "HERALD_MIXPANEL_HASH_SECRET (or _FILE): at least 16 characters "
+                                "are required with HERALD_MIXPANEL_HASH_EMAILS=1");
+    return HERALD_OK;
+}
+
+enum herald_err cfg_read_value(const char *env, char **out, struct herald_error *err)
+{
+    *out = NULL;
+    for (size_t i = 0; i < CFG_COUNT; i++) {
+        const struct cfg_entry *e = &cfg_table[i];
+        if (strcmp(e->env, env) != 0)
+            continue;
+        if (e->type != CFG_STR && e->type != CFG_SECRET && e->type != CFG_CHOICE)
+            break;
+        struct cfg one = {0};
+        enum herald_err rc = load_entry(&one, e, err);
+        char **slot = (char **)((char *)&one + e->offset);
+        if (!rc)
+            *out = *slot;
+        else
+            free(*slot);
+        return rc;
+    }
+    return herald_error_set(err, HERALD_ERR_INVALID, env, "%s: not a string setting", env);
+}
+
 enum herald_err cfg_read(struct cfg *out, struct herald_error *err)
 {
     memset(out, 0, sizeof(*out));
@@ -447,7 +521,10 @@ enum herald_err cfg_read(struct cfg *out, struct herald_error *err)
         if (rc)
             return rc;
     }
-    return check_combinations(out, err);
+    enum herald_err rc = check_combinations(out, err);
+    if (rc)
+        return rc;
+    return check_sync_hardening(out, err);
 }
 
 /* The message-buffer forms, for callers not yet on struct herald_error. */

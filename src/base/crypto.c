@@ -359,3 +359,15 @@ done:
         unlink(out_path);
     return rc;
 }
+
+/* EVP_Q_mac (evp.h, already included) rather than HMAC(), which would need another include. */
+int crypto_hmac_sha256(const void *key, size_t key_len, const void *data, size_t len,
+                       uint8_t out[CRYPTO_SHA256_LEN])
+{
+    size_t out_len = 0;
+    if (!EVP_Q_mac(NULL, "HMAC", NULL, "SHA256", NULL, key, key_len, data, len, out,
+                   CRYPTO_SHA256_LEN, &out_len) ||
+        out_len != CRYPTO_SHA256_LEN)
+        return HERALD_ERR_CRYPTO;
+    return HERALD_OK;
+}

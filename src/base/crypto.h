@@ -46,4 +46,8 @@ int crypto_decrypt_file(const uint8_t key[CRYPTO_AES_KEY_LEN], const char *in_pa
 /* True when the file starts with the encrypted-backup magic. */
 bool crypto_file_is_encrypted(const char *path);
 
+/* HMAC-SHA256 of data keyed with key (RFC 2104). HERALD_ERR_CRYPTO when OpenSSL fails. */
+int crypto_hmac_sha256(const void *key, size_t key_len, const void *data, size_t len,
+                       uint8_t out[CRYPTO_SHA256_LEN]);
+
 #endif

@@ -1,3 +1,5 @@
+/* Parses cron expressions (five fields, names, steps, @aliases, "@every N") into bit sets and
+ * finds the next matching minute after a time, in UTC; see cron.h. */
 #include "jobs/cron.h"
 
 #include <ctype.h>

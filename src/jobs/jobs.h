@@ -138,6 +138,11 @@ json_t *jobs_ctx_progress(const struct jobs_ctx *ctx); /* borrowed; the run upda
 int jobs_ctx_checkpoint(struct jobs_ctx *ctx, bool force);
 /* Renews the lease now (saving the progress with it). Same returns as jobs_ctx_checkpoint(). */
 int jobs_ctx_renew(struct jobs_ctx *ctx);
+/* For runs that do not save their progress as they go: renews the lease when a third of it
+ * has passed, rewriting the progress as it was last saved (so the job's visible progress, and
+ * the point a takeover resumes from, stay where they were). The current progress is saved
+ * with the outcome. Same returns as jobs_ctx_checkpoint(); cheap between renewals. */
+int jobs_ctx_keepalive(struct jobs_ctx *ctx);
 /* True once the job should stop (cancelled here or on another node, node stopping). Cheap:
  * the store flag is read at most twice a second. Usable as an hc_stop_fn (arg = ctx). */
 bool jobs_ctx_should_stop(void *ctx);

@@ -20,7 +20,8 @@ struct jobs_ctx {
     const struct jobs_kind_entry *k;
     struct store_job *job;
     json_t *params, *progress;
-    int64_t saved_ms; /* last checkpoint written */
+    int64_t saved_ms; /* last checkpoint (or keepalive) written */
+    char *saved_text; /* the progress as last saved: what a keepalive rewrites */
     bool permanent;
     char error[300];
 };
@@ -160,22 +161,14 @@ static char *progress_text(json_t *progress)
     return json_dumps(progress, JSON_COMPACT | JSON_PRESERVE_ORDER);
 }
 
-int jobs_ctx_checkpoint(struct jobs_ctx *ctx, bool force)
+/* Writes `text` as the job's progress and renews the lease, in one guarded UPDATE. */
+static int save_progress(struct jobs_ctx *ctx, const char *text)
 {
     struct jobs_worker *w = ctx->w;
     struct jobs *j = w->j;
-    /* Saving costs a transaction (an fsync on SQLite): at most every 500 ms. Cancels are still
-       seen at once (jobs_ctx_should_stop polls the flag). */
-    int64_t now = clock_now_ms();
-    if (now - ctx->saved_ms < CHECKPOINT_EVERY_MS && !force)
-        return jobs_ctx_should_stop(ctx) ? HERALD_ERR_CANCELLED : HERALD_OK;
-    ctx->saved_ms = now;
-    char *text = progress_text(ctx->progress);
-    if (!text)
-        return HERALD_ERR_NOMEM;
+    ctx->saved_ms = clock_now_ms();
     struct progress_tx t = {ctx->job->id, j->node, text, clock_now_ms() + j->opts.lease_ms, false};
     int rc = store_run_tx(j->st, progress_tx, &t);
-    free(text);
     if (rc == HERALD_ERR_NOT_FOUND) {
         /* The lease was lost (this node stalled past it): another node owns the job now. */
         atomic_store(&w->cancel, true);
@@ -186,6 +179,27 @@ int jobs_ctx_checkpoint(struct jobs_ctx *ctx, bool force)
     if (t.cancel)
         atomic_store(&w->cancel, true);
     return atomic_load(&w->cancel) || atomic_load(&j->stopping) ? HERALD_ERR_CANCELLED : HERALD_OK;
+}
+
+int jobs_ctx_checkpoint(struct jobs_ctx *ctx, bool force)
+{
+    /* Saving costs a transaction (an fsync on SQLite): at most every 500 ms. Cancels are still
+       seen at once (jobs_ctx_should_stop polls the flag). */
+    if (clock_now_ms() - ctx->saved_ms < CHECKPOINT_EVERY_MS && !force)
+        return jobs_ctx_should_stop(ctx) ? HERALD_ERR_CANCELLED : HERALD_OK;
+    char *text = progress_text(ctx->progress);
+    if (!text)
+        return HERALD_ERR_NOMEM;
+    free(ctx->saved_text);
+    ctx->saved_text = text;
+    return save_progress(ctx, text);
+}
+
+int jobs_ctx_keepalive(struct jobs_ctx *ctx)
+{
+    if (clock_now_ms() - ctx->saved_ms < ctx->w->j->opts.lease_ms / 3)
+        return jobs_ctx_should_stop(ctx) ? HERALD_ERR_CANCELLED : HERALD_OK;
+    return save_progress(ctx, ctx->saved_text);
 }
 
 int jobs_ctx_renew(struct jobs_ctx *ctx)
@@ -286,6 +300,7 @@ static void run_job(struct jobs_worker *w, struct store_job *job)
         json_decref(ctx.progress);
         ctx.progress = json_object();
     }
+    ctx.saved_text = progress_text(ctx.progress);
     char msg[48];
     snprintf(msg, sizeof(msg), "%s job started", job->kind);
     log_info(msg, json_pack("{s:s, s:i}", "job_id", job->id, "attempt", job->attempts));
@@ -293,6 +308,8 @@ static void run_job(struct jobs_worker *w, struct store_job *job)
     if (!ctx.k) {
         jobs_ctx_fail(&ctx, false, "no kind \"%s\" on this node", job->kind);
         rc = HERALD_ERR_INVALID;
+    } else if (!ctx.saved_text) {
+        rc = HERALD_ERR_NOMEM;
     } else if (!ctx.params) {
         jobs_ctx_fail(&ctx, true, "%s", "the job's params are not JSON");
         rc = HERALD_ERR_INVALID;
@@ -307,6 +324,7 @@ static void run_job(struct jobs_worker *w, struct store_job *job)
                             ctx.error[0] ? ctx.error : NULL));
     json_decref(ctx.params);
     json_decref(ctx.progress);
+    free(ctx.saved_text);
 }
 
 struct claim_tx {

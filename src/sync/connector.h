@@ -30,8 +30,10 @@ struct sync_run {
     struct hc_client *http;
     bool permanent;        /* set with a failure that retrying cannot fix */
     bool force_checkpoint; /* the next checkpoint writes even if one was written just now */
+    bool track_progress;   /* false: checkpoints only renew the lease (enableProgressTracking) */
     char error[256];
-    /* Saves progress; HERALD_ERR_CANCELLED when the job was cancelled or the node stops. */
+    /* Saves progress (or, without track_progress, only renews the lease);
+       HERALD_ERR_CANCELLED when the job was cancelled or the node stops. */
     int (*checkpoint)(struct sync_run *run);
     /* Records what could not be stored, with the request that produced it. */
     void (*dead_letter)(struct sync_run *run, const char *reason, const char *request,

@@ -14,8 +14,12 @@
 #define DAY_MS (86400LL * 1000)
 #define INCREMENTAL_FIRST_LOOKBACK_MS (365 * DAY_MS)
 
+/* With enableProgressTracking false no page is saved: the lease is renewed (with the progress
+   saved when the job last stopped) and the progress is written when the job ends. */
 static int checkpoint(struct sync_run *run)
 {
+    if (!run->track_progress)
+        return jobs_ctx_keepalive(run->engine_arg);
     return jobs_ctx_checkpoint(run->engine_arg, run->force_checkpoint);
 }
 
@@ -139,6 +143,7 @@ static int run_platform(struct jobs_ctx *ctx, const struct sync_connector *c, js
         .namespace_ = ns,
         .campaign_ids = json_object_get(params, "campaignIds"),
         .state = pstate,
+        .track_progress = !json_is_false(json_object_get(params, "enableProgressTracking")),
         .ingest = sync_ingest(s),
         .checkpoint = checkpoint,
         .dead_letter = dead_letter,

@@ -1,7 +1,8 @@
 /* Outbound HTTP for connectors and Mixpanel (libcurl): URL and credentials, the client-side
- * rate limit, Retry-After on 429, backoff with jitter on 5xx and transport errors. */
+ * rate limit, Retry-After on 429, backoff on 5xx; transfers and waits stop on a cancel. */
 #include "sync/http_client.h"
 
+#include <ctype.h>
 #include <curl/curl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,13 +15,15 @@
 #include "base/log.h"
 
 #define MAX_BODY ((size_t)64 << 20)
-#define MAX_RETRY_AFTER_MS 60000
+/* How often a transfer in progress looks at should_stop: well inside the 1 s cancel promise. */
+#define STOP_POLL_MS 100
 
 struct hc_client {
     struct hc_opts opts;
     char *base_url;
     char *auth_header;
     CURL *curl;
+    CURLM *multi; /* drives curl so that a transfer can be abandoned between polls */
     unsigned seed;
 };
 
@@ -68,6 +71,7 @@ int hc_client_new(const struct hc_opts *opts, struct hc_client **out)
         n--;
     c->base_url = strndup(opts->base_url, n);
     c->curl = curl_easy_init();
+    c->multi = curl_multi_init();
     if (opts->basic_password) {
         /* Basic base64(":" + key), built here so the key never sits in a URL. */
         const char *user = opts->basic_user ? opts->basic_user : "";
@@ -84,7 +88,7 @@ int hc_client_new(const struct hc_opts *opts, struct hc_client **out)
         free(plain);
         free(enc);
     }
-    if (!c->base_url || !c->curl || (opts->basic_password && !c->auth_header)) {
+    if (!c->base_url || !c->curl || !c->multi || (opts->basic_password && !c->auth_header)) {
         hc_client_free(c);
         return HERALD_ERR_NOMEM;
     }
@@ -98,6 +102,8 @@ void hc_client_free(struct hc_client *c)
         return;
     if (c->curl)
         curl_easy_cleanup(c->curl);
+    if (c->multi)
+        curl_multi_cleanup(c->multi);
     if (c->auth_header)
         memset(c->auth_header, 0, strlen(c->auth_header));
     free(c->auth_header);
@@ -105,11 +111,21 @@ void hc_client_free(struct hc_client *c)
     free(c);
 }
 
+static bool stop_requested(struct hc_client *c)
+{
+    return c->opts.should_stop && c->opts.should_stop(c->opts.stop_arg);
+}
+
+static bool transfer_stop_requested(struct hc_client *c)
+{
+    return !c->opts.finish_transfers && stop_requested(c);
+}
+
 bool hc_sleep(struct hc_client *c, int64_t ms)
 {
     int64_t end = clock_mono_ns() + ms * 1000000;
     for (;;) {
-        if (c->opts.should_stop && c->opts.should_stop(c->opts.stop_arg))
+        if (stop_requested(c))
             return false;
         int64_t left = (end - clock_mono_ns()) / 1000000;
         if (left <= 0)
@@ -126,8 +142,47 @@ static size_t on_body(char *data, size_t size, size_t nmemb, void *arg)
     return buf_append(b, data, size * nmemb) ? 0 : size * nmemb;
 }
 
+/* delay-seconds (1*DIGIT), saturating instead of overflowing. */
+static int64_t retry_after_seconds(const char *v)
+{
+    int64_t secs = 0;
+    for (; isdigit((unsigned char)*v); v++) {
+        secs = secs * 10 + (*v - '0');
+        if (secs > HC_MAX_RETRY_AFTER_MS / 1000)
+            return HC_MAX_RETRY_AFTER_MS;
+    }
+    return secs * 1000;
+}
+
+int64_t hc_parse_retry_after(const char *value, int64_t now_ms)
+{
+    char v[64];
+    while (*value == ' ' || *value == '\t')
+        value++;
+    size_t n = strcspn(value, "\r\n");
+    if (n == 0 || n >= sizeof(v))
+        return -1;
+    memcpy(v, value, n);
+    while (n && (v[n - 1] == ' ' || v[n - 1] == '\t'))
+        n--;
+    v[n] = '\0';
+    if (strspn(v, "0123456789") == n)
+        return retry_after_seconds(v);
+    /* Otherwise an HTTP-date (IMF-fixdate, or the obsolete forms curl also reads). Anything
+       else (negative, fractional, "nan") is not a Retry-After: the caller's default applies. */
+    if (!isalpha((unsigned char)v[0]))
+        return -1;
+    time_t when = curl_getdate(v, NULL);
+    if (when == (time_t)-1)
+        return -1;
+    double ms = (double)when * 1000.0 - (double)now_ms;
+    if (ms <= 0)
+        return 0;
+    return ms >= HC_MAX_RETRY_AFTER_MS ? HC_MAX_RETRY_AFTER_MS : (int64_t)ms;
+}
+
 struct header_state {
-    long retry_after_ms;
+    int64_t retry_after_ms;
 };
 
 static size_t on_header(char *data, size_t size, size_t nmemb, void *arg)
@@ -135,16 +190,22 @@ static size_t on_header(char *data, size_t size, size_t nmemb, void *arg)
     struct header_state *h = arg;
     size_t n = size * nmemb;
     if (n > 12 && strncasecmp(data, "Retry-After:", 12) == 0) {
-        char value[64];
+        char value[128];
         size_t vlen = n - 12 < sizeof(value) - 1 ? n - 12 : sizeof(value) - 1;
         memcpy(value, data + 12, vlen);
         value[vlen] = '\0';
-        char *end;
-        double secs = strtod(value, &end);
-        if (end != value && secs >= 0)
-            h->retry_after_ms = (long)(secs * 1000);
+        h->retry_after_ms = hc_parse_retry_after(value, clock_now_ms());
     }
     return n;
+}
+
+/* Called by curl while a transfer runs: a non-zero return aborts it
+   (CURLE_ABORTED_BY_CALLBACK). */
+static int on_progress(void *arg, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
+                       curl_off_t ulnow)
+{
+    (void)dltotal, (void)dlnow, (void)ultotal, (void)ulnow;
+    return transfer_stop_requested(arg) ? 1 : 0;
 }
 
 static int64_t backoff_ms(struct hc_client *c, int attempt)
@@ -192,12 +253,10 @@ static struct curl_slist *build_headers(const struct hc_client *c, const struct 
     return headers;
 }
 
-/* One attempt: fills out->body and out->status (0 on a transport error). */
-static CURLcode perform_once(struct hc_client *c, const char *url, const struct hc_body *body,
-                             struct hc_response *out, struct header_state *hs)
+static void setup_transfer(struct hc_client *c, const char *url, const struct hc_body *body,
+                           struct curl_slist *headers, struct hc_response *out,
+                           struct header_state *hs)
 {
-    buf_reset(&out->body);
-    struct curl_slist *headers = build_headers(c, body);
     curl_easy_reset(c->curl);
     curl_easy_setopt(c->curl, CURLOPT_URL, url);
     curl_easy_setopt(c->curl, CURLOPT_HTTPHEADER, headers);
@@ -205,6 +264,9 @@ static CURLcode perform_once(struct hc_client *c, const char *url, const struct 
     curl_easy_setopt(c->curl, CURLOPT_WRITEDATA, &out->body);
     curl_easy_setopt(c->curl, CURLOPT_HEADERFUNCTION, on_header);
     curl_easy_setopt(c->curl, CURLOPT_HEADERDATA, hs);
+    curl_easy_setopt(c->curl, CURLOPT_NOPROGRESS, 0L);
+    curl_easy_setopt(c->curl, CURLOPT_XFERINFOFUNCTION, on_progress);
+    curl_easy_setopt(c->curl, CURLOPT_XFERINFODATA, c);
     curl_easy_setopt(c->curl, CURLOPT_TIMEOUT_MS, c->opts.timeout_ms);
     curl_easy_setopt(c->curl, CURLOPT_CONNECTTIMEOUT_MS, 5000L);
     curl_easy_setopt(c->curl, CURLOPT_NOSIGNAL, 1L);
@@ -216,7 +278,45 @@ static CURLcode perform_once(struct hc_client *c, const char *url, const struct 
         curl_easy_setopt(c->curl, CURLOPT_POSTFIELDS, body->data);
         curl_easy_setopt(c->curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)body->len);
     }
-    CURLcode cc = curl_easy_perform(c->curl);
+}
+
+/* Runs the transfer through the multi handle, waking at least every STOP_POLL_MS: curl calls
+   on_progress only about once a second while nothing arrives, too rarely for a prompt cancel,
+   so the loop also asks should_stop itself. */
+static CURLcode run_transfer(struct hc_client *c)
+{
+    if (curl_multi_add_handle(c->multi, c->curl) != CURLM_OK)
+        return CURLE_OUT_OF_MEMORY;
+    CURLcode cc = CURLE_OK;
+    for (int running = 1; running;) {
+        if (curl_multi_perform(c->multi, &running) != CURLM_OK) {
+            cc = CURLE_FAILED_INIT;
+            break;
+        }
+        if (!running)
+            break;
+        if (transfer_stop_requested(c)) {
+            cc = CURLE_ABORTED_BY_CALLBACK;
+            break;
+        }
+        curl_multi_poll(c->multi, NULL, 0, STOP_POLL_MS, NULL);
+    }
+    int left;
+    for (CURLMsg *m; (m = curl_multi_info_read(c->multi, &left));)
+        if (m->msg == CURLMSG_DONE && m->easy_handle == c->curl && cc == CURLE_OK)
+            cc = m->data.result;
+    curl_multi_remove_handle(c->multi, c->curl);
+    return cc;
+}
+
+/* One attempt: fills out->body and out->status (0 on a transport error). */
+static CURLcode perform_once(struct hc_client *c, const char *url, const struct hc_body *body,
+                             struct hc_response *out, struct header_state *hs)
+{
+    buf_reset(&out->body);
+    struct curl_slist *headers = build_headers(c, body);
+    setup_transfer(c, url, body, headers, out, hs);
+    CURLcode cc = run_transfer(c);
     curl_slist_free_all(headers);
     out->attempts++;
     long status = 0;
@@ -226,17 +326,18 @@ static CURLcode perform_once(struct hc_client *c, const char *url, const struct 
     return cc;
 }
 
-/* A 429: waits as Retry-After says (2 s without it, 60 s at most). 0 to try again. */
-static int wait_rate_limited(struct hc_client *c, const char *path_query, long retry_after_ms,
+/* A 429: waits as Retry-After says (2 s without a readable one, HC_MAX_RETRY_AFTER_MS at
+ * most). 0 to try again. */
+static int wait_rate_limited(struct hc_client *c, const char *path_query, int64_t retry_after_ms,
                              struct hc_response *out, char *error, size_t error_size)
 {
     if (++out->rate_limited > c->opts.max_rate_limited) {
         snprintf(error, error_size, "still rate limited after %d waits", out->rate_limited - 1);
         return HERALD_ERR_UPSTREAM;
     }
-    long ms = retry_after_ms >= 0 ? retry_after_ms : 2000;
-    if (ms > MAX_RETRY_AFTER_MS)
-        ms = MAX_RETRY_AFTER_MS;
+    int64_t ms = retry_after_ms >= 0 ? retry_after_ms : 2000;
+    if (ms > HC_MAX_RETRY_AFTER_MS)
+        ms = HC_MAX_RETRY_AFTER_MS;
     log_info("upstream rate limited",
              json_pack("{s:s, s:i}", "path", path_query, "retry_after_ms", (int)ms));
     return hc_sleep(c, ms) ? HERALD_OK : HERALD_ERR_CANCELLED;
@@ -274,6 +375,8 @@ static int hc_request(struct hc_client *c, const char *path_query, const struct 
                 return HERALD_ERR_CANCELLED;
         struct header_state hs = {-1};
         CURLcode cc = perform_once(c, url, body, out, &hs);
+        if (cc == CURLE_ABORTED_BY_CALLBACK)
+            return HERALD_ERR_CANCELLED;
         if (cc == CURLE_OK && out->status >= 200 && out->status < 300)
             return HERALD_OK;
         if (cc == CURLE_OK && out->status == 429)

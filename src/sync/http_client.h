@@ -21,7 +21,8 @@ struct hc_limiter {
 void hc_limiter_init(struct hc_limiter *l, const struct cfg_rate *rate);
 void hc_limiter_destroy(struct hc_limiter *l);
 
-/* Asked between waits: true stops the request with HERALD_ERR_CANCELLED. */
+/* Asked during waits and, at least every 100 ms, during a transfer: true abandons the request
+ * with HERALD_ERR_CANCELLED. Called from the requesting thread only. */
 typedef bool (*hc_stop_fn)(void *arg);
 
 struct hc_opts {
@@ -37,6 +38,9 @@ struct hc_opts {
     int max_rate_limited; /* consecutive 429s tolerated */
     hc_stop_fn should_stop;
     void *stop_arg;
+    /* true: should_stop is asked during waits only, a transfer under way is finished (the
+       Mixpanel forwarder: an import cut off after Mixpanel took it would arrive twice). */
+    bool finish_transfers;
 };
 
 struct hc_client;
@@ -60,6 +64,12 @@ int hc_get(struct hc_client *c, const char *path_query, struct hc_response *out,
 int hc_post(struct hc_client *c, const char *path_query, const char *content_type,
             const char *content_encoding, const void *data, size_t len, struct hc_response *out,
             char *error, size_t error_size);
+/* The longest wait a Retry-After can ask for: larger values (and far dates) are clamped. */
+#define HC_MAX_RETRY_AFTER_MS 60000
+/* A Retry-After header value (RFC 9110: delay-seconds or an HTTP-date) as milliseconds from
+ * now_ms (wall clock), clamped to 0..HC_MAX_RETRY_AFTER_MS; -1 when it is neither (negative,
+ * fractional, "nan", garbage), so that the caller's default applies. */
+int64_t hc_parse_retry_after(const char *value, int64_t now_ms);
 /* Sleeps up to ms, waking early (false) when should_stop says so. */
 bool hc_sleep(struct hc_client *c, int64_t ms);
 

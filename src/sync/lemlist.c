@@ -1,7 +1,5 @@
-/* Lemlist: campaigns, then each campaign's activities, newest first, offset-paged by 100 over
- * a window fixed at job start. Every activity becomes one event keyed like
- * POST /api/event-keys/generate, so re-reading a page (on resume we step one page back)
- * stores nothing twice. */
+/* Lemlist: campaigns, then each campaign's activities (newest first, offset pages of 100, in a
+ * window fixed at job start), each one event keyed like POST /api/event-keys/generate. */
 #include <curl/curl.h>
 #include <stddef.h>
 #include <stdio.h>

@@ -49,6 +49,7 @@ struct sender {
 struct mixpanel {
     struct store *st;
     struct mixpanel_opts opts; /* the numbers; its strings are not kept */
+    char *hash_key;            /* owned; NULL: emails are sent as they are */
     char node[40];
     struct hc_limiter limiter;
     char path[256];
@@ -336,7 +337,7 @@ static bool take_batch(struct mixpanel *m, int64_t from_id, struct prepared *out
 static int forward_batch(struct sender *s, const struct prepared *p)
 {
     struct mixpanel_batch b;
-    int rc = mixpanel_batch_build(p->rows, p->n, s->m->opts.hash_emails, &b);
+    int rc = mixpanel_batch_build(p->rows, p->n, s->m->hash_key, &b);
     rc = rc ? rc : send_range(s, &b, 0, b.n);
     mixpanel_batch_free(&b);
     return rc;
@@ -553,7 +554,32 @@ static void mixpanel_free(struct mixpanel *m)
     pthread_cond_destroy(&m->sender_cv);
     hc_limiter_destroy(&m->limiter);
     pthread_mutex_destroy(&m->mu);
+    if (m->hash_key) {
+        explicit_bzero(m->hash_key, strlen(m->hash_key));
+        free(m->hash_key);
+    }
     free(m);
+}
+
+/* The HMAC key of hashed distinct_ids: from the options, else (until cli/serve.c passes
+ * hash_secret) from the configuration, which has already refused hashing without one. */
+static int hash_key_load(const struct mixpanel_opts *o, char **out)
+{
+    *out = NULL;
+    if (!o->hash_emails)
+        return HERALD_OK;
+    if (o->hash_secret && *o->hash_secret) {
+        *out = strdup(o->hash_secret);
+        return *out ? HERALD_OK : HERALD_ERR_NOMEM;
+    }
+    int rc = cfg_read_value("HERALD_MIXPANEL_HASH_SECRET", out, NULL);
+    if (!rc && (!*out || !**out))
+        rc = HERALD_ERR_CONFIG;
+    if (rc) {
+        free(*out);
+        *out = NULL;
+    }
+    return rc;
 }
 
 /* The state and the senders' HTTP clients (one connection each), no threads yet. */
@@ -581,11 +607,12 @@ static int mixpanel_new(struct store *st, const struct mixpanel_opts *o, struct 
         .max_rate_limited = 0,
         .should_stop = stop_requested,
         .stop_arg = m,
+        .finish_transfers = true, /* mixpanel_stop(): an import in flight finishes first */
     };
     mixpanel_import_target(o, &ho, m->path, sizeof(m->path));
     m->opts.token = m->opts.service_account = m->opts.secret = m->opts.project_id = NULL;
-    m->opts.base_url = m->opts.node = NULL;
-    int rc = HERALD_OK;
+    m->opts.base_url = m->opts.node = m->opts.hash_secret = NULL;
+    int rc = hash_key_load(o, &m->hash_key);
     for (size_t i = 0; !rc && i < MIXPANEL_IN_FLIGHT; i++) {
         m->senders[i].m = m;
         m->senders[i].seed = (unsigned)clock_mono_ns() + (unsigned)i;

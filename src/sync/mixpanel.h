@@ -25,11 +25,14 @@ struct mixpanel_opts {
     const char *project_id;
     const char *base_url; /* https://api.mixpanel.com, or api-eu for EU residency */
     const char *node;     /* this node's name: the lease holder */
-    bool hash_emails;     /* distinct_id = SHA-256 of the email, and no email property */
-    int batch;            /* events per import, 1..2000 */
-    int backoff_ms;       /* first delay after 429, 5xx, 401/403 or a transport error */
-    int grace_ms;         /* events stored more recently wait (ids may commit out of order) */
-    long timeout_ms;      /* per request */
+    bool hash_emails;     /* distinct_id = HMAC-SHA256(hash_secret, email), no email property */
+    /* The HMAC key (HERALD_MIXPANEL_HASH_SECRET); NULL or "" with hash_emails: read from the
+       configuration by mixpanel_start() (cli/serve.c does not pass it yet). */
+    const char *hash_secret;
+    int batch;       /* events per import, 1..2000 */
+    int backoff_ms;  /* first delay after 429, 5xx, 401/403 or a transport error */
+    int grace_ms;    /* events stored more recently wait (ids may commit out of order) */
+    long timeout_ms; /* per request */
 };
 
 struct mixpanel;
@@ -41,7 +44,8 @@ bool mixpanel_configured(const struct mixpanel_opts *opts);
 void mixpanel_import_target(const struct mixpanel_opts *opts, struct hc_opts *ho, char *path,
                             size_t path_size);
 /* Starts the forwarder's threads; *out is NULL (and 0 returned) when Mixpanel is not
- * configured. HERALD_ERR_NOMEM, HERALD_ERR_INTERNAL (a thread would not start). */
+ * configured. HERALD_ERR_NOMEM, HERALD_ERR_INTERNAL (a thread would not start),
+ * HERALD_ERR_CONFIG (hash_emails without a secret). */
 int mixpanel_start(struct store *st, const struct mixpanel_opts *opts, struct mixpanel **out);
 /* Stops and joins the threads (an import in flight finishes or times out first) and frees. */
 void mixpanel_stop(struct mixpanel *m);

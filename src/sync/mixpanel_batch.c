@@ -2,6 +2,7 @@
  * remembers where each event lies, so that part of it can be sent again or dead-lettered. */
 #include "sync/mixpanel_batch.h"
 
+#include <ctype.h>
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
@@ -54,15 +55,31 @@ static int append_upstream_type(struct buf *b, const char *payload)
     return rc;
 }
 
+int mixpanel_hashed_id(const char *hash_key, const char *email, char out[65])
+{
+    char lower[512];
+    size_t n = strlen(email);
+    if (n >= sizeof(lower))
+        return HERALD_ERR_INVALID;
+    for (size_t i = 0; i <= n; i++)
+        lower[i] = (char)tolower((unsigned char)email[i]);
+    uint8_t mac[CRYPTO_SHA256_LEN];
+    int rc = crypto_hmac_sha256(hash_key, strlen(hash_key), lower, n, mac);
+    if (rc)
+        return rc;
+    crypto_hex(mac, sizeof(mac), out);
+    return HERALD_OK;
+}
+
 /* One event as Mixpanel import JSON, written straight into the batch: at 100,000 events a
  * second building jansson trees (or printf) for each one costs more than the rest together. */
-static int append_event(const struct store_event *e, bool hash, struct buf *b)
+static int append_event(const struct store_event *e, const char *hash_key, struct buf *b)
 {
     char insert_id[33], distinct[65];
+    bool hash = hash_key != NULL;
     mixpanel_insert_id(e->event_key, insert_id);
-    if (hash)
-        crypto_sha256_hex(e->email, distinct);
-    int rc = buf_append_str(b, "{\"event\":");
+    int rc = hash ? mixpanel_hashed_id(hash_key, e->email, distinct) : HERALD_OK;
+    rc = rc ? rc : buf_append_str(b, "{\"event\":");
     rc = rc ? rc : buf_append_json_string(b, e->event_type);
     rc = rc ? rc : buf_append_str(b, ",\"properties\":{\"time\":");
     rc = rc ? rc : append_i64(b, e->has_occurred_at ? e->occurred_at_ms : e->created_at_ms);
@@ -87,7 +104,7 @@ void mixpanel_batch_free(struct mixpanel_batch *b)
     memset(b, 0, sizeof(*b));
 }
 
-int mixpanel_batch_build(const struct store_event *rows, size_t n, bool hash_emails,
+int mixpanel_batch_build(const struct store_event *rows, size_t n, const char *hash_key,
                          struct mixpanel_batch *out)
 {
     memset(out, 0, sizeof(*out));
@@ -96,7 +113,7 @@ int mixpanel_batch_build(const struct store_event *rows, size_t n, bool hash_ema
     buf_init(&body, (size_t)64 << 20);
     int rc = out->end ? buf_append(&body, "[", 1) : HERALD_ERR_NOMEM;
     for (size_t i = 0; !rc && i < n; i++) {
-        rc = append_event(&rows[i], hash_emails, &body);
+        rc = append_event(&rows[i], hash_key, &body);
         out->end[i] = body.len;
         rc = rc ? rc : buf_append(&body, i + 1 < n ? "," : "]", 1);
     }

@@ -1,6 +1,5 @@
-/* One page of upstream activities on its way to the event writer: keyed exactly as
- * POST /api/event-keys/generate keys events, filtered to the job's window, unkeyable ones
- * recorded as dead letters, then written in one batch. Shared by the connectors. */
+/* One page of upstream activities on its way to the event writer: keyed, filtered to the job's
+ * window, unkeyable ones dead-lettered, then written in one batch. Shared by the connectors. */
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>

@@ -149,6 +149,19 @@ static int check_campaigns(json_t *raw, json_t *params, struct jobs_problem *p)
                        "each campaignId must be 1-128 characters of A-Z a-z 0-9 _ . : -");
 }
 
+/* enableProgressTracking: true (the default, not stored) or false (stored). */
+static int check_tracking(json_t *raw, json_t *params, struct jobs_problem *p)
+{
+    json_t *v = json_object_get(raw, "enableProgressTracking");
+    if (!v || json_is_null(v) || json_is_true(v))
+        return HERALD_OK;
+    if (!json_is_false(v))
+        return refuse(p, HERALD_ERR_INVALID, "enableProgressTracking",
+                      "enableProgressTracking must be true or false");
+    json_object_set_new(params, "enableProgressTracking", json_false());
+    return HERALD_OK;
+}
+
 static int check_credentials(const struct sync *s, json_t *params, struct jobs_problem *p)
 {
     size_t i;
@@ -179,6 +192,8 @@ int sync_params_validate(void *arg, json_t *raw, json_t **out, struct jobs_probl
         rc = check_namespaces(raw, params, problem);
     if (!rc)
         rc = check_campaigns(raw, params, problem);
+    if (!rc)
+        rc = check_tracking(raw, params, problem);
     if (!rc)
         rc = check_credentials(arg, params, problem);
     if (rc) {

@@ -1,7 +1,5 @@
-/* Smartlead: every campaign (one unpaged list), then each campaign's per-send statistics rows,
- * offset-paged by up to 1000 to the end (their order is undocumented, so no early stop on
- * dates). A row yields up to five events, each timed by its own field; bounced and
- * unsubscribed have no time of their own and take the row's latest known time, flagged. */
+/* Smartlead: every campaign, then each campaign's per-send statistics rows (offset pages of up
+ * to 1000, read to the end); a row yields up to five events, each at its own time. */
 #include <curl/curl.h>
 #include <stddef.h>
 #include <stdio.h>

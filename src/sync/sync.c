@@ -1,5 +1,5 @@
 /* What the sync kind shares across jobs: each connector's settings, its request budget (one
- * limiter per platform per process) and its cached health probe; registers the "sync" kind. */
+ * limiter per platform per process) and its background health probe; registers the kind. */
 #include "sync/sync.h"
 
 #include <pthread.h>
@@ -9,13 +9,15 @@
 #include <string.h>
 
 #include "base/clock.h"
+#include "base/log.h"
 #include "sync/connector.h"
 #include "sync/http_client.h"
 
-#define PROBE_TTL_MS 30000
+#define PROBE_EVERY_MS_DEFAULT 30000
+#define PROBE_TIMEOUT_MS 2000
 
 struct probe_cache {
-    int64_t checked_ms;
+    int64_t checked_ms; /* wall clock; 0: no probe has finished yet */
     const char *status;
 };
 
@@ -27,6 +29,10 @@ struct sync {
     struct probe_cache probes[SYNC_MAX_CONNECTORS]; /* under mu */
     atomic_ullong runs[SYNC_MAX_CONNECTORS][SYNC_OUTCOMES];
     pthread_mutex_t mu;
+    pthread_cond_t wake; /* under mu: stops the prober */
+    pthread_t prober;
+    bool prober_started;
+    atomic_bool stopping;
 };
 
 /* The cursor scope that holds a platform's last full read; '#' cannot start a namespace, so
@@ -109,7 +115,11 @@ void sync_opts_from_cfg(const struct cfg *cfg, struct sync_opts *out)
         out->platforms[i].rate = *(const struct cfg_rate *)(base + c->cfg_rate);
     }
     out->timeout_ms = cfg->upstream_timeout_ms;
+    out->probe_every_ms = (int64_t)cfg->upstream_probe_seconds * 1000;
+    out->allow_insecure_upstream = strcmp(cfg->allow_insecure_upstream, "true") == 0;
 }
+
+static void *prober_main(void *arg);
 
 int sync_start(struct store *st, struct ingest *ing, struct jobs *jobs,
                const struct sync_opts *opts, struct sync **out)
@@ -120,14 +130,24 @@ int sync_start(struct store *st, struct ingest *ing, struct jobs *jobs,
     s->st = st;
     s->ing = ing;
     s->opts = *opts;
+    if (s->opts.probe_every_ms <= 0)
+        s->opts.probe_every_ms = PROBE_EVERY_MS_DEFAULT;
     for (size_t i = 0; i < sync_connector_count; i++)
         hc_limiter_init(&s->limiters[i], &opts->platforms[i].rate);
     pthread_mutex_init(&s->mu, NULL);
+    clock_cond_init(&s->wake);
     int rc = jobs_register(jobs, &sync_job_kind, s);
+    if (!rc && pthread_create(&s->prober, NULL, prober_main, s) != 0)
+        rc = HERALD_ERR_INTERNAL;
     if (rc) {
         sync_stop(s);
         return rc;
     }
+    s->prober_started = true;
+    if (opts->allow_insecure_upstream)
+        log_warn("HERALD_ALLOW_INSECURE_UPSTREAM=true: http:// upstream base URLs are accepted "
+                 "(insecure: for tests and local fakes only)",
+                 NULL);
     *out = s;
     return HERALD_OK;
 }
@@ -136,8 +156,16 @@ void sync_stop(struct sync *s)
 {
     if (!s)
         return;
+    if (s->prober_started) {
+        pthread_mutex_lock(&s->mu);
+        atomic_store(&s->stopping, true);
+        pthread_cond_broadcast(&s->wake);
+        pthread_mutex_unlock(&s->mu);
+        pthread_join(s->prober, NULL);
+    }
     for (size_t i = 0; i < sync_connector_count; i++)
         hc_limiter_destroy(&s->limiters[i]);
+    pthread_cond_destroy(&s->wake);
     pthread_mutex_destroy(&s->mu);
     free(s);
 }
@@ -179,13 +207,29 @@ long sync_timeout_ms(const struct sync *s)
     return s->opts.timeout_ms;
 }
 
+/* ---- the health probe ----
+ * One thread per process probes each configured connector: first at start, then every
+ * probe_every_ms; /health only reads the cache. Not a job of the job layer on purpose: a job
+ * is a durable row any node may claim, while reachability is per node (each node reports its
+ * own view), needs nothing saved, and a row every 30 s per node would flood the job history.
+ * The probe goes through the platform's limiter, so it costs one request of the budget per
+ * interval whatever the number of /health calls. */
+
+static bool prober_should_stop(void *arg)
+{
+    struct sync *s = arg;
+    return atomic_load(&s->stopping);
+}
+
 /* One cheap authenticated request: reachable and accepting our key (a 429 proves both). */
 static const char *probe_now(struct sync *s, const struct sync_connector *c)
 {
     struct hc_opts ho;
     sync_http_opts(s, c->platform, &ho);
-    ho.timeout_ms = 2000;
+    ho.timeout_ms = PROBE_TIMEOUT_MS;
     ho.max_attempts = 1;
+    ho.should_stop = prober_should_stop;
+    ho.stop_arg = s;
     struct hc_client *client;
     const char *status = "unhealthy";
     if (hc_client_new(&ho, &client) == HERALD_OK) {
@@ -200,23 +244,54 @@ static const char *probe_now(struct sync *s, const struct sync_connector *c)
     return status;
 }
 
+static void probe_all(struct sync *s)
+{
+    for (size_t i = 0; i < sync_connector_count && !atomic_load(&s->stopping); i++) {
+        const struct sync_connector *c = sync_connectors[i];
+        if (!sync_platform_configured(s, c->platform))
+            continue;
+        const char *status = probe_now(s, c);
+        if (atomic_load(&s->stopping))
+            break; /* cut short: not a result */
+        pthread_mutex_lock(&s->mu);
+        s->probes[i].status = status;
+        s->probes[i].checked_ms = clock_now_ms();
+        pthread_mutex_unlock(&s->mu);
+    }
+}
+
+static void *prober_main(void *arg)
+{
+    struct sync *s = arg;
+    pthread_setname_np(pthread_self(), "herald-probe");
+    while (!atomic_load(&s->stopping)) {
+        probe_all(s);
+        pthread_mutex_lock(&s->mu);
+        struct timespec deadline = clock_deadline_in(s->opts.probe_every_ms);
+        while (!atomic_load(&s->stopping) &&
+               pthread_cond_timedwait(&s->wake, &s->mu, &deadline) == 0)
+            ;
+        pthread_mutex_unlock(&s->mu);
+    }
+    return NULL;
+}
+
 const char *sync_probe(struct sync *s, const char *platform)
 {
+    int64_t checked_ms;
+    return sync_probe_info(s, platform, &checked_ms);
+}
+
+const char *sync_probe_info(struct sync *s, const char *platform, int64_t *checked_ms)
+{
+    *checked_ms = 0;
     if (!sync_platform_configured(s, platform))
         return "unconfigured";
     const struct sync_connector *c = sync_connector_find(platform);
     struct probe_cache *cache = &s->probes[sync_connector_index(c)];
-    int64_t now = clock_now_ms();
     pthread_mutex_lock(&s->mu);
-    const char *cached = cache->status;
-    bool fresh = cached && now - cache->checked_ms < PROBE_TTL_MS;
-    pthread_mutex_unlock(&s->mu);
-    if (fresh)
-        return cached;
-    const char *status = probe_now(s, c);
-    pthread_mutex_lock(&s->mu);
-    cache->status = status;
-    cache->checked_ms = now;
+    const char *status = cache->status ? cache->status : "pending";
+    *checked_ms = cache->checked_ms;
     pthread_mutex_unlock(&s->mu);
     return status;
 }

@@ -25,22 +25,28 @@ struct sync_platform_opts {
 struct sync_opts {
     struct sync_platform_opts platforms[SYNC_MAX_CONNECTORS]; /* indexed like sync_connectors */
     long timeout_ms;                                          /* per upstream request */
+    int64_t probe_every_ms;       /* background health probe interval; 0: 30 s */
+    bool allow_insecure_upstream; /* http:// base URLs accepted (tests): warned at start */
 };
 /* Reads each connector's settings from the configuration. */
 void sync_opts_from_cfg(const struct cfg *cfg, struct sync_opts *out);
 
 struct sync;
-/* Registers the "sync" job kind with `jobs` (before jobs_start()). The strings of opts must
- * outlive the sync. */
+/* Registers the "sync" job kind with `jobs` (before jobs_start()) and starts the health probe
+ * thread. The strings of opts must outlive the sync. HERALD_ERR_INTERNAL when the thread
+ * cannot start. */
 int sync_start(struct store *st, struct ingest *ing, struct jobs *jobs,
                const struct sync_opts *opts, struct sync **out);
 void sync_stop(struct sync *s);
 
 /* True when this node has credentials for `platform`. */
 bool sync_platform_configured(const struct sync *s, const char *platform);
-/* "healthy", "unhealthy" or "unconfigured": a cheap authenticated request with a 2 s timeout,
- * cached for 30 s. */
+/* The last background probe of `platform` (a cheap authenticated request with a 2 s timeout,
+ * made by the sync's own thread at start and every probe_every_ms; never on the caller's
+ * thread): "healthy", "unhealthy", "pending" (no probe has finished yet) or "unconfigured". */
 const char *sync_probe(struct sync *s, const char *platform);
+/* The same, with when that probe finished (*checked_ms, wall clock; 0 when none has). */
+const char *sync_probe_info(struct sync *s, const char *platform, int64_t *checked_ms);
 /* Per platform, for /metrics: how its runs (one platform of one job attempt) ended on this
  * node, and when any node last read its whole window (0: never; from the store). */
 enum sync_outcome { SYNC_COMPLETED, SYNC_FAILED, SYNC_CANCELLED, SYNC_OUTCOMES };

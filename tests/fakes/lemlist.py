@@ -6,7 +6,7 @@ per 2 s per key, GET /api/campaigns (bare array or v2 envelope) and GET /api/act
 
 Deterministic data: CAMPAIGNS campaigns x ACTIVITIES activities, spread over the 60 days
 before start-up. Control endpoints for tests: POST /_faults (queue statuses, malformed
-bodies, connection resets, delays), GET /_stats, GET /_expected?minDate&maxDate&campaignIds
+bodies, connection resets, delays; "retry_after" is the Retry-After of queued 429s), GET /_stats, GET /_expected?minDate&maxDate&campaignIds
 (how many keyable activities fall in a window), GET /_info.
 
 usage: lemlist.py --key KEY [--campaigns N] [--activities N] [--envelope]
@@ -48,7 +48,7 @@ class State:
         self.stats = {"requests": 0, "activities": 0, "campaigns": 0, "served_429": 0,
                       "rate_limited": 0, "faults": 0, "min_dates": []}
         self.faults = {"statuses": [], "malformed": 0, "reset": 0, "delay_ms": 0,
-                       "slow_ms": 0, "slow": 0}
+                       "slow_ms": 0, "slow": 0, "retry_after": "1"}
         now = datetime.now(timezone.utc).replace(microsecond=0)
         self.base = now - timedelta(days=60)
         self.campaigns = []
@@ -188,7 +188,8 @@ class Handler(BaseHTTPRequestHandler):
                 if value == 429:
                     with st.lock:
                         st.stats["served_429"] += 1
-                    return self.reply(429, {"error": "Too many requests"}, {"Retry-After": "1"})
+                    return self.reply(429, {"error": "Too many requests"},
+                                      {"Retry-After": st.faults["retry_after"]})
                 return self.reply(value, {"error": "upstream trouble"})
             if kind == "malformed":
                 return self.reply(200, None, raw=b'[{"_id": "act_broken", "type": ')

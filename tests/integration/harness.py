@@ -113,6 +113,7 @@ class Herald:
             "HERALD_DB_POOL_MIN": "1",
             "HERALD_DB_POOL_MAX": "10",
             "HERALD_SYNC_SCHEDULE": "off",  # tests that want it turn it on
+            "HERALD_ALLOW_INSECURE_UPSTREAM": "true",  # the fakes serve http://127.0.0.1
         })
         if SANITIZED:
             self.env["ASAN_OPTIONS"] = "detect_leaks=1:abort_on_error=0:exitcode=86"

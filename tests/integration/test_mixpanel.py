@@ -1,6 +1,7 @@
 """Forwarding to the Mixpanel fake: every stored event arrives once, in gzip batches within
 Mixpanel's limits, through 429/5xx/413, strict rejections and a kill -9."""
 import hashlib
+import hmac
 import re
 import signal
 import time
@@ -66,15 +67,27 @@ def test_every_event_arrives_once(make_herald, mp):
 def test_hashed_emails_and_service_account(make_herald):
     f = MixpanelFake(account="svc", secret="s3cr3t", project="42")
     try:
-        h = make_herald(env=f.env(HERALD_MIXPANEL_HASH_EMAILS="1")).start()
+        h = make_herald(env=f.env(HERALD_MIXPANEL_HASH_EMAILS="1",
+                                  HERALD_MIXPANEL_HASH_SECRET="pepper-0123456789")).start()
         store(h, 3)
         s = wait_arrivals(f, 3)
         p = s["sample"]["properties"]
         assert "email" not in p and len(p["distinct_id"]) == 64
-        assert p["distinct_id"] in {hashlib.sha256(f"u{i}@example.com".encode()).hexdigest()
-                                    for i in range(3)}
+        emails = [f"u{i}@example.com" for i in range(3)]  # stored lower-cased
+        secret = b"pepper-0123456789"
+        assert p["distinct_id"] in {hmac.new(secret, e.encode(), hashlib.sha256).hexdigest()
+                                    for e in emails}
+        assert p["distinct_id"] not in {hashlib.sha256(e.encode()).hexdigest() for e in emails}
     finally:
         f.stop()
+
+
+def test_hashing_needs_a_secret(make_herald, mp):
+    h = make_herald(env=mp.env())
+    rc = h.start(env={"HERALD_MIXPANEL_HASH_EMAILS": "1"}, expect_fail=True)
+    assert isinstance(rc, int) and rc != 0, rc
+    assert "HERALD_MIXPANEL_HASH_SECRET" in h.read_log()
+    h.proc = None
 
 
 def test_throttling_and_outages_are_weathered(make_herald, mp):

@@ -299,12 +299,22 @@ def test_campaign_envelope_form(make_herald):
         f.stop()
 
 
+def probed_health(h, timeout=10):
+    """/health once the background probe has finished its first round."""
+    deadline = time.time() + timeout
+    while True:
+        body = h.get("/health").json()
+        if {"lemlist_api": "pending"} not in body["checks"] or time.time() > deadline:
+            return body
+        time.sleep(0.05)
+
+
 def test_health_probes_lemlist(make_herald, fake):
     h = make_herald(env=fake.env()).start()
-    checks = h.get("/health").json()["checks"]
+    checks = probed_health(h)["checks"]
     assert {"lemlist_api": "healthy"} in checks and {"smartlead_api": "unconfigured"} in checks
     bad = make_herald(subdir="bad", env=dict(fake.env(), HERALD_LEMLIST_API_KEY="wrong")).start()
-    body = bad.get("/health").json()
+    body = probed_health(bad)
     assert {"lemlist_api": "unhealthy"} in body["checks"] and body["status"] == "degraded"
 
 

@@ -1,7 +1,8 @@
-/* The job layer on a real SQLite store: the kinds table, the worker (checkpoint, retry with
- * backoff, permanent failure + dead letter, cancel, release on stop), dead-letter retries,
- * schedules, and the sync kind's params and the connector table. */
+/* The job layer on a real SQLite store: kinds, worker (checkpoint, retry, dead letters, cancel,
+ * release), dead-letter retries, schedules, the sync kind's params and connector table. */
 #include "unit.h"
+
+#include <unistd.h>
 
 #include <time.h>
 
@@ -445,6 +446,12 @@ static void test_sync_params_and_connectors(void **state)
     assert_non_null(json_object_get(info.progress, "platforms"));
     jobs_info_clear(&info);
     assert_string_equal(sync_probe(s, "smartlead"), "unconfigured");
+    /* The background probe (started with the sync) reaches nothing on port 1. */
+    int64_t checked = 0;
+    for (int i = 0; i < 100 && !strcmp(sync_probe(s, "lemlist"), "pending"); i++)
+        usleep(50000);
+    assert_string_equal(sync_probe_info(s, "lemlist", &checked), "unhealthy");
+    assert_true(checked > 0);
     jobs_free(j);
     sync_stop(s);
     store_close(st);

@@ -33,7 +33,7 @@ static void test_batch_json(void **state)
     rows[1].has_occurred_at = false;
     rows[1].created_at_ms = -5;
     struct mixpanel_batch b;
-    assert_int_equal(mixpanel_batch_build(rows, 2, false, &b), HERALD_OK);
+    assert_int_equal(mixpanel_batch_build(rows, 2, NULL, &b), HERALD_OK);
     json_t *doc = json_loads(b.json, 0, NULL);
     assert_true(json_is_array(doc) && json_array_size(doc) == 2);
     json_t *p = json_object_get(json_array_get(doc, 0), "properties");
@@ -63,7 +63,7 @@ static void test_batch_hashed_and_part(void **state)
                                  row(2, "k2", "b@example.com", NULL),
                                  row(3, "k3", "c@example.com", NULL)};
     struct mixpanel_batch b;
-    assert_int_equal(mixpanel_batch_build(rows, 3, true, &b), HERALD_OK);
+    assert_int_equal(mixpanel_batch_build(rows, 3, "0123456789abcdef", &b), HERALD_OK);
     size_t gz_len = 0;
     bool too_big = true;
     char *gz = mixpanel_batch_gzip(&b, 1, 3, &gz_len, &too_big);
@@ -84,15 +84,33 @@ static void test_batch_hashed_and_part(void **state)
     assert_true(json_is_array(doc) && json_array_size(doc) == 2);
     json_t *p = json_object_get(json_array_get(doc, 0), "properties");
     assert_string_equal(json_string_value(json_object_get(p, "herald_event_key")), "k2");
-    assert_int_equal(strlen(json_string_value(json_object_get(p, "distinct_id"))), 64);
+    char want[65];
+    assert_int_equal(mixpanel_hashed_id("0123456789abcdef", "b@example.com", want), HERALD_OK);
+    assert_string_equal(json_string_value(json_object_get(p, "distinct_id")), want);
     assert_null(json_object_get(p, "email"));
     json_decref(doc);
     mixpanel_batch_free(&b);
 }
 
+/* RFC 4231 test case 2, then the address lower-cased before the MAC. */
+static void test_hashed_id_is_an_hmac(void **state)
+{
+    (void)state;
+    char out[65];
+    assert_int_equal(mixpanel_hashed_id("Jefe", "what do ya want for nothing?", out), HERALD_OK);
+    assert_string_equal(out, "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
+    char upper[65];
+    assert_int_equal(mixpanel_hashed_id("k", "A@Example.COM", upper), HERALD_OK);
+    assert_int_equal(mixpanel_hashed_id("k", "a@example.com", out), HERALD_OK);
+    assert_string_equal(upper, out);
+    assert_int_equal(mixpanel_hashed_id("k2", "a@example.com", upper), HERALD_OK);
+    assert_string_not_equal(upper, out); /* a new key, a new id */
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {cmocka_unit_test(test_batch_json),
-                                       cmocka_unit_test(test_batch_hashed_and_part)};
+                                       cmocka_unit_test(test_batch_hashed_and_part),
+                                       cmocka_unit_test(test_hashed_id_is_an_hmac)};
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
