@@ -492,27 +492,6 @@ static enum herald_err check_sync_hardening(const struct cfg *cfg, struct herald
     return HERALD_OK;
 }
 
-enum herald_err cfg_read_value(const char *env, char **out, struct herald_error *err)
-{
-    *out = NULL;
-    for (size_t i = 0; i < CFG_COUNT; i++) {
-        const struct cfg_entry *e = &cfg_table[i];
-        if (strcmp(e->env, env) != 0)
-            continue;
-        if (e->type != CFG_STR && e->type != CFG_SECRET && e->type != CFG_CHOICE)
-            break;
-        struct cfg one = {0};
-        enum herald_err rc = load_entry(&one, e, err);
-        char **slot = (char **)((char *)&one + e->offset);
-        if (!rc)
-            *out = *slot;
-        else
-            free(*slot);
-        return rc;
-    }
-    return herald_error_set(err, HERALD_ERR_INVALID, env, "%s: not a string setting", env);
-}
-
 enum herald_err cfg_read(struct cfg *out, struct herald_error *err)
 {
     memset(out, 0, sizeof(*out));

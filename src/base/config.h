@@ -80,10 +80,6 @@ enum herald_err cfg_read(struct cfg *out, struct herald_error *err);
 /* The same two with the message copied into a buffer (kept for main.c; prefer the above). */
 enum herald_err cfg_load_dotenv(const char *path, char *err, size_t err_size);
 enum herald_err cfg_load(struct cfg *out, char *err, size_t err_size);
-/* Loads one string setting of the table (environment, `_FILE` secret or default) into *out
- * (free() it), for a module whose options do not carry it yet. HERALD_ERR_CONFIG as
- * cfg_read(); HERALD_ERR_INVALID when env names no string setting. */
-enum herald_err cfg_read_value(const char *env, char **out, struct herald_error *err);
 void cfg_free(struct cfg *cfg);
 /* Writes the table as plain help text, or as the Markdown of docs/configuration.md. */
 void cfg_write_help(FILE *out, bool markdown);

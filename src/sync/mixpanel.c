@@ -561,25 +561,17 @@ static void mixpanel_free(struct mixpanel *m)
     free(m);
 }
 
-/* The HMAC key of hashed distinct_ids: from the options, else (until cli/serve.c passes
- * hash_secret) from the configuration, which has already refused hashing without one. */
+/* The HMAC key of hashed distinct_ids, copied: the options' strings are not kept. The
+ * configuration has already refused hashing without a secret. */
 static int hash_key_load(const struct mixpanel_opts *o, char **out)
 {
     *out = NULL;
     if (!o->hash_emails)
         return HERALD_OK;
-    if (o->hash_secret && *o->hash_secret) {
-        *out = strdup(o->hash_secret);
-        return *out ? HERALD_OK : HERALD_ERR_NOMEM;
-    }
-    int rc = cfg_read_value("HERALD_MIXPANEL_HASH_SECRET", out, NULL);
-    if (!rc && (!*out || !**out))
-        rc = HERALD_ERR_CONFIG;
-    if (rc) {
-        free(*out);
-        *out = NULL;
-    }
-    return rc;
+    if (!o->hash_secret || !*o->hash_secret)
+        return HERALD_ERR_CONFIG;
+    *out = strdup(o->hash_secret);
+    return *out ? HERALD_OK : HERALD_ERR_NOMEM;
 }
 
 /* The state and the senders' HTTP clients (one connection each), no threads yet. */
