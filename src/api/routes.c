@@ -7,7 +7,7 @@
 #include "store/store.h"
 
 const struct http_route api_routes[] = {
-    {"GET", "/livez", api_livez, HTTP_PUBLIC, NULL},
+    {"GET", "/livez", api_livez, HTTP_LIVENESS, NULL},
     {"GET", "/health", api_health, HTTP_PUBLIC, NULL},
     {"GET", "/metrics", api_prometheus, HTTP_PUBLIC, NULL},
     {"GET", "/api/metrics", api_process_metrics, HTTP_API_KEY, NULL},
