@@ -40,6 +40,15 @@ static bool take_ip_rate(struct http_request *req)
     return take_rate(req, who, &req->srv->opts.rate_ip);
 }
 
+/* Public routes and preflights: a bucket of their own at the same rate, so that probes from an
+ * address never lock its valid keys out (nor failures its probes). */
+static bool take_public_rate(struct http_request *req)
+{
+    char who[80];
+    snprintf(who, sizeof(who), "pub:%s", req->client_ip);
+    return take_rate(req, who, &req->srv->opts.rate_ip);
+}
+
 /* The per-IP bucket of requests that present a key. */
 static bool take_ip_keyed_rate(struct http_request *req)
 {
@@ -148,7 +157,7 @@ bool dispatch_headers(struct http_request *req)
         return false;
     }
     if (strcmp(req->method, "OPTIONS") == 0) {
-        if (take_ip_rate(req))
+        if (take_public_rate(req))
             cors_answer_options(req);
         return false;
     }
@@ -164,7 +173,7 @@ bool dispatch_headers(struct http_request *req)
     if (route->access == HTTP_API_KEY)
         ok = authenticate(req, route->scope);
     else if (route->access == HTTP_PUBLIC)
-        ok = take_ip_rate(req);
+        ok = take_public_rate(req);
     req->routed = ok;
     return ok;
 }

@@ -42,6 +42,15 @@ static void test_router(void **state)
     char allowed[64];
     router_allowed(routes, 4, "/api/jobs/x", allowed, sizeof(allowed));
     assert_string_equal(allowed, "GET, DELETE, HEAD, OPTIONS");
+    /* A short buffer: nothing is written past `size` (", HEAD" used to leave the length stale,
+     * so ", OPTIONS" went past the end). */
+    char small[40];
+    memset(small, 'Z', sizeof(small));
+    router_allowed(routes, 4, "/api/jobs/x", small, 21);
+    assert_true(strlen(small) < 21);
+    for (size_t i = 21; i < sizeof(small); i++)
+        assert_int_equal(small[i], 'Z');
+    assert_string_equal(small, "GET, DELETE, HEAD");
 }
 
 static void test_cors_and_auth(void **state)
