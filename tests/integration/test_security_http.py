@@ -113,7 +113,7 @@ def test_slow_loris_per_ip_cap(herald):
             assert requests.get(herald.url + "/livez", timeout=5).status_code == 200
             worst = max(worst, time.time() - t0)
             time.sleep(0.25)
-        assert worst < 1.0, worst
+        assert worst < 1.5, worst
     finally:
         for s in socks:
             s.close()
