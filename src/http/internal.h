@@ -108,6 +108,8 @@ void ratelimit_take(struct ratelimit *rl, const char *who, const struct cfg_rate
 /* True when `who` has a token left (an unknown caller has a full bucket); takes nothing. */
 bool ratelimit_peek(struct ratelimit *rl, const char *who, const struct cfg_rate *rate,
                     int64_t now_ms);
+/* Buckets held (at most 16 × 8192: a full shard drops the buckets that have refilled). */
+size_t ratelimit_count(struct ratelimit *rl);
 
 /* auth.c: Bearer parsing, scope checks and short-lived caches of lookups (fixed size). */
 struct auth_cache;

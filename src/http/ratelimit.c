@@ -163,3 +163,14 @@ bool ratelimit_peek(struct ratelimit *rl, const char *who, const struct cfg_rate
     pthread_mutex_unlock(&sh->mu);
     return left;
 }
+
+size_t ratelimit_count(struct ratelimit *rl)
+{
+    size_t n = 0;
+    for (int i = 0; i < SHARDS; i++) {
+        pthread_mutex_lock(&rl->shards[i].mu);
+        n += rl->shards[i].count;
+        pthread_mutex_unlock(&rl->shards[i].mu);
+    }
+    return n;
+}

@@ -101,12 +101,23 @@ static void test_rate_limit_bucket(void **state)
     ratelimit_take(rl, "key:a", &rate, t + 120000, &v); /* full again, never above capacity */
     assert_true(v.allowed);
     assert_int_equal(v.remaining, 99);
-    /* Many distinct callers stay bounded. */
+    /* Peeking takes nothing; an unknown caller has a full bucket. */
+    assert_true(ratelimit_peek(rl, "key:a", &rate, t + 120000));
+    assert_true(ratelimit_peek(rl, "key:nobody", &rate, t));
+    struct cfg_rate one = {1, 60};
+    ratelimit_take(rl, "ip:x", &one, t, &v);
+    assert_false(ratelimit_peek(rl, "ip:x", &one, t));
+    ratelimit_take(rl, "ip:x", &one, t, &v);
+    assert_false(v.allowed);
+    /* Many distinct callers stay bounded: full shards drop the buckets that have refilled. */
     char who[32];
     for (int i = 0; i < 200000; i++) {
         snprintf(who, sizeof(who), "ip:%d", i);
         ratelimit_take(rl, who, &rate, t + 200000 + i, &v);
+        assert_true(v.allowed);
     }
+    assert_true(ratelimit_count(rl) <= 16 * 8192);
+    assert_true(ratelimit_count(rl) > 1000);
     ratelimit_free(rl);
 }
 
