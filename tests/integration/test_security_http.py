@@ -291,3 +291,32 @@ def test_default_key_reads_no_dead_letters_or_operations(herald):
     for path in ("/api/jobs/dead-letters", "/api/jobs/status", "/api/database/performance",
                  "/api/migrations", "/api/metrics"):
         assert herald.get(path, key=k).status_code == 403, path
+
+
+# ---- 3. the open-file limit; 8. plaintext on the network ----
+
+def test_nofile_raised_and_connection_limit_fits(make_herald, monkeypatch):
+    """Started with a soft limit of 256 and a hard one of 4096: the soft limit goes to 4096 and
+    the connection limit (10000) comes down below it, with a warning."""
+    import harness
+    h = make_herald()
+    wrapper = os.path.join(h.workdir, "herald-nofile")
+    with open(wrapper, "w") as f:
+        f.write("#!/usr/bin/python3\nimport os, resource, sys\n"
+                "resource.setrlimit(resource.RLIMIT_NOFILE, (256, 4096))\n"
+                f"os.execv({harness.HERALD_BIN!r}, [{harness.HERALD_BIN!r}] + sys.argv[1:])\n")
+    os.chmod(wrapper, 0o700)
+    monkeypatch.setattr(harness, "HERALD_BIN", wrapper)
+    h.start()
+    lines = [json.loads(l) for l in h.read_log().splitlines() if l.startswith("{")]
+    warn = [l for l in lines if l["msg"].startswith("HTTP connection limit lowered")]
+    assert warn and warn[0]["nofile"] == 4096 and warn[0]["limit"] == 4096 - 256, lines
+    assert h.get("/livez").status_code == 200
+
+
+def test_plaintext_non_loopback_listen_warns(make_herald):
+    h = make_herald(env={"HERALD_LISTEN": "0.0.0.0:0"}).start()
+    assert "non-loopback address without TLS" in h.read_log()
+    h.stop()
+    h.start(env={"HERALD_LISTEN": "127.0.0.1:0"})
+    assert "non-loopback" not in h.read_log()
