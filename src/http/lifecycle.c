@@ -191,9 +191,10 @@ void http_req_resume(struct http_request *req)
 {
     pthread_mutex_lock(&req->mu);
     req->resume_requested = true;
-    /* Abandoned at shutdown: the server answered and may be gone; free it when it is done. */
-    bool free_now = req->abandoned && req->completed;
-    if (req->phase == PHASE_SUSPENDED && !req->abandoned)
+    /* Completed already (abandoned at shutdown, or closed): the server is done with it and may
+     * be gone; this call frees it. */
+    bool free_now = req->completed;
+    if (req->phase == PHASE_SUSPENDED && !req->abandoned && !req->completed)
         MHD_resume_connection(req->conn);
     pthread_mutex_unlock(&req->mu);
     if (free_now)
@@ -232,11 +233,20 @@ void lifecycle_on_completed(void *cls, struct MHD_Connection *conn, void **con_c
     access_log_write(req, seconds, toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? -1 : (int)toe);
     *con_cls = NULL;
     atomic_fetch_sub(&srv->in_flight, 1);
+    pthread_mutex_lock(&srv->susp_mu);
     pthread_mutex_lock(&req->mu);
-    /* Abandoned and its handler not finished yet: http_req_resume() frees it. */
-    bool keep = req->abandoned && !req->resume_requested;
+    bool was_suspended = req->phase == PHASE_SUSPENDED;
+    if (was_suspended) {
+        /* Closed (client gone, daemon stopping) without being taken back first. */
+        req->phase = PHASE_RESUMED;
+        susp_unlink(srv, req);
+    }
+    /* Its handler's thread still holds it (abandoned at shutdown, or closed while suspended):
+     * http_req_resume() frees it. */
+    bool keep = (req->abandoned || was_suspended) && !req->resume_requested;
     req->completed = true;
     pthread_mutex_unlock(&req->mu);
+    pthread_mutex_unlock(&srv->susp_mu);
     if (!keep)
         request_free(req);
 }
