@@ -1,6 +1,5 @@
-/* Authentication helpers: Bearer parsing, scope checks, and short-lived caches of key lookups
- * keyed by the secret's SHA-256: one of successes (a revoked key stops within its TTL), one of
- * failures (a wrong key repeated costs no lookup). Fixed-size tables: memory is bounded. */
+/* Authentication helpers: Bearer parsing, scope checks, and fixed-size short-lived caches of key
+ * lookups by the secret's SHA-256 (successes: revocation within the TTL; failures: no re-lookup). */
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>

@@ -1,6 +1,5 @@
-/* The way from a request to its handler, decided on the headers before any body is read: drain
- * check, per-IP limits, OPTIONS, routing (404/405 after authentication under /api/), the key
- * caches and lookup, the per-key limit and scopes; then, with the body, the size cap. */
+/* From request to handler, judged on the headers before any body is read: drain check, per-IP
+ * limits, OPTIONS, routing (401 before 404/405 under /api/), key caches and lookup, key limit, scopes. */
 #include <stdio.h>
 #include <string.h>
 

@@ -1,6 +1,5 @@
-/* The life of one request on libmicrohttpd: created on first contact and judged on its headers,
- * body read under the cap, handled, suspended while another thread finishes it, sent, logged and
- * freed; and draining, with the requests still suspended at shutdown answered 503. */
+/* One request on libmicrohttpd: judged on its headers, body read under the cap, handled, suspended
+ * and resumed, sent, logged, freed; draining, and suspended requests answered 503 at shutdown. */
 #include <netdb.h>
 #include <stdio.h>
 #include <stdlib.h>

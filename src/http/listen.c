@@ -1,6 +1,5 @@
-/* Listening: resolves the bind address, loads the TLS certificate and key into memory, sizes the
- * connection limits (total within RLIMIT_NOFILE, per IP, idle timeout) and starts the
- * libmicrohttpd daemon (epoll thread pool, suspend/resume, its log in ours). */
+/* Listening: bind address, TLS material in memory, connection limits (total within RLIMIT_NOFILE,
+ * per IP, idle timeout) and the libmicrohttpd daemon (epoll thread pool, suspend/resume, logging). */
 #include <netdb.h>
 #include <netinet/in.h>
 #include <stdio.h>
