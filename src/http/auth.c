@@ -1,5 +1,5 @@
 /* Authentication helpers: Bearer parsing, scope checks, and fixed-size short-lived caches of key
- * lookups by the secret's SHA-256 (successes: revocation within the TTL; failures: no re-lookup). */
+ * lookups by the secret's SHA-256 (successes: revoked within the TTL; failures: no re-lookup). */
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>

@@ -1,5 +1,5 @@
 /* From request to handler, judged on the headers before any body is read: drain check, per-IP
- * limits, OPTIONS, routing (401 before 404/405 under /api/), key caches and lookup, key limit, scopes. */
+ * limits, OPTIONS, routing (401 before 404/405 under /api/), key caches, lookup, limit, scope. */
 #include <stdio.h>
 #include <string.h>
 
