@@ -4,6 +4,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
 
 #include "app.h"
 #include "base/config.h"
@@ -48,8 +50,22 @@ int cli_open_store(struct app *app, struct store **out)
     return 0;
 }
 
+/* Files Herald creates (SQLite database, WAL, SHM, backups, keys) are private to its user; and
+ * the open-file limit goes to its hard maximum, for the HTTP connections (listen.c keeps the
+ * connection limit below it). */
+static void process_setup(void)
+{
+    umask(077);
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &rl);
+    }
+}
+
 int main(int argc, char **argv)
 {
+    process_setup();
     if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") ||
         !strcmp(argv[1], "help")) {
         fputs(usage, argc < 2 ? stderr : stdout);

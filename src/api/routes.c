@@ -1,3 +1,5 @@
+/* The route table (method, path, handler, access, scope) the server dispatches on, the key lookup
+ * the server calls, and helpers every handler shares (api_fail, api_time). */
 #include <stdio.h>
 #include <string.h>
 
@@ -6,24 +8,26 @@
 #include "keys/keys.h"
 #include "store/store.h"
 
+/* Every route has the narrowest scope that fits; every scope gates something (docs/api.md). */
 const struct http_route api_routes[] = {
-    {"GET", "/livez", api_livez, HTTP_PUBLIC, NULL},
+    {"GET", "/livez", api_livez, HTTP_LIVENESS, NULL},
     {"GET", "/health", api_health, HTTP_PUBLIC, NULL},
     {"GET", "/metrics", api_prometheus, HTTP_PUBLIC, NULL},
-    {"GET", "/api/metrics", api_process_metrics, HTTP_API_KEY, NULL},
+    {"GET", "/api/metrics", api_process_metrics, HTTP_API_KEY, "ops"},
     {"POST", "/api/event-keys/generate", api_event_keys_generate, HTTP_API_KEY, "events:write"},
     {"GET", "/api/events", api_events_list, HTTP_API_KEY, "events:read"},
-    {"GET", "/api/jobs/status", api_jobs_status, HTTP_API_KEY, NULL},
-    {"GET", "/api/database/performance", api_database_performance, HTTP_API_KEY, NULL},
-    {"POST", "/api/database/optimize", api_database_optimize, HTTP_API_KEY, "admin"},
-    {"GET", "/api/migrations", api_migrations_list, HTTP_API_KEY, NULL},
+    {"GET", "/api/jobs/status", api_jobs_status, HTTP_API_KEY, "jobs:read"},
+    {"GET", "/api/database/performance", api_database_performance, HTTP_API_KEY, "ops"},
+    {"POST", "/api/database/optimize", api_database_optimize, HTTP_API_KEY, "ops"},
+    {"GET", "/api/migrations", api_migrations_list, HTTP_API_KEY, "ops"},
     {"POST", "/api/migrations/rollback", api_migrations_rollback, HTTP_API_KEY, "admin"},
     {"POST", "/api/full-sync/execute", api_full_sync_execute, HTTP_API_KEY, "sync:run"},
     {"GET", "/api/full-sync/status/{jobId}", api_full_sync_status, HTTP_API_KEY, "sync:run"},
     {"DELETE", "/api/full-sync/cancel/{jobId}", api_full_sync_cancel, HTTP_API_KEY, "sync:run"},
     {"GET", "/api/full-sync/jobs", api_full_sync_jobs, HTTP_API_KEY, "sync:run"},
-    {"GET", "/api/jobs/dead-letters", api_dead_letters_list, HTTP_API_KEY, "sync:run"},
-    {"POST", "/api/jobs/dead-letters/{id}/retry", api_dead_letters_retry, HTTP_API_KEY, "sync:run"},
+    {"GET", "/api/jobs/dead-letters", api_dead_letters_list, HTTP_API_KEY, "jobs:read"},
+    {"POST", "/api/jobs/dead-letters/{id}/retry", api_dead_letters_retry, HTTP_API_KEY,
+     "jobs:write"},
 };
 const size_t api_route_count = sizeof(api_routes) / sizeof(api_routes[0]);
 

@@ -54,7 +54,23 @@ static const struct cfg_entry cfg_table[] = {
      "`--rate-limit` overrides it."},
     {"HERALD_RATE_LIMIT_IP", CFG_RATE, OFF(rate_limit_ip), 1, 10000000, "100/min", NULL,
      "Requests per client IP that carry no valid API key (missing or wrong key, unknown "
-     "routes). The probes `/livez`, `/health` and `/metrics` are not limited."},
+     "routes), and per IP to `/health`, `/metrics` and CORS preflights. When it is spent a "
+     "wrong key is refused without a database lookup. `/livez` is never limited."},
+    /* HTTP hardening (issue 7): keep these rows together. */
+    {"HERALD_RATE_LIMIT_IP_KEYED", CFG_RATE, OFF(rate_limit_ip_keyed), 1, 10000000, "6000/min",
+     NULL,
+     "Requests per client IP that present an API key, charged before the key is looked up; "
+     "each key also has its own HERALD_RATE_LIMIT. Set `100/min` for the seed's strict "
+     "per-IP rule. Behind a reverse proxy every client shares the proxy's IP."},
+    {"HERALD_HTTP_MAX_CONNECTIONS", CFG_INT, OFF(http_max_connections), 1, 1000000, "10000", NULL,
+     "Most HTTP connections open at once; lowered at start, with a warning, to fit the "
+     "open-file limit (raised to its hard maximum at start) less 256."},
+    {"HERALD_HTTP_PER_IP_CONNECTIONS", CFG_INT, OFF(http_per_ip_connections), 1, 1000000, "128",
+     NULL,
+     "Most HTTP connections open at once from one client IP (further ones are refused). Raise "
+     "it behind a reverse proxy, whose connections all come from one address."},
+    {"HERALD_HTTP_IDLE_TIMEOUT", CFG_INT, OFF(http_idle_timeout), 1, 3600, "15", NULL,
+     "Seconds an HTTP connection may stay idle before it is closed."},
     {"HERALD_MAX_BODY", CFG_SIZE, OFF(max_body), 1024, 1073741824, "1MiB", NULL,
      "Largest request body accepted (`512KiB`, `1MiB`, bytes); larger bodies get 413."},
     {"HERALD_TLS_CERT_FILE", CFG_STR, OFF(tls_cert_file), 0, 4096, "", NULL,

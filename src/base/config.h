@@ -24,6 +24,11 @@ struct cfg {
     char *cors_origins; /* comma-separated, may be empty */
     struct cfg_rate rate_limit;
     struct cfg_rate rate_limit_ip;
+    /* HTTP hardening (issue 7) */
+    struct cfg_rate rate_limit_ip_keyed;
+    int http_max_connections;
+    int http_per_ip_connections;
+    int http_idle_timeout;
     long max_body;
     char *tls_cert_file;
     char *tls_key_file;

@@ -1,5 +1,5 @@
-/* Authentication helpers: Bearer parsing, scope checks, and a short-lived cache of successful key
- * lookups keyed by the secret's SHA-256 (a revoked key stops within AUTH_CACHE_TTL_MS). */
+/* Authentication helpers: Bearer parsing, scope checks, and fixed-size short-lived caches of key
+ * lookups by the secret's SHA-256 (successes: revoked within the TTL; failures: no re-lookup). */
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -7,7 +7,6 @@
 #include "base/crypto.h"
 #include "http/internal.h"
 
-#define AUTH_CACHE_TTL_MS 1000
 #define AUTH_CACHE_SLOTS 4096
 
 struct auth_entry {
@@ -18,14 +17,16 @@ struct auth_entry {
 
 struct auth_cache {
     pthread_mutex_t mu;
+    int64_t ttl_ms;
     struct auth_entry slots[AUTH_CACHE_SLOTS];
 };
 
-enum herald_err auth_cache_new(struct auth_cache **out)
+enum herald_err auth_cache_new(int64_t ttl_ms, struct auth_cache **out)
 {
     struct auth_cache *c = calloc(1, sizeof(*c));
     if (!c)
         return HERALD_ERR_NOMEM;
+    c->ttl_ms = ttl_ms;
     pthread_mutex_init(&c->mu, NULL);
     *out = c;
     return HERALD_OK;
@@ -62,7 +63,8 @@ bool auth_cache_get(struct auth_cache *c, const char *hash, int64_t now_ms,
     bool hit = false;
     pthread_mutex_lock(&c->mu);
     if (e->expires_ms > now_ms && crypto_ct_equal(e->hash, 64, hash, 64)) {
-        *out = e->p;
+        if (out)
+            *out = e->p;
         hit = true;
     }
     pthread_mutex_unlock(&c->mu);
@@ -75,8 +77,11 @@ void auth_cache_put(struct auth_cache *c, const char *hash, int64_t now_ms,
     struct auth_entry *e = &c->slots[slot_of(hash)];
     pthread_mutex_lock(&c->mu);
     memcpy(e->hash, hash, 65);
-    e->expires_ms = now_ms + AUTH_CACHE_TTL_MS;
-    e->p = *p;
+    e->expires_ms = now_ms + c->ttl_ms;
+    if (p)
+        e->p = *p;
+    else
+        memset(&e->p, 0, sizeof(e->p));
     pthread_mutex_unlock(&c->mu);
 }
 

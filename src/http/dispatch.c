@@ -1,5 +1,5 @@
-/* The way from a complete request to its handler: drain check, size cap, OPTIONS, routing
- * (404/405), authentication with the key cache, per-key and per-IP rate limits, scopes. */
+/* From request to handler, judged on the headers before any body is read: drain check, per-IP
+ * limits, OPTIONS, routing (401 before 404/405 under /api/), key caches, lookup, limit, scope. */
 #include <stdio.h>
 #include <string.h>
 
@@ -26,27 +26,65 @@ static bool take_rate(struct http_request *req, const char *who, const struct cf
     return false;
 }
 
+/* The per-IP bucket of requests without a valid key, public routes and preflights. */
+static void ip_who(const struct http_request *req, char who[80])
+{
+    snprintf(who, 80, "ip:%s", req->client_ip);
+}
+
 static bool take_ip_rate(struct http_request *req)
 {
     char who[80];
-    snprintf(who, sizeof(who), "ip:%s", req->client_ip);
+    ip_who(req, who);
     return take_rate(req, who, &req->srv->opts.rate_ip);
 }
 
-/* Finds the principal for the presented key (cache first); answers 401/503 itself. */
+/* Public routes and preflights: a bucket of their own at the same rate, so that probes from an
+ * address never lock its valid keys out (nor failures its probes). */
+static bool take_public_rate(struct http_request *req)
+{
+    char who[80];
+    snprintf(who, sizeof(who), "pub:%s", req->client_ip);
+    return take_rate(req, who, &req->srv->opts.rate_ip);
+}
+
+/* The per-IP bucket of requests that present a key. */
+static bool take_ip_keyed_rate(struct http_request *req)
+{
+    char who[80];
+    snprintf(who, sizeof(who), "ipk:%s", req->client_ip);
+    const struct cfg_rate *rate = &req->srv->opts.rate_ip_keyed;
+    struct cfg_rate def = HTTP_DEFAULT_RATE_IP_KEYED;
+    return take_rate(req, who, rate->count > 0 ? rate : &def);
+}
+
+/* A key that is not valid: charged to the IP's bucket, answered 401 (or 429). */
+static bool refuse_key(struct http_request *req, const char *message)
+{
+    if (take_ip_rate(req))
+        http_reply_error(req, HERALD_ERR_UNAUTHORIZED, message, NULL);
+    return false;
+}
+
+/* Finds the principal for the presented key: the caches first; the database only while the
+ * IP's bucket of failures has tokens left. Answers 401/429/503 itself. */
 static bool identify(struct http_request *req, const char *token)
 {
     struct http_server *srv = req->srv;
-    char hash[65];
+    char hash[65], who[80];
     crypto_sha256_hex(token, hash);
     int64_t now = clock_now_ms();
     if (auth_cache_get(srv->auth, hash, now, &req->principal))
         return true;
+    if (auth_cache_get(srv->auth_neg, hash, now, NULL))
+        return refuse_key(req, NULL);
+    ip_who(req, who);
+    if (!ratelimit_peek(srv->rl, who, &srv->opts.rate_ip, now))
+        return take_ip_rate(req); /* empty: answers 429 without a lookup */
     enum herald_err rc = srv->opts.key_lookup(srv->opts.lookup_ctx, token, &req->principal);
     if (rc == HERALD_ERR_UNAUTHORIZED) {
-        if (take_ip_rate(req))
-            http_reply_error(req, HERALD_ERR_UNAUTHORIZED, NULL, NULL);
-        return false;
+        auth_cache_put(srv->auth_neg, hash, now, NULL);
+        return refuse_key(req, NULL);
     }
     if (rc) {
         http_reply_error(req, rc, NULL, NULL);
@@ -56,18 +94,14 @@ static bool identify(struct http_request *req, const char *token)
     return true;
 }
 
-/* Returns true when the request may go on to its handler. */
-static bool authenticate(struct http_request *req, const struct http_route *route)
+/* Returns true when the request may go on; `scope` NULL asks only for a valid key. */
+static bool authenticate(struct http_request *req, const char *scope)
 {
     struct http_server *srv = req->srv;
     const char *token;
-    if (!auth_bearer_token(http_req_header(req, "Authorization"), &token)) {
-        if (take_ip_rate(req))
-            http_reply_error(req, HERALD_ERR_UNAUTHORIZED,
-                             "send the API key as Authorization: Bearer KEY", NULL);
-        return false;
-    }
-    if (!identify(req, token))
+    if (!auth_bearer_token(http_req_header(req, "Authorization"), &token))
+        return refuse_key(req, "send the API key as Authorization: Bearer KEY");
+    if (!take_ip_keyed_rate(req) || !identify(req, token))
         return false;
     req->authenticated = true;
     char who[64];
@@ -75,21 +109,26 @@ static bool authenticate(struct http_request *req, const struct http_route *rout
     if (!take_rate(req, who,
                    req->principal.has_rate ? &req->principal.rate : &srv->opts.rate_key_default))
         return false;
-    if (!auth_scope_ok(req->principal.scopes, route->scope)) {
+    if (!auth_scope_ok(req->principal.scopes, scope)) {
         char message[128];
-        snprintf(message, sizeof(message), "this API key lacks the \"%s\" scope", route->scope);
+        snprintf(message, sizeof(message), "this API key lacks the \"%s\" scope", scope);
         http_reply_error(req, HERALD_ERR_FORBIDDEN, message, NULL);
         return false;
     }
     return true;
 }
 
-/* No route for method+path: 405 with Allow when the path exists, else 404 (IP-limited). */
+/* No route for method+path: 405 with Allow when the path exists, else 404. Under /api/ the
+ * key is checked first (401 before 405: no route map for callers without a key). */
 static void answer_unrouted(struct http_request *req, bool path_matched)
 {
     struct http_server *srv = req->srv;
-    if (!take_ip_rate(req))
+    if (strncmp(req->path, "/api/", 5) == 0) {
+        if (!authenticate(req, NULL))
+            return;
+    } else if (!take_ip_rate(req)) {
         return;
+    }
     if (path_matched) {
         char allowed[128];
         router_allowed(srv->opts.routes, srv->opts.nroutes, req->path, allowed, sizeof(allowed));
@@ -100,34 +139,54 @@ static void answer_unrouted(struct http_request *req, bool path_matched)
     }
 }
 
-enum http_result dispatch_request(struct http_request *req)
+static void answer_draining(struct http_request *req)
+{
+    /* Keep-alive clients may still send requests after quiesce; none may be suspended once
+     * shutdown waits for the server to go idle. */
+    http_reply_header(req, "Connection", "close");
+    http_reply_header(req, "Retry-After", "1");
+    http_reply_error(req, HERALD_ERR_SHUTTING_DOWN, NULL, NULL);
+}
+
+bool dispatch_headers(struct http_request *req)
 {
     struct http_server *srv = req->srv;
     if (atomic_load(&srv->draining)) {
-        /* Keep-alive clients may still send requests after quiesce; none may be suspended
-         * once shutdown waits for the server to go idle. */
-        http_reply_header(req, "Connection", "close");
-        http_reply_header(req, "Retry-After", "1");
-        http_reply_error(req, HERALD_ERR_SHUTTING_DOWN, NULL, NULL);
-        return HTTP_REPLIED;
-    }
-    if (req->too_large) {
-        http_reply_error(req, HERALD_ERR_TOO_LARGE, NULL, NULL);
-        return HTTP_REPLIED;
+        answer_draining(req);
+        return false;
     }
     if (strcmp(req->method, "OPTIONS") == 0) {
-        cors_answer_options(req);
-        return HTTP_REPLIED;
+        if (take_public_rate(req))
+            cors_answer_options(req);
+        return false;
     }
     bool path_matched;
     req->route_idx = router_match(srv->opts.routes, srv->opts.nroutes, req->method, req->path, req,
                                   &path_matched);
     if (req->route_idx < 0) {
         answer_unrouted(req, path_matched);
-        return HTTP_REPLIED;
+        return false;
     }
     const struct http_route *route = &srv->opts.routes[req->route_idx];
-    if (route->access == HTTP_API_KEY && !authenticate(req, route))
+    bool ok = true;
+    if (route->access == HTTP_API_KEY)
+        ok = authenticate(req, route->scope);
+    else if (route->access == HTTP_PUBLIC)
+        ok = take_public_rate(req);
+    req->routed = ok;
+    return ok;
+}
+
+enum http_result dispatch_body(struct http_request *req)
+{
+    struct http_server *srv = req->srv;
+    if (atomic_load(&srv->draining)) {
+        answer_draining(req);
         return HTTP_REPLIED;
-    return route->handler(req, srv->opts.handler_ctx);
+    }
+    if (req->too_large) {
+        http_reply_error(req, HERALD_ERR_TOO_LARGE, NULL, NULL);
+        return HTTP_REPLIED;
+    }
+    return srv->opts.routes[req->route_idx].handler(req, srv->opts.handler_ctx);
 }

@@ -22,8 +22,9 @@ enum http_result { HTTP_REPLIED, HTTP_SUSPENDED };
 typedef enum http_result (*http_handler_fn)(struct http_request *req, void *ctx);
 
 enum http_access {
-    HTTP_PUBLIC,  /* no key; not rate limited (probes) */
-    HTTP_API_KEY, /* Authorization: Bearer KEY, with `scope` when set */
+    HTTP_PUBLIC,   /* no key; limited per client IP (rate_ip) */
+    HTTP_LIVENESS, /* no key, no limit: only for a handler that touches nothing (/livez) */
+    HTTP_API_KEY,  /* Authorization: Bearer KEY, with `scope` when set */
 };
 
 struct http_route {
@@ -46,6 +47,12 @@ struct http_principal {
 typedef enum herald_err (*http_key_lookup_fn)(void *ctx, const char *secret,
                                               struct http_principal *out);
 
+/* Defaults for the options left 0 (they match the configuration table's). */
+#define HTTP_DEFAULT_RATE_IP_KEYED ((struct cfg_rate){6000, 60})
+#define HTTP_DEFAULT_MAX_CONNECTIONS 10000
+#define HTTP_DEFAULT_PER_IP_CONNECTIONS 128
+#define HTTP_DEFAULT_IDLE_TIMEOUT_SEC 15
+
 struct http_server_opts {
     const char *host;
     int port; /* 0 = any free port: see http_server_port() */
@@ -54,7 +61,14 @@ struct http_server_opts {
     const char *tls_cert_file, *tls_key_file; /* both or neither */
     const char *cors_origins;                 /* comma-separated */
     struct cfg_rate rate_key_default;
+    /* Per client IP: requests without a valid key, public routes and CORS preflights. */
     struct cfg_rate rate_ip;
+    /* Per client IP: every request that presents a key, charged before the key is looked up.
+     * {0, 0}: HTTP_DEFAULT_RATE_IP_KEYED. */
+    struct cfg_rate rate_ip_keyed;
+    int max_connections;       /* 0: HTTP_DEFAULT_MAX_CONNECTIONS; lowered to fit RLIMIT_NOFILE */
+    int per_ip_connections;    /* 0: HTTP_DEFAULT_PER_IP_CONNECTIONS */
+    int idle_timeout_sec;      /* 0: HTTP_DEFAULT_IDLE_TIMEOUT_SEC */
     const char *metrics_token; /* "" or NULL: /metrics needs no token */
     const struct http_route *routes;
     size_t nroutes;
@@ -67,8 +81,13 @@ enum herald_err http_server_start(const struct http_server_opts *opts, struct ht
 int http_server_port(const struct http_server *srv);
 /* Stops accepting connections; requests under way go on. */
 void http_server_quiesce(struct http_server *srv);
-/* Waits until no request is in flight or `timeout_ms` passes; true when idle. */
+/* Waits until no request is in flight or `timeout_ms` passes; true when idle. At the deadline
+ * every suspended request is answered 503 shutting_down and let go (see http_server_stop). */
 bool http_server_wait_idle(struct http_server *srv, int timeout_ms);
+/* Answers every request still suspended 503 shutting_down and waits (bounded) until the server
+ * has sent those answers, then stops the daemon and frees the server. A handler's thread that
+ * later finishes such a request may still set its reply and call http_req_resume(): the reply is
+ * dropped and the request freed then, so its state outlives the server safely. */
 void http_server_stop(struct http_server *srv);
 /* Appends the HTTP metrics in Prometheus text format. */
 enum herald_err http_server_write_metrics(struct http_server *srv, struct buf *out);

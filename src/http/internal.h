@@ -22,7 +22,10 @@ struct http_server {
     bool tls;
     int port;
     struct ratelimit *rl;
-    struct auth_cache *auth;
+    struct auth_cache *auth;     /* successful lookups */
+    struct auth_cache *auth_neg; /* failed lookups */
+    pthread_mutex_t susp_mu;     /* guards the list of suspended requests; taken before req->mu */
+    struct http_request *suspended;
     struct route_stats *stats; /* nroutes + 1 ("unmatched") */
     atomic_long in_flight;
     atomic_bool draining; /* after quiesce: answer 503 at once, never suspend */
@@ -51,6 +54,7 @@ struct http_request {
     struct buf body;
     bool too_large;
     bool early_reply; /* answered before the body was read */
+    bool routed;      /* dispatch_headers() let it through to its handler */
     int route_idx;    /* -1 when no route matched */
     struct {
         const char *name; /* points into the route pattern */
@@ -74,6 +78,9 @@ struct http_request {
     pthread_mutex_t mu;
     enum req_phase phase;
     bool resume_requested;
+    bool abandoned; /* answered 503 at shutdown; the handler's reply is dropped */
+    bool completed; /* the server is done with it; the handler's resume frees it */
+    struct http_request *susp_prev, *susp_next;
     void *state;
     void (*state_free)(void *);
 };
@@ -98,14 +105,21 @@ enum herald_err ratelimit_new(struct ratelimit **out);
 void ratelimit_free(struct ratelimit *rl);
 void ratelimit_take(struct ratelimit *rl, const char *who, const struct cfg_rate *rate,
                     int64_t now_ms, struct ratelimit_verdict *out);
+/* True when `who` has a token left (an unknown caller has a full bucket); takes nothing. */
+bool ratelimit_peek(struct ratelimit *rl, const char *who, const struct cfg_rate *rate,
+                    int64_t now_ms);
+/* Buckets held (at most 16 × 8192: a full shard drops the buckets that have refilled). */
+size_t ratelimit_count(struct ratelimit *rl);
 
-/* auth.c: Bearer parsing, scope checks and a short-lived cache of successful lookups. */
+/* auth.c: Bearer parsing, scope checks and short-lived caches of lookups (fixed size). */
 struct auth_cache;
-enum herald_err auth_cache_new(struct auth_cache **out);
+enum herald_err auth_cache_new(int64_t ttl_ms, struct auth_cache **out);
 void auth_cache_free(struct auth_cache *c);
 void auth_cache_clear(struct auth_cache *c);
+/* `out` may be NULL (a negative cache only asks whether the hash is there). */
 bool auth_cache_get(struct auth_cache *c, const char *secret_hash, int64_t now_ms,
                     struct http_principal *out);
+/* `p` may be NULL (a negative entry). */
 void auth_cache_put(struct auth_cache *c, const char *secret_hash, int64_t now_ms,
                     const struct http_principal *p);
 /* Points *token at the key in "Bearer KEY"; false when the header is missing or malformed. */
@@ -121,17 +135,27 @@ void cors_answer_options(struct http_request *req);
 
 /* reply.c */
 void reply_free(struct http_request *req);
+/* Sets the 503 shutting_down reply of an abandoned request; the caller holds req->mu. */
+void reply_shutting_down_locked(struct http_request *req);
 
 /* lifecycle.c: the libmicrohttpd callbacks, suspend/resume and draining. */
+/* Answers 503 every request still suspended and resumes it; returns how many remain in the
+ * suspended list (resumed, not yet taken back by the server threads). */
+int lifecycle_abandon_suspended(struct http_server *srv);
+/* Waits until the suspended list is empty or `timeout_ms` passes; true when empty. */
+bool lifecycle_wait_suspended(struct http_server *srv, int timeout_ms);
 enum MHD_Result lifecycle_on_access(void *cls, struct MHD_Connection *conn, const char *url,
                                     const char *method, const char *version,
                                     const char *upload_data, size_t *upload_size, void **con_cls);
 void lifecycle_on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
                             enum MHD_RequestTerminationCode toe);
 
-/* dispatch.c: drain check → size cap → OPTIONS → route → authentication → rate limit →
- * handler. */
-enum http_result dispatch_request(struct http_request *req);
+/* dispatch.c, in two steps. On the headers, before any body is read: drain check → OPTIONS
+ * and public routes (per-IP limit) → route → authentication (per-IP limits, key caches, key
+ * limit, scope). True lets the body be read; false means the reply is set. Then, with the body:
+ * size cap → handler. */
+bool dispatch_headers(struct http_request *req);
+enum http_result dispatch_body(struct http_request *req);
 
 /* compress.c: gzip of a reply body when the client accepts it and it is worth it. */
 struct compressed {

@@ -1,5 +1,5 @@
-/* The life of one request on libmicrohttpd: created on first contact, body read under the cap,
- * dispatched, suspended while another thread finishes it, sent, logged and freed; and draining. */
+/* One request on libmicrohttpd: judged on its headers, body read under the cap, handled, suspended
+ * and resumed, sent, logged, freed; draining, and suspended requests answered 503 at shutdown. */
 #include <netdb.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -97,31 +97,71 @@ static enum MHD_Result on_first_call(struct http_server *srv, struct MHD_Connect
         http_reply_error(req, HERALD_ERR_TOO_LARGE, NULL, NULL);
         return send_reply(req);
     }
+    if (!dispatch_headers(req)) {
+        /* Refused (or answered) on its headers: no body is read. */
+        req->early_reply = true;
+        return send_reply(req);
+    }
     return MHD_YES;
+}
+
+static void susp_link(struct http_server *srv, struct http_request *req)
+{
+    req->susp_prev = NULL;
+    req->susp_next = srv->suspended;
+    if (srv->suspended)
+        srv->suspended->susp_prev = req;
+    srv->suspended = req;
+}
+
+static void susp_unlink(struct http_server *srv, struct http_request *req)
+{
+    if (req->susp_prev)
+        req->susp_prev->susp_next = req->susp_next;
+    else
+        srv->suspended = req->susp_next;
+    if (req->susp_next)
+        req->susp_next->susp_prev = req->susp_prev;
+    req->susp_prev = req->susp_next = NULL;
+}
+
+/* The handler asked to suspend: do it unless it already finished. True when suspended. */
+static bool suspend(struct http_request *req)
+{
+    struct http_server *srv = req->srv;
+    pthread_mutex_lock(&srv->susp_mu);
+    pthread_mutex_lock(&req->mu);
+    bool suspended = !req->resume_requested;
+    if (suspended) {
+        req->phase = PHASE_SUSPENDED;
+        MHD_suspend_connection(req->conn);
+        susp_link(srv, req);
+    }
+    pthread_mutex_unlock(&req->mu);
+    pthread_mutex_unlock(&srv->susp_mu);
+    return suspended;
 }
 
 /* The whole body is in: dispatch, suspend when the handler asks to, or send. */
 static enum MHD_Result on_body_complete(struct http_request *req)
 {
+    struct http_server *srv = req->srv;
+    pthread_mutex_lock(&srv->susp_mu);
     pthread_mutex_lock(&req->mu);
-    if (req->phase == PHASE_SUSPENDED) {
-        /* Resumed: the reply was set by the thread that finished the work. */
+    bool resumed = req->phase == PHASE_SUSPENDED;
+    if (resumed) {
+        /* Resumed: the reply was set by the thread that finished the work (or, at shutdown,
+         * by lifecycle_abandon_suspended). */
         req->phase = PHASE_RESUMED;
-        pthread_mutex_unlock(&req->mu);
-        return send_reply(req);
+        susp_unlink(srv, req);
     }
     pthread_mutex_unlock(&req->mu);
-    if (dispatch_request(req) == HTTP_SUSPENDED) {
-        pthread_mutex_lock(&req->mu);
-        if (!req->resume_requested) {
-            req->phase = PHASE_SUSPENDED;
-            MHD_suspend_connection(req->conn);
-            pthread_mutex_unlock(&req->mu);
-            return MHD_YES;
-        }
-        /* Finished before we could suspend: answer right away. */
-        pthread_mutex_unlock(&req->mu);
-    }
+    pthread_mutex_unlock(&srv->susp_mu);
+    if (resumed)
+        return send_reply(req);
+    if (dispatch_body(req) == HTTP_SUSPENDED && suspend(req))
+        return MHD_YES;
+    /* Replied, or finished before we could suspend: answer right away. */
     return send_reply(req);
 }
 
@@ -150,9 +190,32 @@ void http_req_resume(struct http_request *req)
 {
     pthread_mutex_lock(&req->mu);
     req->resume_requested = true;
-    if (req->phase == PHASE_SUSPENDED)
+    /* Completed already (abandoned at shutdown, or closed): the server is done with it and may
+     * be gone; this call frees it. */
+    bool free_now = req->completed;
+    if (req->phase == PHASE_SUSPENDED && !req->abandoned && !req->completed)
         MHD_resume_connection(req->conn);
     pthread_mutex_unlock(&req->mu);
+    if (free_now)
+        request_free(req);
+}
+
+int lifecycle_abandon_suspended(struct http_server *srv)
+{
+    int left = 0;
+    pthread_mutex_lock(&srv->susp_mu);
+    for (struct http_request *req = srv->suspended; req; req = req->susp_next) {
+        pthread_mutex_lock(&req->mu);
+        if (!req->resume_requested && !req->abandoned) {
+            reply_shutting_down_locked(req);
+            req->abandoned = true;
+            MHD_resume_connection(req->conn);
+        }
+        pthread_mutex_unlock(&req->mu);
+        left++;
+    }
+    pthread_mutex_unlock(&srv->susp_mu);
+    return left;
 }
 
 void lifecycle_on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
@@ -167,9 +230,24 @@ void lifecycle_on_completed(void *cls, struct MHD_Connection *conn, void **con_c
     if (req->reply_set)
         metrics_record(srv, req, seconds);
     access_log_write(req, seconds, toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? -1 : (int)toe);
-    request_free(req);
     *con_cls = NULL;
     atomic_fetch_sub(&srv->in_flight, 1);
+    pthread_mutex_lock(&srv->susp_mu);
+    pthread_mutex_lock(&req->mu);
+    bool was_suspended = req->phase == PHASE_SUSPENDED;
+    if (was_suspended) {
+        /* Closed (client gone, daemon stopping) without being taken back first. */
+        req->phase = PHASE_RESUMED;
+        susp_unlink(srv, req);
+    }
+    /* Its handler's thread still holds it (abandoned at shutdown, or closed while suspended):
+     * http_req_resume() frees it. */
+    bool keep = (req->abandoned || was_suspended) && !req->resume_requested;
+    req->completed = true;
+    pthread_mutex_unlock(&req->mu);
+    pthread_mutex_unlock(&srv->susp_mu);
+    if (!keep)
+        request_free(req);
 }
 
 void http_server_quiesce(struct http_server *srv)
@@ -182,14 +260,39 @@ void http_server_quiesce(struct http_server *srv)
     }
 }
 
+static void sleep_ms(long ms)
+{
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000};
+    nanosleep(&ts, NULL);
+}
+
 bool http_server_wait_idle(struct http_server *srv, int timeout_ms)
 {
     int64_t deadline = clock_mono_ns() + (int64_t)timeout_ms * 1000000;
     while (atomic_load(&srv->in_flight) > 0) {
-        if (clock_mono_ns() > deadline)
-            return false;
-        struct timespec ts = {0, 10 * 1000000};
-        nanosleep(&ts, NULL);
+        if (clock_mono_ns() > deadline) {
+            /* Suspended requests would wait for work that may never end: answer them, and
+             * give the server threads a moment to send those answers. */
+            if (lifecycle_abandon_suspended(srv) > 0)
+                lifecycle_wait_suspended(srv, 2000);
+            return atomic_load(&srv->in_flight) == 0;
+        }
+        sleep_ms(10);
     }
     return true;
+}
+
+bool lifecycle_wait_suspended(struct http_server *srv, int timeout_ms)
+{
+    int64_t deadline = clock_mono_ns() + (int64_t)timeout_ms * 1000000;
+    for (;;) {
+        pthread_mutex_lock(&srv->susp_mu);
+        bool none = srv->suspended == NULL;
+        pthread_mutex_unlock(&srv->susp_mu);
+        if (none)
+            return true;
+        if (clock_mono_ns() > deadline)
+            return false;
+        sleep_ms(10);
+    }
 }

@@ -1,8 +1,10 @@
-/* Listening: resolves the bind address, loads the TLS certificate and key into memory, and
- * starts the libmicrohttpd daemon (epoll thread pool, suspend/resume, its log in ours). */
+/* Listening: bind address, TLS material in memory, connection limits (total within RLIMIT_NOFILE,
+ * per IP, idle timeout) and the libmicrohttpd daemon (epoll pool, suspend/resume, logging). */
 #include <netdb.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "base/log.h"
@@ -80,6 +82,56 @@ __attribute__((format(printf, 2, 0))) static void on_mhd_log(void *cls, const ch
     log_warn("http server", json_pack("{s:s}", "detail", line));
 }
 
+/* Descriptors kept for everything but HTTP connections: database pool, files, upstream calls. */
+#define FD_RESERVE 256
+
+/* The configured connection limit, lowered (with a warning) to fit the open-file limit. */
+static unsigned connection_limit(const struct http_server_opts *opts)
+{
+    long want = opts->max_connections > 0 ? opts->max_connections : HTTP_DEFAULT_MAX_CONNECTIONS;
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY)
+        return (unsigned)want;
+    long fit =
+        (long)rl.rlim_cur > 2 * FD_RESERVE ? (long)rl.rlim_cur - FD_RESERVE : (long)rl.rlim_cur / 2;
+    if (want > fit) {
+        log_warn("HTTP connection limit lowered to fit the open-file limit",
+                 json_pack("{s:i, s:i, s:i}", "configured", (int)want, "limit", (int)fit, "nofile",
+                           (int)rl.rlim_cur));
+        want = fit;
+    }
+    return (unsigned)(want > 1 ? want : 1);
+}
+
+static bool is_loopback(const struct sockaddr_storage *ss)
+{
+    if (ss->ss_family == AF_INET)
+        return (ntohl(((const struct sockaddr_in *)ss)->sin_addr.s_addr) >> 24) == 127;
+    if (ss->ss_family == AF_INET6) {
+        const struct in6_addr *a = &((const struct sockaddr_in6 *)ss)->sin6_addr;
+        return IN6_IS_ADDR_LOOPBACK(a) || (IN6_IS_ADDR_V4MAPPED(a) && a->s6_addr[12] == 127);
+    }
+    return false;
+}
+
+static struct MHD_Daemon *start_daemon(struct http_server *srv, unsigned flags,
+                                       struct sockaddr_storage *ss, struct MHD_OptionItem *tls)
+{
+    const struct http_server_opts *opts = &srv->opts;
+    int threads = opts->threads > 0 ? opts->threads : (int)sysconf(_SC_NPROCESSORS_ONLN);
+    unsigned per_ip =
+        opts->per_ip_connections > 0 ? opts->per_ip_connections : HTTP_DEFAULT_PER_IP_CONNECTIONS;
+    unsigned idle =
+        opts->idle_timeout_sec > 0 ? opts->idle_timeout_sec : HTTP_DEFAULT_IDLE_TIMEOUT_SEC;
+    return MHD_start_daemon(
+        flags, 0, NULL, NULL, lifecycle_on_access, srv, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log,
+        NULL, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)ss, MHD_OPTION_THREAD_POOL_SIZE,
+        (unsigned)(threads < 1 ? 1 : threads), MHD_OPTION_NOTIFY_COMPLETED, lifecycle_on_completed,
+        srv, MHD_OPTION_CONNECTION_TIMEOUT, idle, MHD_OPTION_CONNECTION_LIMIT,
+        connection_limit(opts), MHD_OPTION_PER_IP_CONNECTION_LIMIT, per_ip, MHD_OPTION_ARRAY, tls,
+        MHD_OPTION_END);
+}
+
 enum herald_err listen_start(struct http_server *srv)
 {
     const struct http_server_opts *opts = &srv->opts;
@@ -99,15 +151,11 @@ enum herald_err listen_start(struct http_server *srv)
         flags |= MHD_USE_IPv6;
     if (srv->tls)
         flags |= MHD_USE_TLS;
-    int threads = opts->threads > 0 ? opts->threads : (int)sysconf(_SC_NPROCESSORS_ONLN);
-    if (threads < 1)
-        threads = 1;
-    srv->daemon = MHD_start_daemon(
-        flags, 0, NULL, NULL, lifecycle_on_access, srv, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log,
-        NULL, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss, MHD_OPTION_THREAD_POOL_SIZE,
-        (unsigned)threads, MHD_OPTION_NOTIFY_COMPLETED, lifecycle_on_completed, srv,
-        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)60, MHD_OPTION_CONNECTION_LIMIT, (unsigned)10000,
-        MHD_OPTION_ARRAY, tls_opts, MHD_OPTION_END);
+    if (!srv->tls && !is_loopback(&ss))
+        log_warn("listening on a non-loopback address without TLS: API keys and data cross the "
+                 "network in clear; set HERALD_TLS_CERT_FILE or put a TLS proxy in front",
+                 json_pack("{s:s}", "host", *opts->host ? opts->host : "*"));
+    srv->daemon = start_daemon(srv, flags, &ss, tls_opts);
     if (!srv->daemon) {
         log_error("cannot start the HTTP server",
                   json_pack("{s:s, s:i}", "host", opts->host, "port", opts->port));

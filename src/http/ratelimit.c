@@ -144,3 +144,33 @@ void ratelimit_take(struct ratelimit *rl, const char *who, const struct cfg_rate
     out->reset_sec = (long)ceil((b->capacity - b->tokens) / per_sec);
     pthread_mutex_unlock(&sh->mu);
 }
+
+bool ratelimit_peek(struct ratelimit *rl, const char *who, const struct cfg_rate *rate,
+                    int64_t now_ms)
+{
+    uint64_t h = text_hash(who);
+    struct shard *sh = &rl->shards[h % SHARDS];
+    size_t slot = (size_t)(h / SHARDS) % BUCKETS_PER_SHARD;
+    pthread_mutex_lock(&sh->mu);
+    struct bucket *b = sh->table[slot];
+    while (b && strcmp(b->who, who) != 0)
+        b = b->next;
+    bool left = true;
+    if (b && b->capacity == rate->count && b->period_sec == rate->period_sec) {
+        refill(b, now_ms);
+        left = b->tokens >= 1.0;
+    }
+    pthread_mutex_unlock(&sh->mu);
+    return left;
+}
+
+size_t ratelimit_count(struct ratelimit *rl)
+{
+    size_t n = 0;
+    for (int i = 0; i < SHARDS; i++) {
+        pthread_mutex_lock(&rl->shards[i].mu);
+        n += rl->shards[i].count;
+        pthread_mutex_unlock(&rl->shards[i].mu);
+    }
+    return n;
+}

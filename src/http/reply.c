@@ -6,8 +6,8 @@
 
 #include "http/internal.h"
 
-static void set_reply(struct http_request *req, int status, const char *content_type, char *body,
-                      size_t len)
+static void set_reply_locked(struct http_request *req, int status, const char *content_type,
+                             char *body, size_t len)
 {
     free(req->reply_body);
     req->reply_set = true;
@@ -15,6 +15,27 @@ static void set_reply(struct http_request *req, int status, const char *content_
     req->reply_body = body;
     req->reply_len = len;
     snprintf(req->content_type, sizeof(req->content_type), "%s", content_type);
+}
+
+/* A request answered at shutdown keeps that answer: what its handler sets later is dropped. */
+static void set_reply(struct http_request *req, int status, const char *content_type, char *body,
+                      size_t len)
+{
+    pthread_mutex_lock(&req->mu);
+    if (req->abandoned)
+        free(body);
+    else
+        set_reply_locked(req, status, content_type, body, len);
+    pthread_mutex_unlock(&req->mu);
+}
+
+void reply_shutting_down_locked(struct http_request *req)
+{
+    static const char body[] = "{\"success\":false,\"error\":{\"code\":\"shutting_down\","
+                               "\"message\":\"server is shutting down\"}}";
+    char *copy = strdup(body);
+    set_reply_locked(req, copy ? 503 : 500, "application/json", copy, copy ? strlen(copy) : 0);
+    req->error_code = herald_err_code(HERALD_ERR_SHUTTING_DOWN);
 }
 
 void http_reply_json(struct http_request *req, int status, json_t *body)
@@ -39,7 +60,10 @@ static void reply_error_body(struct http_request *req, enum herald_err err, cons
                           message ? message : herald_strerror(err));
     if (e && field)
         json_object_set_new(e, "field", json_string(field));
-    req->error_code = herald_err_code(err);
+    pthread_mutex_lock(&req->mu);
+    if (!req->abandoned)
+        req->error_code = herald_err_code(err);
+    pthread_mutex_unlock(&req->mu);
     http_reply_json(req, herald_err_http_status(err),
                     e ? json_pack("{s:b, s:o}", "success", 0, "error", e) : NULL);
 }
@@ -81,8 +105,18 @@ void http_reply_header(struct http_request *req, const char *name, const char *v
         free(h);
         return;
     }
-    h->next = req->headers;
-    req->headers = h;
+    pthread_mutex_lock(&req->mu);
+    bool dropped = req->abandoned;
+    if (!dropped) {
+        h->next = req->headers;
+        req->headers = h;
+    }
+    pthread_mutex_unlock(&req->mu);
+    if (dropped) {
+        free(h->name);
+        free(h->value);
+        free(h);
+    }
 }
 
 void reply_free(struct http_request *req)

@@ -7,15 +7,23 @@
 
 #include "http/internal.h"
 
-static bool is_json_content_type(const char *ct)
+static bool media_type_is(const char *ct, const char *type)
+{
+    size_t n = strlen(type);
+    return strncasecmp(ct, type, n) == 0 && (ct[n] == '\0' || ct[n] == ';' || ct[n] == ' ');
+}
+
+/* A JSON body may come as application/json, with no Content-Type, or with curl's default for
+ * -d (application/x-www-form-urlencoded): scripts written as `curl -d '{...}'` then work. Any
+ * other explicit type is refused. */
+static bool json_body_allowed(const char *ct)
 {
     if (!ct)
-        return false;
+        return true;
     while (*ct == ' ')
         ct++;
-    size_t n = strlen("application/json");
-    return strncasecmp(ct, "application/json", n) == 0 &&
-           (ct[n] == '\0' || ct[n] == ';' || ct[n] == ' ');
+    return *ct == '\0' || media_type_is(ct, "application/json") ||
+           media_type_is(ct, "application/x-www-form-urlencoded");
 }
 
 /* HERALD_ERR_INVALID for field `name` (under `path`): message "<field> <what>". */
@@ -154,7 +162,7 @@ enum herald_err http_parse_json(struct http_request *req, const struct http_fiel
                                 json_t **doc)
 {
     *doc = NULL;
-    if (!is_json_content_type(http_req_header(req, "Content-Type"))) {
+    if (!json_body_allowed(http_req_header(req, "Content-Type"))) {
         http_reply_error(req, HERALD_ERR_MEDIA_TYPE, "Content-Type must be application/json", NULL);
         return HERALD_ERR_MEDIA_TYPE;
     }

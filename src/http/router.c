@@ -79,10 +79,14 @@ void router_allowed(const struct http_route *routes, size_t n, const char *path,
             break;
         len += (size_t)w;
     }
-    if (strstr(out, "GET") && len + 6 < size)
-        strcat(out, ", HEAD");
-    if (len + 9 < size)
-        strcat(out, len ? ", OPTIONS" : "OPTIONS");
+    static const char head[] = ", HEAD", options[] = ", OPTIONS";
+    if (strstr(out, "GET") && len + sizeof(head) <= size) {
+        memcpy(out + len, head, sizeof(head));
+        len += sizeof(head) - 1;
+    }
+    const char *opt = len ? options : options + 2;
+    if (len + strlen(opt) + 1 <= size)
+        memcpy(out + len, opt, strlen(opt) + 1);
 }
 
 void router_free_params(struct http_request *req)

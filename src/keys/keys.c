@@ -9,8 +9,8 @@
 #include "base/config.h"
 #include "base/crypto.h"
 
-const char *const keys_known_scopes[] = {"admin",    "events:read", "events:write",
-                                         "sync:run", "jobs:read",   NULL};
+const char *const keys_known_scopes[] = {"admin",     "events:read", "events:write", "sync:run",
+                                         "jobs:read", "jobs:write",  "ops",          NULL};
 
 enum herald_err keys_validate_scopes(const char *scopes, struct herald_error *err)
 {
@@ -28,7 +28,7 @@ enum herald_err keys_validate_scopes(const char *scopes, struct herald_error *er
         if (!known)
             return herald_error_set(err, HERALD_ERR_INVALID, "scopes",
                                     "unknown scope \"%.*s\" (known: admin, events:read, "
-                                    "events:write, sync:run, jobs:read)",
+                                    "events:write, sync:run, jobs:read, jobs:write, ops)",
                                     (int)(n > 40 ? 40 : n), p);
         if (!end)
             return HERALD_OK;

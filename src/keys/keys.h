@@ -18,7 +18,11 @@ struct keys_new {
     const char *rate_limit; /* "N/min" etc.; NULL = the server default */
 };
 
-/* The scopes Herald knows, NULL-terminated. */
+/* The scopes Herald knows, NULL-terminated; docs/api.md has the table of scopes × routes.
+ * admin: everything. events:read / events:write: list / store events. sync:run: start, follow
+ * and cancel full syncs. jobs:read: job status and dead letters (which hold raw upstream
+ * personal data). jobs:write: retry dead letters. ops: database performance and optimize,
+ * migration state, process metrics. Rolling migrations back needs admin. */
 extern const char *const keys_known_scopes[];
 /* HERALD_ERR_INVALID with field "scopes" and a message in *err (may be NULL) when a scope is
  * unknown or the list malformed. */

@@ -18,7 +18,7 @@ def wait_for_status(fn, status, seconds=5):
 def test_missing_and_invalid_keys(herald):
     for headers in ({}, {"Authorization": "Basic abc"}, {"Authorization": "Bearer "},
                     {"Authorization": "Bearer hrld_not-a-real-key"}):
-        r = herald.get("/api/jobs/status", headers=headers)
+        r = herald.get("/api/events", headers=headers)
         assert r.status_code == 401, headers
         assert r.headers["WWW-Authenticate"].startswith("Bearer")
         assert r.json()["error"]["code"] == "unauthorized"
@@ -84,10 +84,10 @@ def test_default_rate_limit_is_100_with_burst(make_herald):
     s = requests.Session()
     codes = []
     for _ in range(100):
-        r = s.get(h.url + "/api/jobs/status", headers={"Authorization": f"Bearer {key}"})
+        r = s.get(h.url + "/api/events", headers={"Authorization": f"Bearer {key}"})
         codes.append(r.status_code)
     assert codes == [200] * 100
-    r = s.get(h.url + "/api/jobs/status", headers={"Authorization": f"Bearer {key}"})
+    r = s.get(h.url + "/api/events", headers={"Authorization": f"Bearer {key}"})
     assert r.status_code == 429
     assert r.json()["error"]["code"] == "rate_limited"
     assert int(r.headers["Retry-After"]) >= 1
@@ -96,14 +96,14 @@ def test_default_rate_limit_is_100_with_burst(make_herald):
     assert int(r.headers["RateLimit-Reset"]) > 0
     # Another key has its own bucket.
     other, _ = h.create_key("other")
-    assert s.get(h.url + "/api/jobs/status",
+    assert s.get(h.url + "/api/events",
                  headers={"Authorization": f"Bearer {other}"}).status_code == 200
     assert "herald_http_rate_limited_total 1" in h.get("/metrics").text
 
 
 def test_per_key_rate_limit(herald):
     key, _ = herald.create_key("slow", rate="3/min")
-    codes = [herald.get("/api/jobs/status", key=key).status_code for _ in range(4)]
+    codes = [herald.get("/api/events", key=key).status_code for _ in range(4)]
     assert codes == [200, 200, 200, 429]
 
 
@@ -111,5 +111,6 @@ def test_ip_rate_limit_on_failed_auth(make_herald):
     h = make_herald(env={"HERALD_RATE_LIMIT_IP": "5/min"}).start()
     codes = [h.get("/api/events", key="hrld_wrong").status_code for _ in range(6)]
     assert codes == [401] * 5 + [429]
-    # Probes are never limited.
+    # The liveness probe is never limited; /health has its own per-IP bucket.
     assert all(h.get("/livez").status_code == 200 for _ in range(10))
+    assert h.get("/health").status_code == 200

@@ -42,6 +42,15 @@ static void test_router(void **state)
     char allowed[64];
     router_allowed(routes, 4, "/api/jobs/x", allowed, sizeof(allowed));
     assert_string_equal(allowed, "GET, DELETE, HEAD, OPTIONS");
+    /* A short buffer: nothing is written past `size` (", HEAD" used to leave the length stale,
+     * so ", OPTIONS" went past the end). */
+    char small[40];
+    memset(small, 'Z', sizeof(small));
+    router_allowed(routes, 4, "/api/jobs/x", small, 21);
+    assert_true(strlen(small) < 21);
+    for (size_t i = 21; i < sizeof(small); i++)
+        assert_int_equal(small[i], 'Z');
+    assert_string_equal(small, "GET, DELETE, HEAD");
 }
 
 static void test_cors_and_auth(void **state)
@@ -92,12 +101,23 @@ static void test_rate_limit_bucket(void **state)
     ratelimit_take(rl, "key:a", &rate, t + 120000, &v); /* full again, never above capacity */
     assert_true(v.allowed);
     assert_int_equal(v.remaining, 99);
-    /* Many distinct callers stay bounded. */
+    /* Peeking takes nothing; an unknown caller has a full bucket. */
+    assert_true(ratelimit_peek(rl, "key:a", &rate, t + 120000));
+    assert_true(ratelimit_peek(rl, "key:nobody", &rate, t));
+    struct cfg_rate one = {1, 60};
+    ratelimit_take(rl, "ip:x", &one, t, &v);
+    assert_false(ratelimit_peek(rl, "ip:x", &one, t));
+    ratelimit_take(rl, "ip:x", &one, t, &v);
+    assert_false(v.allowed);
+    /* Many distinct callers stay bounded: full shards drop the buckets that have refilled. */
     char who[32];
     for (int i = 0; i < 200000; i++) {
         snprintf(who, sizeof(who), "ip:%d", i);
         ratelimit_take(rl, who, &rate, t + 200000 + i, &v);
+        assert_true(v.allowed);
     }
+    assert_true(ratelimit_count(rl) <= 16 * 8192);
+    assert_true(ratelimit_count(rl) > 1000);
     ratelimit_free(rl);
 }
 
