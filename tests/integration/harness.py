@@ -110,7 +110,7 @@ class Herald:
             "HERALD_ENV_FILE": os.path.join(workdir, "no.env"),
             "HERALD_RATE_LIMIT": "100000/min",
             "HERALD_RATE_LIMIT_IP": "100000/min",
-            "HERALD_RATE_LIMIT_IP_KEYED": "100000000/min",  # benchmarks send from one IP
+            "HERALD_RATE_LIMIT_IP_KEYED": "10000000/s",  # benchmarks send from one IP
             "HERALD_DB_POOL_MIN": "1",
             "HERALD_DB_POOL_MAX": "10",
             "HERALD_SYNC_SCHEDULE": "off",  # tests that want it turn it on
