@@ -1,6 +1,8 @@
 /* GET /metrics (Prometheus text: HTTP, database, writer, process and job-queue figures, as
  * tables of rows) and GET /api/metrics (heap, RSS and uptime as JSON). */
+#include <dirent.h>
 #include <malloc.h>
+#include <sys/resource.h>
 #if defined(__SANITIZE_ADDRESS__)
 #define HERALD_ASAN 1
 #elif defined(__has_feature)
@@ -149,6 +151,66 @@ static enum herald_err write_process_rows(struct app *app, struct buf *out)
     return write_rows(out, rows, ROWS(rows));
 }
 
+/* What /proc/self/stat says of CPU time (ms) and virtual size (bytes); false if unreadable. */
+static bool proc_stat(long long *cpu_ms, long long *vsize)
+{
+    FILE *f = fopen("/proc/self/stat", "r");
+    char line[1024];
+    bool ok = f && fgets(line, sizeof(line), f);
+    if (f)
+        fclose(f);
+    /* Fields after the command name, which may itself hold spaces and parentheses. */
+    const char *rest = ok ? strrchr(line, ')') : NULL;
+    unsigned long long utime, stime, vsz;
+    if (!rest || sscanf(rest + 2,
+                        "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu %*d %*d %*d %*d "
+                        "%*d %*d %*u %llu",
+                        &utime, &stime, &vsz) != 3)
+        return false;
+    long ticks = sysconf(_SC_CLK_TCK);
+    *cpu_ms =
+        (long long)((utime + stime) * 1000ULL / (unsigned long long)(ticks > 0 ? ticks : 100));
+    *vsize = (long long)vsz;
+    return true;
+}
+
+static long long open_fds(void)
+{
+    DIR *d = opendir("/proc/self/fd");
+    long long n = 0;
+    if (!d)
+        return -1;
+    for (struct dirent *e; (e = readdir(d));)
+        n += e->d_name[0] != '.';
+    closedir(d);
+    return n - 1; /* the directory's own descriptor */
+}
+
+/* The standard process_* metrics every Prometheus client library exports, so stock
+ * dashboards and alerts work on Herald too. */
+static enum herald_err write_standard_process_rows(struct app *app, struct buf *out)
+{
+    long long cpu_ms = 0, vsize = 0;
+    if (!proc_stat(&cpu_ms, &vsize))
+        return HERALD_OK;
+    struct rlimit nofile;
+    long long max_fds = getrlimit(RLIMIT_NOFILE, &nofile) == 0 ? (long long)nofile.rlim_cur : -1;
+    const struct prom_row rows[] = {
+        {"process_cpu_seconds_total", "counter", "Total user and system CPU time spent in seconds.",
+         NULL, cpu_ms, true},
+        {"process_resident_memory_bytes", "gauge", "Resident memory size in bytes.", NULL,
+         rss_bytes(), false},
+        {"process_virtual_memory_bytes", "gauge", "Virtual memory size in bytes.", NULL, vsize,
+         false},
+        {"process_open_fds", "gauge", "Number of open file descriptors.", NULL, open_fds(), false},
+        {"process_max_fds", "gauge", "Maximum number of open file descriptors.", NULL, max_fds,
+         false},
+        {"process_start_time_seconds", "gauge",
+         "Start time of the process since unix epoch in seconds.", NULL, app->started_ms, true},
+    };
+    return write_rows(out, rows, ROWS(rows));
+}
+
 /* The durable job queue; left out when the database cannot be read. */
 static enum herald_err write_queue_rows(struct app *app, struct buf *out)
 {
@@ -241,8 +303,8 @@ static enum herald_err write_http_rows(struct app *app, struct buf *out)
 
 /* The sections of /metrics, in order. */
 static enum herald_err (*const metric_writers[])(struct app *app, struct buf *out) = {
-    write_http_rows, write_store_rows,    write_process_rows, write_queue_rows,
-    write_sync_rows, write_mixpanel_rows, write_backup_rows};
+    write_http_rows,  write_store_rows, write_process_rows,  write_standard_process_rows,
+    write_queue_rows, write_sync_rows,  write_mixpanel_rows, write_backup_rows};
 
 enum http_result api_prometheus(struct http_request *req, void *ctx)
 {

@@ -92,8 +92,19 @@ def test_required_fields(herald, missing):
 
 
 def test_injection_attempt_leaves_table_intact(herald):
-    herald.post(G, body(campaignId="test'; DROP TABLE event_source; --"), key=herald.admin_key)
-    assert herald.post(G, body(), key=herald.admin_key).status_code == 200
+    k = herald.admin_key
+    first = herald.post(G, body(), key=k)
+    assert first.status_code == 200
+    # Refused by validation where the charset is closed...
+    r = herald.post(G, body(campaignId="test'; DROP TABLE event_source; --"), key=k)
+    assert r.status_code == 400 and r.json()["error"]["field"] == "campaignId"
+    # ...and stored verbatim, as data, where it is open: statements are parameterised.
+    hostile = "x');DROP/**/TABLE/**/event_source;--"  # printable, no spaces: a valid sourceId
+    r = herald.post(G, body(sourceId=hostile, email="second@example.com"), key=k)
+    assert r.status_code == 200, r.text
+    events = herald.get("/api/events?limit=10", key=k).json()["events"]
+    assert len(events) == 2
+    assert {e.get("sourceId") for e in events} == {None, hostile}
 
 
 def test_body_errors(herald):

@@ -1,7 +1,9 @@
 """Probes, metrics, common headers and the JSON error shape of unknown routes."""
+import os
 import re
 import shutil
 import subprocess
+import time
 
 import pytest
 
@@ -78,6 +80,18 @@ def test_prometheus_metrics(herald):
     assert "herald_events_stored_total" in text
     assert "herald_http_rate_limited_total" in text
     assert re.search(r'herald_build_info\{version="[^"]+",backend="%s"\} 1' % herald.backend, text)
+    # The standard process metrics, with values that can be checked against /proc.
+    proc = {m.group(1): float(m.group(2)) for m in
+            re.finditer(r"^(process_\w+) (\S+)$", text, re.M)}
+    assert set(proc) == {"process_cpu_seconds_total", "process_resident_memory_bytes",
+                         "process_virtual_memory_bytes", "process_open_fds", "process_max_fds",
+                         "process_start_time_seconds"}
+    assert proc["process_cpu_seconds_total"] > 0
+    # Connections come and go between the two readings: a few descriptors either way.
+    assert abs(proc["process_open_fds"] - len(os.listdir(f"/proc/{herald.proc.pid}/fd"))) <= 3
+    assert proc["process_max_fds"] > proc["process_open_fds"] > 3
+    assert 4096 * 10 < proc["process_resident_memory_bytes"] < proc["process_virtual_memory_bytes"]
+    assert abs(proc["process_start_time_seconds"] - time.time()) < 120
     promtool = shutil.which("promtool")
     if promtool is None:
         pytest.fail("promtool is not installed (scripts/deps.sh test installs prometheus)")
@@ -100,7 +114,8 @@ def test_process_metrics(herald):
     assert body["success"] is True
     assert body["memory"]["heapUsed"] > 0
     assert body["memory"]["rss"] > body["memory"]["heapUsed"] / 10
-    assert body["uptimeSeconds"] >= 0
+    # A fresh server: whole seconds since it started, not a clock reading.
+    assert isinstance(body["uptimeSeconds"], int) and 0 <= body["uptimeSeconds"] < 120
 
 
 def test_jobs_status_shape(herald):
