@@ -67,24 +67,27 @@ static bool item_created(const struct generate *g, size_t i, bool final)
  * need no JSON escaping. */
 static void reply_results(struct generate *g, bool final)
 {
+    if (!g->batch) {
+        char body[EVKEY_MAX_LEN + 64];
+        int n =
+            snprintf(body, sizeof(body), "{\"success\":true,\"eventKey\":\"%s\",\"created\":%s}",
+                     g->keys[0], item_created(g, 0, final) ? "true" : "false");
+        http_reply_raw(g->req, 200, "application/json", body, (size_t)n);
+        return;
+    }
     struct buf b;
     buf_init(&b, (size_t)1 << 20);
-    int rc;
-    if (!g->batch) {
-        rc = buf_printf(&b, "{\"success\":true,\"eventKey\":\"%s\",\"created\":%s}", g->keys[0],
-                        item_created(g, 0, final) ? "true" : "false");
-    } else {
-        size_t created = 0;
-        rc = buf_append_str(&b, "{\"success\":true,\"results\":[");
-        for (size_t i = 0; !rc && i < g->n; i++) {
-            bool c = item_created(g, i, final);
-            created += c;
-            rc = buf_printf(&b, "%s{\"eventKey\":\"%s\",\"created\":%s}", i ? "," : "", g->keys[i],
-                            c ? "true" : "false");
-        }
-        if (!rc)
-            rc = buf_printf(&b, "],\"created\":%zu,\"duplicates\":%zu}", created, g->n - created);
+    size_t created = 0;
+    int rc = buf_append_str(&b, "{\"success\":true,\"results\":[");
+    for (size_t i = 0; !rc && i < g->n; i++) {
+        bool c = item_created(g, i, final);
+        created += c;
+        rc = buf_append_str(&b, i ? ",{\"eventKey\":\"" : "{\"eventKey\":\"");
+        rc = rc ? rc : buf_append_str(&b, g->keys[i]);
+        rc = rc ? rc : buf_append_str(&b, c ? "\",\"created\":true}" : "\",\"created\":false}");
     }
+    if (!rc)
+        rc = buf_printf(&b, "],\"created\":%zu,\"duplicates\":%zu}", created, g->n - created);
     if (rc)
         http_reply_error(g->req, HERALD_ERR_NOMEM, NULL, NULL);
     else

@@ -430,42 +430,36 @@ int store_event_insert_many(struct store_conn *c, const struct store_event *cons
     return HERALD_OK;
 }
 
-static char *dup_cell(const struct store_res *r, int row, int col, int *failed)
+/* Takes a cell's string out of the result (which then frees NULL there): the rows keep the
+   strings the backend already copied instead of copying them again. */
+static char *take_cell(struct store_res *r, int row, int col)
 {
-    const char *s = store_res_text(r, row, col);
-    if (!s)
-        return NULL;
-    char *d = strdup(s);
-    if (!d)
-        *failed = 1;
-    return d;
+    char **cell = &r->cells[row * r->ncols + col];
+    char *s = *cell;
+    *cell = NULL;
+    return s;
 }
 
-/* Copies EVENT_COLS rows of a result into a new array. */
-static int events_from_res(const struct store_res *r, struct store_event **out, size_t *count)
+/* Moves EVENT_COLS rows of a result into a new array. */
+static int events_from_res(struct store_res *r, struct store_event **out, size_t *count)
 {
     struct store_event *rows = calloc(r->nrows ? (size_t)r->nrows : 1, sizeof(*rows));
     if (!rows)
         return HERALD_ERR_NOMEM;
-    int failed = 0;
     for (int i = 0; i < r->nrows; i++) {
         struct store_event *e = &rows[i];
         e->id = store_res_i64(r, i, 0);
-        e->event_key = dup_cell(r, i, 1, &failed);
-        e->platform = dup_cell(r, i, 2, &failed);
-        e->campaign_id = dup_cell(r, i, 3, &failed);
-        e->event_type = dup_cell(r, i, 4, &failed);
-        e->email = dup_cell(r, i, 5, &failed);
-        e->source_id = dup_cell(r, i, 6, &failed);
-        e->namespace_ = dup_cell(r, i, 7, &failed);
-        e->payload = dup_cell(r, i, 8, &failed);
+        e->event_key = take_cell(r, i, 1);
+        e->platform = take_cell(r, i, 2);
+        e->campaign_id = take_cell(r, i, 3);
+        e->event_type = take_cell(r, i, 4);
+        e->email = take_cell(r, i, 5);
+        e->source_id = take_cell(r, i, 6);
+        e->namespace_ = take_cell(r, i, 7);
+        e->payload = take_cell(r, i, 8);
         e->has_occurred_at = store_res_text(r, i, 9) != NULL;
         e->occurred_at_ms = store_res_i64(r, i, 9);
         e->created_at_ms = store_res_i64(r, i, 10);
-    }
-    if (failed) {
-        store_events_free(rows, (size_t)r->nrows);
-        return HERALD_ERR_NOMEM;
     }
     *out = rows;
     *count = (size_t)r->nrows;
