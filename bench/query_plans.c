@@ -4,8 +4,9 @@
  * statement the store picks, the plan the database chooses (PostgreSQL: custom and generic
  * plan, since prepared statements switch to the generic one after five runs) and the median
  * and slowest of 11 runs of the real store call.
- * A diagnostic tool: it reads the statement registry through store/internal.h.
- * usage: query_plans DATABASE_URL [EVENTS]   (default 1,000,000) */
+ * A diagnostic tool: it reads the statement registry through store/internal.h. With "fill"
+ * it only fills (bench/events_list.py serves the result).
+ * usage: query_plans DATABASE_URL [EVENTS [fill]]   (EVENTS: default 1,000,000) */
 #include <inttypes.h>
 #include <libpq-fe.h>
 #include <sqlite3.h>
@@ -355,13 +356,20 @@ static void run_other_cases(const struct target *t, struct store *st, long total
     printf("\n");
 }
 
+static void quiet(void *arg, const char *msg)
+{
+    (void)arg;
+    (void)msg;
+}
+
 int main(int argc, char **argv)
 {
-    if (argc < 2 || argc > 3) {
-        fprintf(stderr, "usage: query_plans DATABASE_URL [EVENTS]\n");
+    bool fill_only = argc == 4 && strcmp(argv[3], "fill") == 0;
+    if (argc < 2 || argc > 4 || (argc == 4 && !fill_only)) {
+        fprintf(stderr, "usage: query_plans DATABASE_URL [EVENTS [fill]]\n");
         return 2;
     }
-    long total = argc == 3 ? atol(argv[2]) : 1000000;
+    long total = argc >= 3 ? atol(argv[2]) : 1000000;
     struct target t = {
         argv[1], strncmp(argv[1], "sqlite:", 7) == 0 ? DIALECT_SQLITE : DIALECT_POSTGRES, NULL};
     struct store_opts opts = {argv[1], 1, 2, false};
@@ -373,7 +381,13 @@ int main(int argc, char **argv)
     }
     if (t.dialect == DIALECT_POSTGRES) {
         t.pg = PQconnectdb(argv[1]);
+        PQsetNoticeProcessor(t.pg, quiet, NULL);
         PQclear(PQexec(t.pg, "ANALYZE event_source")); /* what autovacuum would have done */
+    }
+    if (fill_only) {
+        PQfinish(t.pg);
+        store_close(st);
+        return 0;
     }
     printf("%s, %ld events\n", t.dialect == DIALECT_SQLITE ? "SQLite" : "PostgreSQL", total);
     run_list_cases(&t, st, total);
