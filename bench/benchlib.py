@@ -1,5 +1,6 @@
 """Shared by the HTTP benchmarks: wrk runs, a served Herald with a bench key, process and
 per-thread CPU figures. Only the Python standard library and the integration harness."""
+import contextlib
 import os
 import re
 import subprocess
@@ -69,9 +70,11 @@ def cpu_per_request(before, after, requests):
             for name in after if after[name] - before.get(name, 0.0) > 0.005}
 
 
-def serve(backend, workdir, pg, scopes, env=None, prepare=None):
+@contextlib.contextmanager
+def served(backend, workdir, pg, scopes, env=None, prepare=None):
     """A migrated, serving Herald and a key with `scopes` and no practical rate limit;
-    prepare(db_url), when given, runs on the database first."""
+    prepare(db_url), when given, runs on the database first. The server is killed on the way
+    out unless the caller stopped it (h.stop(), to check its exit code)."""
     h = Herald(backend, workdir, pg=pg, env=dict({"HERALD_LOG_LEVEL": "warn",
                                                    "HERALD_DB_POOL_MAX": "20"}, **(env or {})))
     if prepare:
@@ -80,4 +83,9 @@ def serve(backend, workdir, pg, scopes, env=None, prepare=None):
     h.migrate()
     key, _ = h.create_key("bench", scopes=scopes, rate="10000000/s")
     h.start()
-    return h, key
+    try:
+        yield h, key
+    finally:
+        if h.proc:
+            h.proc.kill()
+            h.proc.wait()

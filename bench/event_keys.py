@@ -14,7 +14,7 @@ import tempfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from benchlib import cpu_per_request, serve, thread_cpu, wrk  # noqa: E402
+from benchlib import cpu_per_request, served, thread_cpu, wrk  # noqa: E402
 from harness import PgCluster  # noqa: E402
 
 RUNS = int(os.environ.get("RUNS", "3"))
@@ -46,26 +46,26 @@ def cpu_text(r):
 def bench_backend(backend, pg):
     wd = tempfile.mkdtemp(prefix=f"herald-bench-{backend}-")
     try:
-        h, key = serve(backend, wd, pg, "events:write")
-        env = dict(os.environ, HERALD_BENCH_KEY=key)
-        gen_url = h.url + "/api/event-keys/generate"
-        wrk(h.url + "/livez", seconds=2, conns=CONNS)  # warm-up
-        wrk(gen_url, SCRIPT, ["warm"], seconds=2, conns=CONNS, env=env)
-        livez, gen = [], []
-        for i in range(RUNS):
-            l = measured(h, h.url + "/livez")
-            g = measured(h, gen_url, SCRIPT, [f"run{i}"], env)
-            livez.append(l["rps"])
-            gen.append(g["rps"])
-            print(f"  {backend} run {i + 1}: livez {l['rps']:,.0f}/s (p99 {l['p99']:.1f} ms)  "
-                  f"generate {g['rps']:,.0f}/s (p99 {g['p99']:.1f} ms)  "
-                  f"ratio {g['rps'] / l['rps']:.2f}\n"
-                  f"      livez    {cpu_text(l)}\n      generate {cpu_text(g)}", flush=True)
-        rc = h.stop()
-        if rc != 0:
-            raise SystemExit(f"herald exited with {rc}")
-        return {"livez": statistics.median(livez), "generate": statistics.median(gen),
-                "ratio": statistics.median(g / l for g, l in zip(gen, livez))}
+        with served(backend, wd, pg, "events:write") as (h, key):
+            env = dict(os.environ, HERALD_BENCH_KEY=key)
+            gen_url = h.url + "/api/event-keys/generate"
+            wrk(h.url + "/livez", seconds=2, conns=CONNS)  # warm-up
+            wrk(gen_url, SCRIPT, ["warm"], seconds=2, conns=CONNS, env=env)
+            livez, gen = [], []
+            for i in range(RUNS):
+                l = measured(h, h.url + "/livez")
+                g = measured(h, gen_url, SCRIPT, [f"run{i}"], env)
+                livez.append(l["rps"])
+                gen.append(g["rps"])
+                print(f"  {backend} run {i + 1}: livez {l['rps']:,.0f}/s (p99 {l['p99']:.1f} ms)  "
+                      f"generate {g['rps']:,.0f}/s (p99 {g['p99']:.1f} ms)  "
+                      f"ratio {g['rps'] / l['rps']:.2f}\n"
+                      f"      livez    {cpu_text(l)}\n      generate {cpu_text(g)}", flush=True)
+            rc = h.stop()
+            if rc != 0:
+                raise SystemExit(f"herald exited with {rc}")
+            return {"livez": statistics.median(livez), "generate": statistics.median(gen),
+                    "ratio": statistics.median(g / l for g, l in zip(gen, livez))}
     finally:
         shutil.rmtree(wd, ignore_errors=True)
 

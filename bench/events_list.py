@@ -16,7 +16,7 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from benchlib import serve, wrk  # noqa: E402
+from benchlib import served, wrk  # noqa: E402
 from harness import PgCluster  # noqa: E402
 
 EVENTS = os.environ.get("EVENTS", "1000000")
@@ -36,28 +36,28 @@ def fill(db_url):
 def bench_backend(backend, pg):
     wd = tempfile.mkdtemp(prefix=f"herald-list-{backend}-")
     try:
-        h, key = serve(backend, wd, pg, "events:read", prepare=fill)
-        env = dict(os.environ, HERALD_BENCH_KEY=key)
-        url = h.url + "/api/events"
-        # Warm-up (page caches, the pool) at the lowest rate: an unpaced run would leave a
-        # backlog behind that the next measurement would pay for.
-        wrk(url, SCRIPT, [f"{CONNS * 1000 / RATES[0]:.1f}"], seconds=3, conns=CONNS, env=env)
-        rows = []
-        for rate in RATES + [0]:  # unpaced last, for the same reason
-            time.sleep(2)
-            mean_ms = CONNS * 1000 / rate if rate else 0
-            r = wrk(url, SCRIPT, [f"{mean_ms:.1f}"], seconds=SECONDS, conns=CONNS, env=env)
-            if r["non2xx"]:
-                raise SystemExit(f"{r['non2xx']} non-2xx responses")
-            rows.append((rate, r))
-            print(f"  {backend} {('paced ' + format(rate, ',') + '/s') if rate else 'unpaced':>14}:"
-                  f" {r['rps']:>8,.0f}/s  p50 {r['p50']:6.2f} ms  p99 {r['p99']:7.2f} ms" +
-                  (f"  ({r['errors']} socket errors or timeouts over 2 s)" if r["errors"] else ""),
-                  flush=True)
-        rc = h.stop()
-        if rc != 0:
-            raise SystemExit(f"herald exited with {rc}")
-        return rows
+        with served(backend, wd, pg, "events:read", prepare=fill) as (h, key):
+            env = dict(os.environ, HERALD_BENCH_KEY=key)
+            url = h.url + "/api/events"
+            # Warm-up (page caches, the pool) at the lowest rate: an unpaced run would leave a
+            # backlog behind that the next measurement would pay for.
+            wrk(url, SCRIPT, [f"{CONNS * 1000 / RATES[0]:.1f}"], seconds=3, conns=CONNS, env=env)
+            rows = []
+            for rate in RATES + [0]:  # unpaced last, for the same reason
+                time.sleep(2)
+                mean_ms = CONNS * 1000 / rate if rate else 0
+                r = wrk(url, SCRIPT, [f"{mean_ms:.1f}"], seconds=SECONDS, conns=CONNS, env=env)
+                if r["non2xx"]:
+                    raise SystemExit(f"{r['non2xx']} non-2xx responses")
+                rows.append((rate, r))
+                print(f"  {backend} {('paced ' + format(rate, ',') + '/s') if rate else 'unpaced':>14}:"
+                      f" {r['rps']:>8,.0f}/s  p50 {r['p50']:6.2f} ms  p99 {r['p99']:7.2f} ms" +
+                      (f"  ({r['errors']} socket errors or timeouts over 2 s)" if r["errors"] else ""),
+                      flush=True)
+            rc = h.stop()
+            if rc != 0:
+                raise SystemExit(f"herald exited with {rc}")
+            return rows
     finally:
         shutil.rmtree(wd, ignore_errors=True)
 

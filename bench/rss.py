@@ -12,7 +12,7 @@ import tempfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from benchlib import rss_kib, serve, wrk  # noqa: E402
+from benchlib import rss_kib, served, wrk  # noqa: E402
 from harness import PgCluster  # noqa: E402
 
 REQUESTS = int(os.environ.get("REQUESTS", "1000000"))
@@ -38,16 +38,16 @@ def send(h, env, count, tag):
 def bench_backend(backend, pg):
     wd = tempfile.mkdtemp(prefix=f"herald-rss-{backend}-")
     try:
-        h, key = serve(backend, wd, pg, "events:write")
-        env = dict(os.environ, HERALD_BENCH_KEY=key)
-        send(h, env, WARMUP, "warm")
-        before = rss_kib(h.proc.pid)
-        done = send(h, env, REQUESTS, "rss")
-        after = rss_kib(h.proc.pid)
-        rc = h.stop()
-        if rc != 0:
-            raise SystemExit(f"herald exited with {rc}")
-        return before, after, done
+        with served(backend, wd, pg, "events:write") as (h, key):
+            env = dict(os.environ, HERALD_BENCH_KEY=key)
+            send(h, env, WARMUP, "warm")
+            before = rss_kib(h.proc.pid)
+            done = send(h, env, REQUESTS, "rss")
+            after = rss_kib(h.proc.pid)
+            rc = h.stop()
+            if rc != 0:
+                raise SystemExit(f"herald exited with {rc}")
+            return before, after, done
     finally:
         shutil.rmtree(wd, ignore_errors=True)
 
