@@ -351,7 +351,10 @@ static void run_other_cases(const struct target *t, struct store *st, long total
     snprintf(literals, sizeof(literals),
              "'%s','lemlist','c','t','e',NULL,NULL,NULL,NULL,%" PRId64 ",%" PRId64, row.key,
              ev.created_at_ms, ev.created_at_ms);
-    show_plan(t, STMT_EVENT_INSERT, literals);
+    if (t->dialect == DIALECT_SQLITE) /* SQLite explains no INSERT: show the conflict probe */
+        plan_sqlite(t->url + strlen("sqlite:"), "SELECT 1 FROM event_source WHERE event_key = $1");
+    else
+        show_plan(t, STMT_EVENT_INSERT, literals);
     time_runs(st, dedupe_tx, &ev, true);
     printf("\n");
 }

@@ -346,7 +346,7 @@ size_t ingest_lookup(struct ingest *ing, struct ingest_item *items, size_t n)
     return found;
 }
 
-/* Links the items that need writing into a list; returns its head and sets *tail and *n. */
+/* Links the items that need writing into a list; returns its head, sets *tail and *count. */
 static struct ingest_item *link_unanswered(struct ingest_item *items, size_t n,
                                            struct ingest_ticket *ticket, struct ingest_item **tail,
                                            size_t *count)
