@@ -59,6 +59,8 @@ fuzz: deps-test
 
 bench: deps-test build
 	bench/event_keys.sh
+	bench/rss.sh
+	bench/events_list.sh
 	bench/sync.sh
 
 docs: build

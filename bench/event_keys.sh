@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# One command: builds and benchmarks generate vs livez on SQLite and PostgreSQL.
+# One command: builds and runs bench/event_keys.py (its docstring says what it measures).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 make --no-print-directory build >/dev/null

@@ -1,9 +1,14 @@
 /* The baseline for the ingest benchmark: events shaped like synced Lemlist activities,
  * inserted straight through the store in batches (one transaction each), no HTTP, no writer.
- * usage: raw_insert DATABASE_URL EVENTS BATCH  -> prints "rows_per_sec N" */
+ * With a fourth argument "old", migration 0006 is reverted first, so the same binary measures
+ * the event_source schema before it (six B-trees instead of four); "new" (the default) keeps
+ * the current one.
+ * usage: raw_insert DATABASE_URL EVENTS BATCH [old|new]
+ *   -> prints "rows_per_sec N cpu_us_per_row M" */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 
 #include "base/clock.h"
 #include "events/key.h"
@@ -16,6 +21,14 @@ struct batch {
     size_t n;
 };
 
+static double cpu_seconds(void)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+           (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+}
+
 static int insert_tx(struct store_conn *c, void *arg)
 {
     struct batch *b = arg;
@@ -24,15 +37,17 @@ static int insert_tx(struct store_conn *c, void *arg)
 
 int main(int argc, char **argv)
 {
-    if (argc != 4) {
-        fprintf(stderr, "usage: raw_insert DATABASE_URL EVENTS BATCH\n");
+    bool old = argc == 5 && strcmp(argv[4], "old") == 0;
+    if (argc < 4 || argc > 5 || (argc == 5 && !old && strcmp(argv[4], "new") != 0)) {
+        fprintf(stderr, "usage: raw_insert DATABASE_URL EVENTS BATCH [old|new]\n");
         return 2;
     }
     long total = atol(argv[2]), size = atol(argv[3]);
     struct store_opts opts = {argv[1], 1, 2, strncmp(argv[1], "sqlite:", 7) == 0};
     struct store *st;
     int n;
-    if (store_open(&opts, &st) || store_migrate_up(st, &n)) {
+    if (store_open(&opts, &st) || store_migrate_up(st, &n) ||
+        (old && store_migrate_down(st, 1, &n))) {
         fprintf(stderr, "raw_insert: cannot open %s\n", argv[1]);
         return 1;
     }
@@ -42,6 +57,7 @@ int main(int argc, char **argv)
     char(*emails)[64] = calloc((size_t)size, 64);
     char(*ids)[64] = calloc((size_t)size, 64);
     int64_t t0 = clock_mono_ns(), now = clock_now_ms();
+    double cpu0 = cpu_seconds();
     for (long done = 0; done < total; done += size) {
         b.n = (size_t)(total - done < size ? total - done : size);
         for (size_t i = 0; i < b.n; i++) {
@@ -72,7 +88,8 @@ int main(int argc, char **argv)
         }
     }
     double secs = (double)(clock_mono_ns() - t0) / 1e9;
-    printf("rows_per_sec %.0f\n", (double)total / secs);
+    printf("rows_per_sec %.0f cpu_us_per_row %.1f\n", (double)total / secs,
+           (cpu_seconds() - cpu0) * 1e6 / (double)total);
     free(b.evs);
     free(b.ptrs);
     free(b.created);

@@ -1,11 +1,16 @@
 /* POST /api/event-keys/generate: one event, or {"events":[…]} with up to 1000. Each event is
- * validated, keyed and handed to the event writer; the request is answered once every row is
- * durable (the connection is suspended meanwhile, so no server thread waits). */
+ * validated, keyed and looked up among recently stored keys; the rest go to the event writer
+ * and the request is answered once every row is durable (the connection is suspended
+ * meanwhile, so no server thread waits). The reply is built here, on the server thread, for
+ * the expected outcome; the writer thread only resumes the request, and rebuilds the reply
+ * in the rare case it turned out otherwise (a failure, or a key another request stored
+ * first). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "api/api.h"
+#include "base/buf.h"
 #include "base/clock.h"
 #include "events/ingest.h"
 #include "events/key.h"
@@ -17,55 +22,93 @@ struct generate {
     struct http_request *req;
     bool batch;
     size_t n;
-    struct evkey_fields *fields;
-    char (*keys)[EVKEY_MAX_LEN];
-    char **payloads;
     struct ingest_item *items;
+    struct evkey_fields *fields;
+    char **payloads;
+    char (*keys)[EVKEY_MAX_LEN];
     struct ingest_ticket ticket;
 };
+
+/* One allocation for the request's state and its n slots. */
+static struct generate *generate_new(size_t n)
+{
+    size_t size =
+        sizeof(struct generate) + n * (sizeof(struct ingest_item) + sizeof(struct evkey_fields) +
+                                       sizeof(char *) + EVKEY_MAX_LEN);
+    struct generate *g = calloc(1, size);
+    if (!g)
+        return NULL;
+    g->n = n;
+    g->items = (struct ingest_item *)(g + 1);
+    g->fields = (struct evkey_fields *)(g->items + n);
+    g->payloads = (char **)(g->fields + n);
+    g->keys = (char(*)[EVKEY_MAX_LEN])(g->payloads + n);
+    return g;
+}
 
 static void generate_free(void *p)
 {
     struct generate *g = p;
     if (!g)
         return;
-    for (size_t i = 0; g->payloads && i < g->n; i++)
+    for (size_t i = 0; i < g->n; i++)
         free(g->payloads[i]);
-    free(g->payloads);
-    free(g->fields);
-    free(g->keys);
-    free(g->items);
     free(g);
 }
 
-static void generate_reply(struct generate *g)
+/* Whether item i was created: as stored (`final`), or as expected before the write (every
+ * key not found among recent ones will be new). */
+static bool item_created(const struct generate *g, size_t i, bool final)
 {
-    if (g->ticket.rc) {
-        http_reply_error(g->req, (enum herald_err)g->ticket.rc, "events could not be stored", NULL);
-    } else if (!g->batch) {
-        json_t *body = json_pack("{s:b, s:s, s:b}", "success", 1, "eventKey", g->keys[0], "created",
-                                 g->items[0].created);
-        http_reply_json(g->req, 200, body);
-    } else {
-        json_t *results = json_array();
-        size_t created = 0;
-        for (size_t i = 0; results && i < g->n; i++) {
-            created += g->items[i].created;
-            json_array_append_new(results, json_pack("{s:s, s:b}", "eventKey", g->keys[i],
-                                                     "created", g->items[i].created));
-        }
-        json_t *body =
-            json_pack("{s:b, s:o, s:I, s:I}", "success", 1, "results", results, "created",
-                      (json_int_t)created, "duplicates", (json_int_t)(g->n - created));
-        http_reply_json(g->req, 200, body);
+    return final ? g->items[i].created : !g->items[i].answered;
+}
+
+/* The success reply, written directly: keys hold only [a-z0-9_] (evkey_compute), so they
+ * need no JSON escaping. */
+static void reply_results(struct generate *g, bool final)
+{
+    if (!g->batch) {
+        char body[EVKEY_MAX_LEN + 64];
+        int n =
+            snprintf(body, sizeof(body), "{\"success\":true,\"eventKey\":\"%s\",\"created\":%s}",
+                     g->keys[0], item_created(g, 0, final) ? "true" : "false");
+        http_reply_raw(g->req, 200, "application/json", body, (size_t)n);
+        return;
     }
+    struct buf b;
+    buf_init(&b, (size_t)1 << 20);
+    size_t created = 0;
+    int rc = buf_append_str(&b, "{\"success\":true,\"results\":[");
+    for (size_t i = 0; !rc && i < g->n; i++) {
+        bool c = item_created(g, i, final);
+        created += c;
+        rc = buf_append_str(&b, i ? ",{\"eventKey\":\"" : "{\"eventKey\":\"");
+        rc = rc ? rc : buf_append_str(&b, g->keys[i]);
+        rc = rc ? rc : buf_append_str(&b, c ? "\",\"created\":true}" : "\",\"created\":false}");
+    }
+    if (!rc)
+        rc = buf_printf(&b, "],\"created\":%zu,\"duplicates\":%zu}", created, g->n - created);
+    if (rc)
+        http_reply_error(g->req, HERALD_ERR_NOMEM, NULL, NULL);
+    else
+        http_reply_raw(g->req, 200, "application/json", b.data, b.len);
+    buf_free(&b);
 }
 
 /* Runs on the writer thread once every row is durable or failed. */
 static void generate_done(void *arg)
 {
     struct generate *g = arg;
-    generate_reply(g);
+    if (g->ticket.rc) {
+        http_reply_error(g->req, (enum herald_err)g->ticket.rc, "events could not be stored", NULL);
+    } else {
+        for (size_t i = 0; i < g->n; i++) {
+            if (item_created(g, i, true) != item_created(g, i, false)) {
+                reply_results(g, true);
+                break;
+            }
+        }
+    }
     http_req_resume(g->req);
 }
 
@@ -113,14 +156,20 @@ int api_event_parse(struct http_request *req, json_t *obj, const char *path,
     return HERALD_OK;
 }
 
-static int alloc_slots(struct generate *g, size_t n)
+/* Parses one event or the batch into g's slots; answers 400 itself on bad input. */
+static int parse_events(struct http_request *req, json_t *doc, json_t *events, struct generate *g)
 {
-    g->n = n;
-    g->fields = calloc(n, sizeof(*g->fields));
-    g->keys = calloc(n, sizeof(*g->keys));
-    g->payloads = calloc(n, sizeof(*g->payloads));
-    g->items = calloc(n, sizeof(*g->items));
-    return g->fields && g->keys && g->payloads && g->items ? HERALD_OK : HERALD_ERR_NOMEM;
+    if (!g->batch)
+        return api_event_parse(req, doc, "", &g->fields[0], g->keys[0], &g->payloads[0]);
+    for (size_t i = 0; i < g->n; i++) {
+        char path[32];
+        snprintf(path, sizeof(path), "events[%zu]", i);
+        int rc = api_event_parse(req, json_array_get(events, i), path, &g->fields[i], g->keys[i],
+                                 &g->payloads[i]);
+        if (rc)
+            return rc;
+    }
+    return HERALD_OK;
 }
 
 enum http_result api_event_keys_generate(struct http_request *req, void *ctx)
@@ -130,39 +179,26 @@ enum http_result api_event_keys_generate(struct http_request *req, void *ctx)
     const struct http_field outer[] = {{"events", HF_ARRAY, false, 1, MAX_BATCH, &events}};
     if (http_parse_json(req, outer, 1, &doc))
         return HTTP_REPLIED;
-    struct generate *g = calloc(1, sizeof(*g));
+    struct generate *g = generate_new(events ? json_array_size(events) : 1);
     if (!g) {
         json_decref(doc);
         return api_fail(req, HERALD_ERR_NOMEM);
     }
     g->req = req;
     g->batch = events != NULL;
-    int rc = alloc_slots(g, g->batch ? json_array_size(events) : 1);
-    if (rc)
-        goto fail;
-    if (g->batch) {
-        for (size_t i = 0; i < g->n; i++) {
-            char path[32];
-            snprintf(path, sizeof(path), "events[%zu]", i);
-            if ((rc = api_event_parse(req, json_array_get(events, i), path, &g->fields[i],
-                                      g->keys[i], &g->payloads[i])))
-                goto replied;
-        }
-    } else if ((rc = api_event_parse(req, doc, "", &g->fields[0], g->keys[0], &g->payloads[0]))) {
-        goto replied;
+    int rc = parse_events(req, doc, events, g);
+    json_decref(doc);
+    if (rc) {
+        generate_free(g);
+        return HTTP_REPLIED;
     }
     int64_t now = clock_now_ms();
     for (size_t i = 0; i < g->n; i++)
         ingest_item_fill(&g->items[i], &g->fields[i], g->keys[i], g->payloads[i], now);
-    json_decref(doc);
-    doc = NULL;
     /* Repeats of recently stored events are answered at once: no write, no suspension. */
-    size_t known = 0;
-    while (known < g->n && ingest_known(app->ingest, g->keys[known]))
-        known++;
+    size_t known = ingest_lookup(app->ingest, g->items, g->n);
+    reply_results(g, false);
     if (known == g->n) {
-        ingest_count_known(app->ingest, g->n);
-        generate_reply(g);
         generate_free(g);
         return HTTP_REPLIED;
     }
@@ -171,10 +207,4 @@ enum http_result api_event_keys_generate(struct http_request *req, void *ctx)
     if (rc)
         return api_fail(req, rc);
     return HTTP_SUSPENDED;
-fail:
-    api_fail(req, rc);
-replied:
-    json_decref(doc);
-    generate_free(g);
-    return HTTP_REPLIED;
 }

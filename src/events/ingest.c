@@ -11,8 +11,13 @@
 
 /* Two generations of open-addressed string sets: when the young one fills, the old one is
  * dropped. Memory stays bounded and a key is remembered for at least `limit` insertions. */
+struct slot {
+    uint64_t hash;
+    char *key; /* NULL: empty */
+};
+
 struct keyset {
-    char **slots;
+    struct slot *slots;
     size_t mask;
     size_t n;
 };
@@ -37,12 +42,36 @@ struct ingest {
     atomic_uint_fast64_t stored, duplicates, cache_hits, batches, failures;
 };
 
-static uint64_t hash_str(const char *s)
+/* Keys from evkey_compute() end in "_" and 16 hex digits of SHA-256: those digits are the
+ * cache's hash, so the key is not hashed again. Other keys get FNV-1a. */
+static uint64_t key_hash(const char *key)
 {
-    uint64_t h = 1469598103934665603ULL;
-    for (; *s; s++)
-        h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+    size_t n = strlen(key);
+    uint64_t h = 0;
+    if (n > 16 && key[n - 17] == '_') {
+        const char *p = key + n - 16;
+        for (; *p; p++) {
+            int v = *p >= '0' && *p <= '9' ? *p - '0' : *p >= 'a' && *p <= 'f' ? *p - 'a' + 10 : -1;
+            if (v < 0)
+                break;
+            h = h << 4 | (uint64_t)v;
+        }
+        if (!*p)
+            return h;
+    }
+    h = 1469598103934665603ULL;
+    for (const char *p = key; *p; p++)
+        h = (h ^ (unsigned char)*p) * 1099511628211ULL;
     return h;
+}
+
+static uint64_t item_hash(struct ingest_item *it)
+{
+    if (!it->hashed) {
+        it->hash = key_hash(it->ev.event_key);
+        it->hashed = true;
+    }
+    return it->hash;
 }
 
 static int keyset_init(struct keyset *ks, size_t limit)
@@ -50,7 +79,7 @@ static int keyset_init(struct keyset *ks, size_t limit)
     size_t cap = 16;
     while (cap < limit * 2)
         cap *= 2;
-    ks->slots = calloc(cap, sizeof(char *));
+    ks->slots = calloc(cap, sizeof(*ks->slots));
     ks->mask = cap - 1;
     ks->n = 0;
     return ks->slots ? HERALD_OK : HERALD_ERR_NOMEM;
@@ -59,42 +88,42 @@ static int keyset_init(struct keyset *ks, size_t limit)
 static void keyset_clear(struct keyset *ks)
 {
     for (size_t i = 0; i <= ks->mask; i++) {
-        free(ks->slots[i]);
-        ks->slots[i] = NULL;
+        free(ks->slots[i].key);
+        ks->slots[i] = (struct slot){0, NULL};
     }
     ks->n = 0;
 }
 
-static size_t keyset_slot(const struct keyset *ks, const char *key, bool *found)
+/* The slot holding `key`, or the empty one where it would go. Hashes are compared first, so
+ * probing past other keys touches no strings. */
+static struct slot *keyset_slot(const struct keyset *ks, const char *key, uint64_t hash,
+                                bool *found)
 {
-    size_t i = hash_str(key) & ks->mask;
-    while (ks->slots[i]) {
-        if (strcmp(ks->slots[i], key) == 0) {
+    size_t i = (size_t)hash & ks->mask;
+    while (ks->slots[i].key) {
+        if (ks->slots[i].hash == hash && strcmp(ks->slots[i].key, key) == 0) {
             *found = true;
-            return i;
+            return &ks->slots[i];
         }
         i = (i + 1) & ks->mask;
     }
     *found = false;
-    return i;
+    return &ks->slots[i];
 }
 
-static bool cache_has(struct keycache *c, const char *key)
+static bool cache_has(const struct keycache *c, const char *key, uint64_t hash)
+{
+    bool found = false;
+    for (int g = 0; c->limit && g < 2 && !found; g++)
+        keyset_slot(&c->gen[c->young ^ g], key, hash, &found);
+    return found;
+}
+
+/* Remembers a stored key in the young generation; when that is full the old one is emptied
+ * and becomes the young one. */
+static void cache_add(struct keycache *c, const char *key, uint64_t hash)
 {
     if (!c->limit)
-        return false;
-    bool found;
-    for (int g = 0; g < 2; g++) {
-        keyset_slot(&c->gen[g], key, &found);
-        if (found)
-            return true;
-    }
-    return false;
-}
-
-static void cache_add(struct keycache *c, const char *key)
-{
-    if (!c->limit || cache_has(c, key))
         return;
     struct keyset *young = &c->gen[c->young];
     if (young->n >= c->limit) {
@@ -103,11 +132,13 @@ static void cache_add(struct keycache *c, const char *key)
         keyset_clear(young);
     }
     bool found;
-    size_t slot = keyset_slot(young, key, &found);
-    char *copy = strdup(key);
-    if (!copy)
+    struct slot *slot = keyset_slot(young, key, hash, &found);
+    if (found)
+        return;
+    slot->key = strdup(key);
+    if (!slot->key)
         return; /* the cache is an optimisation: skipping it is safe */
-    young->slots[slot] = copy;
+    slot->hash = hash;
     young->n++;
 }
 
@@ -155,63 +186,80 @@ static void complete(struct ingest_item *it)
         t->done(t->arg);
 }
 
-static void write_batch(struct ingest *ing, struct ingest_item *batch)
+/* Commits a batch (every row in it needs writing: the cache was consulted on submission),
+ * remembers the stored keys and reports back to the submitters. */
+static void write_batch(struct ingest *ing, struct ingest_item *batch, size_t n)
 {
-    /* Repeats of recently stored keys are answered from memory. */
-    struct ingest_item *to_write = NULL, **tail = &to_write, *answered = NULL;
-    size_t n_write = 0;
-    pthread_mutex_lock(&ing->cache_mu);
-    for (struct ingest_item *it = batch, *next; it; it = next) {
-        next = it->next;
-        it->next = NULL;
-        it->created = false;
-        it->rc = 0;
-        if (cache_has(&ing->cache, it->ev.event_key)) {
-            atomic_fetch_add(&ing->cache_hits, 1);
-            atomic_fetch_add(&ing->duplicates, 1);
-            it->next = answered;
-            answered = it;
-        } else {
-            *tail = it;
-            tail = &it->next;
-            n_write++;
+    int rc = insert_batch(ing, batch, n);
+    atomic_fetch_add(&ing->batches, 1);
+    for (struct ingest_item *it = batch; it; it = it->next)
+        it->rc = rc;
+    if (rc && rc != HERALD_ERR_DB_SOFT) {
+        /* One bad row must not sink its neighbours: retry them one by one. */
+        for (struct ingest_item *it = batch; it; it = it->next) {
+            struct ingest_item *saved = it->next;
+            it->next = NULL;
+            it->rc = insert_batch(ing, it, 1);
+            it->next = saved;
         }
+    }
+    uint64_t stored = 0, duplicates = 0, failures = 0;
+    pthread_mutex_lock(&ing->cache_mu);
+    for (struct ingest_item *it = batch; it; it = it->next) {
+        if (it->rc) {
+            failures++;
+            continue;
+        }
+        *(it->created ? &stored : &duplicates) += 1;
+        cache_add(&ing->cache, it->ev.event_key, it->hash);
     }
     pthread_mutex_unlock(&ing->cache_mu);
-    if (to_write) {
-        int rc = insert_batch(ing, to_write, n_write);
-        atomic_fetch_add(&ing->batches, 1);
-        if (rc && rc != HERALD_ERR_DB_SOFT) {
-            /* One bad row must not sink its neighbours: retry them one by one. */
-            for (struct ingest_item *it = to_write; it; it = it->next) {
-                struct ingest_item *saved = it->next;
-                it->next = NULL;
-                it->rc = insert_batch(ing, it, 1);
-                it->next = saved;
-            }
-        } else if (rc) {
-            for (struct ingest_item *it = to_write; it; it = it->next)
-                it->rc = rc;
-        }
-        pthread_mutex_lock(&ing->cache_mu);
-        for (struct ingest_item *it = to_write; it; it = it->next) {
-            if (it->rc) {
-                atomic_fetch_add(&ing->failures, 1);
-                continue;
-            }
-            atomic_fetch_add(it->created ? &ing->stored : &ing->duplicates, 1);
-            cache_add(&ing->cache, it->ev.event_key);
-        }
-        pthread_mutex_unlock(&ing->cache_mu);
-    }
-    for (struct ingest_item *it = answered, *next; it; it = next) {
+    atomic_fetch_add(&ing->stored, stored);
+    atomic_fetch_add(&ing->duplicates, duplicates);
+    atomic_fetch_add(&ing->failures, failures);
+    for (struct ingest_item *it = batch, *next; it; it = next) {
         next = it->next;
         complete(it);
     }
-    for (struct ingest_item *it = to_write, *next; it; it = next) {
-        next = it->next;
-        complete(it);
+}
+
+/* Waits (with the queue lock held) until there is work: at once when rows keep arriving
+ * and flush_ms is 0, else for a full batch or flush_ms. False when stopping with nothing
+ * left. */
+static bool wait_for_work(struct ingest *ing)
+{
+    while (!ing->head && !ing->stopping)
+        pthread_cond_wait(&ing->wake, &ing->mu);
+    if (!ing->head)
+        return false;
+    if (ing->opts.flush_ms > 0 && ing->queued < (size_t)ing->opts.batch_max && !ing->stopping) {
+        struct timespec deadline;
+        clock_gettime(CLOCK_REALTIME, &deadline);
+        deadline.tv_nsec += (long)ing->opts.flush_ms * 1000000L;
+        deadline.tv_sec += deadline.tv_nsec / 1000000000L;
+        deadline.tv_nsec %= 1000000000L;
+        while (ing->queued < (size_t)ing->opts.batch_max && !ing->stopping)
+            if (pthread_cond_timedwait(&ing->wake, &ing->mu, &deadline) == ETIMEDOUT)
+                break;
     }
+    return true;
+}
+
+/* Unlinks up to batch_max rows from the head of the queue (lock held). */
+static struct ingest_item *take_batch(struct ingest *ing, size_t *n)
+{
+    struct ingest_item *batch = ing->head, *last = batch;
+    *n = 1;
+    while (last->next && *n < (size_t)ing->opts.batch_max) {
+        last = last->next;
+        (*n)++;
+    }
+    ing->head = last->next;
+    if (!ing->head)
+        ing->tail = NULL;
+    last->next = NULL;
+    ing->queued -= *n;
+    return batch;
 }
 
 static void *writer_main(void *arg)
@@ -219,34 +267,11 @@ static void *writer_main(void *arg)
     struct ingest *ing = arg;
     pthread_setname_np(pthread_self(), "herald-writer");
     pthread_mutex_lock(&ing->mu);
-    for (;;) {
-        while (!ing->head && !ing->stopping)
-            pthread_cond_wait(&ing->wake, &ing->mu);
-        if (!ing->head && ing->stopping)
-            break;
-        if (ing->opts.flush_ms > 0 && ing->queued < (size_t)ing->opts.batch_max && !ing->stopping) {
-            struct timespec deadline;
-            clock_gettime(CLOCK_REALTIME, &deadline);
-            deadline.tv_nsec += (long)ing->opts.flush_ms * 1000000L;
-            deadline.tv_sec += deadline.tv_nsec / 1000000000L;
-            deadline.tv_nsec %= 1000000000L;
-            while (ing->queued < (size_t)ing->opts.batch_max && !ing->stopping)
-                if (pthread_cond_timedwait(&ing->wake, &ing->mu, &deadline) == ETIMEDOUT)
-                    break;
-        }
-        struct ingest_item *batch = ing->head, *last = batch;
-        size_t n = 1;
-        while (last->next && n < (size_t)ing->opts.batch_max) {
-            last = last->next;
-            n++;
-        }
-        ing->head = last->next;
-        if (!ing->head)
-            ing->tail = NULL;
-        last->next = NULL;
-        ing->queued -= n;
+    while (wait_for_work(ing)) {
+        size_t n;
+        struct ingest_item *batch = take_batch(ing, &n);
         pthread_mutex_unlock(&ing->mu);
-        write_batch(ing, batch);
+        write_batch(ing, batch, n);
         pthread_mutex_lock(&ing->mu);
     }
     pthread_mutex_unlock(&ing->mu);
@@ -256,6 +281,7 @@ static void *writer_main(void *arg)
 void ingest_item_fill(struct ingest_item *it, const struct evkey_fields *f, const char *key,
                       const char *payload, int64_t now_ms)
 {
+    memset(it, 0, sizeof(*it));
     struct store_event *ev = &it->ev;
     ev->event_key = (char *)key;
     ev->platform = (char *)f->platform;
@@ -299,20 +325,64 @@ int ingest_start(struct store *st, const struct ingest_opts *opts, struct ingest
     return HERALD_OK;
 }
 
+size_t ingest_lookup(struct ingest *ing, struct ingest_item *items, size_t n)
+{
+    if (!ing->cache.limit)
+        return 0;
+    size_t found = 0;
+    pthread_mutex_lock(&ing->cache_mu);
+    for (size_t i = 0; i < n; i++) {
+        struct ingest_item *it = &items[i];
+        it->answered = cache_has(&ing->cache, it->ev.event_key, item_hash(it));
+        if (it->answered) {
+            it->created = false;
+            it->rc = 0;
+            found++;
+        }
+    }
+    pthread_mutex_unlock(&ing->cache_mu);
+    atomic_fetch_add(&ing->cache_hits, found);
+    atomic_fetch_add(&ing->duplicates, found);
+    return found;
+}
+
+/* Links the items that need writing into a list; returns its head, sets *tail and *count. */
+static struct ingest_item *link_unanswered(struct ingest_item *items, size_t n,
+                                           struct ingest_ticket *ticket, struct ingest_item **tail,
+                                           size_t *count)
+{
+    struct ingest_item *head = NULL, **link = &head;
+    *count = 0;
+    for (size_t i = 0; i < n; i++) {
+        struct ingest_item *it = &items[i];
+        if (it->answered)
+            continue;
+        item_hash(it); /* computed here, off the writer thread, if lookup did not */
+        it->created = false;
+        it->rc = 0;
+        it->ticket = ticket;
+        it->next = NULL;
+        *link = it;
+        link = &it->next;
+        *tail = it;
+        (*count)++;
+    }
+    return head;
+}
+
 int ingest_submit(struct ingest *ing, struct ingest_item *items, size_t n,
                   struct ingest_ticket *ticket, ingest_done_fn done, void *arg)
 {
-    ticket->pending = n;
+    struct ingest_item *tail = NULL;
+    size_t count;
+    struct ingest_item *head = link_unanswered(items, n, ticket, &tail, &count);
+    ticket->pending = count;
     ticket->rc = 0;
     ticket->done = done;
     ticket->arg = arg;
-    if (n == 0) {
+    if (count == 0) {
         done(arg);
         return HERALD_OK;
-    }
-    for (size_t i = 0; i < n; i++) {
-        items[i].ticket = ticket;
-        items[i].next = i + 1 < n ? &items[i + 1] : NULL;
     }
     pthread_mutex_lock(&ing->mu);
     if (ing->stopping) {
@@ -320,12 +390,12 @@ int ingest_submit(struct ingest *ing, struct ingest_item *items, size_t n,
         return HERALD_ERR_SHUTTING_DOWN;
     }
     if (ing->tail)
-        ing->tail->next = &items[0];
+        ing->tail->next = head;
     else
-        ing->head = &items[0];
-    ing->tail = &items[n - 1];
+        ing->head = head;
+    ing->tail = tail;
     size_t before = ing->queued;
-    ing->queued += n;
+    ing->queued += count;
     /* Wake the writer when work appears, and again when a batch fills during its wait. */
     if (before == 0 || ing->queued >= (size_t)ing->opts.batch_max)
         pthread_cond_signal(&ing->wake);
@@ -352,6 +422,7 @@ int ingest_write(struct ingest *ing, struct ingest_item *items, size_t n)
 {
     struct sync_wait w = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, false};
     struct ingest_ticket ticket;
+    ingest_lookup(ing, items, n);
     int rc = ingest_submit(ing, items, n, &ticket, sync_done, &w);
     if (!rc) {
         pthread_mutex_lock(&w.mu);
@@ -390,16 +461,11 @@ void ingest_stop(struct ingest *ing)
 
 bool ingest_known(struct ingest *ing, const char *event_key)
 {
+    uint64_t hash = key_hash(event_key);
     pthread_mutex_lock(&ing->cache_mu);
-    bool known = cache_has(&ing->cache, event_key);
+    bool known = cache_has(&ing->cache, event_key, hash);
     pthread_mutex_unlock(&ing->cache_mu);
     return known;
-}
-
-void ingest_count_known(struct ingest *ing, size_t n)
-{
-    atomic_fetch_add(&ing->cache_hits, n);
-    atomic_fetch_add(&ing->duplicates, n);
 }
 
 void ingest_get_stats(struct ingest *ing, struct ingest_stats *out)

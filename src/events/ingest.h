@@ -1,7 +1,9 @@
 /* The event writer: one per process. Callers submit validated events; a single thread
  * commits them in batches (group commit: at most `batch_max` rows, waiting at most
  * `flush_ms` for more while rows keep arriving) and reports back only once each row is
- * durable. Keys stored recently sit in a bounded in-memory set so that repeats cost no write. */
+ * durable. Keys stored recently sit in a bounded in-memory set so that repeats cost no write:
+ * the submitting thread looks them up once (ingest_lookup), and the writer thread only writes
+ * (and remembers what it wrote). */
 #ifndef HERALD_EVENTS_INGEST_H
 #define HERALD_EVENTS_INGEST_H
 
@@ -33,27 +35,33 @@ struct ingest_item {
     struct store_event ev; /* in: event_key and fields set */
     bool created;          /* out */
     int rc;                /* out */
+    bool answered;         /* out of ingest_lookup(): found in the cache, needs no write */
+    bool hashed;           /* the key's hash is computed once, on first need */
+    uint64_t hash;
     struct ingest_ticket *ticket;
     struct ingest_item *next;
 };
 
-/* Points an item's event at validated fields, their key and a payload (all owned by the
- * caller), stored at now_ms. */
+/* Resets an item and points its event at validated fields, their key and a payload (all
+ * owned by the caller), stored at now_ms. */
 void ingest_item_fill(struct ingest_item *it, const struct evkey_fields *f, const char *key,
                       const char *payload, int64_t now_ms);
 
 int ingest_start(struct store *st, const struct ingest_opts *opts, struct ingest **out);
-/* Queues n items. `done(arg)` runs on the writer thread once all are durable or failed;
- * it must be quick. HERALD_ERR_SHUTTING_DOWN once ingest_stop() has begun. */
+/* Looks each item's key up in the cache of recently stored keys, under one lock: an item found
+ * is answered there (answered = true, created = false, counted as a duplicate) and needs no
+ * write. Returns how many were answered. Thread-safe. */
+size_t ingest_lookup(struct ingest *ing, struct ingest_item *items, size_t n);
+/* Queues those of the n items ingest_lookup() did not answer. `done(arg)` runs on the writer
+ * thread once all of them are durable or failed; it must be quick (the writer waits for it).
+ * When none needs writing it runs at once, on the caller's thread.
+ * HERALD_ERR_SHUTTING_DOWN once ingest_stop() has begun. */
 int ingest_submit(struct ingest *ing, struct ingest_item *items, size_t n,
                   struct ingest_ticket *ticket, ingest_done_fn done, void *arg);
-/* Submits and waits; returns the ticket's rc. */
+/* Looks up, submits the rest and waits; returns the ticket's rc. */
 int ingest_write(struct ingest *ing, struct ingest_item *items, size_t n);
-/* True when the key was stored recently (it is in the cache): the caller may answer
- * "already stored" without submitting. Thread-safe. */
+/* True when the key was stored recently (it is in the cache). Thread-safe. */
 bool ingest_known(struct ingest *ing, const char *event_key);
-/* Counts n events answered through ingest_known() in the statistics. */
-void ingest_count_known(struct ingest *ing, size_t n);
 /* Stops taking work, commits everything queued, joins the thread and frees. */
 void ingest_stop(struct ingest *ing);
 

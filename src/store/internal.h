@@ -20,6 +20,8 @@ enum store_stmt {
     STMT_EVENT_INSERT,
     STMT_EVENT_INSERT_MANY, /* PostgreSQL only */
     STMT_EVENT_LIST,
+    STMT_EVENT_LIST_BY_EMAIL,
+    STMT_EVENT_LIST_BY_CAMPAIGN,
     STMT_COUNT_EVENT_SOURCE,
     STMT_COUNT_API_KEYS,
     STMT_COUNT_SCHEMA_MIGRATIONS,
@@ -67,6 +69,8 @@ struct store_stmt_def {
 };
 extern const struct store_stmt_def store_stmts[STMT__COUNT];
 const char *store_stmt_sql(enum store_stmt id, enum store_dialect d);
+/* Which of the STMT_EVENT_LIST* statements answers a filter (all take the same parameters). */
+enum store_stmt store_event_list_stmt(const struct store_event_filter *f);
 
 enum store_val_type { SV_NULL, SV_TEXT, SV_INT };
 struct store_val {

@@ -16,6 +16,20 @@
     "id, event_key, platform, campaign_id, event_type, email, source_id, namespace, payload, "     \
     "occurred_at_ms, created_at_ms"
 
+/* The paging cursor as a range on id (both dialects use it as an index bound); the other
+   filters as "absent or equal", which no planner turns into an index choice. */
+#define EVENT_LIST(lead)                                                                           \
+    "SELECT " EVENT_COLS " FROM event_source WHERE " lead                                          \
+    "id < COALESCE(CAST($8 AS BIGINT), 9223372036854775807) AND "                                  \
+    "(CAST($1 AS TEXT) IS NULL OR platform = $1) AND "                                             \
+    "(CAST($2 AS TEXT) IS NULL OR campaign_id = $2) AND "                                          \
+    "(CAST($3 AS TEXT) IS NULL OR event_type = $3) AND "                                           \
+    "(CAST($4 AS TEXT) IS NULL OR email = $4) AND "                                                \
+    "(CAST($5 AS TEXT) IS NULL OR namespace = $5) AND "                                            \
+    "(CAST($6 AS BIGINT) IS NULL OR event_time_ms >= $6) AND "                                     \
+    "(CAST($7 AS BIGINT) IS NULL OR event_time_ms < $7) "                                          \
+    "ORDER BY id DESC LIMIT $9"
+
 #define JOB_COLS                                                                                   \
     "id, kind, status, params, progress, error, attempts, run_after_ms, locked_by, "               \
     "lease_until_ms, cancel_requested, created_at_ms, started_at_ms, finished_at_ms"
@@ -137,7 +151,7 @@ const struct store_stmt_def store_stmts[STMT__COUNT] = {
         {"INSERT INTO event_source (event_key, platform, campaign_id, event_type, "
          "email, source_id, namespace, payload, occurred_at_ms, event_time_ms, "
          "created_at_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) "
-         "ON CONFLICT (event_key) DO NOTHING RETURNING id",
+         "ON CONFLICT (event_key) DO NOTHING",
          NULL, true},
     /* One statement for a whole batch: a round trip per row would cap PostgreSQL ingest at the
        network latency. */
@@ -150,17 +164,12 @@ const struct store_stmt_def store_stmts[STMT__COUNT] = {
                                 "$11::bigint[]) ON CONFLICT (event_key) DO NOTHING "
                                 "RETURNING event_key",
                                 true},
-    [STMT_EVENT_LIST] = {"SELECT " EVENT_COLS " FROM event_source WHERE "
-                         "(CAST($1 AS TEXT) IS NULL OR platform = $1) AND "
-                         "(CAST($2 AS TEXT) IS NULL OR campaign_id = $2) AND "
-                         "(CAST($3 AS TEXT) IS NULL OR event_type = $3) AND "
-                         "(CAST($4 AS TEXT) IS NULL OR email = $4) AND "
-                         "(CAST($5 AS TEXT) IS NULL OR namespace = $5) AND "
-                         "(CAST($6 AS BIGINT) IS NULL OR event_time_ms >= $6) AND "
-                         "(CAST($7 AS BIGINT) IS NULL OR event_time_ms < $7) AND "
-                         "(CAST($8 AS BIGINT) IS NULL OR id < $8) "
-                         "ORDER BY id DESC LIMIT $9",
-                         NULL, false},
+    /* GET /api/events: one statement per way in (see store_event_list_stmt). Filters in the
+       "$n IS NULL OR" form never choose an index, so each statement walks exactly the index
+       its leading condition names, already in id order: no sort, stops after $9 rows. */
+    [STMT_EVENT_LIST] = {EVENT_LIST(""), NULL, false},
+    [STMT_EVENT_LIST_BY_EMAIL] = {EVENT_LIST("email = $4 AND "), NULL, false},
+    [STMT_EVENT_LIST_BY_CAMPAIGN] = {EVENT_LIST("campaign_id = $2 AND "), NULL, false},
     [STMT_COUNT_EVENT_SOURCE] = {"SELECT COUNT(*) FROM event_source", NULL, false},
     [STMT_COUNT_API_KEYS] = {"SELECT COUNT(*) FROM api_keys", NULL, false},
     [STMT_COUNT_SCHEMA_MIGRATIONS] = {"SELECT COUNT(*) FROM schema_migrations", NULL, false},
@@ -312,9 +321,11 @@ int store_event_insert(struct store_conn *c, const struct store_event *ev, bool 
                             SV_I64(event_time),
                             SV_I64(ev->created_at_ms)};
     struct store_res r = {0};
+    /* The count of rows inserted says whether the key was new: no RETURNING row to build
+       (in SQLite RETURNING costs about as much per row as another index). */
     int rc = store_query(c, STMT_EVENT_INSERT, p, 11, &r);
     if (!rc)
-        *created = r.nrows > 0;
+        *created = r.changes > 0;
     store_res_free(&r);
     return rc;
 }
@@ -421,46 +432,51 @@ int store_event_insert_many(struct store_conn *c, const struct store_event *cons
     return HERALD_OK;
 }
 
-static char *dup_cell(const struct store_res *r, int row, int col, int *failed)
+/* Takes a cell's string out of the result (which then frees NULL there): the rows keep the
+   strings the backend already copied instead of copying them again. */
+static char *take_cell(struct store_res *r, int row, int col)
 {
-    const char *s = store_res_text(r, row, col);
-    if (!s)
-        return NULL;
-    char *d = strdup(s);
-    if (!d)
-        *failed = 1;
-    return d;
+    char **cell = &r->cells[row * r->ncols + col];
+    char *s = *cell;
+    *cell = NULL;
+    return s;
 }
 
-/* Copies EVENT_COLS rows of a result into a new array. */
-static int events_from_res(const struct store_res *r, struct store_event **out, size_t *count)
+/* Moves EVENT_COLS rows of a result into a new array. */
+static int events_from_res(struct store_res *r, struct store_event **out, size_t *count)
 {
     struct store_event *rows = calloc(r->nrows ? (size_t)r->nrows : 1, sizeof(*rows));
     if (!rows)
         return HERALD_ERR_NOMEM;
-    int failed = 0;
     for (int i = 0; i < r->nrows; i++) {
         struct store_event *e = &rows[i];
         e->id = store_res_i64(r, i, 0);
-        e->event_key = dup_cell(r, i, 1, &failed);
-        e->platform = dup_cell(r, i, 2, &failed);
-        e->campaign_id = dup_cell(r, i, 3, &failed);
-        e->event_type = dup_cell(r, i, 4, &failed);
-        e->email = dup_cell(r, i, 5, &failed);
-        e->source_id = dup_cell(r, i, 6, &failed);
-        e->namespace_ = dup_cell(r, i, 7, &failed);
-        e->payload = dup_cell(r, i, 8, &failed);
+        e->event_key = take_cell(r, i, 1);
+        e->platform = take_cell(r, i, 2);
+        e->campaign_id = take_cell(r, i, 3);
+        e->event_type = take_cell(r, i, 4);
+        e->email = take_cell(r, i, 5);
+        e->source_id = take_cell(r, i, 6);
+        e->namespace_ = take_cell(r, i, 7);
+        e->payload = take_cell(r, i, 8);
         e->has_occurred_at = store_res_text(r, i, 9) != NULL;
         e->occurred_at_ms = store_res_i64(r, i, 9);
         e->created_at_ms = store_res_i64(r, i, 10);
     }
-    if (failed) {
-        store_events_free(rows, (size_t)r->nrows);
-        return HERALD_ERR_NOMEM;
-    }
     *out = rows;
     *count = (size_t)r->nrows;
     return HERALD_OK;
+}
+
+enum store_stmt store_event_list_stmt(const struct store_event_filter *f)
+{
+    /* An email names a handful of events, a campaign a few thousand; anything else is common
+       enough among recent events that the newest-first walk meets a page of them soon. */
+    if (f->email)
+        return STMT_EVENT_LIST_BY_EMAIL;
+    if (f->campaign_id)
+        return STMT_EVENT_LIST_BY_CAMPAIGN;
+    return STMT_EVENT_LIST;
 }
 
 int store_event_list(struct store_conn *c, const struct store_event_filter *f,
@@ -478,7 +494,7 @@ int store_event_list(struct store_conn *c, const struct store_event_filter *f,
     struct store_res r = {0};
     *out = NULL;
     *count = 0;
-    int rc = store_query(c, STMT_EVENT_LIST, p, 9, &r);
+    int rc = store_query(c, store_event_list_stmt(f), p, 9, &r);
     if (!rc)
         rc = events_from_res(&r, out, count);
     store_res_free(&r);
@@ -596,13 +612,10 @@ int store_table_rows(struct store_conn *c, const char *table, int64_t *rows)
     return HERALD_ERR_INVALID;
 }
 
-/* The indexes the event queries rely on; migration 0002 creates the same set. */
+/* The indexes the event queries rely on, as migration 0006 leaves them (re-created if lost). */
 static const char sync_indexes_sql[] =
-    "CREATE INDEX IF NOT EXISTS idx_event_source_platform_campaign ON event_source "
-    "(platform, campaign_id, id);"
     "CREATE INDEX IF NOT EXISTS idx_event_source_email ON event_source (email, id);"
-    "CREATE INDEX IF NOT EXISTS idx_event_source_namespace ON event_source (namespace, id);"
-    "CREATE INDEX IF NOT EXISTS idx_event_source_time ON event_source (event_time_ms);";
+    "CREATE INDEX IF NOT EXISTS idx_event_source_campaign ON event_source (campaign_id, id);";
 
 int store_optimize(struct store_conn *c, const char *task)
 {

@@ -151,11 +151,55 @@ static void test_known_keys(void **state)
     assert_int_equal(ingest_write(ing, &it, 1), 0);
     assert_true(it.created);
     assert_true(ingest_known(ing, key)); /* only once durable */
-    ingest_count_known(ing, 3);
+    /* A lookup answers the stored key and leaves the new one to the writer. */
+    struct ingest_item items[3];
+    char keys[3][40];
+    fill(&items[0], keys[0], sizeof(keys[0]), 42);
+    fill(&items[1], keys[1], sizeof(keys[1]), 43);
+    snprintf(keys[2], sizeof(keys[2]), "not-a-computed-key"); /* hashed another way */
+    items[2] = items[1];
+    items[2].ev.event_key = keys[2];
+    assert_int_equal(ingest_lookup(ing, items, 3), 1);
+    assert_true(items[0].answered && !items[0].created);
+    assert_false(items[1].answered || items[2].answered);
+    assert_int_equal(ingest_write(ing, items, 3), 0); /* looks up again: same answer */
+    assert_true(!items[0].created && items[1].created && items[2].created);
+    assert_true(ingest_known(ing, keys[1]) && ingest_known(ing, keys[2]));
     struct ingest_stats s;
     ingest_get_stats(ing, &s);
-    assert_int_equal(s.duplicates, 3);
-    assert_int_equal(s.cache_hits, 3);
+    assert_int_equal(s.stored, 3);
+    assert_int_equal(s.duplicates, 2);
+    assert_int_equal(s.cache_hits, 2);
+    ingest_stop(ing);
+    store_close(st);
+}
+
+static int answered_count;
+static void note_done(void *arg)
+{
+    (void)arg;
+    answered_count++;
+}
+
+/* A submission with nothing left to write completes at once, on the caller's thread. */
+static void test_submit_all_answered(void **state)
+{
+    (void)state;
+    struct store *st = open_store();
+    struct ingest *ing;
+    struct ingest_opts opts = {8, 0, 100};
+    assert_int_equal(ingest_start(st, &opts, &ing), 0);
+    struct ingest_item it;
+    char key[40];
+    fill(&it, key, sizeof(key), 7);
+    assert_int_equal(ingest_write(ing, &it, 1), 0);
+    fill(&it, key, sizeof(key), 7);
+    assert_int_equal(ingest_lookup(ing, &it, 1), 1);
+    struct ingest_ticket ticket;
+    assert_int_equal(ingest_submit(ing, &it, 1, &ticket, note_done, NULL), 0);
+    assert_int_equal(answered_count, 1);
+    assert_int_equal(ticket.rc, 0);
+    assert_false(it.created);
     ingest_stop(ing);
     store_close(st);
 }
@@ -168,6 +212,7 @@ int main(void)
         cmocka_unit_test(test_tiny_cache_evicts),
         cmocka_unit_test(test_stop_flushes_queue),
         cmocka_unit_test(test_known_keys),
+        cmocka_unit_test(test_submit_all_answered),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -2,8 +2,10 @@
  * Set HERALD_TEST_PG_URL to run the same tests against a PostgreSQL database too. */
 #include "unit.h"
 
+#include <sqlite3.h>
 #include <unistd.h>
 
+#include "store/internal.h"
 #include "store/store.h"
 
 static char db_url[512];
@@ -68,7 +70,7 @@ static void test_migrations(void **state)
     assert_int_equal(n, 1);
     assert_int_equal(store_migrations_pending(st, &pending), 0);
     assert_int_equal(pending, 1);
-    assert_int_equal(store_migrate_down(st, 5, &n), HERALD_ERR_INVALID);
+    assert_int_equal(store_migrate_down(st, 100, &n), HERALD_ERR_INVALID); /* more than applied */
     struct store_migration_state rows[8];
     size_t count;
     assert_int_equal(store_migrations(st, rows, 8, &count), 0);
@@ -181,6 +183,72 @@ static void test_events_and_paging(void **state)
     assert_int_equal(store_run_read(st, ev_list, &c), 0);
     assert_int_equal(c.n, 5);
     store_events_free(c.rows, c.n);
+    /* The campaign and email ways in honour the cursor like the id walk does. */
+    struct list_arg d = {.f = {.limit = 100, .campaign_id = "c1", .has_before_id = true}};
+    d.f.before_id = 11;
+    assert_int_equal(store_run_read(st, ev_list, &d), 0);
+    assert_int_equal(d.n, 10);
+    assert_true(d.rows[0].id == 10 && d.rows[9].id == 1);
+    store_events_free(d.rows, d.n);
+    struct list_arg e = {.f = {.limit = 100, .email = "u1@example.com", .has_before_id = true}};
+    e.f.before_id = 12;
+    assert_int_equal(store_run_read(st, ev_list, &e), 0);
+    assert_int_equal(e.n, 2); /* ids 7 and 2 */
+    store_events_free(e.rows, e.n);
+    store_close(st);
+}
+
+/* The plan SQLite picks for a list statement, its steps joined by "; ". */
+static void list_plan(enum store_stmt id, char *out, size_t size)
+{
+    char sql[2048];
+    snprintf(sql, sizeof(sql), "EXPLAIN QUERY PLAN %s", store_stmt_sql(id, DIALECT_SQLITE));
+    for (char *p = sql; *p; p++)
+        if (*p == '$')
+            *p = '?';
+    sqlite3 *db;
+    sqlite3_stmt *stmt;
+    assert_int_equal(sqlite3_open_v2(db_url + 7, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &stmt, NULL), SQLITE_OK);
+    size_t n = 0;
+    out[0] = '\0';
+    while (sqlite3_step(stmt) == SQLITE_ROW && n < size)
+        n += (size_t)snprintf(out + n, size - n, "%s; ", sqlite3_column_text(stmt, 3));
+    sqlite3_finalize(stmt);
+    sqlite3_close(db);
+}
+
+/* Each way into GET /api/events walks one index in id order: no full scan, no sort. */
+static void test_event_list_plans(void **state)
+{
+    (void)state;
+    if (strncmp(db_url, "sqlite:", 7) != 0)
+        skip();
+    struct store *st = open_store();
+    const struct {
+        struct store_event_filter f;
+        enum store_stmt id;
+        const char *plan;
+    } cases[] = {
+        {{.limit = 5}, STMT_EVENT_LIST, "USING INTEGER PRIMARY KEY (rowid<?)"},
+        {{.limit = 5, .platform = "ota", .event_type = "x", .namespace_ = "n", .has_from = true},
+         STMT_EVENT_LIST,
+         "USING INTEGER PRIMARY KEY (rowid<?)"},
+        {{.limit = 5, .email = "a@example.com", .campaign_id = "c"},
+         STMT_EVENT_LIST_BY_EMAIL,
+         "USING INDEX idx_event_source_email (email=? AND id<?)"},
+        {{.limit = 5, .campaign_id = "c", .platform = "lemlist"},
+         STMT_EVENT_LIST_BY_CAMPAIGN,
+         "USING INDEX idx_event_source_campaign (campaign_id=? AND id<?)"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        char plan[512];
+        assert_int_equal(store_event_list_stmt(&cases[i].f), cases[i].id);
+        list_plan(cases[i].id, plan, sizeof(plan));
+        assert_non_null(strstr(plan, cases[i].plan));
+        assert_null(strstr(plan, "SCAN"));
+        assert_null(strstr(plan, "TEMP B-TREE"));
+    }
     store_close(st);
 }
 
@@ -266,9 +334,9 @@ static int setup_postgres(void **state)
 
 #define STORE_TESTS(setup)                                                                         \
     {                                                                                              \
-        cmocka_unit_test_setup(test_migrations, setup),                                            \
-            cmocka_unit_test_setup(test_keys, setup),                                              \
+        cmocka_unit_test_setup(test_migrations, setup), cmocka_unit_test_setup(test_keys, setup),  \
             cmocka_unit_test_setup(test_events_and_paging, setup),                                 \
+            cmocka_unit_test_setup(test_event_list_plans, setup),                                  \
             cmocka_unit_test_setup(test_maintenance_and_stats, setup),                             \
             cmocka_unit_test_setup(test_backup_restore, setup),                                    \
     }
