@@ -32,7 +32,7 @@ void cli_error(const char *what, int rc)
     fprintf(stderr, "herald: %s: %s\n", what, herald_strerror((enum herald_err)rc));
 }
 
-int cli_open_store(struct app *app, struct store **out)
+enum herald_err cli_open_store(struct app *app, struct store **out)
 {
     struct store_opts so = {
         .url = app->cfg.database_url,

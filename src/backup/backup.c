@@ -47,8 +47,8 @@ static void parent_dir(const char *path, char *out, size_t cap)
         *slash = '\0';
 }
 
-int backup_key_load(const char *path, bool create, uint8_t key[CRYPTO_AES_KEY_LEN], bool *created,
-                    struct herald_error *err)
+enum herald_err backup_key_load(const char *path, bool create, uint8_t key[CRYPTO_AES_KEY_LEN],
+                                bool *created, struct herald_error *err)
 {
     *created = false;
     if (access(path, F_OK) != 0) {
@@ -153,7 +153,7 @@ static void register_tmp(const struct backup_tmp *t)
     pthread_sigmask(SIG_SETMASK, &old, NULL);
 }
 
-int backup_tmp_open(const char *near, struct backup_tmp *t)
+enum herald_err backup_tmp_open(const char *near, struct backup_tmp *t)
 {
     memset(t, 0, sizeof(*t));
     if (make_dirs(near))
@@ -241,8 +241,8 @@ void backup_tmp_sweep(const char *near)
 
 /* ---- one backup file ---- */
 
-int backup_write(struct store *st, const uint8_t key[CRYPTO_AES_KEY_LEN], const char *dest,
-                 struct backup_tmp *tmp, struct herald_error *err)
+enum herald_err backup_write(struct store *st, const uint8_t key[CRYPTO_AES_KEY_LEN],
+                             const char *dest, struct backup_tmp *tmp, struct herald_error *err)
 {
     char partial[4300];
     snprintf(partial, sizeof(partial), "%s.partial", dest);
@@ -272,8 +272,8 @@ done:
     return rc;
 }
 
-int backup_open(struct store *st, const uint8_t key[CRYPTO_AES_KEY_LEN], const char *src,
-                struct backup_tmp *tmp, struct herald_error *err)
+enum herald_err backup_open(struct store *st, const uint8_t key[CRYPTO_AES_KEY_LEN],
+                            const char *src, struct backup_tmp *tmp, struct herald_error *err)
 {
     if (!crypto_file_is_encrypted(src))
         return herald_error_set(err, HERALD_ERR_BACKUP_INVALID, "",

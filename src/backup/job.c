@@ -74,8 +74,8 @@ static const struct jobs_kind backup_job_kind = {
     .run = run,
 };
 
-int backup_register(struct jobs *j, struct store *st, const struct backup_opts *opts,
-                    struct backup_kind **out)
+enum herald_err backup_register(struct jobs *j, struct store *st, const struct backup_opts *opts,
+                                struct backup_kind **out)
 {
     struct backup_kind *k = calloc(1, sizeof(*k));
     if (!k)

@@ -77,8 +77,8 @@ static int upload(const struct backup_opts *o, const char *path, struct herald_e
     return rc;
 }
 
-int backup_run(struct store *st, const struct backup_opts *o, const char *reuse,
-               struct backup_result *out, bool *key_created, struct herald_error *err)
+enum herald_err backup_run(struct store *st, const struct backup_opts *o, const char *reuse,
+                           struct backup_result *out, bool *key_created, struct herald_error *err)
 {
     uint8_t key[CRYPTO_AES_KEY_LEN];
     memset(out, 0, sizeof(*out));
@@ -120,8 +120,8 @@ static int prune_remote(const struct backup_opts *o, int64_t cutoff, int *remote
     return rc;
 }
 
-int backup_prune(const struct backup_opts *o, int64_t now_ms, int *local, int *remote,
-                 struct herald_error *err)
+enum herald_err backup_prune(const struct backup_opts *o, int64_t now_ms, int *local, int *remote,
+                             struct herald_error *err)
 {
     *local = *remote = 0;
     if (o->keep_days <= 0)
@@ -192,8 +192,8 @@ static int list_remote(const struct backup_opts *o, struct backup_entry **rows, 
     return rc;
 }
 
-int backup_list(const struct backup_opts *o, struct backup_entry **out, size_t *count,
-                struct herald_error *err)
+enum herald_err backup_list(const struct backup_opts *o, struct backup_entry **out, size_t *count,
+                            struct herald_error *err)
 {
     *out = NULL;
     *count = 0;

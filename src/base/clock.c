@@ -154,7 +154,7 @@ static enum herald_err read_offset(const char **pp, int64_t *offset_min)
     return HERALD_OK;
 }
 
-int clock_parse_iso(const char *s, int64_t *out_ms)
+enum herald_err clock_parse_iso(const char *s, int64_t *out_ms)
 {
     const char *p = s;
     int y, mo, d, h = 0, mi = 0, sec = 0, millis = 0;

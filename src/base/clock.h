@@ -17,7 +17,7 @@ void clock_format_iso_ms(int64_t ms, char *out, size_t out_size);
 /* Parses an ISO-8601 date-time: YYYY-MM-DD[T ]HH:MM[:SS[.fraction]] followed by Z or ±HH:MM
  * (an offset is required), or a bare date YYYY-MM-DD meaning midnight UTC. Returns
  * HERALD_ERR_INVALID for anything else, including impossible dates. */
-int clock_parse_iso(const char *s, int64_t *out_ms);
+enum herald_err clock_parse_iso(const char *s, int64_t *out_ms);
 
 /* Condition variables whose timed waits run on the monotonic clock, so a wall-clock step
  * (NTP, an operator) neither cuts a wait short nor stretches it. Every timed wait in Herald

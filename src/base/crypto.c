@@ -62,7 +62,7 @@ done:
     return rc;
 }
 
-int crypto_random(void *out, size_t len)
+enum herald_err crypto_random(void *out, size_t len)
 {
     return RAND_bytes(out, (int)len) == 1 ? HERALD_OK : HERALD_ERR_CRYPTO;
 }
@@ -152,7 +152,7 @@ static int hexval(int c)
     return -1;
 }
 
-int crypto_load_key_file(const char *path, uint8_t key[CRYPTO_AES_KEY_LEN])
+enum herald_err crypto_load_key_file(const char *path, uint8_t key[CRYPTO_AES_KEY_LEN])
 {
     FILE *f = fopen(path, "rb");
     if (!f)
@@ -185,7 +185,7 @@ done:
     return rc;
 }
 
-int crypto_create_key_file(const char *path)
+enum herald_err crypto_create_key_file(const char *path)
 {
     uint8_t key[CRYPTO_AES_KEY_LEN];
     char hex[2 * CRYPTO_AES_KEY_LEN + 2];
@@ -225,8 +225,8 @@ bool crypto_file_is_encrypted(const char *path)
     return yes;
 }
 
-int crypto_encrypt_file(const uint8_t key[CRYPTO_AES_KEY_LEN], const char *in_path,
-                        const char *out_path)
+enum herald_err crypto_encrypt_file(const uint8_t key[CRYPTO_AES_KEY_LEN], const char *in_path,
+                                    const char *out_path)
 {
     int rc = HERALD_ERR_IO;
     FILE *in = fopen(in_path, "rb"), *out = fopen(out_path, "wb");
@@ -302,8 +302,8 @@ static int read_envelope(FILE *in, uint8_t nonce[GCM_NONCE_LEN], uint8_t tag[GCM
     return HERALD_OK;
 }
 
-int crypto_decrypt_file(const uint8_t key[CRYPTO_AES_KEY_LEN], const char *in_path,
-                        const char *out_path)
+enum herald_err crypto_decrypt_file(const uint8_t key[CRYPTO_AES_KEY_LEN], const char *in_path,
+                                    const char *out_path)
 {
     int rc = HERALD_ERR_IO;
     FILE *in = fopen(in_path, "rb"), *out = NULL;

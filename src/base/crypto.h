@@ -17,7 +17,7 @@ int crypto_sha256_file(const char *path, char out[2 * CRYPTO_SHA256_LEN + 1]);
 /* SHA-256 of a NUL-terminated string as 64 hex digits + NUL. */
 void crypto_sha256_hex(const char *s, char out[2 * CRYPTO_SHA256_LEN + 1]);
 /* Fills `out` from the OS CSPRNG; HERALD_ERR_CRYPTO if it cannot. */
-int crypto_random(void *out, size_t len);
+enum herald_err crypto_random(void *out, size_t len);
 /* Unpadded base64url of `len` bytes; `out` needs 4*ceil(len/3)+1 bytes. */
 void crypto_b64url(const uint8_t *in, size_t len, char *out);
 /* Decodes unpadded base64url into `out` (at most out_cap bytes); *out_len = bytes written.
@@ -31,18 +31,18 @@ bool crypto_ct_equal(const void *a, size_t a_len, const void *b, size_t b_len);
 #define CRYPTO_AES_KEY_LEN 32
 /* Reads a 256-bit key from a file: 32 raw bytes, or 64 hex digits (surrounding whitespace
  * ignored). HERALD_ERR_IO / HERALD_ERR_CONFIG on failure. */
-int crypto_load_key_file(const char *path, uint8_t key[CRYPTO_AES_KEY_LEN]);
+enum herald_err crypto_load_key_file(const char *path, uint8_t key[CRYPTO_AES_KEY_LEN]);
 /* Creates a new random key file at `path` (64 hex digits, mode 0600, never overwriting):
  * HERALD_ERR_DUPLICATE when it exists, HERALD_ERR_IO when it cannot be written. */
-int crypto_create_key_file(const char *path);
+enum herald_err crypto_create_key_file(const char *path);
 /* Encrypts file `in_path` into `out_path` with AES-256-GCM (magic, random nonce, ciphertext,
  * tag). */
-int crypto_encrypt_file(const uint8_t key[CRYPTO_AES_KEY_LEN], const char *in_path,
-                        const char *out_path);
+enum herald_err crypto_encrypt_file(const uint8_t key[CRYPTO_AES_KEY_LEN], const char *in_path,
+                                    const char *out_path);
 /* Decrypts what crypto_encrypt_file wrote; HERALD_ERR_BACKUP_INVALID when the tag does not
  * verify (wrong key or damaged file). The output is removed on failure. */
-int crypto_decrypt_file(const uint8_t key[CRYPTO_AES_KEY_LEN], const char *in_path,
-                        const char *out_path);
+enum herald_err crypto_decrypt_file(const uint8_t key[CRYPTO_AES_KEY_LEN], const char *in_path,
+                                    const char *out_path);
 /* True when the file starts with the encrypted-backup magic. */
 bool crypto_file_is_encrypted(const char *path);
 

@@ -6,7 +6,7 @@
 
 #include "base/err.h"
 
-int gzip_compress(const void *in, size_t len, int level, char **out, size_t *out_len)
+enum herald_err gzip_compress(const void *in, size_t len, int level, char **out, size_t *out_len)
 {
     z_stream zs = {0};
     /* windowBits 16 + 15: a gzip header and trailer rather than raw zlib. */

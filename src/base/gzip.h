@@ -7,6 +7,6 @@
 /* Compresses `len` bytes at zlib `level` (1 fastest .. 9 smallest, -1 zlib's default) into a
  * gzip stream. On success *out is allocated (free() it). HERALD_ERR_NOMEM or
  * HERALD_ERR_INTERNAL otherwise. */
-int gzip_compress(const void *in, size_t len, int level, char **out, size_t *out_len);
+enum herald_err gzip_compress(const void *in, size_t len, int level, char **out, size_t *out_len);
 
 #endif

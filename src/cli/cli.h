@@ -8,7 +8,7 @@ struct store;
 struct backup_opts;
 
 /* Opens the configured store, printing a clear message on failure. */
-int cli_open_store(struct app *app, struct store **out);
+enum herald_err cli_open_store(struct app *app, struct store **out);
 /* Prints "herald: <what>: <error text>" on stderr. */
 void cli_error(const char *what, int rc);
 

@@ -90,7 +90,7 @@ static int parse_field(const struct field *f, const char *text, uint64_t *bits, 
     }
 }
 
-int cron_parse(const char *expr, struct cron *out, char *err, size_t err_size)
+enum herald_err cron_parse(const char *expr, struct cron *out, char *err, size_t err_size)
 {
     memset(out, 0, sizeof(*out));
     static const struct {

@@ -19,7 +19,7 @@ struct cron {
 };
 
 /* HERALD_ERR_INVALID with a message in err on a bad expression. */
-int cron_parse(const char *expr, struct cron *out, char *err, size_t err_size);
+enum herald_err cron_parse(const char *expr, struct cron *out, char *err, size_t err_size);
 /* The first time strictly after after_ms (whole minutes; for @every, after_ms + interval).
  * -1 if none within five years (e.g. "0 0 30 2 *"). */
 int64_t cron_next(const struct cron *c, int64_t after_ms);

@@ -51,37 +51,38 @@ struct sync_page {
     size_t skipped, outside;
     int64_t now;
 };
-int sync_page_init(struct sync_page *pg, size_t cap);
+enum herald_err sync_page_init(struct sync_page *pg, size_t cap);
 void sync_page_free(struct sync_page *pg);
 /* Adds one event occurring at when_ms, taking over `payload`. Events outside the window are
  * counted, not stored; `why` (or a failed validation) makes a dead letter with `request`. */
 void sync_page_add(struct sync_run *run, struct sync_page *pg, const struct evkey_input *in,
                    int64_t when_ms, char *payload, const char *request, const char *why);
 /* Writes the page through the event writer and adds it to the counters. */
-int sync_page_commit(struct sync_run *run, struct sync_page *pg, size_t seen);
+enum herald_err sync_page_commit(struct sync_run *run, struct sync_page *pg, size_t seen);
 /* A connector's record parser: turns one upstream record (an activity, a statistics row) into
  * events of the page, or dead letters. Pure but for run->dead_letter: no I/O, so it is fuzzed
  * on its own (tests/fuzz/fuzz_connector_records.c). */
 typedef void (*sync_record_fn)(struct sync_run *run, struct sync_page *pg, json_t *record,
                                const char *campaign_id, const char *request);
 /* Parses every record of `records` (an array) with `parse` and commits the page. */
-int sync_page_store(struct sync_run *run, json_t *records, size_t events_per_record,
-                    sync_record_fn parse, const char *campaign_id, const char *request);
+enum herald_err sync_page_store(struct sync_run *run, json_t *records, size_t events_per_record,
+                                sync_record_fn parse, const char *campaign_id, const char *request);
 /* GETs path; *doc is NULL when the body is not JSON (then *raw still holds it; free both).
  * Permanent HTTP errors are recorded as dead letters and set run->permanent. */
-int sync_fetch_json(struct sync_run *run, const char *path, json_t **doc, char **raw);
+enum herald_err sync_fetch_json(struct sync_run *run, const char *path, json_t **doc, char **raw);
 /* The loop both connectors share: the campaign list (fetched once, kept in the cursor), then
  * each campaign's pages from the saved offset, checkpointing after each page. */
 typedef int (*sync_campaigns_fn)(struct sync_run *run, json_t *ids);
 typedef int (*sync_page_fn)(struct sync_run *run, const char *campaign_id, json_int_t offset,
                             size_t *got, bool *last);
-int sync_run_campaigns(struct sync_run *run, sync_campaigns_fn campaigns, sync_page_fn page,
-                       int page_size);
+enum herald_err sync_run_campaigns(struct sync_run *run, sync_campaigns_fn campaigns,
+                                   sync_page_fn page, int page_size);
 /* An upstream answer that cannot be read: records a dead letter with the request and body,
  * sets the job's error (printf-style) and marks the failure permanent. Returns
  * HERALD_ERR_UPSTREAM_MALFORMED. */
-int sync_malformed(struct sync_run *run, const char *reason, const char *request, const char *body,
-                   const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+enum herald_err sync_malformed(struct sync_run *run, const char *reason, const char *request,
+                               const char *body, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
 /* ---- the connector table ---- */
 struct sync_connector {
     const char *platform; /* as events and requests name it: "lemlist" */

@@ -59,7 +59,7 @@ static int64_t limiter_take(struct hc_limiter *l)
     return wait;
 }
 
-int hc_client_new(const struct hc_opts *opts, struct hc_client **out)
+enum herald_err hc_client_new(const struct hc_opts *opts, struct hc_client **out)
 {
     struct hc_client *c = calloc(1, sizeof(*c));
     if (!c)
@@ -387,15 +387,15 @@ static int hc_request(struct hc_client *c, const char *path_query, const struct 
     return rc;
 }
 
-int hc_get(struct hc_client *c, const char *path_query, struct hc_response *out, char *error,
-           size_t error_size)
+enum herald_err hc_get(struct hc_client *c, const char *path_query, struct hc_response *out,
+                       char *error, size_t error_size)
 {
     return hc_request(c, path_query, NULL, out, error, error_size);
 }
 
-int hc_post(struct hc_client *c, const char *path_query, const char *content_type,
-            const char *content_encoding, const void *data, size_t len, struct hc_response *out,
-            char *error, size_t error_size)
+enum herald_err hc_post(struct hc_client *c, const char *path_query, const char *content_type,
+                        const char *content_encoding, const void *data, size_t len,
+                        struct hc_response *out, char *error, size_t error_size)
 {
     struct hc_body body = {content_type, content_encoding, data, len};
     return hc_request(c, path_query, &body, out, error, error_size);

@@ -44,7 +44,7 @@ struct hc_opts {
 };
 
 struct hc_client;
-int hc_client_new(const struct hc_opts *opts, struct hc_client **out);
+enum herald_err hc_client_new(const struct hc_opts *opts, struct hc_client **out);
 void hc_client_free(struct hc_client *c);
 
 struct hc_response {
@@ -58,12 +58,12 @@ struct hc_response {
  * permanent HTTP error (4xx other than 429) or once retries are exhausted (out->status says
  * which; 0 for transport errors, with `error` filled); HERALD_ERR_CANCELLED when stopped.
  * The body of the last response is kept in both cases. */
-int hc_get(struct hc_client *c, const char *path_query, struct hc_response *out, char *error,
-           size_t error_size);
+enum herald_err hc_get(struct hc_client *c, const char *path_query, struct hc_response *out,
+                       char *error, size_t error_size);
 /* POSTs a body with the same policy as hc_get(). */
-int hc_post(struct hc_client *c, const char *path_query, const char *content_type,
-            const char *content_encoding, const void *data, size_t len, struct hc_response *out,
-            char *error, size_t error_size);
+enum herald_err hc_post(struct hc_client *c, const char *path_query, const char *content_type,
+                        const char *content_encoding, const void *data, size_t len,
+                        struct hc_response *out, char *error, size_t error_size);
 /* The longest wait a Retry-After can ask for: larger values (and far dates) are clamped. */
 #define HC_MAX_RETRY_AFTER_MS 60000
 /* A Retry-After header value (RFC 9110: delay-seconds or an HTTP-date) as milliseconds from

@@ -55,7 +55,7 @@ static int append_upstream_type(struct buf *b, const char *payload)
     return rc;
 }
 
-int mixpanel_hashed_id(const char *hash_key, const char *email, char out[65])
+enum herald_err mixpanel_hashed_id(const char *hash_key, const char *email, char out[65])
 {
     char lower[512];
     size_t n = strlen(email);
@@ -104,8 +104,8 @@ void mixpanel_batch_free(struct mixpanel_batch *b)
     memset(b, 0, sizeof(*b));
 }
 
-int mixpanel_batch_build(const struct store_event *rows, size_t n, const char *hash_key,
-                         struct mixpanel_batch *out)
+enum herald_err mixpanel_batch_build(const struct store_event *rows, size_t n, const char *hash_key,
+                                     struct mixpanel_batch *out)
 {
     memset(out, 0, sizeof(*out));
     out->end = calloc(n, sizeof(size_t));

@@ -20,13 +20,13 @@ struct mixpanel_batch {
 /* Serialises n rows (n > 0) into *out (free with mixpanel_batch_free()); with a hash_key
  * (NULL: none) the distinct_id is mixpanel_hashed_id() and the email property is left out.
  * HERALD_ERR_NOMEM, or an error of mixpanel_hashed_id(). */
-int mixpanel_batch_build(const struct store_event *rows, size_t n, const char *hash_key,
-                         struct mixpanel_batch *out);
+enum herald_err mixpanel_batch_build(const struct store_event *rows, size_t n, const char *hash_key,
+                                     struct mixpanel_batch *out);
 /* The hashed distinct_id: HMAC-SHA256(hash_key, lower-cased email) in 64 hex digits. Keyed,
  * so that the ids cannot be reversed by hashing a list of known addresses; a new key gives
  * every person a new id. HERALD_ERR_INVALID for an email of 512 bytes or more,
  * HERALD_ERR_CRYPTO. */
-int mixpanel_hashed_id(const char *hash_key, const char *email, char out[65]);
+enum herald_err mixpanel_hashed_id(const char *hash_key, const char *email, char out[65]);
 void mixpanel_batch_free(struct mixpanel_batch *b);
 /* Event i alone, for a dead letter (free() it); NULL when out of memory. */
 char *mixpanel_batch_event(const struct mixpanel_batch *b, size_t i);

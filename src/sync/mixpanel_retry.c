@@ -118,8 +118,8 @@ const struct jobs_kind mixpanel_retry_job_kind = {
     .retries = "mixpanel",
 };
 
-int mixpanel_retry_register(struct jobs *jobs, const struct mixpanel_opts *opts,
-                            struct mixpanel_retry **out)
+enum herald_err mixpanel_retry_register(struct jobs *jobs, const struct mixpanel_opts *opts,
+                                        struct mixpanel_retry **out)
 {
     struct mixpanel_retry *r = calloc(1, sizeof(*r));
     if (!r)

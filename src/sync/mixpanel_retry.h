@@ -12,8 +12,8 @@ extern const struct jobs_kind mixpanel_retry_job_kind;
 
 struct mixpanel_retry;
 /* Registers the kind with `jobs` (before jobs_start()). The strings of opts must outlive it. */
-int mixpanel_retry_register(struct jobs *jobs, const struct mixpanel_opts *opts,
-                            struct mixpanel_retry **out);
+enum herald_err mixpanel_retry_register(struct jobs *jobs, const struct mixpanel_opts *opts,
+                                        struct mixpanel_retry **out);
 void mixpanel_retry_free(struct mixpanel_retry *r);
 
 #endif

@@ -8,7 +8,7 @@
 #include "base/clock.h"
 #include "sync/connector.h"
 
-int sync_page_init(struct sync_page *pg, size_t cap)
+enum herald_err sync_page_init(struct sync_page *pg, size_t cap)
 {
     memset(pg, 0, sizeof(*pg));
     cap = cap ? cap : 1;
@@ -58,7 +58,7 @@ void sync_page_add(struct sync_run *run, struct sync_page *pg, const struct evke
     pg->n++;
 }
 
-int sync_page_commit(struct sync_run *run, struct sync_page *pg, size_t seen)
+enum herald_err sync_page_commit(struct sync_run *run, struct sync_page *pg, size_t seen)
 {
     int rc = pg->n ? ingest_write(run->ingest, pg->items, pg->n) : HERALD_OK;
     if (rc)
@@ -81,7 +81,7 @@ void sync_count(json_t *obj, const char *name, json_int_t n)
     json_object_set_new(obj, name, json_integer((v ? json_integer_value(v) : 0) + n));
 }
 
-int sync_fetch_json(struct sync_run *run, const char *path, json_t **doc, char **raw)
+enum herald_err sync_fetch_json(struct sync_run *run, const char *path, json_t **doc, char **raw)
 {
     struct hc_response resp;
     *doc = NULL;
@@ -100,8 +100,8 @@ int sync_fetch_json(struct sync_run *run, const char *path, json_t **doc, char *
     return HERALD_OK;
 }
 
-int sync_run_campaigns(struct sync_run *run, sync_campaigns_fn campaigns, sync_page_fn page,
-                       int page_size)
+enum herald_err sync_run_campaigns(struct sync_run *run, sync_campaigns_fn campaigns,
+                                   sync_page_fn page, int page_size)
 {
     json_t *cursor = json_object_get(run->state, "_cursor");
     int rc;
@@ -159,8 +159,8 @@ bool sync_campaign_wanted(const struct sync_run *run, const char *campaign_id)
     return false;
 }
 
-int sync_malformed(struct sync_run *run, const char *reason, const char *request, const char *body,
-                   const char *fmt, ...)
+enum herald_err sync_malformed(struct sync_run *run, const char *reason, const char *request,
+                               const char *body, const char *fmt, ...)
 {
     run->dead_letter(run, reason, request, body);
     va_list ap;
@@ -171,8 +171,8 @@ int sync_malformed(struct sync_run *run, const char *reason, const char *request
     return HERALD_ERR_UPSTREAM_MALFORMED;
 }
 
-int sync_page_store(struct sync_run *run, json_t *records, size_t events_per_record,
-                    sync_record_fn parse, const char *campaign_id, const char *request)
+enum herald_err sync_page_store(struct sync_run *run, json_t *records, size_t events_per_record,
+                                sync_record_fn parse, const char *campaign_id, const char *request)
 {
     size_t n = json_array_size(records);
     struct sync_page pg;

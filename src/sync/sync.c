@@ -70,7 +70,7 @@ static int last_success_get_tx(struct store_conn *c, void *arg)
     return rc == HERALD_ERR_NOT_FOUND ? HERALD_OK : rc;
 }
 
-int sync_record_run(struct sync *s, const char *platform, enum sync_outcome outcome)
+enum herald_err sync_record_run(struct sync *s, const char *platform, enum sync_outcome outcome)
 {
     int i = connector_index(platform);
     if (i < 0)
@@ -85,7 +85,7 @@ int sync_record_run(struct sync *s, const char *platform, enum sync_outcome outc
     return store_run_tx(s->st, last_success_set_tx, &t);
 }
 
-int sync_stats(struct sync *s, struct sync_platform_stats *out, size_t *n)
+enum herald_err sync_stats(struct sync *s, struct sync_platform_stats *out, size_t *n)
 {
     *n = 0;
     for (size_t i = 0; i < sync_connector_count && i < SYNC_MAX_CONNECTORS; i++) {
@@ -121,8 +121,8 @@ void sync_opts_from_cfg(const struct cfg *cfg, struct sync_opts *out)
 
 static void *prober_main(void *arg);
 
-int sync_start(struct store *st, struct ingest *ing, struct jobs *jobs,
-               const struct sync_opts *opts, struct sync **out)
+enum herald_err sync_start(struct store *st, struct ingest *ing, struct jobs *jobs,
+                           const struct sync_opts *opts, struct sync **out)
 {
     struct sync *s = calloc(1, sizeof(*s));
     if (!s)

@@ -35,8 +35,8 @@ struct sync;
 /* Registers the "sync" job kind with `jobs` (before jobs_start()) and starts the health probe
  * thread. The strings of opts must outlive the sync. HERALD_ERR_INTERNAL when the thread
  * cannot start. */
-int sync_start(struct store *st, struct ingest *ing, struct jobs *jobs,
-               const struct sync_opts *opts, struct sync **out);
+enum herald_err sync_start(struct store *st, struct ingest *ing, struct jobs *jobs,
+                           const struct sync_opts *opts, struct sync **out);
 void sync_stop(struct sync *s);
 
 /* True when this node has credentials for `platform`. */
@@ -58,7 +58,7 @@ struct sync_platform_stats {
     int64_t last_success_ms;
 };
 /* Fills one row per connector (out has room for SYNC_MAX_CONNECTORS); *n = rows. */
-int sync_stats(struct sync *s, struct sync_platform_stats *out, size_t *n);
+enum herald_err sync_stats(struct sync *s, struct sync_platform_stats *out, size_t *n);
 
 /* Raw params of the periodic incremental sync: every configured platform (a new reference);
  * NULL when none is configured. */
@@ -68,7 +68,7 @@ json_t *sync_periodic_params(const struct sync *s);
 extern const struct jobs_kind sync_job_kind;
 struct hc_opts;
 /* Counts how one platform's run ended, and on success records when (sync_stats()). */
-int sync_record_run(struct sync *s, const char *platform, enum sync_outcome outcome);
+enum herald_err sync_record_run(struct sync *s, const char *platform, enum sync_outcome outcome);
 /* Base URL, credentials and the shared request budget of a platform. */
 void sync_http_opts(struct sync *s, const char *platform, struct hc_opts *ho);
 struct store *sync_store(const struct sync *s);
