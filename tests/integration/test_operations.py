@@ -86,7 +86,10 @@ def test_prometheus_metrics(herald):
     assert set(proc) == {"process_cpu_seconds_total", "process_resident_memory_bytes",
                          "process_virtual_memory_bytes", "process_open_fds", "process_max_fds",
                          "process_start_time_seconds"}
-    assert proc["process_cpu_seconds_total"] > 0
+    # CPU time as /proc counts it (user + system ticks), read here after the scrape.
+    fields = open(f"/proc/{herald.proc.pid}/stat").read().rsplit(")", 1)[1].split()
+    cpu_after = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    assert cpu_after - 0.5 <= proc["process_cpu_seconds_total"] <= cpu_after + 0.011
     # Connections come and go between the two readings: a few descriptors either way.
     assert abs(proc["process_open_fds"] - len(os.listdir(f"/proc/{herald.proc.pid}/fd"))) <= 3
     assert proc["process_max_fds"] > proc["process_open_fds"] > 3
