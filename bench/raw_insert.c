@@ -19,6 +19,9 @@ struct batch {
     const struct store_event **ptrs;
     bool *created;
     size_t n;
+    char (*keys)[EVKEY_MAX_LEN];
+    char (*emails)[64];
+    char (*ids)[64];
 };
 
 static double cpu_seconds(void)
@@ -27,6 +30,34 @@ static double cpu_seconds(void)
     getrusage(RUSAGE_SELF, &ru);
     return (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
            (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+}
+
+/* Events first..first+n-1: 40 leads opening the same campaign, each activity its own key. */
+static void make_batch(struct batch *b, long first, int64_t now)
+{
+    for (size_t i = 0; i < b->n; i++) {
+        long k = first + (long)i;
+        snprintf(b->emails[i], 64, "lead%ld@example.com", k % 40);
+        snprintf(b->ids[i], 64, "act_bench_%ld", k);
+        struct evkey_input in = {"lemlist",    "cam_bench", "opened",
+                                 b->emails[i], b->ids[i],   "2024-01-15T10:30:00Z",
+                                 NULL};
+        struct evkey_fields f;
+        struct evkey_problem p;
+        evkey_validate(&in, &f, &p);
+        evkey_compute(&f, b->keys[i]);
+        b->evs[i] = (struct store_event){.event_key = b->keys[i],
+                                         .platform = "lemlist",
+                                         .campaign_id = "cam_bench",
+                                         .event_type = "opened",
+                                         .email = b->emails[i],
+                                         .source_id = b->ids[i],
+                                         .payload = "{\"type\":\"emailsOpened\"}",
+                                         .has_occurred_at = true,
+                                         .occurred_at_ms = 1705314600000LL,
+                                         .created_at_ms = now};
+        b->ptrs[i] = &b->evs[i];
+    }
 }
 
 static int insert_tx(struct store_conn *c, void *arg)
@@ -51,37 +82,18 @@ int main(int argc, char **argv)
         fprintf(stderr, "raw_insert: cannot open %s\n", argv[1]);
         return 1;
     }
-    struct batch b = {calloc((size_t)size, sizeof(*b.evs)), calloc((size_t)size, sizeof(*b.ptrs)),
-                      calloc((size_t)size, sizeof(bool)), 0};
-    char(*keys)[EVKEY_MAX_LEN] = calloc((size_t)size, EVKEY_MAX_LEN);
-    char(*emails)[64] = calloc((size_t)size, 64);
-    char(*ids)[64] = calloc((size_t)size, 64);
+    struct batch b = {calloc((size_t)size, sizeof(*b.evs)),
+                      calloc((size_t)size, sizeof(*b.ptrs)),
+                      calloc((size_t)size, sizeof(bool)),
+                      0,
+                      calloc((size_t)size, EVKEY_MAX_LEN),
+                      calloc((size_t)size, 64),
+                      calloc((size_t)size, 64)};
     int64_t t0 = clock_mono_ns(), now = clock_now_ms();
     double cpu0 = cpu_seconds();
     for (long done = 0; done < total; done += size) {
         b.n = (size_t)(total - done < size ? total - done : size);
-        for (size_t i = 0; i < b.n; i++) {
-            long k = done + (long)i;
-            snprintf(emails[i], 64, "lead%ld@example.com", k % 40);
-            snprintf(ids[i], 64, "act_bench_%ld", k);
-            struct evkey_input in = {
-                "lemlist", "cam_bench", "opened", emails[i], ids[i], "2024-01-15T10:30:00Z", NULL};
-            struct evkey_fields f;
-            struct evkey_problem p;
-            evkey_validate(&in, &f, &p);
-            evkey_compute(&f, keys[i]);
-            b.evs[i] = (struct store_event){.event_key = keys[i],
-                                            .platform = "lemlist",
-                                            .campaign_id = "cam_bench",
-                                            .event_type = "opened",
-                                            .email = emails[i],
-                                            .source_id = ids[i],
-                                            .payload = "{\"type\":\"emailsOpened\"}",
-                                            .has_occurred_at = true,
-                                            .occurred_at_ms = 1705314600000LL,
-                                            .created_at_ms = now};
-            b.ptrs[i] = &b.evs[i];
-        }
+        make_batch(&b, done, now);
         if (store_run_tx(st, insert_tx, &b)) {
             fprintf(stderr, "raw_insert: insert failed\n");
             return 1;
@@ -93,9 +105,9 @@ int main(int argc, char **argv)
     free(b.evs);
     free(b.ptrs);
     free(b.created);
-    free(keys);
-    free(emails);
-    free(ids);
+    free(b.keys);
+    free(b.emails);
+    free(b.ids);
     store_close(st);
     return 0;
 }
