@@ -10,6 +10,7 @@
 #include "backup/backup.h"
 #include "jobs/jobs.h"
 #include "store/store.h"
+#include "sync/mixpanel.h"
 
 #define MAX_MIGRATIONS 256
 /* The migration whose down script drops forward_cursors (the Mixpanel forwarding cursor). */
@@ -154,15 +155,19 @@ static enum herald_err rollback_backup(struct app *app, struct backup_result *re
     return rc;
 }
 
-/* The rollback itself with the job workers paused (running jobs released, resumed after). */
+/* The rollback itself with the job workers and the Mixpanel forwarder paused (running jobs
+ * released, imports in flight landed), both resumed after. */
 static enum herald_err rollback_paused(struct app *app, int steps, int *reverted,
                                        struct herald_error *err)
 {
     enum herald_err rc = jobs_pause(app->jobs, 10000);
     if (rc)
         herald_error_set(err, rc, NULL, "the running jobs did not stop within 10 s");
+    else if ((rc = mixpanel_pause(app->mixpanel, 10000)))
+        herald_error_set(err, rc, NULL, "the Mixpanel imports in flight did not land within 10 s");
     else
         rc = store_migrate_down(app->store, steps, reverted);
+    mixpanel_resume(app->mixpanel);
     jobs_resume(app->jobs);
     return rc;
 }
