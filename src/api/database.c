@@ -1,5 +1,6 @@
-/* GET /api/database/performance (pool, query timings, rows per table) and POST
- * /api/database/optimize (sync_indexes, analyze, vacuum; each timed and reported). */
+/* GET /api/database/performance (pool, timings, slowest statements, every table and index
+ * with rows and bytes) and POST /api/database/optimize (sync_indexes, analyze, vacuum; each timed
+ * and reported). */
 #include <stdio.h>
 #include <string.h>
 
@@ -14,43 +15,65 @@ static json_t *avg_ms(uint64_t total_ns, uint64_t count)
     return json_string(s);
 }
 
-/* Rows per table; a table that cannot be read (a rolled-back migration) shows null rows. */
-static enum herald_err table_rows_json(struct store *st, json_t **out)
+/* Every table the database holds, with its rows and sizes, and every index with its size. */
+static enum herald_err catalogue_json(struct store *st, json_t **tables, json_t **indexes)
 {
-    struct store_table_row rows[STORE_TABLES_MAX];
-    enum herald_err rc = store_table_report(st, rows);
+    struct store_catalogue cat;
+    enum herald_err rc = store_catalogue_report(st, &cat);
     if (rc)
         return rc;
-    json_t *tables = json_array();
-    if (!tables)
-        return HERALD_ERR_NOMEM;
-    for (size_t i = 0; i < store_table_count; i++)
-        json_array_append_new(
-            tables, json_pack("{s:s, s:o}", "name", rows[i].name, "rows",
-                              rows[i].present ? json_integer(rows[i].rows) : json_null()));
-    *out = tables;
+    *tables = json_array();
+    *indexes = json_array();
+    for (size_t i = 0; i < cat.ntables; i++) {
+        const struct store_table_info *t = &cat.tables[i];
+        json_array_append_new(*tables, json_pack("{s:s, s:I, s:I, s:I, s:I}", "name", t->name,
+                                                 "rows", (json_int_t)t->rows, "table_bytes",
+                                                 (json_int_t)t->table_bytes, "index_bytes",
+                                                 (json_int_t)t->index_bytes, "total_bytes",
+                                                 (json_int_t)(t->table_bytes + t->index_bytes)));
+    }
+    for (size_t i = 0; i < cat.nindexes; i++)
+        json_array_append_new(*indexes, json_pack("{s:s, s:s, s:I}", "name", cat.indexes[i].name,
+                                                  "table", cat.indexes[i].table, "bytes",
+                                                  (json_int_t)cat.indexes[i].bytes));
+    store_catalogue_free(&cat);
     return HERALD_OK;
+}
+
+/* The statements with the longest single run, by statement id. */
+static json_t *slowest_json(struct store *st)
+{
+    struct store_stmt_timing t[10];
+    size_t n = store_slowest_statements(st, t, 10);
+    json_t *list = json_array();
+    for (size_t i = 0; i < n; i++)
+        json_array_append_new(list, json_pack("{s:i, s:s, s:I, s:f, s:f}", "id", t[i].id, "sql",
+                                              t[i].sql, "count", (json_int_t)t[i].count, "avg_ms",
+                                              (double)t[i].avg_ns / 1e6, "max_ms",
+                                              (double)t[i].max_ns / 1e6));
+    return list;
 }
 
 enum http_result api_database_performance(struct http_request *req, void *ctx)
 {
     struct app *app = ctx;
-    json_t *tables = NULL;
+    json_t *tables = NULL, *indexes = NULL;
     int64_t t0 = clock_mono_ns();
-    enum herald_err rc = table_rows_json(app->store, &tables);
+    enum herald_err rc = catalogue_json(app->store, &tables, &indexes);
     if (rc)
         return api_fail(req, rc);
     int64_t count_ns = clock_mono_ns() - t0;
     struct store_stats s;
     store_get_stats(app->store, &s);
     json_t *perf = json_pack(
-        "{s:s, s:{s:i, s:i, s:i, s:i}, s:{s:o, s:o, s:I, s:I, s:I, s:I}, s:o, s:f}", "backend",
-        store_backend_name(app->store), "connection_pool", "active", s.pool_active, "idle",
-        s.pool_idle, "max", s.pool_max, "waiting", s.pool_waiting, "query_performance",
+        "{s:s, s:{s:i, s:i, s:i, s:i}, s:{s:o, s:o, s:I, s:I, s:I, s:I}, s:o, s:o, s:o, s:f}",
+        "backend", store_backend_name(app->store), "connection_pool", "active", s.pool_active,
+        "idle", s.pool_idle, "max", s.pool_max, "waiting", s.pool_waiting, "query_performance",
         "avg_select_time", avg_ms(s.select_ns, s.select_count), "avg_insert_time",
         avg_ms(s.write_ns, s.write_count), "slow_queries", (json_int_t)s.slow_queries, "selects",
         (json_int_t)s.select_count, "writes", (json_int_t)s.write_count, "tx_retries",
-        (json_int_t)s.soft_retries, "tables", tables, "table_scan_ms", (double)count_ns / 1e6);
+        (json_int_t)s.soft_retries, "tables", tables, "indexes", indexes, "slowest_statements",
+        slowest_json(app->store), "table_scan_ms", (double)count_ns / 1e6);
     http_reply_json(req, 200, json_pack("{s:b, s:o}", "success", 1, "performance", perf));
     return HTTP_REPLIED;
 }

@@ -34,6 +34,7 @@ struct jobs {
     pthread_mutex_t mu;
     pthread_cond_t wake;
     atomic_bool stopping;
+    atomic_bool paused; /* jobs_pause(): claim nothing, hand running jobs back */
     int nworkers;
     struct jobs_worker workers[JOBS_MAX_WORKERS];
 };

@@ -60,6 +60,12 @@ int jobs_new(struct store *st, const struct jobs_opts *opts, struct jobs **out);
 int jobs_register(struct jobs *j, const struct jobs_kind *kind, void *arg);
 /* Starts the workers. */
 int jobs_start(struct jobs *j);
+/* Stops claiming new work and makes running jobs stop at their next checkpoint or
+ * should_stop poll; they are released (pending again, progress kept). Waits up to timeout_ms
+ * for this node's workers to be idle: HERALD_ERR_CONFLICT if they are not (still paused). */
+int jobs_pause(struct jobs *j, int timeout_ms);
+/* Undoes jobs_pause(): released jobs are claimed again. */
+void jobs_resume(struct jobs *j);
 /* Stops the workers: jobs under way are released (back to pending, progress kept) so the
  * next start, here or on another node, resumes them at once. Then frees j. */
 void jobs_free(struct jobs *j);

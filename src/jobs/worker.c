@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "base/backoff.h"
 #include "base/clock.h"
@@ -127,7 +128,7 @@ bool jobs_ctx_should_stop(void *arg)
 {
     struct jobs_ctx *ctx = arg;
     struct jobs_worker *w = ctx->w;
-    if (atomic_load(&w->cancel) || atomic_load(&w->j->stopping))
+    if (atomic_load(&w->cancel) || atomic_load(&w->j->stopping) || atomic_load(&w->j->paused))
         return true;
     /* Another node's API may have cancelled the job: look at the flag twice a second. */
     int64_t now = clock_now_ms();
@@ -178,7 +179,8 @@ static int save_progress(struct jobs_ctx *ctx, const char *text)
         return rc;
     if (t.cancel)
         atomic_store(&w->cancel, true);
-    return atomic_load(&w->cancel) || atomic_load(&j->stopping) ? HERALD_ERR_CANCELLED : HERALD_OK;
+    bool stop = atomic_load(&w->cancel) || atomic_load(&j->stopping) || atomic_load(&j->paused);
+    return stop ? HERALD_ERR_CANCELLED : HERALD_OK;
 }
 
 int jobs_ctx_checkpoint(struct jobs_ctx *ctx, bool force)
@@ -264,9 +266,9 @@ static const char *record_outcome(struct jobs_ctx *ctx, int rc)
     if (rc == HERALD_OK) {
         t.status = "completed";
         t.error = NULL;
-    } else if (rc == HERALD_ERR_CANCELLED && atomic_load(&j->stopping) &&
-               !atomic_load(&w->cancel)) {
-        /* Shutting down: hand the job back so it resumes at once, here or elsewhere. */
+    } else if (rc == HERALD_ERR_CANCELLED &&
+               (atomic_load(&j->stopping) || atomic_load(&j->paused)) && !atomic_load(&w->cancel)) {
+        /* Shutting down or paused: hand the job back so it resumes at once, here or elsewhere. */
         t.status = "released";
         t.error = NULL;
         t.until = t.now;
@@ -355,6 +357,13 @@ static void *worker_main(void *arg)
     while (!atomic_load(&j->stopping)) {
         struct store_job job;
         int64_t now = clock_now_ms();
+        if (atomic_load(&j->paused)) {
+            pthread_mutex_lock(&j->mu);
+            struct timespec deadline = clock_deadline_in(100);
+            pthread_cond_timedwait(&j->wake, &j->mu, &deadline);
+            pthread_mutex_unlock(&j->mu);
+            continue;
+        }
         struct claim_tx t = {j->node, j->kind_names, now, now + j->opts.lease_ms, &job};
         int rc = store_run_tx(j->st, claim_tx, &t);
         if (rc == HERALD_OK) {
@@ -375,6 +384,38 @@ static void *worker_main(void *arg)
         pthread_mutex_unlock(&j->mu);
     }
     return NULL;
+}
+
+/* True when no worker of this node holds a job. */
+static bool workers_idle(struct jobs *j)
+{
+    bool idle = true;
+    pthread_mutex_lock(&j->mu);
+    for (int i = 0; i < j->nworkers; i++)
+        idle &= j->workers[i].job_id[0] == '\0';
+    pthread_mutex_unlock(&j->mu);
+    return idle;
+}
+
+int jobs_pause(struct jobs *j, int timeout_ms)
+{
+    atomic_store(&j->paused, true);
+    pthread_mutex_lock(&j->mu);
+    pthread_cond_broadcast(&j->wake);
+    pthread_mutex_unlock(&j->mu);
+    for (int waited = 0; !workers_idle(j); waited += 20) {
+        if (waited >= timeout_ms)
+            return HERALD_ERR_CONFLICT;
+        struct timespec ts = {0, 20 * 1000000L};
+        nanosleep(&ts, NULL);
+    }
+    return HERALD_OK;
+}
+
+void jobs_resume(struct jobs *j)
+{
+    atomic_store(&j->paused, false);
+    jobs_wake(j);
 }
 
 static void stop_workers(struct jobs *j)

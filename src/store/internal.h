@@ -56,6 +56,8 @@ enum store_stmt {
     STMT_FWD_STATE,
     STMT_EVENTS_AFTER,
     STMT_EVENTS_LAG,
+    STMT_CATALOGUE_TABLES,  /* name, rows, table bytes, index bytes */
+    STMT_CATALOGUE_INDEXES, /* name, table, bytes */
     STMT__COUNT
 };
 
@@ -136,6 +138,8 @@ struct store {
     int n_idle, n_active, n_waiting, pool_min, pool_max;
     unsigned generation; /* bumped when a connection is found dead: drop the older ones */
     atomic_uint_fast64_t select_count, select_ns, write_count, write_ns, slow_queries, soft_retries;
+    /* Per statement id: runs, total and longest time (store_slowest_statements()). */
+    atomic_uint_fast64_t stmt_count[STMT__COUNT], stmt_ns[STMT__COUNT], stmt_max_ns[STMT__COUNT];
 };
 
 struct store_conn {

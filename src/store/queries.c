@@ -186,6 +186,31 @@ const struct store_stmt_def store_stmts[STMT__COUNT] = {
                                "VALUES ($1, $2, $3)",
                                NULL, true},
     [STMT_MIGRATION_DELETE] = {"DELETE FROM schema_migrations WHERE version = $1", NULL, true},
+    /* Every table of the database, from the catalogue. SQLite: the dbstat virtual table, in
+       one pass (leaf cells of a table's b-tree are its rows); PostgreSQL: an exact count per
+       table through query_to_xml, and the relation sizes. */
+    [STMT_CATALOGUE_TABLES] =
+        {"WITH s AS (SELECT name, SUM(pgsize) AS bytes, SUM(CASE WHEN pagetype = 'leaf' THEN "
+         "ncell ELSE 0 END) AS cells FROM dbstat GROUP BY name) "
+         "SELECT t.name, COALESCE(ts.cells, 0), COALESCE(ts.bytes, 0), "
+         "COALESCE((SELECT SUM(x.bytes) FROM s x JOIN sqlite_master i ON i.name = x.name "
+         "WHERE i.type = 'index' AND i.tbl_name = t.name), 0) "
+         "FROM sqlite_master t LEFT JOIN s ts ON ts.name = t.name "
+         "WHERE t.type = 'table' AND t.name NOT LIKE 'sqlite_%' ORDER BY t.name",
+         "SELECT c.relname, (xpath('/row/n/text()', query_to_xml(format('SELECT count(*) AS n "
+         "FROM %I.%I', n.nspname, c.relname), false, true, '')))[1]::text::bigint, "
+         "pg_total_relation_size(c.oid) - pg_indexes_size(c.oid), pg_indexes_size(c.oid) "
+         "FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+         "WHERE c.relkind IN ('r', 'p') AND n.nspname = current_schema() ORDER BY c.relname",
+         false},
+    [STMT_CATALOGUE_INDEXES] =
+        {"SELECT i.name, i.tbl_name, COALESCE((SELECT SUM(pgsize) FROM dbstat d WHERE d.name = "
+         "i.name), 0) FROM sqlite_master i WHERE i.type = 'index' ORDER BY i.tbl_name, i.name",
+         "SELECT i.relname, t.relname, pg_relation_size(i.oid) FROM pg_index x "
+         "JOIN pg_class i ON i.oid = x.indexrelid JOIN pg_class t ON t.oid = x.indrelid "
+         "JOIN pg_namespace n ON n.oid = t.relnamespace WHERE n.nspname = current_schema() "
+         "ORDER BY t.relname, i.relname",
+         false},
 };
 
 const char *store_stmt_sql(enum store_stmt id, enum store_dialect d)

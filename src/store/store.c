@@ -176,6 +176,40 @@ static void pool_release(struct store_conn *c)
     c->pc = NULL;
 }
 
+/* Per statement id: one more run, its time, and the longest so far. */
+static void time_statement(struct store *st, enum store_stmt id, uint64_t dt)
+{
+    atomic_fetch_add_explicit(&st->stmt_count[id], 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&st->stmt_ns[id], dt, memory_order_relaxed);
+    uint_fast64_t max = atomic_load_explicit(&st->stmt_max_ns[id], memory_order_relaxed);
+    while (dt > max &&
+           !atomic_compare_exchange_weak_explicit(&st->stmt_max_ns[id], &max, dt,
+                                                  memory_order_relaxed, memory_order_relaxed))
+        ;
+}
+
+size_t store_slowest_statements(struct store *st, struct store_stmt_timing *out, size_t max)
+{
+    size_t n = 0;
+    for (int id = 0; id < STMT__COUNT; id++) {
+        uint64_t count = atomic_load(&st->stmt_count[id]);
+        if (!count)
+            continue;
+        struct store_stmt_timing t = {id, store_stmt_sql(id, st->be->dialect), count,
+                                      atomic_load(&st->stmt_ns[id]) / count,
+                                      atomic_load(&st->stmt_max_ns[id])};
+        size_t i = n < max ? n++ : max; /* insertion by max time, longest first */
+        while (i > 0 && out[i - 1].max_ns < t.max_ns) {
+            if (i < max)
+                out[i] = out[i - 1];
+            i--;
+        }
+        if (i < max)
+            out[i] = t;
+    }
+    return n;
+}
+
 int store_query(struct store_conn *c, enum store_stmt id, const struct store_val *params,
                 int nparams, struct store_res *out)
 {
@@ -192,6 +226,7 @@ int store_query(struct store_conn *c, enum store_stmt id, const struct store_val
     }
     if (dt > SLOW_QUERY_NS)
         atomic_fetch_add_explicit(&st->slow_queries, 1, memory_order_relaxed);
+    time_statement(st, id, dt);
     if (rc == HERALD_ERR_DB_SOFT && !st->be->usable(c->pc->impl))
         c->broken = true;
     return rc;

@@ -49,6 +49,13 @@ struct store_stats {
     uint64_t soft_retries;
 };
 void store_get_stats(struct store *st, struct store_stats *out);
+struct store_stmt_timing {
+    int id;          /* the statement's id in the registry */
+    const char *sql; /* its text for this backend (static) */
+    uint64_t count, avg_ns, max_ns;
+};
+/* The statements run so far, longest single run first, at most `max` of them in out. */
+size_t store_slowest_statements(struct store *st, struct store_stmt_timing *out, size_t max);
 
 /* ---- API keys ---- */
 struct store_key {
@@ -228,6 +235,26 @@ struct store_table_row {
 #define STORE_TABLES_MAX 32 /* store_table_count never exceeds it */
 /* Fills out[store_table_count]. HERALD_ERR_DB_SOFT when the database is busy. */
 int store_table_report(struct store *st, struct store_table_row *out);
+/* Every table and index the database holds (from its catalogue, not a list in the code):
+ * rows and bytes. Fill with store_catalogue_report(), free with store_catalogue_free(). */
+struct store_table_info {
+    char name[64];
+    int64_t rows, table_bytes, index_bytes; /* table_bytes includes TOAST on PostgreSQL */
+};
+struct store_index_info {
+    char name[64], table[64];
+    int64_t bytes;
+};
+struct store_catalogue {
+    struct store_table_info *tables;
+    size_t ntables;
+    struct store_index_info *indexes;
+    size_t nindexes;
+};
+/* One read transaction. HERALD_ERR_DB when the catalogue cannot be read (SQLite built
+ * without the dbstat virtual table). */
+int store_catalogue_report(struct store *st, struct store_catalogue *out);
+void store_catalogue_free(struct store_catalogue *cat);
 /* Runs one store_optimize() task outside a transaction. */
 int store_run_optimize(struct store *st, const char *task);
 

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "base/backoff.h"
 #include "base/buf.h"
@@ -55,7 +56,9 @@ struct mixpanel {
     char path[256];
     pthread_t thread, prep_thread;
     atomic_bool stopping;
-    pthread_mutex_t pmu; /* the preparation slot */
+    atomic_bool paused;     /* mixpanel_pause(): start no new batch */
+    atomic_bool forwarding; /* the forwarder is between reading the cursor and draining */
+    pthread_mutex_t pmu;    /* the preparation slot */
     pthread_cond_t pcv;
     bool want;
     int64_t want_from;
@@ -438,6 +441,10 @@ static struct sender *idle_sender(struct mixpanel *m, const struct window *w)
 static void feed(struct mixpanel *m, struct window *w)
 {
     struct prepared p = {0};
+    if (atomic_load(&m->paused)) { /* drain what is in flight, then let mixpanel_pause() go */
+        w->feeding = false;
+        return;
+    }
     if (!renew_lease(m, w) || !take_batch(m, w->next_from, &p) || p.rc || p.n == 0) {
         if (p.rc)
             log_warn("mixpanel forwarder cannot read the store",
@@ -502,10 +509,17 @@ static void *forwarder_main(void *arg)
     struct mixpanel *m = arg;
     pthread_setname_np(pthread_self(), "herald-mixpanel");
     while (!atomic_load(&m->stopping)) {
+        atomic_store(&m->forwarding, true); /* before looking at paused: see mixpanel_pause */
+        if (atomic_load(&m->paused)) {
+            atomic_store(&m->forwarding, false);
+            nap(m, 100);
+            continue;
+        }
         struct cursor_tx t = {.m = m, .now = clock_now_ms()};
         int rc = store_run_tx(m->st, acquire_tx, &t);
         if (rc == HERALD_ERR_CONFLICT) {
             set_status(m, "standby", NULL);
+            atomic_store(&m->forwarding, false);
             nap(m, 1000);
             continue;
         }
@@ -514,9 +528,30 @@ static void *forwarder_main(void *arg)
                      json_pack("{s:s}", "error", herald_strerror(rc)));
         else
             forward_from(m, t.last_id);
+        atomic_store(&m->forwarding, false);
         nap(m, 300);
     }
     return NULL;
+}
+
+int mixpanel_pause(struct mixpanel *m, int timeout_ms)
+{
+    if (!m)
+        return HERALD_OK;
+    atomic_store(&m->paused, true);
+    for (int waited = 0; atomic_load(&m->forwarding); waited += 20) {
+        if (waited >= timeout_ms)
+            return HERALD_ERR_CONFLICT;
+        struct timespec ts = {0, 20 * 1000000L};
+        nanosleep(&ts, NULL);
+    }
+    return HERALD_OK;
+}
+
+void mixpanel_resume(struct mixpanel *m)
+{
+    if (m)
+        atomic_store(&m->paused, false);
 }
 
 static void stop_preparer(struct mixpanel *m)

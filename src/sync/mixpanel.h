@@ -49,6 +49,12 @@ void mixpanel_import_target(const struct mixpanel_opts *opts, struct hc_opts *ho
 int mixpanel_start(struct store *st, const struct mixpanel_opts *opts, struct mixpanel **out);
 /* Stops and joins the threads (an import in flight finishes or times out first) and frees. */
 void mixpanel_stop(struct mixpanel *m);
+/* Starts no new batch; the imports in flight finish and the cursor moves past them. Waits up
+ * to timeout_ms for that: HERALD_ERR_CONFLICT if it takes longer (still paused). The
+ * forwarder holds no transaction while paused. m may be NULL (disabled). */
+int mixpanel_pause(struct mixpanel *m, int timeout_ms);
+/* Undoes mixpanel_pause(). m may be NULL. */
+void mixpanel_resume(struct mixpanel *m);
 
 struct mixpanel_status {
     const char *status; /* disabled, healthy, failing, standby */
