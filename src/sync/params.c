@@ -110,7 +110,8 @@ static int check_window(json_t *raw, json_t *params, struct jobs_problem *p)
     return HERALD_OK;
 }
 
-/* Events carry one namespace label: several given are joined, in order. */
+/* Events carry the namespaces as one label, several joined with "," in order; event validation
+   accepts such a list and GET /api/events?namespace= matches any one of them. */
 static int check_namespaces(json_t *raw, json_t *params, struct jobs_problem *p)
 {
     json_t *in = json_object_get(raw, "namespaces");

@@ -130,6 +130,27 @@ def test_date_range_stores_exactly_the_window_once(synced, fake):
     assert all("email" in r for r in reasons)
 
 
+def test_two_namespaces_store_and_list_under_each(synced, fake):
+    start, end = window(fake, 10, 3)
+    want = expected_count(fake, start, end)
+    assert want["events"] > 0
+    j = wait_job(synced, run(synced, syncMode="date_range", startDate=start, endDate=end,
+                             namespaces=["ns_a", "ns.b"]))
+    assert j["status"] == "completed", j
+    assert j["progress"]["platforms"]["lemlist"]["eventsStored"] == want["events"]
+    assert count_events(synced, namespace="ns_a") == want["events"]
+    assert count_events(synced, namespace="ns.b") == want["events"]
+    # Membership, not a pattern: '_' is no wildcard and a prefix is no match.
+    assert count_events(synced, namespace="nsxa") == 0
+    assert count_events(synced, namespace="ns") == 0
+    e = synced.get("/api/events", key=synced.admin_key,
+                   params={"namespace": "ns.b", "limit": 1}).json()["events"][0]
+    assert e["namespace"] == "ns_a,ns.b"
+    dls = synced.get("/api/jobs/dead-letters?limit=100", key=synced.admin_key).json()
+    assert not [d for d in dls["deadLetters"]
+                if d["jobId"] == j["jobId"] and "namespace" in d["reason"]]
+
+
 def test_events_carry_upstream_detail(synced, fake):
     start, end = window(fake, 0, 60)
     wait_job(synced, run(synced, syncMode="date_range", startDate=start, endDate=end,
