@@ -90,11 +90,34 @@ def run(h, **body):
     ({"platforms": "lemlist,smartlead", "syncMode": "full"}, "platforms",
      "platform_not_configured"),
     ({"syncMode": "full"}, "platforms", "validation_failed"),
+    # The item bounds hold for a comma-separated string as for a list.
+    ({"platforms": ",".join(["lemlist"] * 11), "syncMode": "full"}, "platforms",
+     "validation_failed"),
+    ({"platforms": "lemlist", "syncMode": "full",
+      "namespaces": ",".join("abcdefghijk")}, "namespaces", "validation_failed"),
+    ({"platforms": "lemlist", "syncMode": "full", "namespaces": list("abcdefghijk")},
+     "namespaces", "validation_failed"),
+    ({"platforms": "lemlist", "syncMode": "full",
+      "campaignIds": ",".join(f"c{i}" for i in range(1001))}, "campaignIds",
+     "validation_failed"),
+    ({"platforms": "lemlist", "syncMode": "full",
+      "campaignIds": [f"c{i}" for i in range(1001)]}, "campaignIds", "validation_failed"),
+    ({"platforms": "lemlist", "syncMode": "full", "campaignIds": " , "}, "campaignIds",
+     "validation_failed"),
 ])
 def test_execute_validation(synced, body, field, code):
     r = synced.post(EXEC, body, key=synced.admin_key)
     assert r.status_code == 400, r.text
     assert r.json()["error"]["code"] == code and r.json()["error"]["field"] == field
+
+
+def test_list_bounds_accept_the_limit_in_either_form(synced):
+    for ids in (",".join(f"c{i}" for i in range(1000)), [f"c{i}" for i in range(1000)]):
+        r = synced.post(EXEC, {"platforms": "lemlist", "syncMode": "full", "campaignIds": ids,
+                               "namespaces": ",".join("abcdefghij")}, key=synced.admin_key)
+        assert r.status_code == 202, r.text
+        synced.request("DELETE", f"/api/full-sync/cancel/{r.json()['jobId']}",
+                       key=synced.admin_key)
 
 
 def test_unconfigured_platform(herald):
