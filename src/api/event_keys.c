@@ -224,6 +224,8 @@ enum http_result api_event_keys_generate(struct http_request *req, void *ctx)
     }
     http_req_set_state(req, g, generate_free);
     rc = ingest_submit(app->ingest, g->items, g->n, &g->ticket, generate_done, g);
+    if (rc == HERALD_ERR_QUEUE_FULL)
+        http_reply_header(req, "Retry-After", "1"); /* the writer drains a batch in ms */
     if (rc)
         return api_fail(req, rc);
     return HTTP_SUSPENDED;

@@ -61,7 +61,7 @@ static void run_concurrent(int cache_keys)
 {
     struct store *st = open_store();
     struct ingest *ing;
-    struct ingest_opts opts = {64, 1, cache_keys};
+    struct ingest_opts opts = {64, 1, cache_keys, 0};
     assert_int_equal(ingest_start(st, &opts, &ing), 0);
     pthread_t th[THREADS];
     struct worker w[THREADS];
@@ -119,7 +119,7 @@ static void test_stop_flushes_queue(void **state)
     (void)state;
     struct store *st = open_store();
     struct ingest *ing;
-    struct ingest_opts opts = {8, 50, 100};
+    struct ingest_opts opts = {8, 50, 100, 0};
     assert_int_equal(ingest_start(st, &opts, &ing), 0);
     static struct ingest_item items[100];
     static char keys[100][40];
@@ -142,7 +142,7 @@ static void test_known_keys(void **state)
     (void)state;
     struct store *st = open_store();
     struct ingest *ing;
-    struct ingest_opts opts = {8, 0, 100};
+    struct ingest_opts opts = {8, 0, 100, 0};
     assert_int_equal(ingest_start(st, &opts, &ing), 0);
     struct ingest_item it;
     char key[40];
@@ -187,7 +187,7 @@ static void test_submit_all_answered(void **state)
     (void)state;
     struct store *st = open_store();
     struct ingest *ing;
-    struct ingest_opts opts = {8, 0, 100};
+    struct ingest_opts opts = {8, 0, 100, 0};
     assert_int_equal(ingest_start(st, &opts, &ing), 0);
     struct ingest_item it;
     char key[40];
