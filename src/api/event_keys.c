@@ -1,4 +1,7 @@
-/* POST /api/event-keys/generate: one event, or {"events":[…]} with up to 1000. Each event is
+/* Owns POST /api/event-keys/generate: parsing and validating one event or a batch, the
+ * events:import check on connector platforms, submitting to the writer and the reply. */
+
+/* One event, or {"events":[…]} with up to 1000. Each event is
  * validated, keyed and looked up among recently stored keys; the rest go to the event writer
  * and the request is answered once every row is durable (the connection is suspended
  * meanwhile, so no server thread waits). The reply is built here, on the server thread, for

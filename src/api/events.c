@@ -1,7 +1,9 @@
-/* GET /api/events: parses the query, calls events_list() and replies.
- * The page is written straight into the reply buffer, not built as a jansson tree: this
- * endpoint is read far more often than anything else, and a tree of 100 events cost thousands
- * of allocations per request. */
+/* Owns GET /api/events: parsing its query (filters, limit, the opaque cursor), calling
+ * events_list() and writing the page as JSON. */
+
+/* The page is written straight into the reply buffer, not built as a jansson tree: this
+   endpoint is read far more often than anything else, and a tree of 100 events cost thousands
+   of allocations per request. */
 #include <ctype.h>
 #include <inttypes.h>
 #include <stdio.h>
