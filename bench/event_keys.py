@@ -46,7 +46,7 @@ def cpu_text(r):
 def bench_backend(backend, pg):
     wd = tempfile.mkdtemp(prefix=f"herald-bench-{backend}-")
     try:
-        with served(backend, wd, pg, "events:write") as (h, key):
+        with served(backend, wd, pg, "events:write,events:import") as (h, key):
             env = dict(os.environ, HERALD_BENCH_KEY=key)
             gen_url = h.url + "/api/event-keys/generate"
             wrk(h.url + "/livez", seconds=2, conns=CONNS)  # warm-up

@@ -38,7 +38,7 @@ def send(h, env, count, tag):
 def bench_backend(backend, pg):
     wd = tempfile.mkdtemp(prefix=f"herald-rss-{backend}-")
     try:
-        with served(backend, wd, pg, "events:write") as (h, key):
+        with served(backend, wd, pg, "events:write,events:import") as (h, key):
             env = dict(os.environ, HERALD_BENCH_KEY=key)
             send(h, env, WARMUP, "warm")
             before = rss_kib(h.proc.pid)

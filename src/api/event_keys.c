@@ -1,4 +1,7 @@
-/* POST /api/event-keys/generate: one event, or {"events":[…]} with up to 1000. Each event is
+/* Owns POST /api/event-keys/generate: parsing and validating one event or a batch, the
+ * events:import check on connector platforms, submitting to the writer and the reply. */
+
+/* One event, or {"events":[…]} with up to 1000. Each event is
  * validated, keyed and looked up among recently stored keys; the rest go to the event writer
  * and the request is answered once every row is durable (the connection is suspended
  * meanwhile, so no server thread waits). The reply is built here, on the server thread, for
@@ -14,6 +17,7 @@
 #include "base/clock.h"
 #include "events/ingest.h"
 #include "events/key.h"
+#include "sync/connector.h"
 
 #define MAX_BATCH 1000
 #define MAX_PROPERTIES_BYTES 16384
@@ -112,6 +116,22 @@ static void generate_done(void *arg)
     http_req_resume(g->req);
 }
 
+/* A connector's platform (lemlist, smartlead) belongs to the sync engine: a key stores events
+   under it only with the events:import scope, so an event cannot be planted before the sync. */
+static int check_reserved(struct http_request *req, const struct evkey_fields *fields,
+                          const char *path)
+{
+    if (!sync_connector_find(fields->platform) || http_req_has_scope(req, "events:import"))
+        return HERALD_OK;
+    char field[96];
+    snprintf(field, sizeof(field), "%s%splatform", path, *path ? "." : "");
+    http_reply_error(req, HERALD_ERR_FORBIDDEN,
+                     "events of a connector platform are the sync's: storing them needs the "
+                     "\"events:import\" scope",
+                     field);
+    return HERALD_ERR_FORBIDDEN;
+}
+
 int api_event_parse(struct http_request *req, json_t *obj, const char *path,
                     struct evkey_fields *fields, char key[EVKEY_MAX_LEN], char **payload)
 {
@@ -141,6 +161,9 @@ int api_event_parse(struct http_request *req, json_t *obj, const char *path,
         http_reply_error(req, HERALD_ERR_INVALID, problem.message, field);
         return rc;
     }
+    rc = check_reserved(req, fields, path);
+    if (rc)
+        return rc;
     if (props) {
         *payload = json_dumps(props, JSON_COMPACT | JSON_SORT_KEYS);
         if (!*payload || strlen(*payload) > MAX_PROPERTIES_BYTES) {
@@ -204,6 +227,8 @@ enum http_result api_event_keys_generate(struct http_request *req, void *ctx)
     }
     http_req_set_state(req, g, generate_free);
     rc = ingest_submit(app->ingest, g->items, g->n, &g->ticket, generate_done, g);
+    if (rc == HERALD_ERR_QUEUE_FULL)
+        http_reply_header(req, "Retry-After", "1"); /* the writer drains a batch in ms */
     if (rc)
         return api_fail(req, rc);
     return HTTP_SUSPENDED;

@@ -1,7 +1,9 @@
-/* GET /api/events: filtered, newest first, at most 100 a page, with an opaque cursor. The
- * page is written straight into the reply buffer, not built as a jansson tree: this endpoint
- * is read far more often than anything else, and a tree of 100 events cost thousands of
- * allocations per request. */
+/* Owns GET /api/events: parsing its query (filters, limit, the opaque cursor), calling
+ * events_list() and writing the page as JSON. */
+
+/* The page is written straight into the reply buffer, not built as a jansson tree: this
+   endpoint is read far more often than anything else, and a tree of 100 events cost thousands
+   of allocations per request. */
 #include <ctype.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -13,7 +15,7 @@
 #include "base/clock.h"
 #include "base/crypto.h"
 #include "events/key.h"
-#include "store/store.h"
+#include "events/query.h"
 
 #define CURSOR_TAG "evc1:"
 
@@ -81,21 +83,6 @@ static bool charset_ok(const char *s, size_t max, const char *extra)
         if (!isalnum((unsigned char)*s) && !strchr(extra, *s))
             return false;
     return true;
-}
-
-struct list_tx {
-    const struct store_event_filter *filter;
-    struct store_event *rows;
-    size_t count;
-};
-
-static int list_tx(struct store_conn *c, void *arg)
-{
-    struct list_tx *tx = arg;
-    store_events_free(tx->rows, tx->count);
-    tx->rows = NULL;
-    tx->count = 0;
-    return store_event_list(c, tx->filter, &tx->rows, &tx->count);
 }
 
 /* Answers 400 for `field`; returns false for read_filter(). */
@@ -176,7 +163,7 @@ static int render_page(struct buf *b, const struct store_event *rows, size_t cou
 }
 
 /* from, to and cursor; answers 400 itself and returns false on a bad one. */
-static bool read_window(struct http_request *req, struct store_event_filter *f)
+static bool read_window(struct http_request *req, struct events_filter *f)
 {
     const char *from = http_req_query(req, "from"), *to = http_req_query(req, "to");
     if (from) {
@@ -202,7 +189,7 @@ static bool read_window(struct http_request *req, struct store_event_filter *f)
 
 /* Reads and checks the query string into f (email lowercased into email_buf); answers 400
  * itself and returns false on a bad argument. */
-static bool read_filter(struct http_request *req, struct store_event_filter *f, char email_buf[255])
+static bool read_filter(struct http_request *req, struct events_filter *f, char email_buf[255])
 {
     long long limit;
     if (http_query_int(req, "limit", 1, 100, 50, &limit))
@@ -239,18 +226,18 @@ static bool read_filter(struct http_request *req, struct store_event_filter *f, 
 enum http_result api_events_list(struct http_request *req, void *ctx)
 {
     struct app *app = ctx;
-    struct store_event_filter f = {0};
+    struct events_filter f = {0};
     char email[255];
     if (!read_filter(req, &f, email))
         return HTTP_REPLIED;
-    struct list_tx tx = {&f, NULL, 0};
-    int rc = store_run_read(app->store, list_tx, &tx);
+    struct events_page page;
+    int rc = events_list(app->store, &f, &page);
     if (rc)
         return api_fail(req, rc);
     struct buf b;
     buf_init(&b, (size_t)64 << 20);
-    rc = render_page(&b, tx.rows, tx.count, f.limit);
-    store_events_free(tx.rows, tx.count);
+    rc = render_page(&b, page.rows, page.count, f.limit);
+    events_page_free(&page);
     if (rc)
         http_reply_error(req, HERALD_ERR_NOMEM, NULL, NULL);
     else

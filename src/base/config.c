@@ -115,6 +115,9 @@ static const struct cfg_entry cfg_table[] = {
      "both API and sync ingest)."},
     {"HERALD_WRITER_CACHE", CFG_INT, OFF(writer_cache), 0, 10000000, "200000", NULL,
      "Event writer: recently stored event keys kept in memory so repeats cost no write."},
+    {"HERALD_WRITER_QUEUE_MAX", CFG_INT, OFF(writer_queue_max), 1, 10000000, "100000", NULL,
+     "Event writer: most events waiting to be written. When full, POST /api/event-keys/generate "
+     "answers 503 `writer_queue_full` with Retry-After, and sync connectors wait for room."},
     {"HERALD_SQLITE_SYNCHRONOUS", CFG_CHOICE, OFF(sqlite_synchronous), 0, 0, "full", "full|normal",
      "SQLite durability. `full` syncs every commit to disk (survives power loss); `normal` "
      "survives a crash or kill -9 of Herald but not of the machine."},

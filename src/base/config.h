@@ -46,6 +46,7 @@ struct cfg {
     int writer_batch;
     int writer_flush_ms;
     int writer_cache;
+    int writer_queue_max;
     char *sqlite_synchronous;
     int shutdown_timeout;
     char *lemlist_api_key; /* secret */

@@ -33,7 +33,9 @@
     X(HERALD_ERR_UPSTREAM, 24, "upstream_error", 502, "the upstream service failed")               \
     X(HERALD_ERR_UPSTREAM_MALFORMED, 25, "upstream_malformed", 502,                                \
       "the upstream service sent a malformed response")                                            \
-    X(HERALD_ERR_CANCELLED, 26, "cancelled", 409, "the operation was cancelled")
+    X(HERALD_ERR_CANCELLED, 26, "cancelled", 409, "the operation was cancelled")                   \
+    X(HERALD_ERR_QUEUE_FULL, 27, "writer_queue_full", 503,                                         \
+      "the event writer's queue is full: retry after the Retry-After delay")
 
 enum herald_err {
 #define HERALD_ERR_ENUM(name, num, code, status, msg) name = num,

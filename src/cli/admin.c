@@ -93,8 +93,8 @@ static const char keys_help[] =
     "       herald keys bootstrap\n\n"
     "create and rotate print the new secret alone on stdout's first line (details on stderr);\n"
     "it is shown once and stored only as a hash. bootstrap creates an admin key only when no\n"
-    "active key exists. Scopes: admin, events:read, events:write, sync:run, jobs:read,\n"
-    "jobs:write, ops (default " KEYS_DEFAULT_SCOPES "; docs/api.md has the table).\n";
+    "active key exists. Scopes: admin, events:read, events:write, events:import, sync:run,\n"
+    "jobs:read, jobs:write, ops (default " KEYS_DEFAULT_SCOPES "; docs/api.md has the table).\n";
 
 static void print_key_details(const struct store_key *k)
 {

@@ -115,7 +115,8 @@ static int start_schedules(struct app *app)
 static int start_domain(struct app *app, struct sync_opts *so, struct mixpanel_opts *mo)
 {
     const struct cfg *cfg = &app->cfg;
-    struct ingest_opts io = {cfg->writer_batch, cfg->writer_flush_ms, cfg->writer_cache};
+    struct ingest_opts io = {cfg->writer_batch, cfg->writer_flush_ms, cfg->writer_cache,
+                             cfg->writer_queue_max};
     struct jobs_opts jo = {cfg->sync_workers, (int64_t)cfg->job_lease_seconds * 1000,
                            cfg->job_max_attempts};
     int rc = ingest_start(app->store, &io, &app->ingest);

@@ -1,3 +1,5 @@
+/* The event writer: its bounded queue, the one writer thread with its group commits, and the
+ * two-generation cache of recently stored keys. */
 #include "events/ingest.h"
 
 #include <errno.h>
@@ -34,6 +36,7 @@ struct ingest {
     pthread_t thread;
     pthread_mutex_t mu;
     pthread_cond_t wake;
+    pthread_cond_t room; /* signalled when the writer takes a batch: back-pressured submitters */
     struct ingest_item *head, *tail;
     size_t queued;
     bool stopping;
@@ -270,6 +273,7 @@ static void *writer_main(void *arg)
     while (wait_for_work(ing)) {
         size_t n;
         struct ingest_item *batch = take_batch(ing, &n);
+        pthread_cond_broadcast(&ing->room);
         pthread_mutex_unlock(&ing->mu);
         write_batch(ing, batch, n);
         pthread_mutex_lock(&ing->mu);
@@ -316,6 +320,7 @@ int ingest_start(struct store *st, const struct ingest_opts *opts, struct ingest
     pthread_mutex_init(&ing->mu, NULL);
     pthread_mutex_init(&ing->cache_mu, NULL);
     pthread_cond_init(&ing->wake, NULL);
+    pthread_cond_init(&ing->room, NULL);
     if (pthread_create(&ing->thread, NULL, writer_main, ing) != 0) {
         ing->stopping = true;
         ingest_stop(ing);
@@ -370,8 +375,41 @@ static struct ingest_item *link_unanswered(struct ingest_item *items, size_t n,
     return head;
 }
 
-int ingest_submit(struct ingest *ing, struct ingest_item *items, size_t n,
-                  struct ingest_ticket *ticket, ingest_done_fn done, void *arg)
+/* Whether count more items would take a non-empty queue past its bound (lock held). */
+static bool queue_full(const struct ingest *ing, size_t count)
+{
+    return ing->opts.queue_max > 0 && ing->queued > 0 &&
+           ing->queued + count > (size_t)ing->opts.queue_max;
+}
+
+/* Appends the list head..tail of count items; with `wait` a full queue is waited out. */
+static int enqueue(struct ingest *ing, struct ingest_item *head, struct ingest_item *tail,
+                   size_t count, bool wait)
+{
+    pthread_mutex_lock(&ing->mu);
+    while (wait && !ing->stopping && queue_full(ing, count))
+        pthread_cond_wait(&ing->room, &ing->mu);
+    int rc = ing->stopping            ? HERALD_ERR_SHUTTING_DOWN
+             : queue_full(ing, count) ? HERALD_ERR_QUEUE_FULL
+                                      : HERALD_OK;
+    if (!rc) {
+        if (ing->tail)
+            ing->tail->next = head;
+        else
+            ing->head = head;
+        ing->tail = tail;
+        size_t before = ing->queued;
+        ing->queued += count;
+        /* Wake the writer when work appears, and again when a batch fills during its wait. */
+        if (before == 0 || ing->queued >= (size_t)ing->opts.batch_max)
+            pthread_cond_signal(&ing->wake);
+    }
+    pthread_mutex_unlock(&ing->mu);
+    return rc;
+}
+
+static int submit(struct ingest *ing, struct ingest_item *items, size_t n,
+                  struct ingest_ticket *ticket, ingest_done_fn done, void *arg, bool wait)
 {
     struct ingest_item *tail = NULL;
     size_t count;
@@ -384,23 +422,13 @@ int ingest_submit(struct ingest *ing, struct ingest_item *items, size_t n,
         done(arg);
         return HERALD_OK;
     }
-    pthread_mutex_lock(&ing->mu);
-    if (ing->stopping) {
-        pthread_mutex_unlock(&ing->mu);
-        return HERALD_ERR_SHUTTING_DOWN;
-    }
-    if (ing->tail)
-        ing->tail->next = head;
-    else
-        ing->head = head;
-    ing->tail = tail;
-    size_t before = ing->queued;
-    ing->queued += count;
-    /* Wake the writer when work appears, and again when a batch fills during its wait. */
-    if (before == 0 || ing->queued >= (size_t)ing->opts.batch_max)
-        pthread_cond_signal(&ing->wake);
-    pthread_mutex_unlock(&ing->mu);
-    return HERALD_OK;
+    return enqueue(ing, head, tail, count, wait);
+}
+
+int ingest_submit(struct ingest *ing, struct ingest_item *items, size_t n,
+                  struct ingest_ticket *ticket, ingest_done_fn done, void *arg)
+{
+    return submit(ing, items, n, ticket, done, arg, false);
 }
 
 struct sync_wait {
@@ -423,7 +451,7 @@ int ingest_write(struct ingest *ing, struct ingest_item *items, size_t n)
     struct sync_wait w = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, false};
     struct ingest_ticket ticket;
     ingest_lookup(ing, items, n);
-    int rc = ingest_submit(ing, items, n, &ticket, sync_done, &w);
+    int rc = submit(ing, items, n, &ticket, sync_done, &w, true);
     if (!rc) {
         pthread_mutex_lock(&w.mu);
         while (!w.done)
@@ -444,6 +472,7 @@ void ingest_stop(struct ingest *ing)
     bool started = !ing->stopping;
     ing->stopping = true;
     pthread_cond_signal(&ing->wake);
+    pthread_cond_broadcast(&ing->room);
     pthread_mutex_unlock(&ing->mu);
     if (started)
         pthread_join(ing->thread, NULL);
@@ -456,6 +485,7 @@ void ingest_stop(struct ingest *ing)
     pthread_mutex_destroy(&ing->mu);
     pthread_mutex_destroy(&ing->cache_mu);
     pthread_cond_destroy(&ing->wake);
+    pthread_cond_destroy(&ing->room);
     free(ing);
 }
 

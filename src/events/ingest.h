@@ -20,6 +20,7 @@ struct ingest_opts {
     int batch_max;
     int flush_ms;
     int cache_keys; /* 0 disables the cache */
+    int queue_max;  /* most items waiting for the writer; 0: unbounded */
 };
 
 typedef void (*ingest_done_fn)(void *arg);
@@ -55,10 +56,13 @@ size_t ingest_lookup(struct ingest *ing, struct ingest_item *items, size_t n);
 /* Queues those of the n items ingest_lookup() did not answer. `done(arg)` runs on the writer
  * thread once all of them are durable or failed; it must be quick (the writer waits for it).
  * When none needs writing it runs at once, on the caller's thread.
- * HERALD_ERR_SHUTTING_DOWN once ingest_stop() has begun. */
+ * HERALD_ERR_SHUTTING_DOWN once ingest_stop() has begun; HERALD_ERR_QUEUE_FULL (nothing
+ * queued, `done` not called) when they would take the queue past queue_max (a submission into
+ * an empty queue is always taken, so one larger than the bound still goes through). */
 int ingest_submit(struct ingest *ing, struct ingest_item *items, size_t n,
                   struct ingest_ticket *ticket, ingest_done_fn done, void *arg);
-/* Looks up, submits the rest and waits; returns the ticket's rc. */
+/* Looks up, submits the rest and waits; returns the ticket's rc. A full queue is waited out
+ * (back-pressure for the sync connectors), not refused. */
 int ingest_write(struct ingest *ing, struct ingest_item *items, size_t n);
 /* True when the key was stored recently (it is in the cache). Thread-safe. */
 bool ingest_known(struct ingest *ing, const char *event_key);

@@ -1,3 +1,5 @@
+/* Event validation and normalisation (platforms, fields, namespace lists) and the
+ * deterministic event key. */
 #include "events/key.h"
 
 #include <ctype.h>
@@ -41,6 +43,14 @@ static bool chars_in(const char *s, const char *extra)
         if (!isalnum((unsigned char)*s) && !strchr(extra, *s))
             return false;
     return true;
+}
+
+/* A namespace label or a comma-separated list of them, none empty. */
+static bool namespaces_valid(const char *s)
+{
+    if (!*s || *s == ',' || s[strlen(s) - 1] == ',' || strstr(s, ",,"))
+        return false;
+    return chars_in(s, "_.:-,");
 }
 
 static bool domain_valid(const char *d, size_t n)
@@ -147,9 +157,10 @@ int evkey_validate(const struct evkey_input *in, struct evkey_fields *out,
         out->has_occurred_at = true;
     }
     if (in->namespace_) {
-        if (!copy_trimmed(in->namespace_, out->namespace_, sizeof(out->namespace_), &n) || n == 0 ||
-            !chars_in(out->namespace_, "_.:-"))
-            FAIL("namespace", "namespace must be 1-64 characters of A-Z a-z 0-9 _ . : -");
+        if (!copy_trimmed(in->namespace_, out->namespace_, sizeof(out->namespace_), &n) ||
+            !namespaces_valid(out->namespace_))
+            FAIL("namespace", "namespace must be 1-64 characters of A-Z a-z 0-9 _ . : - "
+                              "(several joined with ,)");
         out->has_namespace = true;
     }
     return HERALD_OK;

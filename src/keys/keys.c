@@ -9,8 +9,9 @@
 #include "base/config.h"
 #include "base/crypto.h"
 
-const char *const keys_known_scopes[] = {"admin",     "events:read", "events:write", "sync:run",
-                                         "jobs:read", "jobs:write",  "ops",          NULL};
+const char *const keys_known_scopes[] = {"admin",         "events:read", "events:write",
+                                         "events:import", "sync:run",    "jobs:read",
+                                         "jobs:write",    "ops",         NULL};
 
 enum herald_err keys_validate_scopes(const char *scopes, struct herald_error *err)
 {
@@ -26,10 +27,11 @@ enum herald_err keys_validate_scopes(const char *scopes, struct herald_error *er
             if (strlen(keys_known_scopes[i]) == n && strncmp(keys_known_scopes[i], p, n) == 0)
                 known = true;
         if (!known)
-            return herald_error_set(err, HERALD_ERR_INVALID, "scopes",
-                                    "unknown scope \"%.*s\" (known: admin, events:read, "
-                                    "events:write, sync:run, jobs:read, jobs:write, ops)",
-                                    (int)(n > 40 ? 40 : n), p);
+            return herald_error_set(
+                err, HERALD_ERR_INVALID, "scopes",
+                "unknown scope \"%.*s\" (known: admin, events:read, "
+                "events:write, events:import, sync:run, jobs:read, jobs:write, ops)",
+                (int)(n > 40 ? 40 : n), p);
         if (!end)
             return HERALD_OK;
         p = end + 1;

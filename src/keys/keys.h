@@ -19,7 +19,8 @@ struct keys_new {
 };
 
 /* The scopes Herald knows, NULL-terminated; docs/api.md has the table of scopes × routes.
- * admin: everything. events:read / events:write: list / store events. sync:run: start, follow
+ * admin: everything. events:read / events:write: list / store events. events:import: store
+ * events under a connector's platform (lemlist, smartlead). sync:run: start, follow
  * and cancel full syncs. jobs:read: job status and dead letters (which hold raw upstream
  * personal data). jobs:write: retry dead letters. ops: database performance and optimize,
  * migration state, process metrics. Rolling migrations back needs admin. */

@@ -18,14 +18,18 @@
 
 /* The paging cursor as a range on id (both dialects use it as an index bound); the other
    filters as "absent or equal", which no planner turns into an index choice. */
-#define EVENT_LIST(lead)                                                                           \
+/* An event's namespace is one label or several joined with ','; a filter on one label matches
+   any event whose list holds it (positional, so '_' in a label is no wildcard). */
+#define NS_MEMBER "instr(',' || namespace || ',', ',' || $5 || ',') > 0"
+#define NS_MEMBER_PG "strpos(',' || namespace || ',', ',' || $5 || ',') > 0"
+#define EVENT_LIST(lead, member)                                                                   \
     "SELECT " EVENT_COLS " FROM event_source WHERE " lead                                          \
     "id < COALESCE(CAST($8 AS BIGINT), 9223372036854775807) AND "                                  \
     "(CAST($1 AS TEXT) IS NULL OR platform = $1) AND "                                             \
     "(CAST($2 AS TEXT) IS NULL OR campaign_id = $2) AND "                                          \
     "(CAST($3 AS TEXT) IS NULL OR event_type = $3) AND "                                           \
     "(CAST($4 AS TEXT) IS NULL OR email = $4) AND "                                                \
-    "(CAST($5 AS TEXT) IS NULL OR namespace = $5) AND "                                            \
+    "(CAST($5 AS TEXT) IS NULL OR namespace = $5 OR " member ") AND "                              \
     "(CAST($6 AS BIGINT) IS NULL OR event_time_ms >= $6) AND "                                     \
     "(CAST($7 AS BIGINT) IS NULL OR event_time_ms < $7) "                                          \
     "ORDER BY id DESC LIMIT $9"
@@ -167,9 +171,11 @@ const struct store_stmt_def store_stmts[STMT__COUNT] = {
     /* GET /api/events: one statement per way in (see store_event_list_stmt). Filters in the
        "$n IS NULL OR" form never choose an index, so each statement walks exactly the index
        its leading condition names, already in id order: no sort, stops after $9 rows. */
-    [STMT_EVENT_LIST] = {EVENT_LIST(""), NULL, false},
-    [STMT_EVENT_LIST_BY_EMAIL] = {EVENT_LIST("email = $4 AND "), NULL, false},
-    [STMT_EVENT_LIST_BY_CAMPAIGN] = {EVENT_LIST("campaign_id = $2 AND "), NULL, false},
+    [STMT_EVENT_LIST] = {EVENT_LIST("", NS_MEMBER), EVENT_LIST("", NS_MEMBER_PG), false},
+    [STMT_EVENT_LIST_BY_EMAIL] = {EVENT_LIST("email = $4 AND ", NS_MEMBER),
+                                  EVENT_LIST("email = $4 AND ", NS_MEMBER_PG), false},
+    [STMT_EVENT_LIST_BY_CAMPAIGN] = {EVENT_LIST("campaign_id = $2 AND ", NS_MEMBER),
+                                     EVENT_LIST("campaign_id = $2 AND ", NS_MEMBER_PG), false},
     [STMT_COUNT_EVENT_SOURCE] = {"SELECT COUNT(*) FROM event_source", NULL, false},
     [STMT_COUNT_API_KEYS] = {"SELECT COUNT(*) FROM api_keys", NULL, false},
     [STMT_COUNT_SCHEMA_MIGRATIONS] = {"SELECT COUNT(*) FROM schema_migrations", NULL, false},

@@ -51,6 +51,22 @@ static json_t *label_list(json_t *v, size_t max_len, bool *ok)
     return out;
 }
 
+/* The item bounds of the list fields, whichever form they come in (a list, or one string whose
+   commas separate the items): the same as the HTTP spec's in api/full_sync.c. */
+#define MAX_PLATFORMS 10
+#define MAX_NAMESPACES 10
+#define MAX_CAMPAIGNS 1000
+
+static int check_count(json_t *list, size_t max, const char *field, struct jobs_problem *p)
+{
+    size_t n = json_array_size(list);
+    if (n >= 1 && n <= max)
+        return HERALD_OK;
+    char msg[96];
+    snprintf(msg, sizeof(msg), "%s must be of 1 to %zu items", field, max);
+    return refuse(p, HERALD_ERR_INVALID, field, msg);
+}
+
 /* "platforms must be lemlist, smartlead or both", from the connector table. */
 static void platforms_message(char *out, size_t size)
 {
@@ -71,7 +87,7 @@ static int check_platforms(json_t *raw, json_t *params, struct jobs_problem *p)
     json_array_foreach(platforms, i, v) ok &= sync_connector_find(json_string_value(v)) != NULL;
     json_object_set_new(params, "platforms", platforms);
     if (ok)
-        return HERALD_OK;
+        return check_count(platforms, MAX_PLATFORMS, "platforms", p);
     char msg[200];
     platforms_message(msg, sizeof(msg));
     return refuse(p, HERALD_ERR_INVALID, "platforms", msg);
@@ -110,7 +126,8 @@ static int check_window(json_t *raw, json_t *params, struct jobs_problem *p)
     return HERALD_OK;
 }
 
-/* Events carry one namespace label: several given are joined, in order. */
+/* Events carry the namespaces as one label, several joined with "," in order; event validation
+   accepts such a list and GET /api/events?namespace= matches any one of them. */
 static int check_namespaces(json_t *raw, json_t *params, struct jobs_problem *p)
 {
     json_t *in = json_object_get(raw, "namespaces");
@@ -118,6 +135,10 @@ static int check_namespaces(json_t *raw, json_t *params, struct jobs_problem *p)
         return HERALD_OK;
     bool ok;
     json_t *list = label_list(in, 64, &ok);
+    if (ok && check_count(list, MAX_NAMESPACES, "namespaces", p)) {
+        json_decref(list);
+        return HERALD_ERR_INVALID;
+    }
     char ns[400] = "";
     size_t i;
     json_t *v;
@@ -143,8 +164,9 @@ static int check_campaigns(json_t *raw, json_t *params, struct jobs_problem *p)
     if (!in || json_is_null(in))
         return HERALD_OK;
     bool ok;
-    json_object_set_new(params, "campaignIds", label_list(in, 128, &ok));
-    return ok ? HERALD_OK
+    json_t *list = label_list(in, 128, &ok);
+    json_object_set_new(params, "campaignIds", list);
+    return ok ? check_count(list, MAX_CAMPAIGNS, "campaignIds", p)
               : refuse(p, HERALD_ERR_INVALID, "campaignIds",
                        "each campaignId must be 1-128 characters of A-Z a-z 0-9 _ . : -");
 }

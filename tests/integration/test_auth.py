@@ -50,7 +50,10 @@ def test_scopes(herald):
     assert r.status_code == 403 and r.json()["error"]["code"] == "forbidden"
     assert herald.get("/api/events", key=reader).status_code == 200
     writer, _ = herald.create_key("writer")
-    assert herald.post("/api/event-keys/generate", gen_body(), key=writer).status_code == 200
+    # A connector's platform needs events:import; other platforms only events:write.
+    assert herald.post("/api/event-keys/generate", gen_body(), key=writer).status_code == 403
+    assert herald.post("/api/event-keys/generate", dict(gen_body(), platform="herald"),
+                       key=writer).status_code == 200
     r = herald.post("/api/database/optimize", {"optimizations": ["analyze"]}, key=writer)
     assert r.status_code == 403
 

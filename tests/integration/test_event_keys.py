@@ -226,3 +226,28 @@ def test_batch_round_trips_awkward_values(herald):
         assert e["properties"] == {"nested": {"list": [v, None]}, "v": v}
         assert e["sourceId"] == f"NULL{i}" and e["namespace"] == "NULL"
         assert e["occurredAt"] is None
+
+
+def test_connector_platforms_need_events_import(herald):
+    """lemlist/smartlead events are the sync's: events:write alone cannot plant one first."""
+    writer, _ = herald.create_key("writer", scopes="events:write,events:read")
+    importer, _ = herald.create_key("importer", scopes="events:write,events:import")
+    for platform in ("lemlist", "smartlead", "LemList"):
+        r = herald.post(G, body(platform=platform, email="plant@example.com"), key=writer)
+        assert r.status_code == 403, r.text
+        err = r.json()["error"]
+        assert err["code"] == "forbidden" and err["field"] == "platform"
+        assert "events:import" in err["message"]
+    r = herald.post(G, {"events": [body(platform="herald", email="ok@example.com"),
+                                   body(platform="lemlist", email="plant@example.com")]},
+                    key=writer)
+    assert r.status_code == 403 and r.json()["error"]["field"] == "events[1].platform"
+    assert herald.get("/api/events", key=writer,
+                      params={"email": "plant@example.com"}).json()["events"] == []
+    assert herald.get("/api/events", key=writer,
+                      params={"email": "ok@example.com"}).json()["events"] == []
+    assert herald.post(G, body(platform="herald"), key=writer).status_code == 200
+    assert herald.post(G, body(platform="ota"), key=writer).status_code == 200
+    r = herald.post(G, body(platform="lemlist", email="imp@example.com"), key=importer)
+    assert r.status_code == 200 and r.json()["created"] is True
+    assert herald.post(G, body(platform="smartlead"), key=herald.admin_key).status_code == 200

@@ -90,11 +90,34 @@ def run(h, **body):
     ({"platforms": "lemlist,smartlead", "syncMode": "full"}, "platforms",
      "platform_not_configured"),
     ({"syncMode": "full"}, "platforms", "validation_failed"),
+    # The item bounds hold for a comma-separated string as for a list.
+    ({"platforms": ",".join(["lemlist"] * 11), "syncMode": "full"}, "platforms",
+     "validation_failed"),
+    ({"platforms": "lemlist", "syncMode": "full",
+      "namespaces": ",".join("abcdefghijk")}, "namespaces", "validation_failed"),
+    ({"platforms": "lemlist", "syncMode": "full", "namespaces": list("abcdefghijk")},
+     "namespaces", "validation_failed"),
+    ({"platforms": "lemlist", "syncMode": "full",
+      "campaignIds": ",".join(f"c{i}" for i in range(1001))}, "campaignIds",
+     "validation_failed"),
+    ({"platforms": "lemlist", "syncMode": "full",
+      "campaignIds": [f"c{i}" for i in range(1001)]}, "campaignIds", "validation_failed"),
+    ({"platforms": "lemlist", "syncMode": "full", "campaignIds": " , "}, "campaignIds",
+     "validation_failed"),
 ])
 def test_execute_validation(synced, body, field, code):
     r = synced.post(EXEC, body, key=synced.admin_key)
     assert r.status_code == 400, r.text
     assert r.json()["error"]["code"] == code and r.json()["error"]["field"] == field
+
+
+def test_list_bounds_accept_the_limit_in_either_form(synced):
+    for ids in (",".join(f"c{i}" for i in range(1000)), [f"c{i}" for i in range(1000)]):
+        r = synced.post(EXEC, {"platforms": "lemlist", "syncMode": "full", "campaignIds": ids,
+                               "namespaces": ",".join("abcdefghij")}, key=synced.admin_key)
+        assert r.status_code == 202, r.text
+        synced.request("DELETE", f"/api/full-sync/cancel/{r.json()['jobId']}",
+                       key=synced.admin_key)
 
 
 def test_unconfigured_platform(herald):
@@ -128,6 +151,27 @@ def test_date_range_stores_exactly_the_window_once(synced, fake):
     reasons = [d["reason"] for d in dls["deadLetters"] if d["jobId"] == job]
     assert len(reasons) == want["unkeyable"]
     assert all("email" in r for r in reasons)
+
+
+def test_two_namespaces_store_and_list_under_each(synced, fake):
+    start, end = window(fake, 10, 3)
+    want = expected_count(fake, start, end)
+    assert want["events"] > 0
+    j = wait_job(synced, run(synced, syncMode="date_range", startDate=start, endDate=end,
+                             namespaces=["ns_a", "ns.b"]))
+    assert j["status"] == "completed", j
+    assert j["progress"]["platforms"]["lemlist"]["eventsStored"] == want["events"]
+    assert count_events(synced, namespace="ns_a") == want["events"]
+    assert count_events(synced, namespace="ns.b") == want["events"]
+    # Membership, not a pattern: '_' is no wildcard and a prefix is no match.
+    assert count_events(synced, namespace="nsxa") == 0
+    assert count_events(synced, namespace="ns") == 0
+    e = synced.get("/api/events", key=synced.admin_key,
+                   params={"namespace": "ns.b", "limit": 1}).json()["events"][0]
+    assert e["namespace"] == "ns_a,ns.b"
+    dls = synced.get("/api/jobs/dead-letters?limit=100", key=synced.admin_key).json()
+    assert not [d for d in dls["deadLetters"]
+                if d["jobId"] == j["jobId"] and "namespace" in d["reason"]]
 
 
 def test_events_carry_upstream_detail(synced, fake):
