@@ -14,6 +14,7 @@
 #include "base/buf.h"
 #include "base/clock.h"
 #include "base/crypto.h"
+#include "base/text.h"
 #include "events/key.h"
 #include "events/query.h"
 
@@ -26,42 +27,13 @@ static void encode_cursor(int64_t id, char out[64])
     crypto_b64url((const uint8_t *)plain, (size_t)n, out);
 }
 
-static int b64url_value(int c)
-{
-    if (c >= 'A' && c <= 'Z')
-        return c - 'A';
-    if (c >= 'a' && c <= 'z')
-        return c - 'a' + 26;
-    if (c >= '0' && c <= '9')
-        return c - '0' + 52;
-    if (c == '-')
-        return 62;
-    if (c == '_')
-        return 63;
-    return -1;
-}
-
 static bool decode_cursor(const char *s, int64_t *id)
 {
     char plain[48];
-    size_t n = 0, len = strlen(s);
-    if (len == 0 || len > 60)
+    size_t n = 0;
+    if (strlen(s) == 0 || strlen(s) > 60 ||
+        crypto_b64url_decode(s, (uint8_t *)plain, sizeof(plain) - 1, &n))
         return false;
-    uint32_t acc = 0;
-    int bits = 0;
-    for (size_t i = 0; i < len; i++) {
-        int v = b64url_value((unsigned char)s[i]);
-        if (v < 0)
-            return false;
-        acc = (acc << 6) | (uint32_t)v;
-        bits += 6;
-        if (bits >= 8) {
-            bits -= 8;
-            if (n + 1 >= sizeof(plain))
-                return false;
-            plain[n++] = (char)((acc >> bits) & 0xff);
-        }
-    }
     plain[n] = '\0';
     size_t tag = strlen(CURSOR_TAG);
     if (n <= tag || strncmp(plain, CURSOR_TAG, tag) != 0)
@@ -71,17 +43,6 @@ static bool decode_cursor(const char *s, int64_t *id)
     if (*end || v <= 0)
         return false;
     *id = v;
-    return true;
-}
-
-static bool charset_ok(const char *s, size_t max, const char *extra)
-{
-    size_t n = strlen(s);
-    if (n == 0 || n > max)
-        return false;
-    for (; *s; s++)
-        if (!isalnum((unsigned char)*s) && !strchr(extra, *s))
-            return false;
     return true;
 }
 
@@ -199,14 +160,14 @@ static bool read_filter(struct http_request *req, struct events_filter *f, char 
     if (f->platform && !evkey_platform_known(f->platform))
         return invalid(req, "platform", "platform must be one of lemlist, smartlead, ota, herald");
     f->campaign_id = http_req_query(req, "campaignId");
-    if (f->campaign_id && !charset_ok(f->campaign_id, 128, "_.:-"))
+    if (f->campaign_id && !text_ident_ok(f->campaign_id, 128, "_.:-"))
         return invalid(req, "campaignId",
                        "campaignId must be 1-128 characters of A-Z a-z 0-9 _ . : -");
     f->event_type = http_req_query(req, "eventType");
-    if (f->event_type && !charset_ok(f->event_type, 64, "_.-"))
+    if (f->event_type && !text_ident_ok(f->event_type, 64, "_.-"))
         return invalid(req, "eventType", "eventType must be 1-64 characters of A-Z a-z 0-9 _ . -");
     f->namespace_ = http_req_query(req, "namespace");
-    if (f->namespace_ && !charset_ok(f->namespace_, 64, "_.:-"))
+    if (f->namespace_ && !text_ident_ok(f->namespace_, 64, "_.:-"))
         return invalid(req, "namespace",
                        "namespace must be 1-64 characters of A-Z a-z 0-9 _ . : -");
     const char *email = http_req_query(req, "email");

@@ -9,7 +9,9 @@
 #include <string.h>
 #include <time.h>
 
+#include "base/clock.h"
 #include "base/log.h"
+#include "base/text.h"
 
 /* Two generations of open-addressed string sets: when the young one fills, the old one is
  * dropped. Memory stays bounded and a key is remembered for at least `limit` insertions. */
@@ -62,10 +64,7 @@ static uint64_t key_hash(const char *key)
         if (!*p)
             return h;
     }
-    h = 1469598103934665603ULL;
-    for (const char *p = key; *p; p++)
-        h = (h ^ (unsigned char)*p) * 1099511628211ULL;
-    return h;
+    return text_hash(key);
 }
 
 static uint64_t item_hash(struct ingest_item *it)
@@ -236,11 +235,7 @@ static bool wait_for_work(struct ingest *ing)
     if (!ing->head)
         return false;
     if (ing->opts.flush_ms > 0 && ing->queued < (size_t)ing->opts.batch_max && !ing->stopping) {
-        struct timespec deadline;
-        clock_gettime(CLOCK_REALTIME, &deadline);
-        deadline.tv_nsec += (long)ing->opts.flush_ms * 1000000L;
-        deadline.tv_sec += deadline.tv_nsec / 1000000000L;
-        deadline.tv_nsec %= 1000000000L;
+        struct timespec deadline = clock_deadline_in(ing->opts.flush_ms);
         while (ing->queued < (size_t)ing->opts.batch_max && !ing->stopping)
             if (pthread_cond_timedwait(&ing->wake, &ing->mu, &deadline) == ETIMEDOUT)
                 break;
@@ -319,8 +314,8 @@ int ingest_start(struct store *st, const struct ingest_opts *opts, struct ingest
     }
     pthread_mutex_init(&ing->mu, NULL);
     pthread_mutex_init(&ing->cache_mu, NULL);
-    pthread_cond_init(&ing->wake, NULL);
-    pthread_cond_init(&ing->room, NULL);
+    clock_cond_init(&ing->wake);
+    clock_cond_init(&ing->room);
     if (pthread_create(&ing->thread, NULL, writer_main, ing) != 0) {
         ing->stopping = true;
         ingest_stop(ing);

@@ -3,6 +3,7 @@
 #include "events/key.h"
 
 #include <ctype.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -10,6 +11,7 @@
 #include "base/clock.h"
 #include "base/crypto.h"
 #include "base/err.h"
+#include "base/text.h"
 
 static const char *const known_platforms[] = {"lemlist", "smartlead", "ota", "herald"};
 
@@ -37,20 +39,12 @@ static bool copy_trimmed(const char *s, char *out, size_t size, size_t *len)
     return true;
 }
 
-static bool chars_in(const char *s, const char *extra)
-{
-    for (; *s; s++)
-        if (!isalnum((unsigned char)*s) && !strchr(extra, *s))
-            return false;
-    return true;
-}
-
 /* A namespace label or a comma-separated list of them, none empty. */
 static bool namespaces_valid(const char *s)
 {
     if (!*s || *s == ',' || s[strlen(s) - 1] == ',' || strstr(s, ",,"))
         return false;
-    return chars_in(s, "_.:-,");
+    return text_ident_ok(s, SIZE_MAX, "_.:-,");
 }
 
 static bool domain_valid(const char *d, size_t n)
@@ -122,14 +116,14 @@ int evkey_validate(const struct evkey_input *in, struct evkey_fields *out,
 
     if (!in->campaign_id)
         FAIL("campaignId", "campaignId is required");
-    if (!copy_trimmed(in->campaign_id, out->campaign_id, sizeof(out->campaign_id), &n) || n == 0 ||
-        !chars_in(out->campaign_id, "_.:-"))
+    if (!copy_trimmed(in->campaign_id, out->campaign_id, sizeof(out->campaign_id), &n) ||
+        !text_ident_ok(out->campaign_id, SIZE_MAX, "_.:-"))
         FAIL("campaignId", "campaignId must be 1-128 characters of A-Z a-z 0-9 _ . : -");
 
     if (!in->event_type)
         FAIL("eventType", "eventType is required");
-    if (!copy_trimmed(in->event_type, out->event_type, sizeof(out->event_type), &n) || n == 0 ||
-        !chars_in(out->event_type, "_.-"))
+    if (!copy_trimmed(in->event_type, out->event_type, sizeof(out->event_type), &n) ||
+        !text_ident_ok(out->event_type, SIZE_MAX, "_.-"))
         FAIL("eventType", "eventType must be 1-64 characters of A-Z a-z 0-9 _ . -");
 
     if (!in->email)

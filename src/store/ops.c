@@ -19,31 +19,6 @@ int store_check(struct store *st, int *pending_migrations)
     return store_migrations_pending(st, pending_migrations);
 }
 
-struct rows_tx {
-    const char *table;
-    int64_t rows;
-};
-
-static int rows_tx(struct store_conn *c, void *arg)
-{
-    struct rows_tx *tx = arg;
-    return store_table_rows(c, tx->table, &tx->rows);
-}
-
-int store_table_report(struct store *st, struct store_table_row *out)
-{
-    /* One transaction per table: a table a rolled-back migration removed reads as unknown
-       instead of failing the whole report. Only a busy database fails it. */
-    for (size_t i = 0; i < store_table_count && i < STORE_TABLES_MAX; i++) {
-        struct rows_tx tx = {store_table_names[i], 0};
-        int rc = store_run_read(st, rows_tx, &tx);
-        if (rc == HERALD_ERR_DB_SOFT)
-            return rc;
-        out[i] = (struct store_table_row){tx.table, rc == HERALD_OK, tx.rows};
-    }
-    return HERALD_OK;
-}
-
 static int optimize_plain(struct store_conn *c, void *arg)
 {
     return store_optimize(c, arg);

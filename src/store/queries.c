@@ -176,11 +176,6 @@ const struct store_stmt_def store_stmts[STMT__COUNT] = {
                                   EVENT_LIST("email = $4 AND ", NS_MEMBER_PG), false},
     [STMT_EVENT_LIST_BY_CAMPAIGN] = {EVENT_LIST("campaign_id = $2 AND ", NS_MEMBER),
                                      EVENT_LIST("campaign_id = $2 AND ", NS_MEMBER_PG), false},
-    [STMT_COUNT_EVENT_SOURCE] = {"SELECT COUNT(*) FROM event_source", NULL, false},
-    [STMT_COUNT_API_KEYS] = {"SELECT COUNT(*) FROM api_keys", NULL, false},
-    [STMT_COUNT_SCHEMA_MIGRATIONS] = {"SELECT COUNT(*) FROM schema_migrations", NULL, false},
-    [STMT_COUNT_JOBS] = {"SELECT COUNT(*) FROM jobs", NULL, false},
-    [STMT_COUNT_DEAD_LETTERS] = {"SELECT COUNT(*) FROM dead_letters", NULL, false},
     [STMT_MIGRATIONS_TABLE] = {"SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = "
                                "'schema_migrations'",
                                "SELECT 1 WHERE to_regclass('schema_migrations') IS NOT NULL",
@@ -626,21 +621,6 @@ int store_ping(struct store_conn *c)
     int rc = store_query(c, STMT_PING, NULL, 0, &r);
     store_res_free(&r);
     return rc;
-}
-
-const char *const store_table_names[] = {"event_source", "api_keys", "schema_migrations", "jobs",
-                                         "dead_letters"};
-const size_t store_table_count = sizeof(store_table_names) / sizeof(store_table_names[0]);
-
-int store_table_rows(struct store_conn *c, const char *table, int64_t *rows)
-{
-    static const enum store_stmt stmts[] = {STMT_COUNT_EVENT_SOURCE, STMT_COUNT_API_KEYS,
-                                            STMT_COUNT_SCHEMA_MIGRATIONS, STMT_COUNT_JOBS,
-                                            STMT_COUNT_DEAD_LETTERS};
-    for (size_t i = 0; i < store_table_count; i++)
-        if (strcmp(table, store_table_names[i]) == 0)
-            return count_query(c, stmts[i], rows);
-    return HERALD_ERR_INVALID;
 }
 
 /* The indexes the event queries rely on, as migration 0006 leaves them (re-created if lost). */

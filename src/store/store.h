@@ -216,25 +216,13 @@ int store_cursor_set(struct store_conn *c, const char *platform, const char *sco
 /* ---- operations surface ---- */
 int store_ping(struct store_conn *c);
 /* Row count of one of Herald's tables ("event_source", "api_keys", "schema_migrations"). */
-int store_table_rows(struct store_conn *c, const char *table, int64_t *rows);
 /* Runs one named maintenance task: "sync_indexes", "analyze" or "vacuum" (the last needs
  * store_run_plain). HERALD_ERR_INVALID for an unknown name. */
 int store_optimize(struct store_conn *c, const char *task);
-/* Tables reported by the performance endpoint. */
-extern const char *const store_table_names[];
-extern const size_t store_table_count;
 
 /* Whole-store operations (ops.c), each in its own transaction(s). */
 /* The database answers; *pending_migrations says how many migrations are not applied. */
 int store_check(struct store *st, int *pending_migrations);
-struct store_table_row {
-    const char *name; /* one of store_table_names */
-    bool present;     /* false when the table cannot be read (a rolled-back migration) */
-    int64_t rows;
-};
-#define STORE_TABLES_MAX 32 /* store_table_count never exceeds it */
-/* Fills out[store_table_count]. HERALD_ERR_DB_SOFT when the database is busy. */
-int store_table_report(struct store *st, struct store_table_row *out);
 /* Every table and index the database holds (from its catalogue, not a list in the code):
  * rows and bytes. Fill with store_catalogue_report(), free with store_catalogue_free(). */
 struct store_table_info {
