@@ -7,6 +7,7 @@ import pwd
 import shutil
 import signal
 import socket
+import sqlite3
 import subprocess
 import tempfile
 import time
@@ -356,3 +357,31 @@ class S3Fake:
     def stop(self):
         self.proc.kill()
         self.proc.wait()
+
+
+class EventTableLock:
+    """Holds event_source locked (SQLite: the whole database) so the writer, and the requests
+    it serves, wait until release()."""
+
+    def __init__(self, h):
+        self.h = h
+        if h.backend == "sqlite":
+            self.conn = sqlite3.connect(h.db_url[len("sqlite:"):], timeout=10,
+                                        isolation_level=None)
+            self.conn.execute("BEGIN EXCLUSIVE")
+        else:
+            self.proc = subprocess.Popen(["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", h.db_url],
+                                         stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+            self.proc.stdin.write("BEGIN;\nLOCK TABLE event_source IN ACCESS EXCLUSIVE MODE;\n"
+                                  "\\echo locked\n")
+            self.proc.stdin.flush()
+            assert self.proc.stdout.readline().strip() == "locked"
+
+    def release(self):
+        if self.h.backend == "sqlite":
+            self.conn.execute("ROLLBACK")
+            self.conn.close()
+        else:
+            self.proc.stdin.write("ROLLBACK;\n")
+            self.proc.stdin.close()
+            self.proc.wait(timeout=10)

@@ -7,7 +7,6 @@ import os
 import re
 import signal
 import socket
-import sqlite3
 import stat
 import subprocess
 import threading
@@ -15,6 +14,8 @@ import time
 
 import pytest
 import requests
+
+from harness import EventTableLock
 
 EVENT = {"platform": "herald", "campaignId": "c1", "eventType": "opened",
          "email": "a@example.com"}
@@ -173,37 +174,10 @@ def test_public_routes_and_preflights_limited_per_ip(make_herald):
 
 # ---- 5. shutdown with a suspended request ----
 
-class _Lock:
-    """Holds the event table locked so the writer (and the request it serves) waits."""
-
-    def __init__(self, h):
-        self.h = h
-        if h.backend == "sqlite":
-            self.conn = sqlite3.connect(h.db_url[len("sqlite:"):], timeout=10,
-                                        isolation_level=None)
-            self.conn.execute("BEGIN EXCLUSIVE")
-        else:
-            self.proc = subprocess.Popen(["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", h.db_url],
-                                         stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
-            self.proc.stdin.write("BEGIN;\nLOCK TABLE event_source IN ACCESS EXCLUSIVE MODE;\n"
-                                  "\\echo locked\n")
-            self.proc.stdin.flush()
-            assert self.proc.stdout.readline().strip() == "locked"
-
-    def release(self):
-        if self.h.backend == "sqlite":
-            self.conn.execute("ROLLBACK")
-            self.conn.close()
-        else:
-            self.proc.stdin.write("ROLLBACK;\n")
-            self.proc.stdin.close()
-            self.proc.wait(timeout=10)
-
-
 def test_sigterm_with_a_suspended_request(make_herald):
     h = make_herald(env={"HERALD_SHUTDOWN_TIMEOUT": "1"}).start()
     key = h.admin_key
-    lock = _Lock(h)
+    lock = EventTableLock(h)
     answer = {}
 
     def send():

@@ -1,14 +1,12 @@
 """The event writer's bounded queue: a full queue answers 503 writer_queue_full with
 Retry-After (nothing queued, nothing lost once the database answers again); sync connectors
 wait for room instead of failing."""
-import sqlite3
-import subprocess
 import threading
 import time
 
 import pytest
 
-from harness import LemlistFake
+from harness import LemlistFake, EventTableLock
 
 G = "/api/event-keys/generate"
 
@@ -16,33 +14,6 @@ G = "/api/event-keys/generate"
 def event(i):
     return {"platform": "herald", "campaignId": "q", "eventType": "opened",
             "email": f"q{i}@example.com"}
-
-
-class Lock:
-    """Holds event_source locked (SQLite: the whole database) so the writer waits."""
-
-    def __init__(self, h):
-        self.h = h
-        if h.backend == "sqlite":
-            self.conn = sqlite3.connect(h.db_url[len("sqlite:"):], timeout=10,
-                                        isolation_level=None)
-            self.conn.execute("BEGIN EXCLUSIVE")
-        else:
-            self.proc = subprocess.Popen(["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", h.db_url],
-                                         stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
-            self.proc.stdin.write("BEGIN;\nLOCK TABLE event_source IN ACCESS EXCLUSIVE MODE;\n"
-                                  "\\echo locked\n")
-            self.proc.stdin.flush()
-            assert self.proc.stdout.readline().strip() == "locked"
-
-    def release(self):
-        if self.h.backend == "sqlite":
-            self.conn.execute("ROLLBACK")
-            self.conn.close()
-        else:
-            self.proc.stdin.write("ROLLBACK;\n")
-            self.proc.stdin.close()
-            self.proc.wait(timeout=10)
 
 
 def post_in_thread(h, body, answers, name):
@@ -60,7 +31,7 @@ def emails(h):
 
 def test_full_queue_answers_503_with_retry_after(make_herald):
     h = make_herald(env={"HERALD_WRITER_QUEUE_MAX": "2", "HERALD_WRITER_CACHE": "0"}).start()
-    lock = Lock(h)
+    lock = EventTableLock(h)
     answers, threads = {}, []
     try:
         # The writer takes the first and waits on the lock; the next two fill the queue.
@@ -98,7 +69,7 @@ def test_sync_waits_for_room(make_herald, fake, backend):
     """With a queue of 1 already full, a sync's pages wait for room: none fails."""
     h = make_herald(env=dict(fake.env(), HERALD_WRITER_QUEUE_MAX="1", HERALD_WRITER_BATCH="1",
                              HERALD_WRITER_CACHE="0")).start()
-    lock = Lock(h)
+    lock = EventTableLock(h)
     answers, threads = {}, []
     try:
         threads.append(post_in_thread(h, event(0), answers, "a"))
