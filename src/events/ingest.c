@@ -295,7 +295,7 @@ void ingest_item_fill(struct ingest_item *it, const struct evkey_fields *f, cons
     ev->created_at_ms = now_ms;
 }
 
-int ingest_start(struct store *st, const struct ingest_opts *opts, struct ingest **out)
+enum herald_err ingest_start(struct store *st, const struct ingest_opts *opts, struct ingest **out)
 {
     struct ingest *ing = calloc(1, sizeof(*ing));
     if (!ing)
@@ -420,8 +420,8 @@ static int submit(struct ingest *ing, struct ingest_item *items, size_t n,
     return enqueue(ing, head, tail, count, wait);
 }
 
-int ingest_submit(struct ingest *ing, struct ingest_item *items, size_t n,
-                  struct ingest_ticket *ticket, ingest_done_fn done, void *arg)
+enum herald_err ingest_submit(struct ingest *ing, struct ingest_item *items, size_t n,
+                              struct ingest_ticket *ticket, ingest_done_fn done, void *arg)
 {
     return submit(ing, items, n, ticket, done, arg, false);
 }
@@ -441,7 +441,7 @@ static void sync_done(void *arg)
     pthread_mutex_unlock(&w->mu);
 }
 
-int ingest_write(struct ingest *ing, struct ingest_item *items, size_t n)
+enum herald_err ingest_write(struct ingest *ing, struct ingest_item *items, size_t n)
 {
     struct sync_wait w = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, false};
     struct ingest_ticket ticket;

@@ -48,7 +48,7 @@ struct ingest_item {
 void ingest_item_fill(struct ingest_item *it, const struct evkey_fields *f, const char *key,
                       const char *payload, int64_t now_ms);
 
-int ingest_start(struct store *st, const struct ingest_opts *opts, struct ingest **out);
+enum herald_err ingest_start(struct store *st, const struct ingest_opts *opts, struct ingest **out);
 /* Looks each item's key up in the cache of recently stored keys, under one lock: an item found
  * is answered there (answered = true, created = false, counted as a duplicate) and needs no
  * write. Returns how many were answered. Thread-safe. */
@@ -59,11 +59,11 @@ size_t ingest_lookup(struct ingest *ing, struct ingest_item *items, size_t n);
  * HERALD_ERR_SHUTTING_DOWN once ingest_stop() has begun; HERALD_ERR_QUEUE_FULL (nothing
  * queued, `done` not called) when they would take the queue past queue_max (a submission into
  * an empty queue is always taken, so one larger than the bound still goes through). */
-int ingest_submit(struct ingest *ing, struct ingest_item *items, size_t n,
-                  struct ingest_ticket *ticket, ingest_done_fn done, void *arg);
+enum herald_err ingest_submit(struct ingest *ing, struct ingest_item *items, size_t n,
+                              struct ingest_ticket *ticket, ingest_done_fn done, void *arg);
 /* Looks up, submits the rest and waits; returns the ticket's rc. A full queue is waited out
  * (back-pressure for the sync connectors), not refused. */
-int ingest_write(struct ingest *ing, struct ingest_item *items, size_t n);
+enum herald_err ingest_write(struct ingest *ing, struct ingest_item *items, size_t n);
 /* True when the key was stored recently (it is in the cache). Thread-safe. */
 bool ingest_known(struct ingest *ing, const char *event_key);
 /* Stops taking work, commits everything queued, joins the thread and frees. */

@@ -57,8 +57,8 @@ static int dl_write_tx(struct store_conn *c, void *arg)
     return jobs_dead_letter_tx(c, t->job_id, t->kind, t->reason, t->request, t->payload);
 }
 
-int jobs_dead_letter(struct store *st, const char *job_id, const char *kind, const char *reason,
-                     const char *request, const char *payload)
+enum herald_err jobs_dead_letter(struct store *st, const char *job_id, const char *kind,
+                                 const char *reason, const char *request, const char *payload)
 {
     struct dl_write_tx t = {job_id, kind, reason, request, payload};
     int rc = store_run_tx(st, dl_write_tx, &t);
@@ -94,8 +94,8 @@ static int submit_tx(struct store_conn *c, void *arg)
     return jobs_insert_tx(c, t->id, t->kind, t->params, clock_now_ms());
 }
 
-int jobs_submit(struct jobs *j, const char *kind, json_t *raw, char id[40],
-                struct jobs_problem *problem)
+enum herald_err jobs_submit(struct jobs *j, const char *kind, json_t *raw, char id[40],
+                            struct jobs_problem *problem)
 {
     memset(problem, 0, sizeof(*problem));
     char *text;
@@ -122,7 +122,7 @@ static int cancel_tx(struct store_conn *c, void *arg)
     return store_job_cancel(c, t->id, clock_now_ms(), &t->now_cancelled);
 }
 
-int jobs_cancel(struct jobs *j, const char *id, bool *now_cancelled)
+enum herald_err jobs_cancel(struct jobs *j, const char *id, bool *now_cancelled)
 {
     struct cancel_tx t = {id, false};
     int rc = jobs_id_valid(id) ? store_run_tx(j->st, cancel_tx, &t) : HERALD_ERR_NOT_FOUND;
@@ -178,7 +178,7 @@ static int queue_stats_tx(struct store_conn *c, void *arg)
     return store_job_queue_stats(c, arg);
 }
 
-int jobs_queue_stats(struct jobs *j, struct jobs_queue_stats *out)
+enum herald_err jobs_queue_stats(struct jobs *j, struct jobs_queue_stats *out)
 {
     struct store_queue_stats qs;
     int rc = store_run_read(j->st, queue_stats_tx, &qs);
@@ -196,7 +196,7 @@ static int get_tx(struct store_conn *c, void *arg)
     return store_job_get(c, job->id, job);
 }
 
-int jobs_get(struct jobs *j, const char *id, struct jobs_info *out)
+enum herald_err jobs_get(struct jobs *j, const char *id, struct jobs_info *out)
 {
     memset(out, 0, sizeof(*out));
     if (!jobs_id_valid(id))
@@ -228,8 +228,8 @@ static int list_tx(struct store_conn *c, void *arg)
     return store_job_list(c, t->status, t->after_ms, t->after_id, t->limit, &t->rows, &t->n);
 }
 
-int jobs_list(struct jobs *j, const char *status, int64_t after_created_ms, const char *after_id,
-              int limit, struct jobs_info **out, size_t *count)
+enum herald_err jobs_list(struct jobs *j, const char *status, int64_t after_created_ms,
+                          const char *after_id, int limit, struct jobs_info **out, size_t *count)
 {
     struct list_tx t = {status, after_id, after_created_ms, limit, NULL, 0};
     *out = NULL;
@@ -275,8 +275,8 @@ static int dl_list_tx(struct store_conn *c, void *arg)
     return store_dead_letter_list(c, t->before, t->limit, &t->rows, &t->n);
 }
 
-int jobs_dead_letters_list(struct jobs *j, int64_t before_id, int limit,
-                           struct jobs_dead_letter **out, size_t *count)
+enum herald_err jobs_dead_letters_list(struct jobs *j, int64_t before_id, int limit,
+                                       struct jobs_dead_letter **out, size_t *count)
 {
     struct dl_list_tx t = {before_id, limit, NULL, 0};
     *out = NULL;
@@ -357,7 +357,7 @@ static int retry_tx(struct store_conn *c, void *arg)
     return rc;
 }
 
-int jobs_retry_dead_letter(struct jobs *j, int64_t id, char job_id[40])
+enum herald_err jobs_retry_dead_letter(struct jobs *j, int64_t id, char job_id[40])
 {
     struct retry_tx t = {j, id, job_id};
     job_id[0] = '\0';

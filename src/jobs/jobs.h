@@ -54,16 +54,16 @@ struct jobs_opts {
 };
 
 /* Creates the layer (no threads yet): a node id, the kinds table. */
-int jobs_new(struct store *st, const struct jobs_opts *opts, struct jobs **out);
+enum herald_err jobs_new(struct store *st, const struct jobs_opts *opts, struct jobs **out);
 /* Adds a kind; `arg` is handed to its validate function and to its run (jobs_ctx_arg()).
  * Before jobs_start(). HERALD_ERR_DUPLICATE for a name already registered. */
-int jobs_register(struct jobs *j, const struct jobs_kind *kind, void *arg);
+enum herald_err jobs_register(struct jobs *j, const struct jobs_kind *kind, void *arg);
 /* Starts the workers. */
-int jobs_start(struct jobs *j);
+enum herald_err jobs_start(struct jobs *j);
 /* Stops claiming new work and makes running jobs stop at their next checkpoint or
  * should_stop poll; they are released (pending again, progress kept). Waits up to timeout_ms
  * for this node's workers to be idle: HERALD_ERR_CONFLICT if they are not (still paused). */
-int jobs_pause(struct jobs *j, int timeout_ms);
+enum herald_err jobs_pause(struct jobs *j, int timeout_ms);
 /* Undoes jobs_pause(): released jobs are claimed again. */
 void jobs_resume(struct jobs *j);
 /* Stops the workers: jobs under way are released (back to pending, progress kept) so the
@@ -75,12 +75,12 @@ const char *jobs_node(const struct jobs *j);
 /* ---- the API (jobs.c) ---- */
 /* Validates and normalises raw params through the kind, then queues the job; writes its id.
  * HERALD_ERR_NOT_FOUND for an unknown kind. */
-int jobs_submit(struct jobs *j, const char *kind, json_t *raw, char id[40],
-                struct jobs_problem *problem);
+enum herald_err jobs_submit(struct jobs *j, const char *kind, json_t *raw, char id[40],
+                            struct jobs_problem *problem);
 /* Pending jobs are cancelled at once (*now_cancelled); running ones are flagged (a worker
  * here notices at once, elsewhere within half a second). HERALD_ERR_NOT_FOUND,
  * HERALD_ERR_CONFLICT when the job has already finished. */
-int jobs_cancel(struct jobs *j, const char *id, bool *now_cancelled);
+enum herald_err jobs_cancel(struct jobs *j, const char *id, bool *now_cancelled);
 
 struct jobs_info {
     char id[40];
@@ -98,18 +98,18 @@ void jobs_infos_free(struct jobs_info *infos, size_t count);
 /* True for the form of id jobs_submit() writes (a UUID). */
 bool jobs_id_valid(const char *id);
 /* HERALD_ERR_NOT_FOUND for an unknown (or malformed) id. Clear *out with jobs_info_clear(). */
-int jobs_get(struct jobs *j, const char *id, struct jobs_info *out);
+enum herald_err jobs_get(struct jobs *j, const char *id, struct jobs_info *out);
 /* Newest first; status NULL for all; paging after (after_created_ms, after_id) when after_id
  * is set. Allocates *out (jobs_infos_free()). */
-int jobs_list(struct jobs *j, const char *status, int64_t after_created_ms, const char *after_id,
-              int limit, struct jobs_info **out, size_t *count);
+enum herald_err jobs_list(struct jobs *j, const char *status, int64_t after_created_ms,
+                          const char *after_id, int limit, struct jobs_info **out, size_t *count);
 
 struct jobs_queue_stats {
     int64_t pending, running;
     int64_t oldest_pending_age_ms; /* 0 when nothing is pending */
 };
 /* Depth of the durable queue (every kind, every node). */
-int jobs_queue_stats(struct jobs *j, struct jobs_queue_stats *out);
+enum herald_err jobs_queue_stats(struct jobs *j, struct jobs_queue_stats *out);
 
 struct jobs_dead_letter {
     int64_t id;
@@ -118,19 +118,19 @@ struct jobs_dead_letter {
 };
 /* Newest first, ids below before_id (0: from the newest). Allocates *out
  * (jobs_dead_letters_free()). */
-int jobs_dead_letters_list(struct jobs *j, int64_t before_id, int limit,
-                           struct jobs_dead_letter **out, size_t *count);
+enum herald_err jobs_dead_letters_list(struct jobs *j, int64_t before_id, int limit,
+                                       struct jobs_dead_letter **out, size_t *count);
 void jobs_dead_letters_free(struct jobs_dead_letter *rows, size_t count);
 /* Retries a dead letter in one transaction: its failed job is requeued (attempts reset,
  * progress kept), or, for a label a kind retries, a new job of that kind is queued; the dead
  * letter is marked retried. Writes the job's id. HERALD_ERR_NOT_FOUND for no such dead letter;
  * HERALD_ERR_CONFLICT when there is nothing to retry (the job has not failed, the dead letter
  * was already retried by a job, or no kind retries it). */
-int jobs_retry_dead_letter(struct jobs *j, int64_t id, char job_id[40]);
+enum herald_err jobs_retry_dead_letter(struct jobs *j, int64_t id, char job_id[40]);
 /* Records a dead letter: the one writer (the worker's outcomes and jobs_ctx_dead_letter() go
  * through it too). job_id, request and payload may be NULL. */
-int jobs_dead_letter(struct store *st, const char *job_id, const char *kind, const char *reason,
-                     const char *request, const char *payload);
+enum herald_err jobs_dead_letter(struct store *st, const char *job_id, const char *kind,
+                                 const char *reason, const char *request, const char *payload);
 
 /* ---- what a run function gets (worker.c) ---- */
 const char *jobs_ctx_id(const struct jobs_ctx *ctx);
@@ -141,14 +141,14 @@ json_t *jobs_ctx_progress(const struct jobs_ctx *ctx); /* borrowed; the run upda
 /* Saves the progress and renews the lease, at most every 500 ms unless `force` (a crash loses
  * at most that much; re-reading stores nothing twice). HERALD_ERR_CANCELLED when the job was
  * cancelled, the lease lost or the node is stopping: the run should return it. */
-int jobs_ctx_checkpoint(struct jobs_ctx *ctx, bool force);
+enum herald_err jobs_ctx_checkpoint(struct jobs_ctx *ctx, bool force);
 /* Renews the lease now (saving the progress with it). Same returns as jobs_ctx_checkpoint(). */
-int jobs_ctx_renew(struct jobs_ctx *ctx);
+enum herald_err jobs_ctx_renew(struct jobs_ctx *ctx);
 /* For runs that do not save their progress as they go: renews the lease when a third of it
  * has passed, rewriting the progress as it was last saved (so the job's visible progress, and
  * the point a takeover resumes from, stay where they were). The current progress is saved
  * with the outcome. Same returns as jobs_ctx_checkpoint(); cheap between renewals. */
-int jobs_ctx_keepalive(struct jobs_ctx *ctx);
+enum herald_err jobs_ctx_keepalive(struct jobs_ctx *ctx);
 /* True once the job should stop (cancelled here or on another node, node stopping). Cheap:
  * the store flag is read at most twice a second. Usable as an hc_stop_fn (arg = ctx). */
 bool jobs_ctx_should_stop(void *ctx);

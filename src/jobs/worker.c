@@ -29,7 +29,7 @@ struct jobs_ctx {
 
 /* ---------------- the pool ---------------- */
 
-int jobs_new(struct store *st, const struct jobs_opts *opts, struct jobs **out)
+enum herald_err jobs_new(struct store *st, const struct jobs_opts *opts, struct jobs **out)
 {
     struct jobs *j = calloc(1, sizeof(*j));
     if (!j)
@@ -48,7 +48,7 @@ int jobs_new(struct store *st, const struct jobs_opts *opts, struct jobs **out)
     return HERALD_OK;
 }
 
-int jobs_register(struct jobs *j, const struct jobs_kind *kind, void *arg)
+enum herald_err jobs_register(struct jobs *j, const struct jobs_kind *kind, void *arg)
 {
     if (jobs_kind_find(j, kind->name))
         return HERALD_ERR_DUPLICATE;
@@ -183,7 +183,7 @@ static int save_progress(struct jobs_ctx *ctx, const char *text)
     return stop ? HERALD_ERR_CANCELLED : HERALD_OK;
 }
 
-int jobs_ctx_checkpoint(struct jobs_ctx *ctx, bool force)
+enum herald_err jobs_ctx_checkpoint(struct jobs_ctx *ctx, bool force)
 {
     /* Saving costs a transaction (an fsync on SQLite): at most every 500 ms. Cancels are still
        seen at once (jobs_ctx_should_stop polls the flag). */
@@ -197,14 +197,14 @@ int jobs_ctx_checkpoint(struct jobs_ctx *ctx, bool force)
     return save_progress(ctx, text);
 }
 
-int jobs_ctx_keepalive(struct jobs_ctx *ctx)
+enum herald_err jobs_ctx_keepalive(struct jobs_ctx *ctx)
 {
     if (clock_now_ms() - ctx->saved_ms < ctx->w->j->opts.lease_ms / 3)
         return jobs_ctx_should_stop(ctx) ? HERALD_ERR_CANCELLED : HERALD_OK;
     return save_progress(ctx, ctx->saved_text);
 }
 
-int jobs_ctx_renew(struct jobs_ctx *ctx)
+enum herald_err jobs_ctx_renew(struct jobs_ctx *ctx)
 {
     return jobs_ctx_checkpoint(ctx, true);
 }
@@ -397,7 +397,7 @@ static bool workers_idle(struct jobs *j)
     return idle;
 }
 
-int jobs_pause(struct jobs *j, int timeout_ms)
+enum herald_err jobs_pause(struct jobs *j, int timeout_ms)
 {
     atomic_store(&j->paused, true);
     pthread_mutex_lock(&j->mu);
@@ -429,7 +429,7 @@ static void stop_workers(struct jobs *j)
     j->nworkers = 0;
 }
 
-int jobs_start(struct jobs *j)
+enum herald_err jobs_start(struct jobs *j)
 {
     for (int i = 0; i < j->opts.workers; i++) {
         j->workers[i].j = j;

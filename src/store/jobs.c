@@ -68,8 +68,8 @@ static int exec_write(struct store_conn *c, enum store_stmt stmt, const struct s
     return rc;
 }
 
-int store_job_insert(struct store_conn *c, const char *id, const char *kind, const char *params,
-                     const char *progress, int64_t now_ms)
+enum herald_err store_job_insert(struct store_conn *c, const char *id, const char *kind,
+                                 const char *params, const char *progress, int64_t now_ms)
 {
     struct store_val p[] = {SV_STR(id), SV_STR(kind), SV_STR(params), SV_STR(progress),
                             SV_I64(now_ms)};
@@ -87,14 +87,15 @@ static int one_job(struct store_conn *c, enum store_stmt stmt, const struct stor
     return rc;
 }
 
-int store_job_get(struct store_conn *c, const char *id, struct store_job *out)
+enum herald_err store_job_get(struct store_conn *c, const char *id, struct store_job *out)
 {
     struct store_val p[] = {SV_STR(id)};
     return one_job(c, STMT_JOB_GET, p, 1, out);
 }
 
-int store_job_list(struct store_conn *c, const char *status, int64_t after_created_ms,
-                   const char *after_id, int limit, struct store_job **out, size_t *count)
+enum herald_err store_job_list(struct store_conn *c, const char *status, int64_t after_created_ms,
+                               const char *after_id, int limit, struct store_job **out,
+                               size_t *count)
 {
     struct store_val p[] = {SV_STR(status), after_id ? SV_I64(after_created_ms) : SV_NUL,
                             SV_STR(after_id ? after_id : ""), SV_I64(limit)};
@@ -122,15 +123,15 @@ done:
     return rc;
 }
 
-int store_job_claim(struct store_conn *c, const char *node, const char *kinds, int64_t now_ms,
-                    int64_t lease_until_ms, struct store_job *out)
+enum herald_err store_job_claim(struct store_conn *c, const char *node, const char *kinds,
+                                int64_t now_ms, int64_t lease_until_ms, struct store_job *out)
 {
     struct store_val p[] = {SV_STR(node), SV_I64(lease_until_ms), SV_I64(now_ms), SV_STR(kinds)};
     return one_job(c, STMT_JOB_CLAIM, p, 4, out);
 }
 
-int store_job_progress(struct store_conn *c, const char *id, const char *node, const char *progress,
-                       int64_t lease_until_ms, bool *cancel)
+enum herald_err store_job_progress(struct store_conn *c, const char *id, const char *node,
+                                   const char *progress, int64_t lease_until_ms, bool *cancel)
 {
     struct store_val p[] = {SV_STR(id), SV_STR(node), SV_STR(progress), SV_I64(lease_until_ms)};
     struct store_res r = {0};
@@ -143,23 +144,25 @@ int store_job_progress(struct store_conn *c, const char *id, const char *node, c
     return rc;
 }
 
-int store_job_finish(struct store_conn *c, const char *id, const char *node, const char *status,
-                     const char *error, const char *progress, int64_t now_ms)
+enum herald_err store_job_finish(struct store_conn *c, const char *id, const char *node,
+                                 const char *status, const char *error, const char *progress,
+                                 int64_t now_ms)
 {
     struct store_val p[] = {SV_STR(id),    SV_STR(node),     SV_STR(status),
                             SV_STR(error), SV_STR(progress), SV_I64(now_ms)};
     return exec_write(c, STMT_JOB_FINISH, p, 6, true);
 }
 
-int store_job_retry_later(struct store_conn *c, const char *id, const char *node, const char *error,
-                          const char *progress, int64_t run_after_ms)
+enum herald_err store_job_retry_later(struct store_conn *c, const char *id, const char *node,
+                                      const char *error, const char *progress, int64_t run_after_ms)
 {
     struct store_val p[] = {SV_STR(id), SV_STR(node), SV_STR(error), SV_I64(run_after_ms),
                             SV_STR(progress)};
     return exec_write(c, STMT_JOB_RETRY_LATER, p, 5, true);
 }
 
-int store_job_cancel(struct store_conn *c, const char *id, int64_t now_ms, bool *now_cancelled)
+enum herald_err store_job_cancel(struct store_conn *c, const char *id, int64_t now_ms,
+                                 bool *now_cancelled)
 {
     struct store_val p[] = {SV_STR(id), SV_I64(now_ms)};
     struct store_res r = {0};
@@ -181,7 +184,7 @@ int store_job_cancel(struct store_conn *c, const char *id, int64_t now_ms, bool 
     return HERALD_ERR_CONFLICT;
 }
 
-int store_job_requeue(struct store_conn *c, const char *id, int64_t now_ms)
+enum herald_err store_job_requeue(struct store_conn *c, const char *id, int64_t now_ms)
 {
     struct store_val p[] = {SV_STR(id), SV_I64(now_ms)};
     int rc = exec_write(c, STMT_JOB_REQUEUE, p, 2, true);
@@ -195,7 +198,7 @@ int store_job_requeue(struct store_conn *c, const char *id, int64_t now_ms)
     return rc;
 }
 
-int store_job_queue_stats(struct store_conn *c, struct store_queue_stats *out)
+enum herald_err store_job_queue_stats(struct store_conn *c, struct store_queue_stats *out)
 {
     struct store_res r = {0};
     memset(out, 0, sizeof(*out));
@@ -213,9 +216,9 @@ int store_job_queue_stats(struct store_conn *c, struct store_queue_stats *out)
     return rc;
 }
 
-int store_dead_letter_insert(struct store_conn *c, const char *job_id, const char *kind,
-                             const char *reason, const char *request, const char *payload,
-                             int64_t now_ms)
+enum herald_err store_dead_letter_insert(struct store_conn *c, const char *job_id, const char *kind,
+                                         const char *reason, const char *request,
+                                         const char *payload, int64_t now_ms)
 {
     struct store_val p[] = {SV_STR(job_id),  SV_STR(kind),    SV_STR(reason),
                             SV_STR(request), SV_STR(payload), SV_I64(now_ms)};
@@ -248,8 +251,8 @@ void store_dead_letters_free(struct store_dead_letter *rows, size_t count)
     free(rows);
 }
 
-int store_dead_letter_list(struct store_conn *c, int64_t before_id, int limit,
-                           struct store_dead_letter **out, size_t *count)
+enum herald_err store_dead_letter_list(struct store_conn *c, int64_t before_id, int limit,
+                                       struct store_dead_letter **out, size_t *count)
 {
     struct store_val p[] = {before_id > 0 ? SV_I64(before_id) : SV_NUL, SV_I64(limit)};
     struct store_res r = {0};
@@ -271,7 +274,8 @@ int store_dead_letter_list(struct store_conn *c, int64_t before_id, int limit,
     return rc;
 }
 
-int store_dead_letter_get(struct store_conn *c, int64_t id, struct store_dead_letter *out)
+enum herald_err store_dead_letter_get(struct store_conn *c, int64_t id,
+                                      struct store_dead_letter *out)
 {
     struct store_val p[] = {SV_I64(id)};
     struct store_res r = {0};
@@ -283,13 +287,14 @@ int store_dead_letter_get(struct store_conn *c, int64_t id, struct store_dead_le
     return rc;
 }
 
-int store_dead_letter_mark_retried(struct store_conn *c, int64_t id, int64_t now_ms)
+enum herald_err store_dead_letter_mark_retried(struct store_conn *c, int64_t id, int64_t now_ms)
 {
     struct store_val p[] = {SV_I64(id), SV_I64(now_ms)};
     return exec_write(c, STMT_DEAD_LETTER_RETRIED, p, 2, true);
 }
 
-int store_cursor_get(struct store_conn *c, const char *platform, const char *scope, char **out)
+enum herald_err store_cursor_get(struct store_conn *c, const char *platform, const char *scope,
+                                 char **out)
 {
     struct store_val p[] = {SV_STR(platform), SV_STR(scope)};
     struct store_res r = {0};
@@ -302,21 +307,22 @@ int store_cursor_get(struct store_conn *c, const char *platform, const char *sco
     return rc;
 }
 
-int store_cursor_set(struct store_conn *c, const char *platform, const char *scope,
-                     const char *cursor, int64_t now_ms)
+enum herald_err store_cursor_set(struct store_conn *c, const char *platform, const char *scope,
+                                 const char *cursor, int64_t now_ms)
 {
     struct store_val p[] = {SV_STR(platform), SV_STR(scope), SV_STR(cursor), SV_I64(now_ms)};
     return exec_write(c, STMT_CURSOR_SET, p, 4, false);
 }
 
-int store_schedule_upsert(struct store_conn *c, const char *name, const char *expr,
-                          int64_t next_run_ms, int64_t now_ms)
+enum herald_err store_schedule_upsert(struct store_conn *c, const char *name, const char *expr,
+                                      int64_t next_run_ms, int64_t now_ms)
 {
     struct store_val p[] = {SV_STR(name), SV_STR(expr), SV_I64(next_run_ms), SV_I64(now_ms)};
     return exec_write(c, STMT_SCHED_UPSERT, p, 4, false);
 }
 
-int store_schedule_get(struct store_conn *c, const char *name, struct store_schedule *out)
+enum herald_err store_schedule_get(struct store_conn *c, const char *name,
+                                   struct store_schedule *out)
 {
     struct store_val p[] = {SV_STR(name)};
     struct store_res r = {0};
@@ -334,8 +340,8 @@ int store_schedule_get(struct store_conn *c, const char *name, struct store_sche
     return rc;
 }
 
-int store_schedule_claim(struct store_conn *c, const char *name, int64_t due_ms,
-                         int64_t next_run_ms, int64_t now_ms, const char *job_id)
+enum herald_err store_schedule_claim(struct store_conn *c, const char *name, int64_t due_ms,
+                                     int64_t next_run_ms, int64_t now_ms, const char *job_id)
 {
     struct store_val p[] = {SV_STR(name), SV_I64(due_ms), SV_I64(next_run_ms), SV_I64(now_ms),
                             SV_STR(job_id)};

@@ -83,8 +83,8 @@ static enum herald_err load_applied(struct store *st, struct applied_set *set)
     return store_run_read(st, load_applied_tx, set);
 }
 
-int store_migrations(struct store *st, struct store_migration_state *rows, size_t max,
-                     size_t *count)
+enum herald_err store_migrations(struct store *st, struct store_migration_state *rows, size_t max,
+                                 size_t *count)
 {
     struct applied_set *set = malloc(sizeof(*set));
     if (!set)
@@ -107,7 +107,7 @@ done:
     return rc;
 }
 
-int store_migrations_pending(struct store *st, int *pending)
+enum herald_err store_migrations_pending(struct store *st, int *pending)
 {
     struct applied_set *set = malloc(sizeof(*set));
     if (!set)
@@ -176,7 +176,7 @@ done:
     return rc;
 }
 
-int store_migrate_up(struct store *st, int *applied)
+enum herald_err store_migrate_up(struct store *st, int *applied)
 {
     const struct store_migration_src *list;
     size_t n;
@@ -199,7 +199,7 @@ int store_migrate_up(struct store *st, int *applied)
     return HERALD_OK;
 }
 
-int store_migrate_down(struct store *st, int steps, int *reverted)
+enum herald_err store_migrate_down(struct store *st, int steps, int *reverted)
 {
     const struct store_migration_src *list;
     size_t n;

@@ -11,7 +11,7 @@ static int ping_tx(struct store_conn *c, void *arg)
     return store_ping(c);
 }
 
-int store_check(struct store *st, int *pending_migrations)
+enum herald_err store_check(struct store *st, int *pending_migrations)
 {
     int rc = store_run_read(st, ping_tx, NULL);
     if (rc)
@@ -24,7 +24,7 @@ static int optimize_plain(struct store_conn *c, void *arg)
     return store_optimize(c, arg);
 }
 
-int store_run_optimize(struct store *st, const char *task)
+enum herald_err store_run_optimize(struct store *st, const char *task)
 {
     /* VACUUM cannot run inside a transaction; the others need none. */
     return store_run_plain(st, optimize_plain, (void *)task);
@@ -80,7 +80,7 @@ static int catalogue_tx(struct store_conn *c, void *arg)
     return rc;
 }
 
-int store_catalogue_report(struct store *st, struct store_catalogue *out)
+enum herald_err store_catalogue_report(struct store *st, struct store_catalogue *out)
 {
     *out = (struct store_catalogue){0};
     int rc = store_run_read(st, catalogue_tx, out);

@@ -239,7 +239,7 @@ static void key_from_row(const struct store_res *r, int row, struct store_key *k
     k->rotated_at_ms = store_res_i64(r, row, 8);
 }
 
-int store_key_insert(struct store_conn *c, const struct store_key *k)
+enum herald_err store_key_insert(struct store_conn *c, const struct store_key *k)
 {
     struct store_val p[] = {SV_STR(k->id),           SV_STR(k->name),
                             SV_STR(k->prefix),       SV_STR(k->secret_hash),
@@ -265,17 +265,18 @@ static int key_find(struct store_conn *c, enum store_stmt stmt, const char *arg,
     return rc;
 }
 
-int store_key_find_by_hash(struct store_conn *c, const char *secret_hash, struct store_key *out)
+enum herald_err store_key_find_by_hash(struct store_conn *c, const char *secret_hash,
+                                       struct store_key *out)
 {
     return key_find(c, STMT_KEY_BY_HASH, secret_hash, out);
 }
 
-int store_key_find_by_id(struct store_conn *c, const char *id, struct store_key *out)
+enum herald_err store_key_find_by_id(struct store_conn *c, const char *id, struct store_key *out)
 {
     return key_find(c, STMT_KEY_BY_ID, id, out);
 }
 
-int store_key_list(struct store_conn *c, struct store_key **out, size_t *count)
+enum herald_err store_key_list(struct store_conn *c, struct store_key **out, size_t *count)
 {
     struct store_res r = {0};
     int rc = store_query(c, STMT_KEY_LIST, NULL, 0, &r);
@@ -304,14 +305,14 @@ static int run_update(struct store_conn *c, enum store_stmt stmt, const struct s
     return rc;
 }
 
-int store_key_revoke(struct store_conn *c, const char *id, int64_t now_ms)
+enum herald_err store_key_revoke(struct store_conn *c, const char *id, int64_t now_ms)
 {
     struct store_val p[] = {SV_STR(id), SV_I64(now_ms)};
     return run_update(c, STMT_KEY_REVOKE, p, 2);
 }
 
-int store_key_rotate(struct store_conn *c, const char *id, const char *secret_hash,
-                     const char *prefix, int64_t now_ms)
+enum herald_err store_key_rotate(struct store_conn *c, const char *id, const char *secret_hash,
+                                 const char *prefix, int64_t now_ms)
 {
     struct store_val p[] = {SV_STR(id), SV_STR(secret_hash), SV_STR(prefix), SV_I64(now_ms)};
     return run_update(c, STMT_KEY_ROTATE, p, 4);
@@ -327,12 +328,13 @@ static int count_query(struct store_conn *c, enum store_stmt stmt, int64_t *out)
     return rc;
 }
 
-int store_key_count_active(struct store_conn *c, int64_t *count)
+enum herald_err store_key_count_active(struct store_conn *c, int64_t *count)
 {
     return count_query(c, STMT_KEY_COUNT_ACTIVE, count);
 }
 
-int store_event_insert(struct store_conn *c, const struct store_event *ev, bool *created)
+enum herald_err store_event_insert(struct store_conn *c, const struct store_event *ev,
+                                   bool *created)
 {
     int64_t event_time = ev->has_occurred_at ? ev->occurred_at_ms : ev->created_at_ms;
     struct store_val p[] = {SV_STR(ev->event_key),
@@ -445,8 +447,8 @@ static int insert_many_postgres(struct store_conn *c, const struct store_event *
     return rc;
 }
 
-int store_event_insert_many(struct store_conn *c, const struct store_event *const *evs, size_t n,
-                            bool *created)
+enum herald_err store_event_insert_many(struct store_conn *c, const struct store_event *const *evs,
+                                        size_t n, bool *created)
 {
     if (c->st->be->dialect == DIALECT_POSTGRES && n > 1)
         return insert_many_postgres(c, evs, n, created);
@@ -505,8 +507,8 @@ enum store_stmt store_event_list_stmt(const struct store_event_filter *f)
     return STMT_EVENT_LIST;
 }
 
-int store_event_list(struct store_conn *c, const struct store_event_filter *f,
-                     struct store_event **out, size_t *count)
+enum herald_err store_event_list(struct store_conn *c, const struct store_event_filter *f,
+                                 struct store_event **out, size_t *count)
 {
     struct store_val p[] = {SV_STR(f->platform),
                             SV_STR(f->campaign_id),
@@ -527,8 +529,9 @@ int store_event_list(struct store_conn *c, const struct store_event_filter *f,
     return rc;
 }
 
-int store_events_after(struct store_conn *c, int64_t after_id, int64_t created_before_ms, int limit,
-                       struct store_event **out, size_t *count)
+enum herald_err store_events_after(struct store_conn *c, int64_t after_id,
+                                   int64_t created_before_ms, int limit, struct store_event **out,
+                                   size_t *count)
 {
     struct store_val p[] = {SV_I64(after_id), SV_I64(created_before_ms), SV_I64(limit)};
     struct store_res r = {0};
@@ -541,8 +544,8 @@ int store_events_after(struct store_conn *c, int64_t after_id, int64_t created_b
     return rc;
 }
 
-int store_events_lag(struct store_conn *c, int64_t after_id, int64_t *events,
-                     int64_t *oldest_created_ms)
+enum herald_err store_events_lag(struct store_conn *c, int64_t after_id, int64_t *events,
+                                 int64_t *oldest_created_ms)
 {
     struct store_val p[] = {SV_I64(after_id)};
     struct store_res r = {0};
@@ -555,8 +558,8 @@ int store_events_lag(struct store_conn *c, int64_t after_id, int64_t *events,
     return rc;
 }
 
-int store_forward_acquire(struct store_conn *c, const char *name, const char *holder,
-                          int64_t now_ms, int64_t lease_until_ms, int64_t *last_id)
+enum herald_err store_forward_acquire(struct store_conn *c, const char *name, const char *holder,
+                                      int64_t now_ms, int64_t lease_until_ms, int64_t *last_id)
 {
     struct store_val p[] = {SV_STR(name), SV_STR(holder), SV_I64(lease_until_ms), SV_I64(now_ms)};
     struct store_res r = {0};
@@ -569,8 +572,8 @@ int store_forward_acquire(struct store_conn *c, const char *name, const char *ho
     return rc;
 }
 
-int store_forward_advance(struct store_conn *c, const char *name, const char *holder,
-                          int64_t from_id, int64_t to_id, int64_t now_ms)
+enum herald_err store_forward_advance(struct store_conn *c, const char *name, const char *holder,
+                                      int64_t from_id, int64_t to_id, int64_t now_ms)
 {
     struct store_val p[] = {SV_STR(name), SV_STR(holder), SV_I64(from_id), SV_I64(to_id),
                             SV_I64(now_ms)};
@@ -582,8 +585,8 @@ int store_forward_advance(struct store_conn *c, const char *name, const char *ho
     return rc;
 }
 
-int store_forward_state(struct store_conn *c, const char *name, int64_t *last_id,
-                        int64_t *last_forwarded_ms)
+enum herald_err store_forward_state(struct store_conn *c, const char *name, int64_t *last_id,
+                                    int64_t *last_forwarded_ms)
 {
     struct store_val p[] = {SV_STR(name)};
     struct store_res r = {0};
@@ -615,7 +618,7 @@ void store_events_free(struct store_event *rows, size_t count)
     free(rows);
 }
 
-int store_ping(struct store_conn *c)
+enum herald_err store_ping(struct store_conn *c)
 {
     struct store_res r = {0};
     int rc = store_query(c, STMT_PING, NULL, 0, &r);
@@ -628,7 +631,7 @@ static const char sync_indexes_sql[] =
     "CREATE INDEX IF NOT EXISTS idx_event_source_email ON event_source (email, id);"
     "CREATE INDEX IF NOT EXISTS idx_event_source_campaign ON event_source (campaign_id, id);";
 
-int store_optimize(struct store_conn *c, const char *task)
+enum herald_err store_optimize(struct store_conn *c, const char *task)
 {
     if (strcmp(task, "sync_indexes") == 0)
         return store_exec(c, sync_indexes_sql);

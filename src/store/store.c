@@ -45,7 +45,7 @@ static enum herald_err pool_conn_new(struct store *st, unsigned generation, stru
     return HERALD_OK;
 }
 
-int store_open(const struct store_opts *opts, struct store **out)
+enum herald_err store_open(const struct store_opts *opts, struct store **out)
 {
     const struct store_backend *be = backend_for(opts->url);
     if (!be)
@@ -288,17 +288,17 @@ static enum herald_err run_in_tx(struct store *st, const char *begin_sql, store_
     return rc;
 }
 
-int store_run_tx(struct store *st, store_fn fn, void *arg)
+enum herald_err store_run_tx(struct store *st, store_fn fn, void *arg)
 {
     return run_in_tx(st, st->be->begin_write_sql, fn, arg);
 }
 
-int store_run_read(struct store *st, store_fn fn, void *arg)
+enum herald_err store_run_read(struct store *st, store_fn fn, void *arg)
 {
     return run_in_tx(st, st->be->begin_read_sql, fn, arg);
 }
 
-int store_run_plain(struct store *st, store_fn fn, void *arg)
+enum herald_err store_run_plain(struct store *st, store_fn fn, void *arg)
 {
     struct store_conn c;
     enum herald_err rc = pool_acquire(st, &c);
@@ -325,17 +325,17 @@ void store_get_stats(struct store *st, struct store_stats *out)
     out->soft_retries = atomic_load(&st->soft_retries);
 }
 
-int store_backup(struct store *st, const char *path)
+enum herald_err store_backup(struct store *st, const char *path)
 {
     return st->be->backup(st, path);
 }
 
-int store_verify_backup(struct store *st, const char *path)
+enum herald_err store_verify_backup(struct store *st, const char *path)
 {
     return st->be->verify_backup(st, path);
 }
 
-int store_restore(struct store *st, const char *path)
+enum herald_err store_restore(struct store *st, const char *path)
 {
     enum herald_err rc = st->be->restore(st, path);
     /* Pooled connections may hold handles to the replaced database. */
@@ -345,7 +345,7 @@ int store_restore(struct store *st, const char *path)
     return rc;
 }
 
-int store_lock_instance(struct store *st, bool exclusive)
+enum herald_err store_lock_instance(struct store *st, bool exclusive)
 {
     return st->be->lock_instance(st, exclusive);
 }

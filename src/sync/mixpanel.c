@@ -534,7 +534,7 @@ static void *forwarder_main(void *arg)
     return NULL;
 }
 
-int mixpanel_pause(struct mixpanel *m, int timeout_ms)
+enum herald_err mixpanel_pause(struct mixpanel *m, int timeout_ms)
 {
     if (!m)
         return HERALD_OK;
@@ -655,7 +655,8 @@ static int mixpanel_new(struct store *st, const struct mixpanel_opts *o, struct 
     return HERALD_OK;
 }
 
-int mixpanel_start(struct store *st, const struct mixpanel_opts *opts, struct mixpanel **out)
+enum herald_err mixpanel_start(struct store *st, const struct mixpanel_opts *opts,
+                               struct mixpanel **out)
 {
     *out = NULL;
     if (!mixpanel_configured(opts))
@@ -710,7 +711,8 @@ static int state_tx(struct store_conn *c, void *arg)
     return rc ? rc : store_events_lag(c, t->last_id, &t->lag, &t->oldest);
 }
 
-int mixpanel_get_status(struct mixpanel *m, struct store *st, struct mixpanel_status *out)
+enum herald_err mixpanel_get_status(struct mixpanel *m, struct store *st,
+                                    struct mixpanel_status *out)
 {
     memset(out, 0, sizeof(*out));
     if (!m) {

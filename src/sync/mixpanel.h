@@ -46,13 +46,14 @@ void mixpanel_import_target(const struct mixpanel_opts *opts, struct hc_opts *ho
 /* Starts the forwarder's threads; *out is NULL (and 0 returned) when Mixpanel is not
  * configured. HERALD_ERR_NOMEM, HERALD_ERR_INTERNAL (a thread would not start),
  * HERALD_ERR_CONFIG (hash_emails without a secret). */
-int mixpanel_start(struct store *st, const struct mixpanel_opts *opts, struct mixpanel **out);
+enum herald_err mixpanel_start(struct store *st, const struct mixpanel_opts *opts,
+                               struct mixpanel **out);
 /* Stops and joins the threads (an import in flight finishes or times out first) and frees. */
 void mixpanel_stop(struct mixpanel *m);
 /* Starts no new batch; the imports in flight finish and the cursor moves past them. Waits up
  * to timeout_ms for that: HERALD_ERR_CONFLICT if it takes longer (still paused). The
  * forwarder holds no transaction while paused. m may be NULL (disabled). */
-int mixpanel_pause(struct mixpanel *m, int timeout_ms);
+enum herald_err mixpanel_pause(struct mixpanel *m, int timeout_ms);
 /* Undoes mixpanel_pause(). m may be NULL. */
 void mixpanel_resume(struct mixpanel *m);
 
@@ -64,7 +65,8 @@ struct mixpanel_status {
     int64_t lag_seconds;
 };
 /* Reads the status (and the lag from the store). m may be NULL (disabled). */
-int mixpanel_get_status(struct mixpanel *m, struct store *st, struct mixpanel_status *out);
+enum herald_err mixpanel_get_status(struct mixpanel *m, struct store *st,
+                                    struct mixpanel_status *out);
 /* $insert_id for an event key: 32 hex digits of its SHA-256 (Mixpanel allows 36 of
  * [A-Za-z0-9-]). `out` needs 33 bytes. */
 void mixpanel_insert_id(const char *event_key, char out[33]);
