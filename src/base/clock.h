@@ -8,6 +8,8 @@
 #include <stdint.h>
 #include <time.h>
 
+#include "base/err.h"
+
 int64_t clock_now_ms(void);
 int64_t clock_mono_ns(void);
 /* "2024-01-15T10:30:00Z" (seconds precision). */

@@ -4,6 +4,8 @@
 
 #include <stddef.h>
 
+#include "base/err.h"
+
 /* Compresses `len` bytes at zlib `level` (1 fastest .. 9 smallest, -1 zlib's default) into a
  * gzip stream. On success *out is allocated (free() it). HERALD_ERR_NOMEM or
  * HERALD_ERR_INTERNAL otherwise. */

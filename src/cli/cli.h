@@ -3,6 +3,7 @@
 #define HERALD_CLI_CLI_H
 
 #include "app.h"
+#include "base/err.h"
 
 struct store;
 struct backup_opts;

@@ -9,6 +9,7 @@
 #include <stdatomic.h>
 #include <stdint.h>
 
+#include "base/err.h"
 #include "http/http.h"
 
 struct route_stats; /* metrics.c */

@@ -8,6 +8,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "base/err.h"
+
 struct cron {
     uint64_t minutes; /* bit n: minute n */
     uint32_t hours;   /* bit n: hour n */

@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "base/config.h"
+#include "base/err.h"
 #include "events/ingest.h"
 #include "events/key.h"
 #include "sync/http_client.h"

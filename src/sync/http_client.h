@@ -10,6 +10,7 @@
 
 #include "base/buf.h"
 #include "base/config.h"
+#include "base/err.h"
 
 /* One per platform per process: the documented request budget. Thread-safe. */
 struct hc_limiter {

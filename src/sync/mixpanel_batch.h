@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "base/err.h"
 #include "store/store.h"
 
 /* "[" then each event followed by "," ("]" after the last). Event i spans json[start(i),

@@ -4,6 +4,7 @@
 #ifndef HERALD_SYNC_MIXPANEL_RETRY_H
 #define HERALD_SYNC_MIXPANEL_RETRY_H
 
+#include "base/err.h"
 #include "jobs/jobs.h"
 #include "sync/mixpanel.h"
 

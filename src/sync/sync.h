@@ -10,6 +10,7 @@
 #include <stdbool.h>
 
 #include "base/config.h"
+#include "base/err.h"
 #include "events/ingest.h"
 #include "jobs/jobs.h"
 #include "store/store.h"
