@@ -303,15 +303,6 @@ struct retry_tx {
     char *job_id; /* 40 bytes */
 };
 
-static void dead_letter_clear(struct store_dead_letter *d)
-{
-    free(d->job_id);
-    free(d->kind);
-    free(d->reason);
-    free(d->request);
-    free(d->payload);
-}
-
 /* A new job of the kind that retries this label, with the dead letter as its raw params. */
 static int retry_as_new_job(struct store_conn *c, struct retry_tx *t,
                             const struct store_dead_letter *d, const struct jobs_kind *kind)
@@ -353,7 +344,7 @@ static int retry_tx(struct store_conn *c, void *arg)
     }
     if (!rc)
         rc = store_dead_letter_mark_retried(c, t->id, clock_now_ms());
-    dead_letter_clear(&d);
+    store_dead_letter_clear(&d);
     return rc;
 }
 

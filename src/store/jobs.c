@@ -239,15 +239,19 @@ static int dl_from_row(const struct store_res *r, int row, struct store_dead_let
     return failed ? HERALD_ERR_NOMEM : HERALD_OK;
 }
 
+void store_dead_letter_clear(struct store_dead_letter *d)
+{
+    free(d->job_id);
+    free(d->kind);
+    free(d->reason);
+    free(d->request);
+    free(d->payload);
+}
+
 void store_dead_letters_free(struct store_dead_letter *rows, size_t count)
 {
-    for (size_t i = 0; rows && i < count; i++) {
-        free(rows[i].job_id);
-        free(rows[i].kind);
-        free(rows[i].reason);
-        free(rows[i].request);
-        free(rows[i].payload);
-    }
+    for (size_t i = 0; rows && i < count; i++)
+        store_dead_letter_clear(&rows[i]);
     free(rows);
 }
 

@@ -200,6 +200,8 @@ enum herald_err store_dead_letter_list(struct store_conn *c, int64_t before_id, 
 enum herald_err store_dead_letter_get(struct store_conn *c, int64_t id,
                                       struct store_dead_letter *out);
 enum herald_err store_dead_letter_mark_retried(struct store_conn *c, int64_t id, int64_t now_ms);
+/* Frees one row's strings (a row filled by store_dead_letter_get()). */
+void store_dead_letter_clear(struct store_dead_letter *d);
 void store_dead_letters_free(struct store_dead_letter *rows, size_t count);
 
 /* Schedules: one row per periodic task, its next due time the compare-and-set token. */
