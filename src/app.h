@@ -5,6 +5,7 @@
 #include <stdint.h>
 
 #include "base/config.h"
+#include "mail/token.h"
 
 struct store;
 struct ingest;
@@ -27,6 +28,17 @@ struct app {
     struct mixpanel *mixpanel;             /* NULL when not configured */
     struct mixpanel_retry *mixpanel_retry; /* NULL when not configured */
     struct backup_kind *backup;            /* the backup job kind */
+    struct mail_keyring mail_keys;         /* signs the links in mails (mail/token.h) */
+    /* email: contacts, lists, subscriptions, imports, double opt-in */
+
+    /* email: templates */
+
+    /* email: SMTP transport and DKIM */
+
+    /* email: campaigns and the sender */
+
+    /* email: feedback (tracking, unsubscribe, bounces, statistics) */
+
     int64_t started_ms;
 };
 

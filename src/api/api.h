@@ -33,6 +33,13 @@ enum http_result api_full_sync_cancel(struct http_request *req, void *ctx);
 enum http_result api_full_sync_jobs(struct http_request *req, void *ctx);
 enum http_result api_dead_letters_list(struct http_request *req, void *ctx);
 enum http_result api_dead_letters_retry(struct http_request *req, void *ctx);
+/* email: lists, contacts, subscriptions, imports, double opt-in (lists.c, contacts.c) */
+
+/* email: templates (templates.c) */
+
+/* email: campaigns and sending (campaigns.c) */
+
+/* email: tracking, unsubscribe, preferences, bounces, statistics (feedback.c, stats.c) */
 
 /* Parses and validates one event object of a generate request (`path` prefixes field names:
  * "events[3]"), computing its key. Answers 400 itself on failure. On success *payload is the

@@ -28,6 +28,14 @@ const struct http_route api_routes[] = {
     {"GET", "/api/jobs/dead-letters", api_dead_letters_list, HTTP_API_KEY, "jobs:read"},
     {"POST", "/api/jobs/dead-letters/{id}/retry", api_dead_letters_retry, HTTP_API_KEY,
      "jobs:write"},
+    /* ---- email: lists, contacts, subscriptions, imports, double opt-in ---- */
+
+    /* ---- email: templates ---- */
+
+    /* ---- email: campaigns and sending ---- */
+
+    /* ---- email: tracking, unsubscribe, preferences, bounces, statistics ---- */
+
 };
 const size_t api_route_count = sizeof(api_routes) / sizeof(api_routes[0]);
 

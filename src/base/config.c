@@ -186,6 +186,66 @@ static const struct cfg_entry cfg_table[] = {
      "on another node cannot commit a lower id behind the cursor."},
     {"HERALD_SHUTDOWN_TIMEOUT", CFG_INT, OFF(shutdown_timeout), 1, 3600, "30", NULL,
      "Seconds SIGTERM waits for in-flight requests before closing them."},
+    /* email sending */
+    {"HERALD_PUBLIC_URL", CFG_STR, OFF(public_url), 1, 1024, "http://127.0.0.1:8080", NULL,
+     "Base URL recipients reach Herald at: unsubscribe, preference, confirmation, open and "
+     "click links are built on it. Use https:// in production."},
+    {"HERALD_POSTAL_ADDRESS", CFG_STR, OFF(postal_address), 0, 512, "", NULL,
+     "The sender's postal address, printed in every campaign (CAN-SPAM). A campaign cannot be "
+     "sent while it is empty."},
+    {"HERALD_MAIL_SECRET_FILE", CFG_STR, OFF(mail_secret_file), 1, 4096, "./data/mail.key", NULL,
+     "File holding the key that signs unsubscribe, preference, confirmation and click tokens; "
+     "created (32 random bytes, mode 0600) on first start. Nodes sharing a database must share "
+     "it. Replacing it invalidates every link already mailed."},
+    {"HERALD_MAIL_FROM", CFG_STR, OFF(mail_from), 0, 320, "", NULL,
+     "From address of Herald's own mails (double opt-in confirmations). Empty: "
+     "`noreply@` + HERALD_DKIM_DOMAIN, else the host of HERALD_PUBLIC_URL."},
+    {"HERALD_BOUNCE_DOMAIN", CFG_STR, OFF(bounce_domain), 0, 253, "", NULL,
+     "Domain of the VERP Return-Path (`bounces+TOKEN@DOMAIN`), whose MX should reach "
+     "HERALD_BOUNCE_LISTEN. Empty: the domain of the campaign's From address."},
+    {"HERALD_SMTP_URL", CFG_SECRET, OFF(smtp_url), 0, 1024, "", NULL,
+     "The relay: `smtp://host:port` (STARTTLS per HERALD_SMTP_STARTTLS) or `smtps://host:port`. "
+     "Empty: nothing is sent (campaigns cannot start)."},
+    {"HERALD_SMTP_USER", CFG_STR, OFF(smtp_user), 0, 256, "", NULL,
+     "SMTP AUTH user name; with HERALD_SMTP_PASSWORD (or HERALD_SMTP_PASSWORD_FILE)."},
+    {"HERALD_SMTP_PASSWORD", CFG_SECRET, OFF(smtp_password), 0, 1024, "", NULL,
+     "SMTP AUTH password. Prefer HERALD_SMTP_PASSWORD_FILE."},
+    {"HERALD_SMTP_STARTTLS", CFG_CHOICE, OFF(smtp_starttls), 0, 0, "opportunistic",
+     "opportunistic|required|off",
+     "STARTTLS on smtp:// relays: use it when offered, refuse to send without it, or never."},
+    {"HERALD_SMTP_WORKERS", CFG_INT, OFF(smtp_workers), 1, 256, "8", NULL,
+     "SMTP connections per node, each kept open and reused."},
+    {"HERALD_SMTP_RATE", CFG_STR, OFF(smtp_rate), 1, 32, "off", NULL,
+     "Most messages per period this node hands to the relay (`500/s`, `10000/h`), or `off`."},
+    {"HERALD_SMTP_DOMAIN_RATE", CFG_STR, OFF(smtp_domain_rate), 1, 32, "off", NULL,
+     "Most messages per period to one recipient domain (`60/min`), or `off`."},
+    {"HERALD_SMTP_TIMEOUT_MS", CFG_INT, OFF(smtp_timeout_ms), 100, 600000, "30000", NULL,
+     "Connect and per-command timeout towards the relay."},
+    {"HERALD_SMTP_RETRIES", CFG_INT, OFF(smtp_retries), 0, 20, "3", NULL,
+     "Retries of a message after a 4xx reply or a broken connection (exponential backoff with "
+     "jitter); then it counts as failed."},
+    {"HERALD_SEND_BATCH", CFG_INT, OFF(send_batch), 1, 1000, "50", NULL,
+     "Recipients a sender claims from the queue at a time (one lease)."},
+    {"HERALD_DKIM_KEY_FILE", CFG_STR, OFF(dkim_key_file), 0, 4096, "", NULL,
+     "PEM RSA private key signing every message (rsa-sha256, relaxed/relaxed); make one with "
+     "`herald dkim keygen`. With HERALD_DKIM_DOMAIN and HERALD_DKIM_SELECTOR."},
+    {"HERALD_DKIM_DOMAIN", CFG_STR, OFF(dkim_domain), 0, 253, "", NULL,
+     "The d= domain of the DKIM signatures."},
+    {"HERALD_DKIM_SELECTOR", CFG_STR, OFF(dkim_selector), 0, 63, "herald", NULL,
+     "The s= selector of the RSA signature (DNS: SELECTOR._domainkey.DOMAIN)."},
+    {"HERALD_DKIM_ED25519_KEY_FILE", CFG_STR, OFF(dkim_ed25519_key_file), 0, 4096, "", NULL,
+     "PEM Ed25519 private key: messages also get an ed25519-sha256 signature (RFC 8463)."},
+    {"HERALD_DKIM_ED25519_SELECTOR", CFG_STR, OFF(dkim_ed25519_selector), 0, 63, "herald-ed25519",
+     NULL, "The s= selector of the Ed25519 signature."},
+    {"HERALD_BOUNCE_LISTEN", CFG_STR, OFF(bounce_listen), 0, 256, "", NULL,
+     "`host:port` of the inbound SMTP listener that takes DSNs and complaint reports for the "
+     "VERP addresses. Empty: off."},
+    {"HERALD_OPTIN_TOKEN_HOURS", CFG_INT, OFF(optin_token_hours), 1, 8760, "72", NULL,
+     "How long a double opt-in confirmation link stays valid."},
+    {"HERALD_FORM_RATE_LIMIT", CFG_RATE, OFF(form_rate), 1, 1000000, "10/min", NULL,
+     "Submissions of the public subscription form accepted per client IP."},
+    {"HERALD_IMPORT_MAX_ROWS", CFG_INT, OFF(import_max_rows), 1, 100000000, "1000000", NULL,
+     "Most data rows one CSV contact import takes."},
 };
 
 #define CFG_COUNT (sizeof(cfg_table) / sizeof(cfg_table[0]))

@@ -74,6 +74,31 @@ struct cfg {
     int mixpanel_backoff_ms;
     int mixpanel_grace_ms;
     char *data_dir_hint;
+    /* email sending (issue 8) */
+    char *public_url;
+    char *postal_address;
+    char *mail_secret_file;
+    char *mail_from;
+    char *bounce_domain;
+    char *smtp_url; /* secret: may hold credentials */
+    char *smtp_user;
+    char *smtp_password; /* secret */
+    char *smtp_starttls; /* "opportunistic", "required" or "off" */
+    int smtp_workers;
+    char *smtp_rate;        /* "off" or a rate */
+    char *smtp_domain_rate; /* "off" or a rate, per recipient domain */
+    int smtp_timeout_ms;
+    int smtp_retries;
+    int send_batch;
+    char *dkim_key_file;
+    char *dkim_domain;
+    char *dkim_selector;
+    char *dkim_ed25519_key_file;
+    char *dkim_ed25519_selector;
+    char *bounce_listen;
+    int optin_token_hours;
+    struct cfg_rate form_rate;
+    int import_max_rows;
 };
 
 /* Sets each variable of a KEY=VALUE file that the environment does not already have.

@@ -35,7 +35,12 @@
       "the upstream service sent a malformed response")                                            \
     X(HERALD_ERR_CANCELLED, 26, "cancelled", 409, "the operation was cancelled")                   \
     X(HERALD_ERR_QUEUE_FULL, 27, "writer_queue_full", 503,                                         \
-      "the event writer's queue is full: retry after the Retry-After delay")
+      "the event writer's queue is full: retry after the Retry-After delay")                       \
+    X(HERALD_ERR_TOKEN_INVALID, 28, "invalid_token", 400, "the link is malformed or forged")       \
+    X(HERALD_ERR_TOKEN_EXPIRED, 29, "token_expired", 410, "the link has expired")                  \
+    X(HERALD_ERR_SMTP, 30, "smtp_error", 502, "the mail relay refused or failed")                  \
+    X(HERALD_ERR_SENDING_NOT_CONFIGURED, 31, "sending_not_configured", 409,                        \
+      "sending is not configured (HERALD_SMTP_URL, HERALD_POSTAL_ADDRESS)")
 
 enum herald_err {
 #define HERALD_ERR_ENUM(name, num, code, status, msg) name = num,

@@ -13,6 +13,7 @@
 #include "jobs/cron.h"
 #include "jobs/jobs.h"
 #include "jobs/schedule.h"
+#include "mail/token.h"
 #include "store/store.h"
 #include "sync/mixpanel.h"
 #include "sync/mixpanel_retry.h"
@@ -64,6 +65,16 @@ static int register_kinds(struct app *app, struct sync_opts *so, const struct mi
     int rc = sync_start(app->store, app->ingest, app->jobs, so, &app->sync);
     if (!rc)
         rc = backup_register(app->jobs, app->store, &bo, &app->backup);
+    /* email: contacts, lists, imports, double opt-in */
+
+    /* email: templates */
+
+    /* email: SMTP transport and DKIM */
+
+    /* email: campaigns and the sender */
+
+    /* email: feedback (tracking, unsubscribe, bounces, statistics) */
+
     if (rc || !mixpanel_configured(mo))
         return rc;
     return mixpanel_retry_register(app->jobs, mo, &app->mixpanel_retry);
@@ -128,6 +139,11 @@ static int start_domain(struct app *app, struct sync_opts *so, struct mixpanel_o
     if (rc)
         goto jobs_failed;
     mixpanel_opts_from_cfg(cfg, jobs_node(app->jobs), mo);
+    rc = mail_keyring_load(cfg->mail_secret_file, &app->mail_keys);
+    if (rc) {
+        cli_error("cannot read or create HERALD_MAIL_SECRET_FILE", rc);
+        return rc;
+    }
     rc = register_kinds(app, so, mo);
     if (rc)
         goto jobs_failed;
@@ -195,6 +211,16 @@ static void stop_all(struct app *app)
     app->mixpanel = NULL;
     jobs_free(app->jobs); /* releases running jobs with their progress */
     app->jobs = NULL;
+    /* email: feedback */
+
+    /* email: campaigns and the sender */
+
+    /* email: SMTP transport and DKIM */
+
+    /* email: templates */
+
+    /* email: contacts */
+
     sync_stop(app->sync);
     app->sync = NULL;
     mixpanel_retry_free(app->mixpanel_retry);

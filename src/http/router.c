@@ -1,14 +1,30 @@
 /* Routing: matches method and path against the route table ({name} segments become request
- * parameters), and lists the methods a path allows (for 405 and OPTIONS). */
+ * parameters; /api/v1/... is the same route as /api/...), and lists the methods a path allows (for
+ * 405 and OPTIONS). */
 #include <stdlib.h>
 #include <string.h>
 
 #include "http/internal.h"
 
+/* Every /api/ route also answers under the versioned prefix scripts call: "/api/v1/x" is
+   routed as "/api/x". One rule here, not a second table. */
+static const char *versioned_tail(const char *pattern, const char *path, const char **pattern_tail)
+{
+    if (strncmp(pattern, "/api/", 5) != 0 || strncmp(path, "/api/v1/", 8) != 0)
+        return NULL;
+    *pattern_tail = pattern + 5;
+    return path + 8;
+}
+
 /* Matches one pattern; on success records {name} segments in req (when req is non-NULL). */
 static bool pattern_match(const char *pattern, const char *path, struct http_request *req)
 {
     const char *p = pattern, *s = path;
+    const char *tail = versioned_tail(pattern, path, &p);
+    if (tail)
+        s = tail;
+    else
+        p = pattern;
     int nparams = 0;
     while (*p && *s) {
         if (*p == '{') {

@@ -9,9 +9,13 @@
 #include "base/config.h"
 #include "base/crypto.h"
 
-const char *const keys_known_scopes[] = {"admin",         "events:read", "events:write",
-                                         "events:import", "sync:run",    "jobs:read",
-                                         "jobs:write",    "ops",         NULL};
+const char *const keys_known_scopes[] = {"admin",          "events:read",
+                                         "events:write",   "events:import",
+                                         "sync:run",       "jobs:read",
+                                         "jobs:write",     "ops",
+                                         "contacts:read",  "contacts:write",
+                                         "campaigns:read", "campaigns:write",
+                                         "campaigns:send", NULL};
 
 enum herald_err keys_validate_scopes(const char *scopes, struct herald_error *err)
 {
@@ -29,8 +33,9 @@ enum herald_err keys_validate_scopes(const char *scopes, struct herald_error *er
         if (!known)
             return herald_error_set(
                 err, HERALD_ERR_INVALID, "scopes",
-                "unknown scope \"%.*s\" (known: admin, events:read, "
-                "events:write, events:import, sync:run, jobs:read, jobs:write, ops)",
+                "unknown scope \"%.*s\" (known: admin, events:read, events:write, "
+                "events:import, sync:run, jobs:read, jobs:write, ops, contacts:read, "
+                "contacts:write, campaigns:read, campaigns:write, campaigns:send)",
                 (int)(n > 40 ? 40 : n), p);
         if (!end)
             return HERALD_OK;

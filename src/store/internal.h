@@ -53,7 +53,27 @@ enum store_stmt {
     STMT_EVENTS_LAG,
     STMT_CATALOGUE_TABLES,  /* name, rows, table bytes, index bytes */
     STMT_CATALOGUE_INDEXES, /* name, table, bytes */
-    STMT__COUNT
+    STMT_CORE__END,
+
+    /* Each further block is one file's statements, in its own table (store_stmt_def()):
+     * a block starts at its __BASE marker (no statement) and ends at its __END marker. */
+    /* lists, contacts, subscriptions, consent, imports (store/contacts.c) */
+    STMT_CONTACTS__BASE = STMT_CORE__END,
+
+    STMT_CONTACTS__END,
+    /* templates (store/templates.c) */
+    STMT_TEMPLATES__BASE = STMT_CONTACTS__END,
+
+    STMT_TEMPLATES__END,
+    /* campaigns and the send queue (store/campaigns.c) */
+    STMT_CAMPAIGNS__BASE = STMT_TEMPLATES__END,
+
+    STMT_CAMPAIGNS__END,
+    /* opens, clicks, bounces, complaints, unsubscribes, statistics (store/feedback.c) */
+    STMT_FEEDBACK__BASE = STMT_CAMPAIGNS__END,
+
+    STMT_FEEDBACK__END,
+    STMT__COUNT = STMT_FEEDBACK__END
 };
 
 enum store_dialect { DIALECT_SQLITE, DIALECT_POSTGRES };
@@ -64,7 +84,17 @@ struct store_stmt_def {
     const char *sql_postgres; /* only where the dialects differ */
     bool is_write;
 };
-extern const struct store_stmt_def store_stmts[STMT__COUNT];
+/* One table per block, indexed from the block's __BASE (entry 0 is the marker, empty). */
+extern const struct store_stmt_def store_stmts[STMT_CORE__END];
+extern const struct store_stmt_def store_contacts_stmts[STMT_CONTACTS__END - STMT_CONTACTS__BASE];
+extern const struct store_stmt_def
+    store_templates_stmts[STMT_TEMPLATES__END - STMT_TEMPLATES__BASE];
+extern const struct store_stmt_def
+    store_campaigns_stmts[STMT_CAMPAIGNS__END - STMT_CAMPAIGNS__BASE];
+extern const struct store_stmt_def store_feedback_stmts[STMT_FEEDBACK__END - STMT_FEEDBACK__BASE];
+/* The definition of any statement id; its sql is NULL for a block marker. */
+const struct store_stmt_def *store_stmt_def(enum store_stmt id);
+/* NULL for a block marker. */
 const char *store_stmt_sql(enum store_stmt id, enum store_dialect d);
 /* Which of the STMT_EVENT_LIST* statements answers a filter (all take the same parameters). */
 enum store_stmt store_event_list_stmt(const struct store_event_filter *f);

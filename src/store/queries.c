@@ -48,7 +48,7 @@
     ") RETURNING " JOB_COLS
 #define DL_COLS "id, job_id, kind, reason, request, payload, created_at_ms, retried_at_ms"
 
-const struct store_stmt_def store_stmts[STMT__COUNT] = {
+const struct store_stmt_def store_stmts[STMT_CORE__END] = {
     [STMT_JOB_INSERT] = {"INSERT INTO jobs (id, kind, status, params, progress, run_after_ms, "
                          "created_at_ms) VALUES ($1, $2, 'pending', $3, $4, $5, $5)",
                          NULL, true},
@@ -214,11 +214,29 @@ const struct store_stmt_def store_stmts[STMT__COUNT] = {
          false},
 };
 
+const struct store_stmt_def *store_stmt_def(enum store_stmt id)
+{
+    static const struct {
+        enum store_stmt base;
+        const struct store_stmt_def *defs;
+    } blocks[] = {
+        {STMT_FEEDBACK__BASE, store_feedback_stmts},
+        {STMT_CAMPAIGNS__BASE, store_campaigns_stmts},
+        {STMT_TEMPLATES__BASE, store_templates_stmts},
+        {STMT_CONTACTS__BASE, store_contacts_stmts},
+    };
+    for (size_t i = 0; i < sizeof(blocks) / sizeof(blocks[0]); i++)
+        if (id >= blocks[i].base)
+            return &blocks[i].defs[id - blocks[i].base];
+    return &store_stmts[id];
+}
+
 const char *store_stmt_sql(enum store_stmt id, enum store_dialect d)
 {
-    if (d == DIALECT_POSTGRES && store_stmts[id].sql_postgres)
-        return store_stmts[id].sql_postgres;
-    return store_stmts[id].sql;
+    const struct store_stmt_def *def = store_stmt_def(id);
+    if (d == DIALECT_POSTGRES && def->sql_postgres)
+        return def->sql_postgres;
+    return def->sql;
 }
 
 static void copy_field(char *dst, size_t size, const char *src)

@@ -217,7 +217,7 @@ int store_query(struct store_conn *c, enum store_stmt id, const struct store_val
     int64_t t0 = clock_mono_ns();
     enum herald_err rc = st->be->query(c->pc->impl, id, params, nparams, out);
     uint64_t dt = (uint64_t)(clock_mono_ns() - t0);
-    if (store_stmts[id].is_write) {
+    if (store_stmt_def(id)->is_write) {
         atomic_fetch_add_explicit(&st->write_count, 1, memory_order_relaxed);
         atomic_fetch_add_explicit(&st->write_ns, dt, memory_order_relaxed);
     } else {

@@ -40,6 +40,8 @@ def make_herald(backend, workdir, request):
             wd = os.path.join(workdir, subdir)
             os.makedirs(wd, exist_ok=True)
         pg = request.getfixturevalue("pg") if backend == "postgres" else None
+        # Nodes of one test share the key that signs mail links, as a deployment must.
+        env = {"HERALD_MAIL_SECRET_FILE": os.path.join(workdir, "mail.key"), **(env or {})}
         h = Herald(backend, wd, pg=pg, env=env)
         if migrate:
             h.migrate()
