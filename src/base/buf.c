@@ -152,3 +152,37 @@ enum herald_err buf_append_json_string(struct buf *b, const char *s)
         return rc;
     return buf_append(b, "\"", 1);
 }
+
+enum herald_err buf_append_html(struct buf *b, const char *s)
+{
+    const char *run = s;
+    for (; *s; s++) {
+        const char *ent = NULL;
+        switch (*s) {
+        case '&':
+            ent = "&amp;";
+            break;
+        case '<':
+            ent = "&lt;";
+            break;
+        case '>':
+            ent = "&gt;";
+            break;
+        case '"':
+            ent = "&quot;";
+            break;
+        case '\'':
+            ent = "&#39;";
+            break;
+        default:
+            continue;
+        }
+        enum herald_err rc = buf_append(b, run, (size_t)(s - run));
+        if (!rc)
+            rc = buf_append_str(b, ent);
+        if (rc)
+            return rc;
+        run = s + 1;
+    }
+    return buf_append(b, run, (size_t)(s - run));
+}

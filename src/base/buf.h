@@ -28,6 +28,8 @@ enum herald_err buf_vprintf(struct buf *b, const char *fmt, va_list ap)
 /* Appends s as a JSON string literal (quotes added; ", \\ and control characters escaped;
  * UTF-8 passed through). */
 enum herald_err buf_append_json_string(struct buf *b, const char *s);
+/* Appends s with & < > " ' written as entities: safe in HTML text and quoted attributes. */
+enum herald_err buf_append_html(struct buf *b, const char *s);
 /* Empties the buffer, keeping its memory. */
 void buf_reset(struct buf *b);
 /* Hands the contents to the caller (free() it); the buffer is left empty. Never NULL on 0. */

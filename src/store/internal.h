@@ -73,7 +73,11 @@ enum store_stmt {
     STMT_FEEDBACK__BASE = STMT_CAMPAIGNS__END,
 
     STMT_FEEDBACK__END,
-    STMT__COUNT = STMT_FEEDBACK__END
+    /* CSV contact imports: uploaded chunks, batch upserts (store/imports.c) */
+    STMT_IMPORTS__BASE = STMT_FEEDBACK__END,
+
+    STMT_IMPORTS__END,
+    STMT__COUNT = STMT_IMPORTS__END
 };
 
 enum store_dialect { DIALECT_SQLITE, DIALECT_POSTGRES };
@@ -92,6 +96,7 @@ extern const struct store_stmt_def
 extern const struct store_stmt_def
     store_campaigns_stmts[STMT_CAMPAIGNS__END - STMT_CAMPAIGNS__BASE];
 extern const struct store_stmt_def store_feedback_stmts[STMT_FEEDBACK__END - STMT_FEEDBACK__BASE];
+extern const struct store_stmt_def store_imports_stmts[STMT_IMPORTS__END - STMT_IMPORTS__BASE];
 /* The definition of any statement id; its sql is NULL for a block marker. */
 const struct store_stmt_def *store_stmt_def(enum store_stmt id);
 /* NULL for a block marker. */

@@ -220,6 +220,7 @@ const struct store_stmt_def *store_stmt_def(enum store_stmt id)
         enum store_stmt base;
         const struct store_stmt_def *defs;
     } blocks[] = {
+        {STMT_IMPORTS__BASE, store_imports_stmts},
         {STMT_FEEDBACK__BASE, store_feedback_stmts},
         {STMT_CAMPAIGNS__BASE, store_campaigns_stmts},
         {STMT_TEMPLATES__BASE, store_templates_stmts},
