@@ -31,6 +31,8 @@ struct app {
     struct mail_keyring mail_keys;         /* signs the links in mails (mail/token.h) */
     /* email: contacts, lists, subscriptions, imports, double opt-in */
 
+    /* email: CSV contact imports */
+
     /* email: templates */
 
     /* email: SMTP transport and DKIM */

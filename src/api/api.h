@@ -35,6 +35,8 @@ enum http_result api_dead_letters_list(struct http_request *req, void *ctx);
 enum http_result api_dead_letters_retry(struct http_request *req, void *ctx);
 /* email: lists, contacts, subscriptions, imports, double opt-in (lists.c, contacts.c) */
 
+/* email: CSV contact imports (imports.c) */
+
 /* email: templates (templates.c) */
 
 /* email: campaigns and sending (campaigns.c) */

@@ -30,6 +30,8 @@ const struct http_route api_routes[] = {
      "jobs:write"},
     /* ---- email: lists, contacts, subscriptions, imports, double opt-in ---- */
 
+    /* ---- email: CSV contact imports ---- */
+
     /* ---- email: templates ---- */
 
     /* ---- email: campaigns and sending ---- */

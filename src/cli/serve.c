@@ -67,6 +67,8 @@ static int register_kinds(struct app *app, struct sync_opts *so, const struct mi
         rc = backup_register(app->jobs, app->store, &bo, &app->backup);
     /* email: contacts, lists, imports, double opt-in */
 
+    /* email: CSV contact imports */
+
     /* email: templates */
 
     /* email: SMTP transport and DKIM */
