@@ -8,6 +8,7 @@
 
 #include "base/buf.h"
 #include "mail/template.h"
+#include "mail/templates.h"
 
 static json_t *attrs;
 static struct tmpl_vars vars;
@@ -264,13 +265,82 @@ static void test_concurrent_renders(void **state)
     free(src);
 }
 
+static void expect_prepare_error(const char *subject, const char *html, const char *text,
+                                 const char *field, const char *needle)
+{
+    struct mail_content c;
+    struct herald_error err = {0};
+    assert_int_equal(mail_content_prepare(subject, html, text, &c, &err), HERALD_ERR_INVALID);
+    assert_string_equal(err.field, field);
+    if (!strstr(err.message, needle))
+        fail_msg("message \"%s\" lacks \"%s\"", err.message, needle);
+    assert_null(c.html);
+}
+
+/* The content step campaigns share: validation naming the field, sanitising, generated text. */
+static void test_content_prepare(void **state)
+{
+    (void)state;
+    struct mail_content c;
+    struct herald_error err = {0};
+    assert_int_equal(mail_content_prepare("Hi {{ contact.name }}",
+                                          "<p onclick=\"x()\">Hello {{ contact.name | default: "
+                                          "'guest' }}</p><script>x()</script>",
+                                          NULL, &c, &err),
+                     HERALD_OK);
+    assert_string_equal(c.subject, "Hi {{ contact.name }}");
+    assert_string_equal(c.html, "<p>Hello {{ contact.name | default: 'guest' }}</p>");
+    assert_string_equal(c.text, "Hello {{ contact.name | default: 'guest' }}\n");
+    assert_true(c.text_generated);
+    mail_content_clear(&c);
+    assert_int_equal(mail_content_prepare("s", "", "only text", &c, &err), HERALD_OK);
+    assert_string_equal(c.html, "");
+    assert_string_equal(c.text, "only text");
+    assert_false(c.text_generated);
+    mail_content_clear(&c);
+    expect_prepare_error("", "<p>x</p>", NULL, "subject", "required");
+    expect_prepare_error("a\r\nBcc: x", "<p>x</p>", NULL, "subject", "line break");
+    expect_prepare_error("{{ nope }}", "<p>x</p>", NULL, "subject", "subject: unknown tag");
+    expect_prepare_error("s", NULL, NULL, "html", "html or text is required");
+    expect_prepare_error("s", "<p>{{ contact.x }}</p>", NULL, "html", "at offset 3");
+    expect_prepare_error("s", "<p>x</p>", "{{ contact.name", "text", "unterminated");
+    expect_prepare_error("s", "<p>\xff</p>", NULL, "html", "UTF-8");
+    expect_prepare_error("s", "<script>x()</script>", NULL, "html", "no text left");
+}
+
+static void test_compiled_render(void **state)
+{
+    (void)state;
+    struct mail_compiled c;
+    struct herald_error err = {0};
+    assert_int_equal(mail_compile("Hi {{ contact.name }}", "<p>{{ contact.name }}</p>",
+                                  "T {{ contact.name }}", &c, &err),
+                     HERALD_OK);
+    struct buf s, h, t;
+    buf_init(&s, 1024);
+    buf_init(&h, 1024);
+    buf_init(&t, 1024);
+    assert_int_equal(mail_compiled_render(&c, &vars, &s, &h, &t), HERALD_OK);
+    assert_string_equal(s.data, "Hi <b>Ann</b> & \"Co\"");
+    assert_string_equal(h.data, "<p>&lt;b&gt;Ann&lt;/b&gt; &amp; &quot;Co&quot;</p>");
+    assert_string_equal(t.data, "T <b>Ann</b> & \"Co\"");
+    mail_compiled_clear(&c);
+    assert_int_equal(mail_compile("s", "<p>{{ x }}</p>", "t", &c, &err), HERALD_ERR_INVALID);
+    assert_string_equal(err.field, "html");
+    assert_null(c.subject);
+    buf_free(&s);
+    buf_free(&h);
+    buf_free(&t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_values_and_defaults), cmocka_unit_test(test_html_escaping),
         cmocka_unit_test(test_url_attributes),      cmocka_unit_test(test_compile_errors),
         cmocka_unit_test(test_uses_and_mode),       cmocka_unit_test(test_render_speed),
-        cmocka_unit_test(test_concurrent_renders),
+        cmocka_unit_test(test_concurrent_renders),  cmocka_unit_test(test_content_prepare),
+        cmocka_unit_test(test_compiled_render),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
