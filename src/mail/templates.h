@@ -80,7 +80,8 @@ enum herald_err mail_template_update(struct store *st, int64_t id,
                                      struct store_template *out, struct herald_error *err);
 /* HERALD_ERR_CONFLICT while a campaign not finished/cancelled uses it. */
 enum herald_err mail_template_delete(struct store *st, int64_t id, struct herald_error *err);
-/* Newest first; before_id 0 = from the newest; limit 1..100. store_templates_free(). */
+/* Newest first; before_id 0 = from the newest; limit 1..100; rows without html and text
+ * (store_template_list()). store_templates_free(). */
 enum herald_err mail_template_list(struct store *st, int64_t before_id, int limit,
                                    struct store_template **out, size_t *count);
 

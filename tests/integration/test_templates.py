@@ -209,6 +209,8 @@ def test_pagination(herald):
         j = herald.get(T + q, key=k).json()
         pages += 1
         assert j["limit"] == 3 and len(j["templates"]) <= 3
+        for t in j["templates"]:
+            assert set(t) == {"id", "name", "subject", "textGenerated", "createdAt", "updatedAt"}
         seen += [t["id"] for t in j["templates"]]
         cursor = j["nextCursor"]
         if not cursor:
