@@ -29,6 +29,24 @@ static void render_both(const struct tmpl *t, const char *src)
     json_decref(attrs);
 }
 
+/* Header mode: a value never brings a line break the source did not have. */
+static void check_header(const char *src)
+{
+    struct tmpl *t = NULL;
+    if (tmpl_compile(src, TMPL_HEADER, &t, NULL) != HERALD_OK)
+        abort();
+    struct tmpl_vars v = {"a\r\nBcc: x", "b\n", NULL, "c\r", "d\t", "e\x01"};
+    struct buf out;
+    buf_init(&out, 64u << 20);
+    if (tmpl_render(t, &v, &out) != HERALD_OK)
+        abort();
+    for (size_t i = 0; i < out.len; i++)
+        if ((out.data[i] == '\r' || out.data[i] == '\n') && !strchr(src, out.data[i]))
+            abort();
+    buf_free(&out);
+    tmpl_free(t);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     char *src = malloc(size + 1);
@@ -45,6 +63,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (!r1) {
         render_both(html, src);
         render_both(text, src);
+        check_header(src);
         /* No tag at all: the text comes out as it went in. */
         if (!strstr(src, "{{")) {
             struct buf out;

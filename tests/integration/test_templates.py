@@ -145,6 +145,9 @@ def test_preview_defaults_and_escaping(herald):
     assert '<a href="">site</a>' in p["html"]  # a contact's javascript: URL renders as nothing
     assert re.search(r'href="[^"]*/unsubscribe/preview"', p["html"]), p["html"]
     assert p["text"] == "Hello <b>Ann</b> & Co <ann@example.com> Spring"
+    # A line break in a value cannot break the subject's header line.
+    r = preview(herald, t["id"], {"contact": {"name": "A\r\nBcc: x@evil.example"}}, key=k).json()
+    assert r["subject"] == "Hi A  Bcc: x@evil.example"
     # Missing values: the defaults.
     r = preview(herald, t["id"], {"contact": {"email": "x@example.com"}}, key=k).json()
     assert r["subject"] == "Hi guest"

@@ -108,6 +108,17 @@ static void test_html_escaping(void **state)
                         "<img alt=\"Spring &#39;sale&#39;\">");
 }
 
+static void test_header_mode(void **state)
+{
+    (void)state;
+    struct tmpl_vars v = {.contact_name = "Ann\r\nBcc: x@evil.example\tY\x7f",
+                          .campaign_name = "line\none"};
+    assert_string_equal(render("Hi {{ contact.name }} - {{ campaign.name }}", TMPL_HEADER, &v),
+                        "Hi Ann  Bcc: x@evil.example Y  - line one");
+    assert_string_equal(render("{{ contact.email | default: \"a\tb\" }}", TMPL_HEADER, &v), "a b");
+    assert_int_equal(tmpl_check("{{ nope }}", TMPL_HEADER, NULL), HERALD_ERR_INVALID);
+}
+
 static void test_url_attributes(void **state)
 {
     (void)state;
@@ -340,7 +351,7 @@ int main(void)
         cmocka_unit_test(test_url_attributes),      cmocka_unit_test(test_compile_errors),
         cmocka_unit_test(test_uses_and_mode),       cmocka_unit_test(test_render_speed),
         cmocka_unit_test(test_concurrent_renders),  cmocka_unit_test(test_content_prepare),
-        cmocka_unit_test(test_compiled_render),
+        cmocka_unit_test(test_compiled_render),     cmocka_unit_test(test_header_mode),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
