@@ -226,6 +226,13 @@ static enum herald_err tpl_preview_contact(struct http_request *req, struct app 
         http_reply_error(req, HERALD_ERR_INVALID, "give contactId or contact, not both", "contact");
         return HERALD_ERR_INVALID;
     }
+    if (contact_id && !http_req_has_scope(req, "contacts:read")) {
+        /* A stored contact's data is contacts:read's to show, even through a template. */
+        http_reply_error(req, HERALD_ERR_FORBIDDEN,
+                         "previewing a stored contact also needs the contacts:read scope",
+                         "contactId");
+        return HERALD_ERR_FORBIDDEN;
+    }
     if (contact_id) {
         enum herald_err rc = mail_preview_contact_load(app->store, contact_id, pc);
         if (rc == HERALD_ERR_NOT_FOUND)

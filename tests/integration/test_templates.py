@@ -201,6 +201,13 @@ def test_preview_of_a_stored_contact(herald):
     assert r.json()["html"] == "<p>Zoé double</p>"
     r = preview(herald, t["id"], {"contactId": cid, "contact": {}})
     assert r.status_code == 400
+    # A stored contact's data also needs contacts:read; a sample contact does not.
+    read, _ = herald.create_key("reader", scopes="campaigns:read")
+    both, _ = herald.create_key("both", scopes="campaigns:read,contacts:read")
+    r = preview(herald, t["id"], {"contactId": cid}, key=read)
+    assert r.status_code == 403 and error_of(r)["field"] == "contactId"
+    assert preview(herald, t["id"], {"contactId": cid}, key=both).status_code == 200
+    assert preview(herald, t["id"], {"contact": {"name": "x"}}, key=read).status_code == 200
 
 
 def test_pagination(herald):
