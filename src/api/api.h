@@ -38,6 +38,12 @@ enum http_result api_dead_letters_retry(struct http_request *req, void *ctx);
 /* email: CSV contact imports (imports.c) */
 
 /* email: templates (templates.c) */
+enum http_result api_templates_create(struct http_request *req, void *ctx);
+enum http_result api_templates_list(struct http_request *req, void *ctx);
+enum http_result api_templates_get(struct http_request *req, void *ctx);
+enum http_result api_templates_update(struct http_request *req, void *ctx);
+enum http_result api_templates_delete(struct http_request *req, void *ctx);
+enum http_result api_templates_preview(struct http_request *req, void *ctx);
 
 /* email: campaigns and sending (campaigns.c) */
 

@@ -33,6 +33,12 @@ const struct http_route api_routes[] = {
     /* ---- email: CSV contact imports ---- */
 
     /* ---- email: templates ---- */
+    {"POST", "/api/templates", api_templates_create, HTTP_API_KEY, "campaigns:write"},
+    {"GET", "/api/templates", api_templates_list, HTTP_API_KEY, "campaigns:read"},
+    {"GET", "/api/templates/{id}", api_templates_get, HTTP_API_KEY, "campaigns:read"},
+    {"PATCH", "/api/templates/{id}", api_templates_update, HTTP_API_KEY, "campaigns:write"},
+    {"DELETE", "/api/templates/{id}", api_templates_delete, HTTP_API_KEY, "campaigns:write"},
+    {"POST", "/api/templates/{id}/preview", api_templates_preview, HTTP_API_KEY, "campaigns:read"},
 
     /* ---- email: campaigns and sending ---- */
 
