@@ -235,6 +235,8 @@ def test_form_signup_same_origin_rate_limit_and_no_enumeration(make_herald, smtp
     assert subscription(h, contact_by_email(h, "brand-new@example.com")["id"], news)["status"] \
         == "unconfirmed"
     assert len(mails_to(smtp, "brand-new@example.com")) == 1
+    # No second mail for a signup that is confirmed, or whose mail went out minutes ago.
+    assert len(mails_to(smtp, "fan@example.com", 3, timeout=1)) == 2
 
     # Rate limit per client IP: 4 per minute were allowed, the fifth is 429 with Retry-After.
     r = h.post("/subscription/form", {"email": "x5@example.com", "lists": [news]},
