@@ -106,7 +106,7 @@ static bool mailable(struct store_conn *c, int64_t ct, int64_t list)
     return m;
 }
 
-/* The subscription rule and the MAILABLE rule, in one transaction (rolled back). */
+/* The subscription rule and the MAILABLE rule of subscriptions (rolled back). */
 static int rules(struct store_conn *c, void *arg)
 {
     (void)arg;
@@ -158,7 +158,19 @@ static int rules(struct store_conn *c, void *arg)
     assert_int_equal(s.unsubscribed_at_ms, 0);
     store_subscription_clear(&s);
 
-    /* Contact-level states: blocklisted, bounced, globally unsubscribed. */
+    return HERALD_ERR_CANCELLED; /* roll back */
+}
+
+/* Contact-level states: blocklisted, bounced, globally unsubscribed (rolled back). */
+static int states(struct store_conn *c, void *arg)
+{
+    (void)arg;
+    int64_t single;
+    assert_int_equal(store_list_insert(c, "S", "single", "", 1000, &single), HERALD_OK);
+    int64_t a = contact(c, "a@example.com");
+    struct mail_consent consent = {"ota", NULL, NULL};
+    bool mail;
+    assert_int_equal(mail_subscription_add_tx(c, a, single, &consent, 2000, &mail), HERALD_OK);
     struct store_contact ct;
     assert_int_equal(store_contact_get(c, a, &ct), HERALD_OK);
     snprintf(ct.status, sizeof(ct.status), "blocklisted");
@@ -257,6 +269,7 @@ static void test_rules(void **state)
     struct store *st = open_store();
     assert_int_equal(store_run_tx(st, wipe, NULL), HERALD_OK);
     assert_int_equal(store_run_tx(st, rules, NULL), HERALD_ERR_CANCELLED);
+    assert_int_equal(store_run_tx(st, states, NULL), HERALD_ERR_CANCELLED);
     assert_int_equal(store_run_tx(st, listing, NULL), HERALD_ERR_CANCELLED);
     store_close(st);
 }
