@@ -195,6 +195,8 @@ enum herald_err mail_optin_form_subscribe(struct mail_optin *o, const struct mai
     int rc = check_form(&t);
     if (!rc)
         rc = store_run_tx(o->st, form_tx, &t);
+    if (rc == HERALD_ERR_DUPLICATE) /* the same email signed up at the same moment: now found */
+        rc = store_run_tx(o->st, form_tx, &t);
     for (size_t i = 0; !rc && i < t.nmails; i++) {
         int qrc = mail_optin_queue(o, t.contact_id, t.mails[i]);
         if (qrc)
