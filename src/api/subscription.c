@@ -55,9 +55,8 @@ enum http_result api_subscription_confirm_page(struct http_request *req, void *c
     e = e ? e : buf_append_html(&b, t.email);
     e = e ? e : buf_append_str(&b, "</strong> wants to receive <strong>");
     e = e ? e : buf_append_html(&b, t.list_name);
-    e = e ? e
-          : buf_append_str(&b, "</strong>.</p><form method=\"post\" action=\"/subscription/"
-                               "confirm/");
+    /* Relative to this page's URL, so it holds behind a proxy that adds a path prefix. */
+    e = e ? e : buf_append_str(&b, "</strong>.</p><form method=\"post\" action=\"");
     e = e ? e : buf_append_html(&b, token);
     e = e ? e
           : buf_append_str(&b, "\"><button type=\"submit\">Confirm my subscription</button>"
