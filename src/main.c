@@ -83,8 +83,10 @@ int main(int argc, char **argv)
     static const struct {
         const char *name;
         int (*run)(struct app *, int, char **);
-    } commands[] = {{"serve", cli_serve},   {"migrate", cli_migrate}, {"keys", cli_keys},
-                    {"backup", cli_backup}, {"restore", cli_restore}, {"dkim", cli_dkim}};
+    } commands[] = {
+        {"serve", cli_serve},   {"migrate", cli_migrate}, {"keys", cli_keys},
+        {"backup", cli_backup}, {"restore", cli_restore}, {"dkim", cli_dkim},
+    };
     int (*run)(struct app *, int, char **) = NULL;
     for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
         if (!strcmp(argv[1], commands[i].name))
