@@ -5,8 +5,11 @@
 
 #include <jansson.h>
 
+#include "base/clock.h"
+#include "jobs/jobs.h"
 #include "mail/contacts.h"
 #include "mail/lists.h"
+#include "mail/optin.h"
 #include "store/contacts.h"
 #include "store/internal.h"
 #include "store/store.h"
@@ -274,6 +277,87 @@ static void test_rules(void **state)
     store_close(st);
 }
 
+struct optin_fixture {
+    int64_t contact, list, other_list;
+};
+
+/* A contact globally opted out at 1000, then signed up (unconfirmed) to a double list. */
+static int optin_setup_tx(struct store_conn *c, void *arg)
+{
+    struct optin_fixture *f = arg;
+    int rc = store_list_insert(c, "Double", "double", "", 1000, &f->list);
+    rc = rc ? rc : store_list_insert(c, "Other", "double", "", 1000, &f->other_list);
+    f->contact = contact(c, "optin@example.com");
+    rc = rc ? rc : store_contact_unsubscribe_all(c, f->contact, 1000);
+    struct mail_consent consent = {"form", "192.0.2.9", "v1"};
+    bool mail = false;
+    rc = rc ? rc : mail_subscription_add_tx(c, f->contact, f->list, &consent, 2000, &mail);
+    assert_true(mail);
+    return rc;
+}
+
+static int unsubscribe_tx(struct store_conn *c, void *arg)
+{
+    struct optin_fixture *f = arg;
+    bool changed;
+    return store_subscription_unsubscribe(c, f->contact, f->list, clock_now_ms(), &changed);
+}
+
+static int read_contact_tx(struct store_conn *c, void *arg)
+{
+    struct store_contact *ct = arg;
+    return store_contact_get(c, ct->id, ct);
+}
+
+static const char *token_of(const char *link)
+{
+    const char *p = strstr(link, "/subscription/confirm/");
+    assert_non_null(p);
+    return p + strlen("/subscription/confirm/");
+}
+
+/* Check, confirm (idempotent, lifting the older global opt-out), tokens of other lists and
+ * after an unsubscribe. */
+static void test_optin_confirm(void **state)
+{
+    (void)state;
+    struct store *st = open_store();
+    assert_int_equal(store_run_tx(st, wipe, NULL), HERALD_OK);
+    struct optin_fixture f;
+    assert_int_equal(store_run_tx(st, optin_setup_tx, &f), HERALD_OK);
+    struct jobs_opts jo = {1, 30000, 3};
+    struct jobs *j;
+    assert_int_equal(jobs_new(st, &jo, &j), HERALD_OK);
+    struct mail_keyring keys;
+    memset(keys.key, 7, sizeof(keys.key));
+    struct mail_transport *none = NULL;
+    struct mail_optin_opts oo = {st, j, &keys, "https://x.example/", 1, "", "", &none};
+    struct mail_optin *o;
+    assert_int_equal(mail_optin_start(&oo, &o), HERALD_OK);
+    char link[1400], other[1400];
+    mail_optin_link(o, f.contact, f.list, clock_now_ms() / 1000, link, sizeof(link));
+    assert_int_equal(strncmp(link, "https://x.example/subscription/confirm/", 39), 0);
+    mail_optin_link(o, f.contact, f.other_list, clock_now_ms() / 1000, other, sizeof(other));
+    struct mail_optin_target t;
+    assert_int_equal(mail_optin_check(o, token_of(link), &t), HERALD_OK);
+    assert_false(t.confirmed);
+    assert_string_equal(t.email, "optin@example.com");
+    assert_string_equal(t.list_name, "Double");
+    assert_int_equal(mail_optin_check(o, token_of(other), &t), HERALD_ERR_TOKEN_INVALID);
+    assert_int_equal(mail_optin_confirm(o, token_of(link), &t), HERALD_OK);
+    assert_true(t.confirmed);
+    assert_int_equal(mail_optin_confirm(o, token_of(link), &t), HERALD_OK);
+    struct store_contact ct = {.id = f.contact};
+    assert_int_equal(store_run_read(st, read_contact_tx, &ct), HERALD_OK);
+    assert_int_equal(ct.unsubscribed_at_ms, 0); /* the signup came after the opt-out */
+    store_contact_clear(&ct);
+    assert_int_equal(store_run_tx(st, unsubscribe_tx, &f), HERALD_OK);
+    assert_int_equal(mail_optin_confirm(o, token_of(link), &t), HERALD_ERR_CONFLICT);
+    mail_optin_free(o);
+    jobs_free(j);
+    store_close(st);
+}
+
 static int setup_sqlite(void **state)
 {
     (void)state;
@@ -311,12 +395,15 @@ int main(void)
         cmocka_unit_test(test_email_and_text),
         cmocka_unit_test(test_attributes),
         cmocka_unit_test_setup(test_rules, setup_sqlite),
+        cmocka_unit_test_setup(test_optin_confirm, setup_sqlite),
     };
     int failed = cmocka_run_group_tests_name("contacts", checks, NULL, NULL);
     const char *pg = getenv("HERALD_TEST_PG_URL");
     if (pg && *pg) {
         const struct CMUnitTest on_postgres[] = {
-            cmocka_unit_test_setup(test_rules, setup_postgres)};
+            cmocka_unit_test_setup(test_rules, setup_postgres),
+            cmocka_unit_test_setup(test_optin_confirm, setup_postgres),
+        };
         failed += cmocka_run_group_tests_name("contacts on postgres", on_postgres, NULL, NULL);
     }
     return failed;
