@@ -30,12 +30,14 @@ struct app {
     struct backup_kind *backup;            /* the backup job kind */
     struct mail_keyring mail_keys;         /* signs the links in mails (mail/token.h) */
     /* email: contacts, lists, subscriptions, imports, double opt-in */
+    struct mail_optin *mail_optin; /* double opt-in: confirmation mails, links, form */
 
     /* email: CSV contact imports */
 
     /* email: templates */
 
     /* email: SMTP transport and DKIM */
+    struct mail_transport *mail_transport; /* NULL when HERALD_SMTP_URL is empty */
 
     /* email: campaigns and the sender */
 

@@ -41,6 +41,8 @@ enum herald_err store_list_get(struct store_conn *c, int64_t id, struct store_li
 /* Lists with id > after_id, ascending, at most `limit`. Allocates *out. */
 enum herald_err store_list_list(struct store_conn *c, int64_t after_id, int limit,
                                 struct store_list **out, size_t *count);
+/* The list's optin ("single" or "double") without counting its subscribers. NOT_FOUND. */
+enum herald_err store_list_optin(struct store_conn *c, int64_t id, char optin[8]);
 /* Sets every column from `l` (id names the row). DUPLICATE, NOT_FOUND. */
 enum herald_err store_list_update(struct store_conn *c, const struct store_list *l, int64_t now_ms);
 /* Deletes the list and its subscriptions. NOT_FOUND. */
@@ -65,6 +67,10 @@ void store_contacts_free(struct store_contact *rows, size_t count);
 enum herald_err store_contact_insert(struct store_conn *c, const struct store_contact *ct,
                                      int64_t now_ms, int64_t *id);
 enum herald_err store_contact_get(struct store_conn *c, int64_t id, struct store_contact *out);
+/* The same, locking the row until the transaction ends (PostgreSQL FOR UPDATE; SQLite's write
+ * transactions are serial): for read-modify-write of a contact (attributes merge). */
+enum herald_err store_contact_get_for_update(struct store_conn *c, int64_t id,
+                                             struct store_contact *out);
 /* `email` as stored (normalise first). NOT_FOUND. */
 enum herald_err store_contact_find_by_email(struct store_conn *c, const char *email,
                                             struct store_contact *out);
