@@ -128,8 +128,10 @@ static void end_field(struct csv_parser *p)
     p->field_start = p->fbuf_len;
 }
 
-/* Reports the record ending at `end` (blank lines are not reported) and starts the next. */
-static int emit(struct csv_parser *p, int64_t end, csv_record_fn fn, void *arg)
+/* Reports the record ending at `end`, on line `next_line` (blank lines are not reported), and
+ * starts the next. */
+static int emit_at(struct csv_parser *p, int64_t end, int64_t next_line, csv_record_fn fn,
+                   void *arg)
 {
     if (p->nfields == 0)
         end_field(p);
@@ -138,11 +140,16 @@ static int emit(struct csv_parser *p, int64_t end, csv_record_fn fn, void *arg)
     if (!blank) {
         for (size_t i = 0; i < p->nfields; i++)
             p->fields[i] = (struct csv_field){p->fbuf + p->foff[i], p->flen[i]};
-        struct csv_record rec = {p->fields, p->nfields, p->rec_line, end, p->error};
+        struct csv_record rec = {p->fields, p->nfields, p->rec_line, end, next_line, p->error};
         rc = fn(arg, &rec);
     }
     reset_record(p);
     return rc;
+}
+
+static int emit(struct csv_parser *p, int64_t end, csv_record_fn fn, void *arg)
+{
+    return emit_at(p, end, p->line, fn, arg);
 }
 
 /* Where the first line of the held record ends (index in raw past its line break), or 0. */
@@ -167,7 +174,7 @@ static int unterminated(struct csv_parser *p, size_t brk, csv_record_fn fn, void
     set_error(p, "unterminated quoted field (or a record over %zu bytes)", p->max_record);
     end_field(p);
     /* emit() resets raw_len; the bytes stay in raw for the replay. */
-    int rc = emit(p, start + (int64_t)brk, fn, arg);
+    int rc = emit_at(p, start + (int64_t)brk, line + 1, fn, arg);
     p->offset = start + (int64_t)brk;
     p->line = line + 1;
     p->prev_cr = false;

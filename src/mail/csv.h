@@ -46,6 +46,7 @@ struct csv_record {
     size_t nfields;     /* at least 1 */
     int64_t line;       /* 1-based physical line the record starts on */
     int64_t end_offset; /* byte offset just past the record and its line break */
+    int64_t next_line;  /* the physical line at end_offset (where a resumed parse starts) */
     const char *error;  /* NULL, or why the record is malformed (fields are what was read) */
 };
 

@@ -9,6 +9,7 @@
 static int collect(void *arg, const struct csv_record *rec)
 {
     struct buf *out = arg;
+    assert_true(rec->next_line >= rec->line);
     buf_printf(out, "L%lld@%lld:", (long long)rec->line, (long long)rec->end_offset);
     for (size_t i = 0; i < rec->nfields; i++) {
         if (i)
@@ -169,6 +170,63 @@ static void test_resume(void **state)
     buf_free(&out);
 }
 
+/* Resuming after each record at its (end_offset, next_line) gives the rest of the records,
+ * lines included. */
+struct resume_points {
+    int64_t end[16], next[16];
+    int n;
+};
+
+static int note_point(void *arg, const struct csv_record *rec)
+{
+    struct resume_points *rp = arg;
+    assert_true(rp->n < 16);
+    rp->end[rp->n] = rec->end_offset;
+    rp->next[rp->n++] = rec->next_line;
+    return 0;
+}
+
+static char *parse_from(const char *in, int64_t offset, int64_t line, const struct csv_opts *o)
+{
+    struct buf out;
+    buf_init(&out, 1 << 20);
+    struct csv_parser *p = csv_new(o, offset, line);
+    assert_int_equal(csv_feed(p, in + offset, strlen(in) - (size_t)offset, collect, &out), 0);
+    assert_int_equal(csv_finish(p, collect, &out), 0);
+    csv_free(p);
+    buf_append(&out, "", 0);
+    return out.data;
+}
+
+static void expect_resumable(const char *in, const struct csv_opts *o)
+{
+    struct resume_points rp = {.n = 0};
+    struct csv_parser *p = csv_new(o, 0, 1);
+    assert_int_equal(csv_feed(p, in, strlen(in), note_point, &rp), 0);
+    assert_int_equal(csv_finish(p, note_point, &rp), 0);
+    csv_free(p);
+    char *whole = parse_from(in, 0, 1, o);
+    const char *rest = whole;
+    for (int k = 0; k < rp.n; k++) {
+        /* the next record's "L<line>@" (no field of these inputs holds "\nL") */
+        const char *next = strstr(rest, "\nL");
+        rest = next ? next + 1 : rest + strlen(rest);
+        char *resumed = parse_from(in, rp.end[k], rp.next[k], o);
+        assert_string_equal(resumed, rest);
+        free(resumed);
+    }
+    free(whole);
+}
+
+static void test_resume_after_every_record(void **state)
+{
+    (void)state;
+    struct csv_opts o = {.max_field = 64, .max_fields = 8, .max_record = 16};
+    expect_resumable("h,i\r\na,1\r\n\r\nb,2\rc,3\n\"d\",4\n", NULL);
+    expect_resumable("a\n\"open\nb\nc\nd\ne\nf\ng\nh\n", &o);
+    expect_resumable("\"x\"y,1\nz,2", NULL);
+}
+
 static int stop_at_two(void *arg, const struct csv_record *rec)
 {
     (void)rec;
@@ -188,10 +246,11 @@ static void test_callback_stops(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_basic),       cmocka_unit_test(test_line_breaks),
-        cmocka_unit_test(test_quoting),     cmocka_unit_test(test_bom),
-        cmocka_unit_test(test_bad_quoting), cmocka_unit_test(test_limits),
-        cmocka_unit_test(test_resume),      cmocka_unit_test(test_callback_stops),
+        cmocka_unit_test(test_basic),          cmocka_unit_test(test_line_breaks),
+        cmocka_unit_test(test_quoting),        cmocka_unit_test(test_bom),
+        cmocka_unit_test(test_bad_quoting),    cmocka_unit_test(test_limits),
+        cmocka_unit_test(test_resume),         cmocka_unit_test(test_resume_after_every_record),
+        cmocka_unit_test(test_callback_stops),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
