@@ -32,6 +32,7 @@ struct app {
     /* email: contacts, lists, subscriptions, imports, double opt-in */
 
     /* email: CSV contact imports */
+    struct mail_import *imports; /* the contact_import job kind and uploads (mail/import.h) */
 
     /* email: templates */
 

@@ -36,6 +36,9 @@ enum http_result api_dead_letters_retry(struct http_request *req, void *ctx);
 /* email: lists, contacts, subscriptions, imports, double opt-in (lists.c, contacts.c) */
 
 /* email: CSV contact imports (imports.c) */
+/* Streaming (HTTP_STREAM): runs on the headers, then the body goes to the upload. */
+enum http_result api_contacts_import(struct http_request *req, void *ctx);
+enum http_result api_contacts_import_status(struct http_request *req, void *ctx);
 
 /* email: templates (templates.c) */
 

@@ -31,6 +31,10 @@ const struct http_route api_routes[] = {
     /* ---- email: lists, contacts, subscriptions, imports, double opt-in ---- */
 
     /* ---- email: CSV contact imports ---- */
+    {"POST", "/api/contacts/import", api_contacts_import, HTTP_API_KEY | HTTP_STREAM,
+     "contacts:write"},
+    {"GET", "/api/contacts/import/{jobId}", api_contacts_import_status, HTTP_API_KEY,
+     "contacts:read"},
 
     /* ---- email: templates ---- */
 

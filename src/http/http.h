@@ -130,6 +130,8 @@ bool http_req_take_rate(struct http_request *req, const char *bucket, const stru
                         long *retry_after_sec);
 /* Attaches handler state that lives until the request completes; `free_fn` then runs. */
 void http_req_set_state(struct http_request *req, void *state, void (*free_fn)(void *));
+/* The state attached with http_req_set_state(), or NULL. */
+void *http_req_state(const struct http_request *req);
 /* From another thread, after the reply is set: lets the server send it. */
 void http_req_resume(struct http_request *req);
 
