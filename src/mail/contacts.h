@@ -39,6 +39,11 @@ struct mail_optin;
 /* Trims and lower-cases `in` into out; HERALD_ERR_INVALID unless the result is a valid
  * address (evkey_email_valid()). */
 enum herald_err mail_email_normalize(const char *in, char out[MAIL_EMAIL_MAX]);
+/* Skips leading and trailing white space: returns the start, *len the length left. */
+const char *mail_text_trim(const char *s, size_t *len);
+/* True when s[0..len) is valid UTF-8 without control characters (but for tab, CR and LF when
+ * `multiline`). */
+bool mail_text_ok(const char *s, size_t len, bool multiline);
 /* True for "enabled" and "blocklisted". */
 bool mail_contact_status_valid(const char *status);
 /* Checks an attributes value (a JSON object within the bounds above); INVALID with field

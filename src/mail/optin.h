@@ -39,6 +39,10 @@ struct mail_optin_opts {
     const struct mail_keyring *keys;
     const char *public_url; /* HERALD_PUBLIC_URL */
     int token_hours;        /* HERALD_OPTIN_TOKEN_HOURS */
+    /* From of the confirmation mails: mail_from (HERALD_MAIL_FROM) when set, else noreply@
+     * dkim_domain (HERALD_DKIM_DOMAIN) when set, else noreply@ the host of public_url. */
+    const char *mail_from;
+    const char *dkim_domain;
     /* The app's transport slot, read when a job runs (the transport may start after this
      * module); *transport NULL means sending is not configured. */
     struct mail_transport *const *transport;

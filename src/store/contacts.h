@@ -41,6 +41,8 @@ enum herald_err store_list_get(struct store_conn *c, int64_t id, struct store_li
 /* Lists with id > after_id, ascending, at most `limit`. Allocates *out. */
 enum herald_err store_list_list(struct store_conn *c, int64_t after_id, int limit,
                                 struct store_list **out, size_t *count);
+/* The list's optin ("single" or "double") without counting its subscribers. NOT_FOUND. */
+enum herald_err store_list_optin(struct store_conn *c, int64_t id, char optin[8]);
 /* Sets every column from `l` (id names the row). DUPLICATE, NOT_FOUND. */
 enum herald_err store_list_update(struct store_conn *c, const struct store_list *l, int64_t now_ms);
 /* Deletes the list and its subscriptions. NOT_FOUND. */
