@@ -163,6 +163,8 @@ static const char *row_append(struct import_run *r, const struct csv_record *rec
         return "name longer than 256 bytes";
     if (!mail_import_utf8_ok(s, len))
         return "name is not valid UTF-8 (or holds NUL)";
+    if (memchr(s, '\n', len) || memchr(s, '\r', len))
+        return "name must be on one line";
     char *name = strndup(s, len);
     buf_append_json_string(row, name ? name : "");
     free(name);
