@@ -11,6 +11,7 @@
 #include "base/clock.h"
 #include "base/crypto.h"
 #include "base/log.h"
+#include "mail/contacts.h"
 #include "mail/import_internal.h"
 #include "store/imports.h"
 
@@ -47,49 +48,6 @@ bool mail_import_blank(const struct csv_record *rec)
         for (size_t k = 0; k < rec->fields[i].len; k++)
             if (!isspace((unsigned char)rec->fields[i].data[k]))
                 return false;
-    return true;
-}
-
-/* Length of the UTF-8 sequence starting with byte c (0: not a lead byte), and the bounds of its
- * second byte (which rule out overlongs, surrogates and code points past U+10FFFF). */
-static int utf8_lead(unsigned char c, unsigned char *lo, unsigned char *hi)
-{
-    *lo = 0x80;
-    *hi = 0xBF;
-    if (c >= 0xC2 && c <= 0xDF)
-        return 2;
-    if (c >= 0xE0 && c <= 0xEF) {
-        *lo = c == 0xE0 ? 0xA0 : 0x80;
-        *hi = c == 0xED ? 0x9F : 0xBF;
-        return 3;
-    }
-    if (c >= 0xF0 && c <= 0xF4) {
-        *lo = c == 0xF0 ? 0x90 : 0x80;
-        *hi = c == 0xF4 ? 0x8F : 0xBF;
-        return 4;
-    }
-    return 0;
-}
-
-bool mail_import_utf8_ok(const char *s, size_t len)
-{
-    const unsigned char *u = (const unsigned char *)s;
-    for (size_t i = 0; i < len;) {
-        if (u[i] == 0)
-            return false;
-        if (u[i] < 0x80) {
-            i++;
-            continue;
-        }
-        unsigned char lo, hi;
-        int n = utf8_lead(u[i], &lo, &hi);
-        if (n == 0 || i + (size_t)n > len || u[i + 1] < lo || u[i + 1] > hi)
-            return false;
-        for (int k = 2; k < n; k++)
-            if ((u[i + (size_t)k] & 0xC0) != 0x80)
-                return false;
-        i += (size_t)n;
-    }
     return true;
 }
 
@@ -290,7 +248,7 @@ enum herald_err mail_import_begin(struct mail_import *mi, const struct mail_impo
                                 MAIL_IMPORT_MAX_LISTS);
     const char *text = rq->consent_text;
     if (text &&
-        (strlen(text) > MAIL_IMPORT_CONSENT_TEXT_MAX || !mail_import_utf8_ok(text, strlen(text))))
+        (strlen(text) > MAIL_IMPORT_CONSENT_TEXT_MAX || !mail_text_ok(text, strlen(text), true)))
         return herald_error_set(err, HERALD_ERR_INVALID, "consentText",
                                 "consentText must be UTF-8 text of at most %d bytes",
                                 MAIL_IMPORT_CONSENT_TEXT_MAX);
@@ -389,6 +347,11 @@ enum herald_err mail_import_finish(struct mail_import_upload *up, char job_id[40
 static int delete_tx(struct store_conn *c, void *arg)
 {
     return store_import_delete(c, arg, true);
+}
+
+const char *mail_import_upload_id(const struct mail_import_upload *up)
+{
+    return up->id;
 }
 
 void mail_import_upload_free(struct mail_import_upload *up)

@@ -89,6 +89,8 @@ enum herald_err mail_import_write(struct mail_import_upload *up, const char *dat
  * counted. */
 enum herald_err mail_import_finish(struct mail_import_upload *up, char job_id[40], int64_t *rows,
                                    struct herald_error *err);
+/* The upload's id (its chunks' key in the store; in the job's params as "upload"). */
+const char *mail_import_upload_id(const struct mail_import_upload *up);
 /* Frees the upload; one not handed to a job has its chunks deleted. NULL is fine. */
 void mail_import_upload_free(struct mail_import_upload *up);
 

@@ -23,7 +23,5 @@ extern const struct jobs_kind mail_import_kind;
 void mail_import_csv_opts(struct csv_opts *o);
 /* True for a record whose fields are all empty or blanks: ignored, not counted. */
 bool mail_import_blank(const struct csv_record *rec);
-/* True when s[0..len) is valid UTF-8 without NUL. */
-bool mail_import_utf8_ok(const char *s, size_t len);
 
 #endif

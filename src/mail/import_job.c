@@ -11,6 +11,7 @@
 #include "base/log.h"
 #include "base/text.h"
 #include "events/key.h"
+#include "mail/contacts.h"
 #include "mail/import_internal.h"
 #include "store/imports.h"
 
@@ -129,7 +130,7 @@ static bool row_email(const struct csv_field *f, char out[EMAIL_MAX + 1])
     const char *s;
     size_t len;
     trimmed(f, &s, &len);
-    if (len == 0 || len > EMAIL_MAX || !mail_import_utf8_ok(s, len))
+    if (len == 0 || len > EMAIL_MAX || !mail_text_ok(s, len, false))
         return false;
     for (size_t i = 0; i < len; i++)
         out[i] = (char)tolower((unsigned char)s[i]);
@@ -161,10 +162,8 @@ static const char *row_append(struct import_run *r, const struct csv_record *rec
         trimmed(&rec->fields[r->prm.name_col], &s, &len);
     if (len > MAIL_IMPORT_NAME_MAX)
         return "name longer than 256 bytes";
-    if (!mail_import_utf8_ok(s, len))
-        return "name is not valid UTF-8 (or holds NUL)";
-    if (memchr(s, '\n', len) || memchr(s, '\r', len))
-        return "name must be on one line";
+    if (!mail_text_ok(s, len, false))
+        return "name is not valid UTF-8 text on one line";
     char *name = strndup(s, len);
     buf_append_json_string(row, name ? name : "");
     free(name);
@@ -176,8 +175,8 @@ static const char *row_append(struct import_run *r, const struct csv_record *rec
         trimmed(&rec->fields[i], &s, &len);
         if (len == 0)
             continue;
-        if (!mail_import_utf8_ok(s, len))
-            return "a value is not valid UTF-8 (or holds NUL)";
+        if (!mail_text_ok(s, len, true))
+            return "a value is not valid UTF-8 text";
         char *v = strndup(s, len);
         buf_append_str(row, first ? "" : ",");
         buf_append_json_string(row, json_string_value(json_array_get(r->prm.columns, i)));
