@@ -3,6 +3,7 @@ streamed upload larger than HERALD_MAX_BODY, invalid lines reported by line numb
 imported, upsert vs skip, refusals, and a kill -9 mid-import that resumes with nothing lost or
 doubled. Both backends."""
 import signal
+import socket
 import time
 
 import pytest
@@ -238,3 +239,19 @@ def test_kill_mid_import_resumes_exactly(make_herald):
         n, n, 0, 0, 0), p
     assert job["attempts"] == 2
     assert subscribers(h, lst)["confirmed"] == n
+
+
+def test_streamed_body_has_its_own_cap(make_herald):
+    # HERALD_MAX_BODY caps buffered bodies only; an import streams past it, under 512 MiB.
+    h = make_herald(env={"HERALD_MAX_BODY": "2048"}).start()
+    big = "email,name\n" + "".join(f"s{i}@example.com,S {i}\n" for i in range(5000))
+    assert run_import(h, big)["progress"]["imported"] == 5000
+    r = h.post("/api/lists", {"name": "x" * 3000, "optin": "single"}, key=h.admin_key)
+    assert r.status_code == 413
+    # A Content-Length past the stream cap is refused on the headers, before any body.
+    with socket.create_connection(("127.0.0.1", h.port), timeout=10) as s:
+        s.sendall(b"POST /api/contacts/import HTTP/1.1\r\nHost: x\r\n"
+                  b"Authorization: Bearer " + h.admin_key.encode() + b"\r\n"
+                  b"Content-Type: text/csv\r\nContent-Length: 600000000\r\n\r\n")
+        head = s.recv(4096).decode(errors="replace")
+    assert head.startswith("HTTP/1.1 413"), head
