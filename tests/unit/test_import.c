@@ -124,6 +124,16 @@ static int chunk_get(struct store_conn *c, void *arg)
     return store_import_chunk_get(c, t->id, 0, &t->data);
 }
 
+struct sweep {
+    int64_t before_ms, deleted;
+};
+
+static int sweep(struct store_conn *c, void *arg)
+{
+    struct sweep *t = arg;
+    return store_import_sweep(c, t->before_ms, &t->deleted);
+}
+
 /* An upload that never finishes leaves neither chunks nor its row. */
 static void test_abandoned(void **state)
 {
@@ -223,7 +233,16 @@ static void test_whole_import(void **state)
     assert_int_equal(progress(&info, "updated"), n - 2);
     assert_int_equal(progress(&info, "imported"), 0);
     assert_int_equal(progress(&info, "subscribed"), 0);
+    /* The second upload swept the first one's row (its job had completed); a sweep now takes
+     * the second's (and, with an idle horizon in the future, any never handed to a job). */
+    assert_int_equal(store_run_read(f.st, import_get, &imp), HERALD_ERR_NOT_FOUND);
+    snprintf(imp.id, sizeof(imp.id), "%s",
+             json_string_value(json_object_get(info.params, "upload")));
     jobs_info_clear(&info);
+    struct sweep t = {time(NULL) * 1000LL + 3600000, 0};
+    assert_int_equal(store_run_tx(f.st, sweep, &t), HERALD_OK);
+    assert_true(t.deleted >= 1);
+    assert_int_equal(store_run_read(f.st, import_get, &imp), HERALD_ERR_NOT_FOUND);
     buf_free(&csv);
     close_all(&f);
 }
