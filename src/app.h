@@ -33,6 +33,7 @@ struct app {
     struct mail_optin *mail_optin; /* double opt-in: confirmation mails, links, form */
 
     /* email: CSV contact imports */
+    struct mail_import *imports; /* the contact_import job kind and uploads (mail/import.h) */
 
     /* email: templates */
 

@@ -57,6 +57,9 @@ void api_id_cursor_encode(const char *tag, int64_t id, char out[64]);
 bool api_page_args(struct http_request *req, const char *tag, int *limit, int64_t *after_id);
 
 /* email: CSV contact imports (imports.c) */
+/* Streaming (HTTP_STREAM): runs on the headers, then the body goes to the upload. */
+enum http_result api_contacts_import(struct http_request *req, void *ctx);
+enum http_result api_contacts_import_status(struct http_request *req, void *ctx);
 
 /* email: templates (templates.c) */
 enum http_result api_templates_create(struct http_request *req, void *ctx);

@@ -44,6 +44,10 @@ const struct http_route api_routes[] = {
     {"POST", "/subscription/form", api_subscription_form, HTTP_PUBLIC, NULL},
 
     /* ---- email: CSV contact imports ---- */
+    {"POST", "/api/contacts/import", api_contacts_import, HTTP_API_KEY | HTTP_STREAM,
+     "contacts:write"},
+    {"GET", "/api/contacts/import/{jobId}", api_contacts_import_status, HTTP_API_KEY,
+     "contacts:read"},
 
     /* ---- email: templates ---- */
     {"POST", "/api/templates", api_templates_create, HTTP_API_KEY, "campaigns:write"},

@@ -13,6 +13,7 @@
 #include "jobs/cron.h"
 #include "jobs/jobs.h"
 #include "jobs/schedule.h"
+#include "mail/import.h"
 #include "mail/optin.h"
 #include "mail/token.h"
 #include "store/store.h"
@@ -81,6 +82,10 @@ static int register_kinds(struct app *app, struct sync_opts *so, const struct mi
         rc = mail_optin_start(&oo, &app->mail_optin);
 
     /* email: CSV contact imports */
+    if (!rc)
+        rc = mail_import_register(app->jobs, app->store,
+                                  &(struct mail_import_opts){app->cfg.import_max_rows},
+                                  &app->imports);
 
     /* email: templates */
 
@@ -228,6 +233,8 @@ static void stop_all(struct app *app)
     app->mixpanel = NULL;
     jobs_free(app->jobs); /* releases running jobs with their progress */
     app->jobs = NULL;
+    mail_import_free(app->imports); /* email: CSV contact imports (after the jobs layer) */
+    app->imports = NULL;
     /* email: feedback */
 
     /* email: campaigns and the sender */

@@ -63,6 +63,11 @@ void http_req_set_state(struct http_request *req, void *state, void (*free_fn)(v
     req->state_free = free_fn;
 }
 
+void *http_req_state(const struct http_request *req)
+{
+    return req->state;
+}
+
 const char *http_req_client_ip(const struct http_request *req)
 {
     return req->client_ip;

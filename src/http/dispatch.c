@@ -1,5 +1,6 @@
 /* From request to handler, judged on the headers before any body is read: drain check, per-IP
- * limits, OPTIONS, routing (401 before 404/405 under /api/), key caches, lookup, limit, scope. */
+ * limits, OPTIONS, routing (401 before 404/405 under /api/), key caches, lookup, limit, scope;
+ * a streaming route's handler on the headers. */
 #include <stdio.h>
 #include <string.h>
 
@@ -148,6 +149,20 @@ static void answer_draining(struct http_request *req)
     http_reply_error(req, HERALD_ERR_SHUTTING_DOWN, NULL, NULL);
 }
 
+/* A streaming route: its handler runs now, on the headers. True when it asked for the body;
+ * false when it answered (no body is read). */
+static bool start_stream(struct http_request *req, const struct http_route *route)
+{
+    enum http_result r = route->handler(req, req->srv->opts.handler_ctx);
+    if (r == HTTP_STREAMING && req->sink && !req->reply_set)
+        return true;
+    req->sink = NULL;
+    if (!req->reply_set)
+        http_reply_error(req, HERALD_ERR_INTERNAL, "a streaming handler neither answered nor read",
+                         NULL);
+    return false;
+}
+
 bool dispatch_headers(struct http_request *req)
 {
     struct http_server *srv = req->srv;
@@ -169,17 +184,35 @@ bool dispatch_headers(struct http_request *req)
     }
     const struct http_route *route = &srv->opts.routes[req->route_idx];
     bool ok = true;
-    if (route->access == HTTP_API_KEY)
+    if (dispatch_access(route) == HTTP_API_KEY)
         ok = authenticate(req, route->scope);
-    else if (route->access == HTTP_PUBLIC)
+    else if (dispatch_access(route) == HTTP_PUBLIC)
         ok = take_public_rate(req);
     req->routed = ok;
+    if (ok && (route->access & HTTP_STREAM))
+        ok = start_stream(req, route);
     return ok;
+}
+
+enum http_access dispatch_access(const struct http_route *route)
+{
+    return (enum http_access)(route->access & ~HTTP_STREAM);
+}
+
+size_t dispatch_body_cap(const struct http_server *srv, const char *method, const char *url)
+{
+    bool path_matched;
+    int idx = router_match(srv->opts.routes, srv->opts.nroutes, method, url, NULL, &path_matched);
+    if (idx < 0 || !(srv->opts.routes[idx].access & HTTP_STREAM))
+        return srv->opts.max_body;
+    return srv->opts.max_stream_body ? srv->opts.max_stream_body : HTTP_DEFAULT_MAX_STREAM_BODY;
 }
 
 enum http_result dispatch_body(struct http_request *req)
 {
     struct http_server *srv = req->srv;
+    if (req->sink && req->sink_done && !req->too_large)
+        return HTTP_REPLIED; /* the sink refused the body and set the reply */
     if (atomic_load(&srv->draining)) {
         answer_draining(req);
         return HTTP_REPLIED;
@@ -188,5 +221,7 @@ enum http_result dispatch_body(struct http_request *req)
         http_reply_error(req, HERALD_ERR_TOO_LARGE, NULL, NULL);
         return HTTP_REPLIED;
     }
+    if (req->sink)
+        return req->sink->finish(req, srv->opts.handler_ctx);
     return srv->opts.routes[req->route_idx].handler(req, srv->opts.handler_ctx);
 }

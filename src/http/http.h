@@ -3,7 +3,9 @@
  *
  * A handler runs on a server thread once the whole body has been read (within the size cap).
  * It either sets a reply and returns HTTP_REPLIED, or hands the request to another thread and
- * returns HTTP_SUSPENDED; that thread sets the reply and calls http_req_resume() exactly once. */
+ * returns HTTP_SUSPENDED; that thread sets the reply and calls http_req_resume() exactly once.
+ * A streaming route (HTTP_STREAM) gets its body piece by piece instead: see "streaming
+ * bodies" below. */
 #ifndef HERALD_HTTP_HTTP_H
 #define HERALD_HTTP_HTTP_H
 
@@ -18,13 +20,19 @@
 struct http_request;
 struct http_server;
 
-enum http_result { HTTP_REPLIED, HTTP_SUSPENDED };
+enum http_result {
+    HTTP_REPLIED,
+    HTTP_SUSPENDED,
+    HTTP_STREAMING, /* only from http_req_stream(): read the body into the sink */
+};
 typedef enum http_result (*http_handler_fn)(struct http_request *req, void *ctx);
 
 enum http_access {
     HTTP_PUBLIC,   /* no key; limited per client IP (rate_ip) */
     HTTP_LIVENESS, /* no key, no limit: only for a handler that touches nothing (/livez) */
     HTTP_API_KEY,  /* Authorization: Bearer KEY, with `scope` when set */
+    /* Or-ed with one of the above: the body is streamed, not buffered ("streaming bodies"). */
+    HTTP_STREAM = 0x100,
 };
 
 struct http_route {
@@ -52,6 +60,7 @@ typedef enum herald_err (*http_key_lookup_fn)(void *ctx, const char *secret,
 #define HTTP_DEFAULT_MAX_CONNECTIONS 10000
 #define HTTP_DEFAULT_PER_IP_CONNECTIONS 128
 #define HTTP_DEFAULT_IDLE_TIMEOUT_SEC 15
+#define HTTP_DEFAULT_MAX_STREAM_BODY ((size_t)512 << 20)
 
 struct http_server_opts {
     const char *host;
@@ -75,6 +84,7 @@ struct http_server_opts {
     void *handler_ctx;
     http_key_lookup_fn key_lookup;
     void *lookup_ctx;
+    size_t max_stream_body; /* cap of a streamed body; 0: HTTP_DEFAULT_MAX_STREAM_BODY */
 };
 
 enum herald_err http_server_start(const struct http_server_opts *opts, struct http_server **out);
@@ -120,8 +130,30 @@ bool http_req_take_rate(struct http_request *req, const char *bucket, const stru
                         long *retry_after_sec);
 /* Attaches handler state that lives until the request completes; `free_fn` then runs. */
 void http_req_set_state(struct http_request *req, void *state, void (*free_fn)(void *));
+/* The state attached with http_req_set_state(), or NULL. */
+void *http_req_state(const struct http_request *req);
 /* From another thread, after the reply is set: lets the server send it. */
 void http_req_resume(struct http_request *req);
+
+/* ---- streaming bodies (lifecycle.c) ----
+ * A route whose access has HTTP_STREAM never holds its body in memory. Its handler runs on the
+ * headers (after authentication, rate limits and the scope check), before any of the body is
+ * read, and either answers at once (a refusal: the body is not read, and a client that sent
+ * "Expect: 100-continue" never sends it) or returns http_req_stream(req, &sink). Each piece of
+ * the body then goes to sink->chunk, in order, on a server thread, as it arrives (the client
+ * waits while chunk runs: back-pressure); once the body is complete, sink->finish runs as a
+ * handler does (replies or suspends). A body past the server's max_stream_body is answered
+ * 413 and the sink hears no more of it. State for the sink hangs on the request
+ * (http_req_set_state()); its free function runs however the request ends (client gone). */
+struct http_sink {
+    /* True to go on; false after setting the reply: the rest of the body is read and dropped,
+     * that reply is sent, and finish does not run. */
+    bool (*chunk)(struct http_request *req, void *ctx, const char *data, size_t len);
+    http_handler_fn finish;
+};
+/* From a streaming route's handler on the headers: returns HTTP_STREAMING (return it).
+ * `sink` must outlive the request (a static). */
+enum http_result http_req_stream(struct http_request *req, const struct http_sink *sink);
 
 /* ---- replies (reply.c); each sets the one reply of the request ---- */
 /* Steals `body`. */

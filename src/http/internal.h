@@ -54,9 +54,12 @@ struct http_request {
     int64_t start_ns;
     struct buf body;
     bool too_large;
-    bool early_reply; /* answered before the body was read */
-    bool routed;      /* dispatch_headers() let it through to its handler */
-    int route_idx;    /* -1 when no route matched */
+    const struct http_sink *sink; /* a streaming route's, once its handler asked for the body */
+    size_t streamed;              /* bytes handed to the sink */
+    bool sink_done;               /* the sink refused the body, or it was too large */
+    bool early_reply;             /* answered before the body was read */
+    bool routed;                  /* dispatch_headers() let it through to its handler */
+    int route_idx;                /* -1 when no route matched */
     struct {
         const char *name; /* points into the route pattern */
         size_t name_len;
@@ -157,6 +160,11 @@ void lifecycle_on_completed(void *cls, struct MHD_Connection *conn, void **con_c
  * size cap → handler. */
 bool dispatch_headers(struct http_request *req);
 enum http_result dispatch_body(struct http_request *req);
+/* The access of a route without its HTTP_STREAM flag. */
+enum http_access dispatch_access(const struct http_route *route);
+/* The body cap of a request for method+url: the server's stream cap on a streaming route,
+ * max_body on any other. */
+size_t dispatch_body_cap(const struct http_server *srv, const char *method, const char *url);
 
 /* compress.c: gzip of a reply body when the client accepts it and it is worth it. */
 struct compressed {

@@ -1,5 +1,6 @@
-/* One request on libmicrohttpd: judged on its headers, body read under the cap, handled, suspended
- * and resumed, sent, logged, freed; draining, and suspended requests answered 503 at shutdown. */
+/* One request on libmicrohttpd: judged on its headers, body read under the cap (or streamed to a
+ * sink piece by piece), handled, suspended and resumed, sent, logged, freed; draining, and
+ * suspended requests answered 503 at shutdown. */
 #include <netdb.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -92,7 +93,7 @@ static enum MHD_Result on_first_call(struct http_server *srv, struct MHD_Connect
         return MHD_NO;
     *con_cls = req;
     const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Length");
-    if (cl && strtoull(cl, NULL, 10) > srv->opts.max_body) {
+    if (cl && strtoull(cl, NULL, 10) > dispatch_body_cap(srv, method, url)) {
         req->early_reply = true;
         http_reply_error(req, HERALD_ERR_TOO_LARGE, NULL, NULL);
         return send_reply(req);
@@ -165,6 +166,29 @@ static enum MHD_Result on_body_complete(struct http_request *req)
     return send_reply(req);
 }
 
+enum http_result http_req_stream(struct http_request *req, const struct http_sink *sink)
+{
+    req->sink = sink;
+    return HTTP_STREAMING;
+}
+
+/* A piece of a streamed body: to the sink, unless it refused or the body passed the cap. */
+static void stream_piece(struct http_request *req, const char *data, size_t len)
+{
+    struct http_server *srv = req->srv;
+    size_t cap =
+        srv->opts.max_stream_body ? srv->opts.max_stream_body : HTTP_DEFAULT_MAX_STREAM_BODY;
+    if (req->sink_done)
+        return;
+    if (len > cap - req->streamed) {
+        req->too_large = req->sink_done = true;
+        return;
+    }
+    req->streamed += len;
+    if (!req->sink->chunk(req, srv->opts.handler_ctx, data, len))
+        req->sink_done = true;
+}
+
 enum MHD_Result lifecycle_on_access(void *cls, struct MHD_Connection *conn, const char *url,
                                     const char *method, const char *version,
                                     const char *upload_data, size_t *upload_size, void **con_cls)
@@ -178,7 +202,9 @@ enum MHD_Result lifecycle_on_access(void *cls, struct MHD_Connection *conn, cons
         return MHD_YES;
     }
     if (*upload_size) {
-        if (!req->too_large && buf_append(&req->body, upload_data, *upload_size))
+        if (req->sink)
+            stream_piece(req, upload_data, *upload_size);
+        else if (!req->too_large && buf_append(&req->body, upload_data, *upload_size))
             req->too_large = true;
         *upload_size = 0;
         return MHD_YES;
