@@ -8,7 +8,7 @@
 #     CSV import, a campaign of a 4 KB HTML mail, send, wait for "finished" (RUNS campaigns).
 # Medians of RUNS runs; ratios to smtp-source and to the nodemailer baseline (173/s).
 # Environment: COUNT (20000), RUNS (3), HERALD_SMTP_WORKERS (8), BACKEND (sqlite),
-# SKIP_CAMPAIGN=1 (steps 1-2 only), SINK_USER (nobody).
+# SKIP_CAMPAIGN=1 (steps 1-2 only), SKIP_RAW=1 (steps 1 and 3 only), SINK_USER (nobody).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 make --no-print-directory build >/dev/null
@@ -53,6 +53,7 @@ raw_runs() { # $1 = rsa|ed25519: prints the median mails/s of RUNS full runs
     printf '%s\n' "${out[@]}" | median
 }
 
+if [ "${SKIP_RAW:-0}" != 1 ]; then
 echo "== transport (bench/send_raw): build + DKIM + send, $WORKERS connections, $RUNS runs"
 RAW_RSA=$(raw_runs rsa)
 RAW_ED=$(raw_runs ed25519)
@@ -64,6 +65,7 @@ echo "== stages alone (one run each)"
 echo "  build (1 thread):           $(./build/send_raw "smtp://127.0.0.1:$port" 5000 1 build none)"
 echo "  build + rsa sign (1 thread): $(./build/send_raw "smtp://127.0.0.1:$port" 2000 1 sign rsa)"
 echo "  send only ($WORKERS conns):     $(./build/send_raw "smtp://127.0.0.1:$port" "$COUNT" "$WORKERS" send none)"
+fi
 
 if [ "${SKIP_CAMPAIGN:-0}" = 1 ]; then
     exit 0
