@@ -479,8 +479,14 @@ static enum herald_err write_body(struct buf *b, const struct mime_message *m, c
     bool html = m->html && *m->html, text = m->text && *m->text;
     if (!html || !text)
         return write_part(b, html ? "html" : "plain", html ? m->html : m->text);
-    char bd[40];
-    snprintf(bd, sizeof(bd), "=_hb_%.26s", mid); /* '=_' never occurs in QP output */
+    /* "=_" never occurs in quoted-printable output; the letters and digits of the Message-ID
+     * make the rest (RFC 2046 allows no '@' in a boundary). */
+    char bd[40] = "=_hb_";
+    size_t n = 5;
+    for (const char *p = mid; *p && n < 31; p++)
+        if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9'))
+            bd[n++] = *p;
+    bd[n] = '\0';
     enum herald_err rc =
         buf_printf(b,
                    "Content-Type: multipart/alternative;\r\n boundary=\"%s\"\r\n\r\n"

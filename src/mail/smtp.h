@@ -4,7 +4,13 @@
  *
  * Thread-safety: the pool, its rate buckets and mail_smtp_conn_open() may be used from any
  * thread; one struct smtp_conn is used by one thread at a time (acquire → send… → release, or
- * a private connection opened and closed by the same sender thread). */
+ * a private connection opened and closed by the same sender thread).
+ *
+ * Rate limits are token buckets refilled at count/period, holding at most one second's worth
+ * (at least one token): "600/min" sends 10 a second, never 600 at once. The domain bucket is
+ * the recipient's domain as written (case-insensitive); idle buckets are dropped once 8,192
+ * domains are tracked. libcurl does not pipeline SMTP commands: each waits for its reply
+ * (four round trips per message on a kept-open connection). */
 #ifndef HERALD_MAIL_SMTP_H
 #define HERALD_MAIL_SMTP_H
 
@@ -53,7 +59,7 @@ struct smtp_opts {
     const char *helo;     /* EHLO name; NULL: curl's default (the local host name) */
     enum smtp_tls tls;
     int workers;                 /* pooled connections, >= 1 */
-    int timeout_ms;              /* connect and per-command timeout, > 0 */
+    int timeout_ms;              /* connect timeout, and the longest one send may take, > 0 */
     struct cfg_rate rate;        /* count 0: unlimited */
     struct cfg_rate domain_rate; /* per recipient domain; count 0: unlimited */
 };

@@ -122,8 +122,10 @@ static void test_message_ids_differ(void **state)
     assert_string_not_equal(a, c);
     assert_non_null(strstr(a, "@mid.example"));
     m.message_id = "fixed123@given.example";
+    buf_reset(&b);
     assert_int_equal(mail_mime_build(&m, &b, a, NULL), 0);
     assert_string_equal(a, "fixed123@given.example");
+    assert_non_null(strstr(b.data, "\r\n boundary=\"=_hb_fixed123givenexample\"\r\n"));
     buf_free(&b);
 }
 

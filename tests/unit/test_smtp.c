@@ -1,6 +1,7 @@
-/* mail/smtp.c: the pool against the suite's SMTP receiver (tests/fakes/smtp.py): delivery,
- * reply classification with its stage, dropped connections, AUTH, STARTTLS required, pool
- * timeouts and the rate limits. */
+/* mail/smtp.c and mail/transport.c against the suite's SMTP receiver (tests/fakes/smtp.py):
+ * delivery, reply classification with its stage, dropped connections, AUTH, STARTTLS
+ * required, pool timeouts, the rate limits, and build + sign + send end to end (the received
+ * bytes verified by dkimpy). */
 #include "unit.h"
 
 #include <curl/curl.h>
@@ -13,6 +14,7 @@
 #include "base/buf.h"
 #include "base/clock.h"
 #include "mail/smtp.h"
+#include "mail/transport.h"
 
 struct fake {
     pid_t pid;
@@ -332,6 +334,105 @@ static void test_refuses_bad_addresses(void **state)
     assert_int_equal(tls, SMTP_TLS_REQUIRED);
 }
 
+/* dkimpy verifies every message the fake received: prints "verified/total". */
+static void dkimpy_verify_received(const struct fake *f, const char *dir, const char *rsa_txt,
+                                   const char *ed_txt, const char *want)
+{
+    char script[700], cmd[1024];
+    snprintf(script, sizeof(script), "%s/verify.py", dir);
+    FILE *py = fopen(script, "w");
+    fprintf(py,
+            "import base64, dkim, json, sys, urllib.request\n"
+            "recs = {b'rsa._domainkey.hotel.example.': b'%s',\n"
+            "        b'ed._domainkey.hotel.example.': b'%s'}\n"
+            "msgs = json.load(urllib.request.urlopen('http://127.0.0.1:%d/_messages'))\n"
+            "def ok(raw):\n"
+            "    n = raw.count(b'DKIM-Signature:')\n"
+            "    return n == 2 and all(dkim.DKIM(raw).verify(idx=i, dnsfunc=lambda name, "
+            "timeout=5: recs.get(name)) for i in range(n))\n"
+            "good = sum(ok(base64.b64decode(m['raw_b64'])) for m in msgs)\n"
+            "print('%%d/%%d' %% (good, len(msgs)))\n",
+            rsa_txt, ed_txt, f->http_port);
+    fclose(py);
+    snprintf(cmd, sizeof(cmd), "/usr/bin/python3 %s 2>&1", script);
+    FILE *p = popen(cmd, "r");
+    char out[512] = "";
+    assert_non_null(fgets(out, sizeof(out), p));
+    pclose(p);
+    out[strcspn(out, "\n")] = '\0';
+    assert_string_equal(out, want);
+}
+
+static struct mail_transport *transport_with_keys(const char *dir, char *rsa_txt, char *ed_txt)
+{
+    static char rsa[600], ed[600], url[64];
+    snprintf(rsa, sizeof(rsa), "%s/rsa.pem", dir);
+    snprintf(ed, sizeof(ed), "%s/ed.pem", dir);
+    snprintf(url, sizeof(url), "smtp://127.0.0.1:%d", fake.smtp_port);
+    struct buf t;
+    buf_init(&t, 4096);
+    assert_int_equal(mail_dkim_keygen(MAIL_DKIM_RSA, 2048, rsa, &t, NULL), 0);
+    snprintf(rsa_txt, 1024, "%s", t.data);
+    buf_reset(&t);
+    assert_int_equal(mail_dkim_keygen(MAIL_DKIM_ED25519, 0, ed, &t, NULL), 0);
+    snprintf(ed_txt, 256, "%s", t.data);
+    buf_free(&t);
+    struct mail_transport_opts o = {
+        .smtp = {.url = url, .tls = SMTP_TLS_OFF, .workers = 2, .timeout_ms = 5000},
+        .dkim = {.domain = "hotel.example",
+                 .selector = "rsa",
+                 .key_file = rsa,
+                 .ed25519_selector = "ed",
+                 .ed25519_key_file = ed}};
+    struct mail_transport *t_ = NULL;
+    struct herald_error err = {0};
+    assert_int_equal(mail_transport_open(&o, &t_, &err), 0);
+    assert_true(mail_transport_configured(t_) && mail_transport_signs(t_));
+    return t_;
+}
+
+static void test_transport_end_to_end(void **state)
+{
+    (void)state;
+    ctl(&fake, "POST", "/_faults", "{\"reset\":true}");
+    ctl(&fake, "DELETE", "/_messages", NULL);
+    char dir[512], rsa_txt[1024], ed_txt[256];
+    unit_tmpdir(dir, sizeof(dir));
+    struct mail_transport *t = transport_with_keys(dir, rsa_txt, ed_txt);
+    struct mime_message m = {
+        .from_email = "news@hotel.example",
+        .from_name = "Hôtel Zürich",
+        .to_email = "guest@mail.example",
+        .subject = "Réservation — confirmée",
+        .html = "<p>Hello</p>\n.a line starting with a dot\n..and two\n",
+        .text = "Hello\n.dot\n",
+        .unsubscribe_url = "https://herald.example/unsubscribe/tok",
+    };
+    struct smtp_result r;
+    struct herald_error err = {0};
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(
+            mail_transport_send(t, &m, "bounces+tok@hotel.example", "guest@mail.example", &r, &err),
+            0);
+        assert_int_equal(r.status, SMTP_OK);
+    }
+    dkimpy_verify_received(&fake, dir, rsa_txt, ed_txt, "3/3");
+    /* a refusal comes back as HERALD_ERR_SMTP with the relay's answer */
+    ctl(&fake, "POST", "/_faults", "{\"rcpt\":{\"gone@mail.example\":{\"code\":550}}}");
+    assert_int_equal(mail_transport_send(t, &m, NULL, "gone@mail.example", &r, &err),
+                     HERALD_ERR_SMTP);
+    assert_int_equal(r.status, SMTP_PERMANENT);
+    assert_int_equal(r.stage, SMTP_STAGE_RCPT);
+    m.subject = "Injected\r\nBcc: x@y.example";
+    assert_int_equal(mail_transport_send(t, &m, NULL, "guest@mail.example", &r, &err),
+                     HERALD_ERR_INVALID);
+    assert_string_equal(err.field, "subject");
+    mail_transport_close(t);
+    assert_false(mail_transport_configured(NULL));
+    assert_int_equal(mail_transport_send(NULL, &m, NULL, "guest@mail.example", &r, &err),
+                     HERALD_ERR_SENDING_NOT_CONFIGURED);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -343,6 +444,7 @@ int main(void)
         cmocka_unit_test(test_pool_timeout),
         cmocka_unit_test(test_rate_limits),
         cmocka_unit_test(test_refuses_bad_addresses),
+        cmocka_unit_test(test_transport_end_to_end),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
