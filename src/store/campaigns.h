@@ -75,6 +75,13 @@ enum herald_err store_campaign_status(struct store_conn *c, int64_t id, char sta
  * finished (compare-and-set, so one caller wins). */
 enum herald_err store_campaign_finish_if_done(struct store_conn *c, int64_t id, int64_t now_ms,
                                               bool *finished);
+/* Moves every running campaign with no pending row left to finished; *finished = how many. */
+enum herald_err store_campaign_finish_all_done(struct store_conn *c, int64_t now_ms,
+                                               int64_t *finished);
+/* The subject, html and text of a template (mail_templates, migration 0008), each allocated.
+ * HERALD_ERR_NOT_FOUND. */
+enum herald_err store_campaign_template(struct store_conn *c, int64_t template_id, char **subject,
+                                        char **html, char **text);
 /* The ids of every list id in `ids` that does not exist in mail_lists: *missing = the first
  * one, 0 when all exist. */
 enum herald_err store_campaign_lists_missing(struct store_conn *c, const int64_t *ids, size_t n,
@@ -110,16 +117,18 @@ struct store_send_row {
     bool mailable;                   /* false: to be recorded 'skipped' without sending */
 };
 void store_send_rows_free(struct store_send_row *rows, size_t count);
+void store_send_rows_free_one(struct store_send_row *row); /* its strings */
 /* Claims up to `limit` due pending rows of running campaigns (oldest first) for `node` until
  * lease_until_ms: FOR UPDATE SKIP LOCKED on PostgreSQL so nodes never share a row. Reads
  * each row's contact and whether it is MAILABLE now. Allocates *out. */
 enum herald_err store_send_queue_claim(struct store_conn *c, const char *node, int limit,
                                        int64_t now_ms, int64_t lease_until_ms,
                                        struct store_send_row **out, size_t *count);
-/* Of the given claimed rows, writes into unmailable[] (caller-sized n) true for each whose
- * contact is no longer MAILABLE. */
-enum herald_err store_send_queue_recheck(struct store_conn *c, const struct store_send_row *rows,
-                                         size_t n, bool *unmailable);
+/* The ids of this node's rows claimed until lease_until_ms whose contact is no longer
+ * MAILABLE (at most max of them into unmailable[]). */
+enum herald_err store_send_queue_recheck(struct store_conn *c, const char *node,
+                                         int64_t lease_until_ms, int64_t *unmailable, size_t max,
+                                         size_t *n);
 
 /* The outcome of one claimed row, recorded by store_send_queue_record(). */
 enum store_send_outcome {
@@ -147,6 +156,11 @@ enum herald_err store_send_queue_record(struct store_conn *c, const char *node,
 enum herald_err store_send_queue_cancel(struct store_conn *c, int64_t campaign_id, int64_t now_ms);
 /* Pending rows over running campaigns (the queue depth for /metrics). */
 enum herald_err store_send_queue_depth(struct store_conn *c, int64_t *pending);
+
+/* The contact with this (normalised) email as a send row (id 0, mailable true), for test
+ * sends. HERALD_ERR_NOT_FOUND. Free with store_send_rows_free_one(). */
+enum herald_err store_campaign_contact_by_email(struct store_conn *c, const char *email,
+                                                struct store_send_row *out);
 
 /* ---- feedback rows this module writes (opens, clicks) ---- */
 /* Inserts one mail_feedback row; url and detail may be NULL. */
