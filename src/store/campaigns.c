@@ -143,6 +143,9 @@ const struct store_stmt_def store_campaigns_stmts[STMT_CAMPAIGNS__END - STMT_CAM
                              "q.contact_id WHERE q.locked_by = $1 AND q.lease_until_ms = $2 AND "
                              "q.status = 'pending' AND " MAILABLE " = 0",
                              NULL, false},
+    S(STMT_SENDQ_RENEW) = {"UPDATE send_queue SET lease_until_ms = $3, run_after_ms = $3 WHERE "
+                           "locked_by = $1 AND lease_until_ms = $2 AND status = 'pending'",
+                           NULL, true},
     S(STMT_SENDQ_RESULTS) = {"UPDATE send_queue SET " RESULTS_SET
                              "FROM (SELECT json_extract(value, '$.id') AS id, "
                              "json_extract(value, '$.st') AS st, json_extract(value, '$.mid') AS "
@@ -657,6 +660,13 @@ enum herald_err store_send_queue_recheck(struct store_conn *c, const char *node,
     return rc;
 }
 
+enum herald_err store_send_queue_renew(struct store_conn *c, const char *node,
+                                       int64_t lease_until_ms, int64_t new_lease_until_ms)
+{
+    struct store_val p[] = {SV_STR(node), SV_I64(lease_until_ms), SV_I64(new_lease_until_ms)};
+    return cexec(c, STMT_SENDQ_RENEW, p, 3, NULL);
+}
+
 static const char *outcome_name(enum store_send_outcome o)
 {
     static const char *const names[] = {"sent", "failed", "bounced", "skipped", "retry", "release"};
@@ -669,7 +679,7 @@ static json_t *results_json(const struct store_send_result *res, size_t n, int64
     for (size_t i = 0; arr && i < n; i++) {
         const struct store_send_result *x = &res[i];
         int inc = x->outcome == STORE_SEND_RELEASE || x->outcome == STORE_SEND_SKIPPED ? 0 : 1;
-        int64_t ra = x->outcome == STORE_SEND_RETRY ? x->run_after_ms : now_ms;
+        int64_t ra = x->run_after_ms > 0 ? x->run_after_ms : now_ms;
         if (json_array_append_new(arr, json_pack("{s:I, s:s, s:s?, s:s?, s:I, s:i}", "id",
                                                  (json_int_t)x->id, "st", outcome_name(x->outcome),
                                                  "mid", x->message_id, "err", x->error, "ra",

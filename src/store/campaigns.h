@@ -130,6 +130,10 @@ enum herald_err store_send_queue_recheck(struct store_conn *c, const char *node,
                                          int64_t lease_until_ms, int64_t *unmailable, size_t max,
                                          size_t *n);
 
+/* Extends this node's lease on the rows it claimed until lease_until_ms (still pending). */
+enum herald_err store_send_queue_renew(struct store_conn *c, const char *node,
+                                       int64_t lease_until_ms, int64_t new_lease_until_ms);
+
 /* The outcome of one claimed row, recorded by store_send_queue_record(). */
 enum store_send_outcome {
     STORE_SEND_SENT,
@@ -144,7 +148,7 @@ struct store_send_result {
     enum store_send_outcome outcome;
     const char *message_id; /* SENT */
     const char *error;      /* FAILED, BOUNCED, RETRY: the SMTP reply or reason */
-    int64_t run_after_ms;   /* RETRY */
+    int64_t run_after_ms;   /* RETRY, RELEASE (0: now) */
 };
 /* Records a batch's outcomes, guarded by locked_by = node (a row whose lease another node
  * took over is left alone). Call inside the transaction that also inserts the batch's
