@@ -74,6 +74,8 @@ static int register_kinds(struct app *app, struct sync_opts *so, const struct mi
     /* email: SMTP transport and DKIM */
 
     /* email: campaigns and the sender */
+    if (!rc)
+        rc = api_campaigns_start(app);
 
     /* email: feedback (tracking, unsubscribe, bounces, statistics) */
 
@@ -216,6 +218,7 @@ static void stop_all(struct app *app)
     /* email: feedback */
 
     /* email: campaigns and the sender */
+    api_campaigns_stop(app);
 
     /* email: SMTP transport and DKIM */
 
