@@ -30,6 +30,7 @@ struct app {
     struct backup_kind *backup;            /* the backup job kind */
     struct mail_keyring mail_keys;         /* signs the links in mails (mail/token.h) */
     /* email: contacts, lists, subscriptions, imports, double opt-in */
+    struct mail_optin *mail_optin; /* double opt-in: confirmation mails, links, form */
 
     /* email: CSV contact imports */
 

@@ -29,10 +29,29 @@ const struct http_route api_routes[] = {
     {"POST", "/api/jobs/dead-letters/{id}/retry", api_dead_letters_retry, HTTP_API_KEY,
      "jobs:write"},
     /* ---- email: lists, contacts, subscriptions, imports, double opt-in ---- */
+    {"POST", "/api/lists", api_lists_create, HTTP_API_KEY, "contacts:write"},
+    {"GET", "/api/lists", api_lists_list, HTTP_API_KEY, "contacts:read"},
+    {"GET", "/api/lists/{id}", api_lists_get, HTTP_API_KEY, "contacts:read"},
+    {"PATCH", "/api/lists/{id}", api_lists_update, HTTP_API_KEY, "contacts:write"},
+    {"DELETE", "/api/lists/{id}", api_lists_delete, HTTP_API_KEY, "contacts:write"},
+    {"POST", "/api/contacts", api_contacts_create, HTTP_API_KEY, "contacts:write"},
+    {"GET", "/api/contacts", api_contacts_list, HTTP_API_KEY, "contacts:read"},
+    {"GET", "/api/contacts/{id}", api_contacts_get, HTTP_API_KEY, "contacts:read"},
+    {"PATCH", "/api/contacts/{id}", api_contacts_update, HTTP_API_KEY, "contacts:write"},
+    {"DELETE", "/api/contacts/{id}", api_contacts_delete, HTTP_API_KEY, "contacts:write"},
+    {"GET", "/subscription/confirm/{token}", api_subscription_confirm_page, HTTP_PUBLIC, NULL},
+    {"POST", "/subscription/confirm/{token}", api_subscription_confirm, HTTP_PUBLIC, NULL},
+    {"POST", "/subscription/form", api_subscription_form, HTTP_PUBLIC, NULL},
 
     /* ---- email: CSV contact imports ---- */
 
     /* ---- email: templates ---- */
+    {"POST", "/api/templates", api_templates_create, HTTP_API_KEY, "campaigns:write"},
+    {"GET", "/api/templates", api_templates_list, HTTP_API_KEY, "campaigns:read"},
+    {"GET", "/api/templates/{id}", api_templates_get, HTTP_API_KEY, "campaigns:read"},
+    {"PATCH", "/api/templates/{id}", api_templates_update, HTTP_API_KEY, "campaigns:write"},
+    {"DELETE", "/api/templates/{id}", api_templates_delete, HTTP_API_KEY, "campaigns:write"},
+    {"POST", "/api/templates/{id}/preview", api_templates_preview, HTTP_API_KEY, "campaigns:read"},
 
     /* ---- email: campaigns and sending ---- */
     {"POST", "/api/campaigns", api_campaigns_create, HTTP_API_KEY, "campaigns:write"},

@@ -13,6 +13,7 @@
 #include "jobs/cron.h"
 #include "jobs/jobs.h"
 #include "jobs/schedule.h"
+#include "mail/optin.h"
 #include "mail/token.h"
 #include "store/store.h"
 #include "sync/mixpanel.h"
@@ -66,6 +67,18 @@ static int register_kinds(struct app *app, struct sync_opts *so, const struct mi
     if (!rc)
         rc = backup_register(app->jobs, app->store, &bo, &app->backup);
     /* email: contacts, lists, imports, double opt-in */
+    struct mail_optin_opts oo = {
+        .st = app->store,
+        .jobs = app->jobs,
+        .keys = &app->mail_keys,
+        .public_url = app->cfg.public_url,
+        .token_hours = app->cfg.optin_token_hours,
+        .mail_from = app->cfg.mail_from,
+        .dkim_domain = app->cfg.dkim_domain,
+        .transport = &app->mail_transport,
+    };
+    if (!rc)
+        rc = mail_optin_start(&oo, &app->mail_optin);
 
     /* email: CSV contact imports */
 
@@ -225,6 +238,8 @@ static void stop_all(struct app *app)
     /* email: templates */
 
     /* email: contacts */
+    mail_optin_free(app->mail_optin);
+    app->mail_optin = NULL;
 
     sync_stop(app->sync);
     app->sync = NULL;

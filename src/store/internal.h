@@ -59,10 +59,41 @@ enum store_stmt {
      * a block starts at its __BASE marker (no statement) and ends at its __END marker. */
     /* lists, contacts, subscriptions, consent, imports (store/contacts.c) */
     STMT_CONTACTS__BASE = STMT_CORE__END,
+    STMT_LIST_INSERT,
+    STMT_LIST_GET,
+    STMT_LIST_OPTIN,
+    STMT_LIST_LIST,
+    STMT_LIST_UPDATE,
+    STMT_LIST_DELETE_SUBS,
+    STMT_LIST_DELETE,
+    STMT_CONTACT_INSERT,
+    STMT_CONTACT_GET,
+    STMT_CONTACT_BY_EMAIL,
+    STMT_CONTACT_UPDATE,
+    STMT_CONTACT_DELETE_SUBS,
+    STMT_CONTACT_DELETE,
+    STMT_CONTACT_LIST,
+    STMT_CONTACT_UNSUBSCRIBE_ALL,
+    STMT_CONTACT_SET_DELIVERY,
+    STMT_CONTACT_MAILABLE,
+    STMT_SUB_UPSERT,
+    STMT_SUB_GET,
+    STMT_SUB_LIST,
+    STMT_SUB_DELETE,
+    STMT_SUB_CONFIRM,
+    STMT_SUB_UNSUBSCRIBE,
 
     STMT_CONTACTS__END,
     /* templates (store/templates.c) */
     STMT_TEMPLATES__BASE = STMT_CONTACTS__END,
+    STMT_TEMPLATE_INSERT,
+    STMT_TEMPLATE_GET,
+    STMT_TEMPLATE_UPDATE,
+    STMT_TEMPLATE_DELETE,
+    STMT_TEMPLATE_LIST,
+    STMT_TEMPLATE_TABLE_EXISTS, /* another module's table: contacts (0007), campaigns (0009) */
+    STMT_TEMPLATE_CAMPAIGN_USES,
+    STMT_TEMPLATE_CONTACT_GET,
 
     STMT_TEMPLATES__END,
     /* campaigns and the send queue (store/campaigns.c) */
