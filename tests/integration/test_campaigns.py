@@ -269,3 +269,120 @@ def test_send_refused_without_relay_or_postal_address(make_herald, smtp):
         "HERALD_POSTAL_ADDRESS")
     assert campaign(h, k, cid)["status"] == "draft"
     assert smtp.messages() == []
+
+
+# ---------------------------------------------------------------- life cycle
+
+
+def sending_herald(make_herald, smtp, workdir, **extra):
+    env, dns = sending_env(smtp, workdir, **extra)
+    h = make_herald(env=env).start()
+    return h, h.admin_key, dns
+
+
+def test_test_send_is_rendered_signed_and_not_counted(make_herald, smtp, workdir):
+    h, k, dns = sending_herald(make_herald, smtp, workdir)
+    a = mk_list(h, k, "A")
+    mk_contacts(h, k, [("ann@example.net", "Ann", [a], {"attributes": {"room": "12"}})])
+    cid = mk_campaign(h, k, [a], html="<p>Hi {{ contact.name | default: \"friend\" }}, room "
+                      "{{ contact.attributes.room | default: \"?\" }}</p>")["id"]
+    r = h.post(f"/api/campaigns/{cid}/test", {"emails": ["ANN@example.net", "zed@example.org"]},
+               key=k)
+    assert r.status_code == 200, r.text
+    msgs = campaign_messages(smtp, cid, test=True)
+    assert sorted(m["rcpt_tos"][0].lower() for m in msgs) == ["ann@example.net",
+                                                              "zed@example.org"]
+    by = {m["rcpt_tos"][0].lower(): m for m in msgs}
+    for m in msgs:
+        check_message(m, dns)
+        assert m["msg"]["Subject"].startswith("[Test] Bonjour")
+    assert "Hi Ann, room 12" in parts(by["ann@example.net"]["msg"])[0]
+    assert "Hi friend, room ?" in parts(by["zed@example.org"]["msg"])[0]
+    c = campaign(h, k, cid)
+    assert c["status"] == "draft" and c["sent"] == 0 and c["recipients"] == 0
+    err(h.post(f"/api/campaigns/{cid}/test", {"emails": ["bad"]}, key=k), 400,
+        "validation_failed", "emails")
+    err(h.post(f"/api/campaigns/{cid}/test", {"emails": []}, key=k), 400, "validation_failed",
+        "emails")
+    smtp.faults(rcpt={"no@example.org": {"code": 550}})
+    err(h.post(f"/api/campaigns/{cid}/test", {"emails": ["no@example.org"]}, key=k), 502,
+        "smtp_error")
+
+
+def test_send_at_schedules_then_sends(make_herald, smtp, workdir):
+    h, k, dns = sending_herald(make_herald, smtp, workdir)
+    a = mk_list(h, k, "A")
+    mk_contacts(h, k, [(f"p{i}@example.net", f"P{i}", [a], {}) for i in range(5)])
+    at = time.time() + 3
+    send_at = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(at)) + f".{int(at % 1 * 1000):03d}Z"
+    cid = mk_campaign(h, k, [a], sendAt=send_at)["id"]
+    c = send(h, k, cid)
+    assert c["status"] == "scheduled" and c["jobId"]
+    err(h.post(f"/api/campaigns/{cid}/send", key=k), 409, "conflict")
+    time.sleep(1.5)
+    assert campaign(h, k, cid)["status"] == "scheduled"
+    assert campaign_messages(smtp, cid) == []
+    c = wait_status(h, k, cid, {"finished"}, timeout=30)
+    first = min(m["received_ms"] for m in campaign_messages(smtp, cid))
+    assert first / 1000 >= at - 0.05, (first / 1000, at)
+    assert c["recipients"] == 5 and c["sent"] == 5 and c["progress"] == 100
+    err(h.request("PATCH", f"/api/campaigns/{cid}", key=k, json={"name": "late"}), 409,
+        "conflict")
+    err(h.request("DELETE", f"/api/campaigns/{cid}", key=k), 409, "conflict")
+
+
+def test_scheduled_campaign_can_be_cancelled_before_it_starts(make_herald, smtp, workdir):
+    h, k, dns = sending_herald(make_herald, smtp, workdir)
+    a = mk_list(h, k, "A")
+    mk_contacts(h, k, [("q@example.net", "Q", [a], {})])
+    cid = mk_campaign(h, k, [a], sendAt="2099-01-01T00:00:00Z")["id"]
+    assert send(h, k, cid)["status"] == "scheduled"
+    r = h.request("PATCH", f"/api/campaigns/{cid}", key=k,
+                  json={"sendAt": time.strftime("%Y-%m-%dT%H:%M:%SZ",
+                                                time.gmtime(time.time() + 2))})
+    assert r.status_code == 200 and r.json()["status"] == "scheduled", r.text
+    r = h.post(f"/api/campaigns/{cid}/cancel", key=k)
+    assert r.status_code == 200 and r.json()["status"] == "cancelled", r.text
+    time.sleep(3.5)
+    assert campaign_messages(smtp, cid) == []
+    assert campaign(h, k, cid)["status"] == "cancelled"
+
+
+def test_pause_resume_cancel(make_herald, smtp, workdir):
+    h, k, dns = sending_herald(make_herald, smtp, workdir, HERALD_SMTP_WORKERS=2,
+                               HERALD_SEND_BATCH=10)
+    a = mk_list(h, k, "A")
+    mk_contacts(h, k, [(f"r{i}@example.net", f"R{i}", [a], {}) for i in range(150)])
+    smtp.faults(delay_ms=30)
+    cid = mk_campaign(h, k, [a])["id"]
+    send(h, k, cid)
+    wait_status(h, k, cid, {"running"})
+    err(h.post(f"/api/campaigns/{cid}/resume", key=k), 409, "conflict")
+    while len(campaign_messages(smtp, cid)) < 20:
+        time.sleep(0.05)
+    r = h.post(f"/api/campaigns/{cid}/pause", key=k)
+    assert r.status_code == 200 and r.json()["status"] == "paused", r.text
+    time.sleep(1.0)  # within a second every sender has noticed
+    n = len(campaign_messages(smtp, cid))
+    time.sleep(1.5)
+    assert len(campaign_messages(smtp, cid)) == n, "mail went out while paused"
+    c = campaign(h, k, cid)
+    assert c["status"] == "paused" and c["sent"] == n and n < 150
+    err(h.post(f"/api/campaigns/{cid}/pause", key=k), 409, "conflict")
+    err(h.request("PATCH", f"/api/campaigns/{cid}", key=k, json={"name": "x"}), 409, "conflict")
+    assert h.post(f"/api/campaigns/{cid}/resume", key=k).json()["status"] == "running"
+    while len(campaign_messages(smtp, cid)) < n + 20:
+        time.sleep(0.05)
+    r = h.post(f"/api/campaigns/{cid}/cancel", key=k)
+    assert r.status_code == 200 and r.json()["status"] == "cancelled", r.text
+    time.sleep(1.0)
+    m = len(campaign_messages(smtp, cid))
+    time.sleep(1.5)
+    assert len(campaign_messages(smtp, cid)) == m < 150
+    c = campaign(h, k, cid)
+    assert c["status"] == "cancelled" and c["sent"] == m
+    assert c["cancelledRecipients"] == 150 - m and c["pending"] == 0
+    for action in ["pause", "resume", "cancel", "send"]:
+        err(h.post(f"/api/campaigns/{action and cid}/{action}", key=k), 409, "conflict")
+    rcpts = [r for msg in campaign_messages(smtp, cid) for r in msg["rcpt_tos"]]
+    assert len(rcpts) == len(set(rcpts))
