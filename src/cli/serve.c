@@ -85,6 +85,8 @@ static int register_kinds(struct app *app, struct sync_opts *so, const struct mi
     /* email: templates */
 
     /* email: SMTP transport and DKIM */
+    if (!rc)
+        rc = cli_transport_open(&app->cfg, &app->mail_transport);
 
     /* email: campaigns and the sender */
     if (!rc)
@@ -234,6 +236,8 @@ static void stop_all(struct app *app)
     api_campaigns_stop(app);
 
     /* email: SMTP transport and DKIM */
+    cli_transport_close(app->mail_transport);
+    app->mail_transport = NULL;
 
     /* email: templates */
 

@@ -34,7 +34,8 @@ struct smtp_conn {
     bool pooled;
     const char *data; /* the message being sent */
     size_t len, off;
-    enum smtp_stage stage;      /* of the last command sent */
+    enum smtp_stage stage; /* of the last command sent */
+    bool quitting;
     char reply[SMTP_ERROR_MAX]; /* the server's last reply line */
     char errbuf[CURL_ERROR_SIZE];
 };
@@ -223,7 +224,9 @@ static int debug_cb(CURL *h, curl_infotype type, char *data, size_t size, void *
             c->stage = SMTP_STAGE_RCPT;
         else if (strncasecmp(data, "DATA", 4) == 0)
             c->stage = SMTP_STAGE_DATA;
-    } else if (type == CURLINFO_HEADER_IN) {
+        else if (strncasecmp(data, "QUIT", 4) == 0)
+            c->quitting = true; /* keep the reply that made curl give up, not "221 Bye" */
+    } else if (type == CURLINFO_HEADER_IN && !c->quitting) {
         while (size && (data[size - 1] == '\n' || data[size - 1] == '\r'))
             size--;
         if (size >= sizeof(c->reply))
@@ -475,6 +478,7 @@ static enum herald_err perform(struct smtp_conn *c, const char *from, const char
     curl_easy_setopt(c->curl, CURLOPT_INFILESIZE_LARGE, (curl_off_t)c->len);
     c->off = 0;
     c->stage = SMTP_STAGE_CONNECT;
+    c->quitting = false;
     c->reply[0] = c->errbuf[0] = '\0';
     CURLcode cc = curl_easy_perform(c->curl);
     classify(c, cc, out);
