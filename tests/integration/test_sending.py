@@ -5,6 +5,7 @@ bounces (never mailed again), an unsubscribe mid-campaign, kill -9 mid-campaign 
 duplicates within the bound), and two nodes on PostgreSQL sharing one campaign."""
 import collections
 import signal
+import sqlite3
 import subprocess
 import time
 
@@ -113,7 +114,9 @@ def db_exec(h, sql):
     """Setup-only SQL through the database's own client (sets a contact's global opt-out the
     way the feedback module's unsubscribe does)."""
     if h.backend == "sqlite":
-        subprocess.run(["sqlite3", h.db_url[len("sqlite:"):], sql], check=True)
+        conn = sqlite3.connect(h.db_url[len("sqlite:"):], timeout=30, isolation_level=None)
+        conn.execute(sql)
+        conn.close()
     else:
         subprocess.run(["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", h.db_url, "-c", sql],
                        check=True, capture_output=True)
