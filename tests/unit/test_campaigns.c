@@ -1,12 +1,15 @@
 /* Campaign sending pieces: the click-link rewriting and percent-encoding of tracking.c, and the
  * send queue of store/campaigns.c (idempotent fill of distinct mailable contacts, leased
- * claims, the mailability re-check, batch outcomes, finishing) on SQLite, and on PostgreSQL
+ * claims, the mailability re-check, batch outcomes, finishing) and jobs due later (the jobs
+ * layer's run_after) on SQLite; the queue on PostgreSQL too
  * when HERALD_TEST_PG_URL names a server. */
 #include "unit.h"
 
 #include <time.h>
 #include <unistd.h>
 
+#include "base/clock.h"
+#include "jobs/jobs.h"
 #include "mail/token.h"
 #include "mail/tracking.h"
 #include "store/campaigns.h"
@@ -298,6 +301,73 @@ static void test_send_queue(void **state)
     store_close(st);
 }
 
+/* ---------------- jobs due later (jobs_submit_at, jobs_submit_tx) ---------------- */
+
+static int later_validate(void *arg, json_t *raw, json_t **out, struct jobs_problem *p)
+{
+    (void)arg;
+    (void)p;
+    *out = json_incref(raw);
+    return HERALD_OK;
+}
+
+static int later_run(struct jobs_ctx *ctx)
+{
+    int64_t *ran_at = jobs_ctx_arg(ctx);
+    *ran_at = clock_now_ms();
+    return HERALD_OK;
+}
+
+static const struct jobs_kind later_kind = {"later", later_validate, later_run, NULL, NULL, NULL};
+
+struct submit_tx {
+    struct jobs *j;
+    char id[40];
+};
+
+static int submit_then_fail(struct store_conn *c, void *arg)
+{
+    struct submit_tx *t = arg;
+    struct jobs_problem p;
+    json_t *raw = json_object();
+    int rc = jobs_submit_tx(t->j, c, "later", raw, 0, t->id, &p);
+    json_decref(raw);
+    assert_int_equal(rc, 0);
+    return HERALD_ERR_CONFLICT; /* rolled back: the job must not exist */
+}
+
+static void test_job_due_later(void **state)
+{
+    (void)state;
+    struct store *st = open_store();
+    struct jobs_opts jo = {1, 30000, 3};
+    struct jobs *j;
+    int64_t ran_at = 0;
+    assert_int_equal(jobs_new(st, &jo, &j), 0);
+    assert_int_equal(jobs_register(j, &later_kind, &ran_at), 0);
+    struct submit_tx t = {j, ""};
+    assert_int_equal(store_run_tx(st, submit_then_fail, &t), HERALD_ERR_CONFLICT);
+    struct jobs_info info;
+    assert_int_equal(jobs_get(j, t.id, &info), HERALD_ERR_NOT_FOUND);
+    char id[40];
+    struct jobs_problem p;
+    json_t *raw = json_object();
+    int64_t due = clock_now_ms() + 1200;
+    assert_int_equal(jobs_submit_at(j, "later", raw, due, id, &p), 0);
+    json_decref(raw);
+    assert_int_equal(jobs_start(j), 0);
+    usleep(400 * 1000);
+    assert_int_equal(jobs_get(j, id, &info), 0);
+    assert_string_equal(info.status, "pending");
+    jobs_info_clear(&info);
+    for (int i = 0; i < 60 && !ran_at; i++)
+        usleep(100 * 1000);
+    assert_true(ran_at >= due);
+    assert_true(ran_at < due + 2000);
+    jobs_free(j);
+    store_close(st);
+}
+
 static int setup_sqlite(void **state)
 {
     (void)state;
@@ -320,6 +390,7 @@ int main(void)
         cmocka_unit_test(test_pct_encode),
         cmocka_unit_test(test_rewrite_links),
         cmocka_unit_test_setup(test_send_queue, setup_sqlite),
+        cmocka_unit_test_setup(test_job_due_later, setup_sqlite),
     };
     int failed = cmocka_run_group_tests_name("campaigns", tests, NULL, NULL);
     const char *pg = getenv("HERALD_TEST_PG_URL");
