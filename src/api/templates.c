@@ -67,19 +67,25 @@ static bool tpl_path_id(struct http_request *req, int64_t *id)
     return true;
 }
 
-static json_t *tpl_json(const struct store_template *t)
+/* The template as JSON; `bodies` adds html and text (lists leave them out). */
+static json_t *tpl_json(const struct store_template *t, bool bodies)
 {
-    return json_pack("{s:I, s:s, s:s, s:s, s:s, s:b, s:o, s:o}", "id", (json_int_t)t->id, "name",
-                     t->name, "subject", t->subject, "html", t->html, "text", t->text,
-                     "textGenerated", t->text_generated, "createdAt", api_time(t->created_at_ms),
-                     "updatedAt", api_time(t->updated_at_ms));
+    json_t *o =
+        json_pack("{s:I, s:s, s:s, s:b, s:o, s:o}", "id", (json_int_t)t->id, "name", t->name,
+                  "subject", t->subject, "textGenerated", t->text_generated, "createdAt",
+                  api_time(t->created_at_ms), "updatedAt", api_time(t->updated_at_ms));
+    if (o && bodies) {
+        json_object_set_new(o, "html", json_string(t->html));
+        json_object_set_new(o, "text", json_string(t->text));
+    }
+    return o;
 }
 
 /* {"success":true, ...the template's fields} */
 static enum http_result tpl_reply(struct http_request *req, int status,
                                   const struct store_template *t)
 {
-    json_t *body = tpl_json(t);
+    json_t *body = tpl_json(t, true);
     if (!body)
         return api_fail(req, HERALD_ERR_NOMEM);
     json_object_set_new(body, "success", json_true());
@@ -174,7 +180,7 @@ static json_t *tpl_page(const struct store_template *rows, size_t count, int lim
 {
     json_t *list = json_array();
     for (size_t i = 0; list && i < count; i++)
-        json_array_append_new(list, tpl_json(&rows[i]));
+        json_array_append_new(list, tpl_json(&rows[i], false));
     json_t *next = json_null();
     if (count == (size_t)limit && count > 0) {
         char c[64];

@@ -8,6 +8,7 @@
 #include <strings.h>
 
 #include "mail/html_parse.h"
+#include "mail/sanitize.h"
 
 #define HT_DEPTH_MAX 200
 #define HT_PARA_MAX (8u * 1024u * 1024u)
@@ -171,7 +172,9 @@ static enum herald_err ht_nodes(struct ht *h, xmlNode *n, int depth);
 /* After a link's content: its URL in parentheses, unless it adds nothing. */
 static enum herald_err ht_link_end(struct ht *h, const char *href, size_t text_at)
 {
-    if (!href || !*href || href[0] == '#')
+    while (href && (*href == ' ' || *href == '\t' || *href == '\n' || *href == '\r'))
+        href++;
+    if (!href || !*href || href[0] == '#' || !mail_url_is_safe(href))
         return HERALD_OK;
     const char *text = h->para.data ? h->para.data + text_at : "";
     size_t tlen = h->para.len > text_at ? h->para.len - text_at : 0;
@@ -260,10 +263,10 @@ static enum herald_err ht_element(struct ht *h, xmlNode *n, int depth)
     } else if (!rc) {
         rc = ht_nodes(h, n->children, depth + 1);
     }
-    h->pre -= strcasecmp(name, "pre") == 0;
     h->list_depth -= list;
     if (!rc && (para || block || list))
-        rc = ht_break(h, para ? 2 : 1);
+        rc = ht_break(h, para ? 2 : 1); /* a <pre> is written while still marked as one */
+    h->pre -= strcasecmp(name, "pre") == 0;
     return rc;
 }
 

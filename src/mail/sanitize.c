@@ -109,9 +109,32 @@ static bool san_entity(const char *s, size_t len, size_t *i, uint32_t *out)
     return false;
 }
 
+/* Whether the characters of a URL, decoded and without whitespace, contain a script scheme
+ * anywhere (an old parser reading `\`javascript:…` as a URL is not worth arguing with). */
+static bool san_script_anywhere(const char *url, size_t len)
+{
+    static const char *const schemes[] = {"javascript:", "vbscript:", "livescript:"};
+    char win[12] = {0}; /* the last 11 characters, lower-cased */
+    for (size_t i = 0; i < len;) {
+        uint32_t c = (unsigned char)url[i];
+        if (c != '&' || !san_entity(url, len, &i, &c))
+            i++;
+        if (c <= 0x20 || c == 0x7f)
+            continue;
+        memmove(win, win + 1, 10);
+        win[10] = (char)(c < 0x80 ? (c >= 'A' && c <= 'Z' ? c | 0x20 : c) : 0x80);
+        for (size_t k = 0; c == ':' && k < sizeof schemes / sizeof *schemes; k++) {
+            size_t n = strlen(schemes[k]);
+            if (memcmp(win + 11 - n, schemes[k], n) == 0)
+                return true;
+        }
+    }
+    return false;
+}
+
 bool mail_url_is_safe_n(const char *url, size_t len)
 {
-    if (!url)
+    if (!url || san_script_anywhere(url, len))
         return false;
     char scheme[16];
     size_t n = 0;

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "mail/sanitize.h"
 
@@ -400,6 +401,23 @@ static enum herald_err tmpl_put_html(struct buf *out, const struct tmpl_part *p,
     return HERALD_OK;
 }
 
+/* Header mode: a value on one line, its control characters written as spaces. */
+static enum herald_err tmpl_put_header(struct buf *out, const char *s)
+{
+    const char *run = s;
+    for (; *s; s++) {
+        if ((unsigned char)*s >= 0x20 && *s != 0x7f)
+            continue;
+        enum herald_err rc = buf_append(out, run, (size_t)(s - run));
+        if (!rc)
+            rc = buf_append(out, " ", 1);
+        if (rc)
+            return rc;
+        run = s + 1;
+    }
+    return buf_append(out, run, (size_t)(s - run));
+}
+
 enum herald_err tmpl_render(const struct tmpl *t, const struct tmpl_vars *vars, struct buf *out)
 {
     static const struct tmpl_vars none;
@@ -415,6 +433,8 @@ enum herald_err tmpl_render(const struct tmpl *t, const struct tmpl_vars *vars, 
             const char *s = tmpl_value(t, p, vars, num);
             if (t->mode == TMPL_HTML)
                 rc = tmpl_put_html(out, p, s);
+            else if (t->mode == TMPL_HEADER)
+                rc = tmpl_put_header(out, s);
             else
                 rc = buf_append_str(out, s);
         }

@@ -15,7 +15,8 @@
  * HTML-escaped with buf_append_html(); in addition, a contact or campaign value that starts a
  * URL attribute (href="{{ contact.attributes.site }}", src=, action=, background=) is replaced by
  * nothing unless its scheme is http, https or mailto (or it has none): a contact cannot inject a
- * javascript: link. In TMPL_TEXT mode values are copied raw.
+ * javascript: link. In TMPL_TEXT mode values are copied raw; in TMPL_HEADER mode too, with
+ * control characters turned into spaces. The same source is valid in every mode.
  *
  * A compiled template is immutable: any number of threads may render it at once. Rendering
  * allocates nothing but the growth of the output buffer. */
@@ -29,8 +30,11 @@
 #include "base/err.h"
 
 enum tmpl_mode {
-    TMPL_TEXT = 0, /* subjects and plain-text parts: values raw */
-    TMPL_HTML = 1, /* HTML parts: values escaped */
+    TMPL_TEXT = 0,   /* plain-text parts: values raw */
+    TMPL_HTML = 1,   /* HTML parts: values escaped */
+    TMPL_HEADER = 2, /* subjects: values raw, but their CR, LF, tab and other control
+                        characters each become a space (a contact's name cannot break a header
+                        line; mime.c refuses CR/LF outright) */
 };
 
 /* What a template refers to (tmpl_uses()): a sender can skip building URLs nobody renders. */

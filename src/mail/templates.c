@@ -59,7 +59,7 @@ static enum herald_err tpl_check_subject(const char *subject, struct herald_erro
     const char *bad = tpl_text_problem(subject, len, false);
     if (bad)
         return herald_error_set(err, HERALD_ERR_INVALID, "subject", "subject %s", bad);
-    return tpl_check_tags("subject", subject, TMPL_TEXT, err);
+    return tpl_check_tags("subject", subject, TMPL_HEADER, err);
 }
 
 static enum herald_err tpl_check_body(const char *field, const char *s, enum tmpl_mode mode,
@@ -143,7 +143,7 @@ enum herald_err mail_compile(const char *subject, const char *html, const char *
     memset(out, 0, sizeof(*out));
     struct herald_error e = {0};
     const char *field = "subject";
-    enum herald_err rc = tmpl_compile(subject ? subject : "", TMPL_TEXT, &out->subject, &e);
+    enum herald_err rc = tmpl_compile(subject ? subject : "", TMPL_HEADER, &out->subject, &e);
     if (!rc && html && *html) {
         field = "html";
         rc = tmpl_compile(html, TMPL_HTML, &out->html, &e);

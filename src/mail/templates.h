@@ -33,7 +33,7 @@ struct mail_content {
 void mail_content_clear(struct mail_content *c);
 
 /* Validates and prepares content: subject (required: non-empty, valid UTF-8, no CR/LF, at
- * most MAIL_TEMPLATE_SUBJECT_MAX, tags valid in TEXT mode); html and text (each NULL or ""
+ * most MAIL_TEMPLATE_SUBJECT_MAX, tags valid); html and text (each NULL or ""
  * when absent; at least one required; valid UTF-8; at most MAIL_TEMPLATE_BODY_MAX; tags valid).
  * The html is sanitised; the text is generated from it when absent. The fields in errors are
  * "subject", "html", "text". */
@@ -42,7 +42,7 @@ enum herald_err mail_content_prepare(const char *subject, const char *html, cons
 
 /* ---- compiled form, for rendering (sender, preview, test sends) ---- */
 struct mail_compiled {
-    struct tmpl *subject; /* TEXT mode */
+    struct tmpl *subject; /* HEADER mode: a value's line breaks become spaces */
     struct tmpl *html;    /* HTML mode; NULL when the html is empty */
     struct tmpl *text;    /* TEXT mode */
 };
@@ -80,7 +80,8 @@ enum herald_err mail_template_update(struct store *st, int64_t id,
                                      struct store_template *out, struct herald_error *err);
 /* HERALD_ERR_CONFLICT while a campaign not finished/cancelled uses it. */
 enum herald_err mail_template_delete(struct store *st, int64_t id, struct herald_error *err);
-/* Newest first; before_id 0 = from the newest; limit 1..100. store_templates_free(). */
+/* Newest first; before_id 0 = from the newest; limit 1..100; rows without html and text
+ * (store_template_list()). store_templates_free(). */
 enum herald_err mail_template_list(struct store *st, int64_t before_id, int limit,
                                    struct store_template **out, size_t *count);
 

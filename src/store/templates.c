@@ -24,10 +24,10 @@ const struct store_stmt_def store_templates_stmts[STMT_TEMPLATES__END - STMT_TEM
          NULL, true},
     [STMT_TEMPLATE_DELETE -
         STMT_TEMPLATES__BASE] = {"DELETE FROM mail_templates WHERE id = $1", NULL, true},
-    [STMT_TEMPLATE_LIST - STMT_TEMPLATES__BASE] = {"SELECT " TPL_COLS
-                                                   " FROM mail_templates WHERE ($1 = 0 OR id < $1) "
-                                                   "ORDER BY id DESC LIMIT $2",
-                                                   NULL, false},
+    [STMT_TEMPLATE_LIST - STMT_TEMPLATES__BASE] =
+        {"SELECT id, name, subject, '', '', text_generated, created_at_ms, updated_at_ms "
+         "FROM mail_templates WHERE ($1 = 0 OR id < $1) ORDER BY id DESC LIMIT $2",
+         NULL, false},
     [STMT_TEMPLATE_TABLE_EXISTS - STMT_TEMPLATES__BASE] =
         {"SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = $1",
          "SELECT COUNT(*) FROM information_schema.tables WHERE table_name = $1 "

@@ -38,7 +38,8 @@ enum herald_err store_template_update(struct store_conn *c, const struct store_t
                                       int64_t now_ms);
 enum herald_err store_template_delete(struct store_conn *c, int64_t id);
 /* Newest first (id descending), ids below before_id (0: from the newest), at most limit rows.
- * Allocates *out (store_templates_free()). */
+ * Summaries: html and text are "" (a page of bodies could be 100 MiB). Allocates *out
+ * (store_templates_free()). */
 enum herald_err store_template_list(struct store_conn *c, int64_t before_id, int limit,
                                     struct store_template **out, size_t *count);
 /* How many campaigns not finished or cancelled use template id (0 while the campaigns table
