@@ -1,14 +1,12 @@
 /* The store's campaigns statements (block STMT_CAMPAIGNS__BASE..STMT_CAMPAIGNS__END of the
  * registry) and the campaign operations over them; the send queue is in campaign_queue.c. */
-#include <jansson.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "base/buf.h"
 #include "store/campaigns.h"
-#include "store/internal.h"
+#include "store/campaigns_internal.h"
 
 #define CAMP_COLS                                                                                  \
     "id, name, subject, from_email, from_name, reply_to, template_id, html, text, status, "        \
@@ -194,7 +192,8 @@ const struct store_stmt_def store_campaigns_stmts[STMT_CAMPAIGNS__END - STMT_CAM
 #undef S
 };
 
-static char *dup_text(const struct store_res *r, int row, int col, bool keep_null, int *failed)
+char *store_campaign_dup_text(const struct store_res *r, int row, int col, bool keep_null,
+                              int *failed)
 {
     const char *s = store_res_text(r, row, col);
     if (!s && keep_null)
@@ -210,14 +209,14 @@ static int campaign_from_row(const struct store_res *r, int row, struct store_ca
     int failed = 0;
     memset(cp, 0, sizeof(*cp));
     cp->id = store_res_i64(r, row, 0);
-    cp->name = dup_text(r, row, 1, false, &failed);
-    cp->subject = dup_text(r, row, 2, false, &failed);
-    cp->from_email = dup_text(r, row, 3, false, &failed);
-    cp->from_name = dup_text(r, row, 4, false, &failed);
-    cp->reply_to = dup_text(r, row, 5, false, &failed);
+    cp->name = store_campaign_dup_text(r, row, 1, false, &failed);
+    cp->subject = store_campaign_dup_text(r, row, 2, false, &failed);
+    cp->from_email = store_campaign_dup_text(r, row, 3, false, &failed);
+    cp->from_name = store_campaign_dup_text(r, row, 4, false, &failed);
+    cp->reply_to = store_campaign_dup_text(r, row, 5, false, &failed);
     cp->template_id = store_res_i64(r, row, 6);
-    cp->html = dup_text(r, row, 7, true, &failed);
-    cp->text = dup_text(r, row, 8, true, &failed);
+    cp->html = store_campaign_dup_text(r, row, 7, true, &failed);
+    cp->text = store_campaign_dup_text(r, row, 8, true, &failed);
     snprintf(cp->status, sizeof(cp->status), "%s", store_res_text(r, row, 9));
     cp->tracking = store_res_i64(r, row, 10) != 0;
     cp->send_at_ms = store_res_i64(r, row, 11);
@@ -258,8 +257,8 @@ void store_campaigns_free(struct store_campaign *rows, size_t count)
     free(rows);
 }
 
-static int cexec(struct store_conn *c, enum store_stmt stmt, const struct store_val *p, int n,
-                 int64_t *changes)
+int store_campaign_exec(struct store_conn *c, enum store_stmt stmt, const struct store_val *p,
+                        int n, int64_t *changes)
 {
     struct store_res r = {0};
     int rc = store_query(c, stmt, p, n, &r);
@@ -269,8 +268,8 @@ static int cexec(struct store_conn *c, enum store_stmt stmt, const struct store_
     return rc;
 }
 
-static int scalar(struct store_conn *c, enum store_stmt stmt, const struct store_val *p, int n,
-                  int64_t *out)
+int store_campaign_scalar(struct store_conn *c, enum store_stmt stmt, const struct store_val *p,
+                          int n, int64_t *out)
 {
     struct store_res r = {0};
     int rc = store_query(c, stmt, p, n, &r);
@@ -282,10 +281,10 @@ static int scalar(struct store_conn *c, enum store_stmt stmt, const struct store
 static int write_lists(struct store_conn *c, int64_t id, const int64_t *lists, size_t n)
 {
     struct store_val d[] = {SV_I64(id)};
-    int rc = cexec(c, STMT_CAMPAIGN_LISTS_DELETE, d, 1, NULL);
+    int rc = store_campaign_exec(c, STMT_CAMPAIGN_LISTS_DELETE, d, 1, NULL);
     for (size_t i = 0; !rc && i < n; i++) {
         struct store_val p[] = {SV_I64(id), SV_I64(lists[i])};
-        rc = cexec(c, STMT_CAMPAIGN_LIST_ADD, p, 2, NULL);
+        rc = store_campaign_exec(c, STMT_CAMPAIGN_LIST_ADD, p, 2, NULL);
     }
     return rc;
 }
@@ -391,12 +390,12 @@ enum herald_err store_campaign_update(struct store_conn *c, const struct store_c
     struct store_val p[12] = {SV_I64(cp->id), f[0], f[1], f[2], f[3], f[4],
                               f[5],           f[6], f[7], f[8], f[9], SV_I64(now_ms)};
     int64_t changed = 0;
-    int rc = cexec(c, STMT_CAMPAIGN_UPDATE, p, 12, &changed);
+    int rc = store_campaign_exec(c, STMT_CAMPAIGN_UPDATE, p, 12, &changed);
     if (!rc && changed == 0)
         return missing_or_conflict(c, cp->id);
     struct store_val q[] = {SV_I64(cp->id)};
     if (!rc) /* nothing was sent while draft or scheduled: the next start refills */
-        rc = cexec(c, STMT_CAMPAIGN_QUEUE_DELETE, q, 1, NULL);
+        rc = store_campaign_exec(c, STMT_CAMPAIGN_QUEUE_DELETE, q, 1, NULL);
     return rc ? rc : write_lists(c, cp->id, cp->lists, cp->nlists);
 }
 
@@ -404,12 +403,12 @@ enum herald_err store_campaign_delete(struct store_conn *c, int64_t id)
 {
     struct store_val p[] = {SV_I64(id)};
     int64_t changed = 0;
-    int rc = cexec(c, STMT_CAMPAIGN_DELETE, p, 1, &changed);
+    int rc = store_campaign_exec(c, STMT_CAMPAIGN_DELETE, p, 1, &changed);
     if (!rc && changed == 0)
         return missing_or_conflict(c, id);
     if (!rc)
-        rc = cexec(c, STMT_CAMPAIGN_LISTS_DELETE, p, 1, NULL);
-    return rc ? rc : cexec(c, STMT_CAMPAIGN_QUEUE_DELETE, p, 1, NULL);
+        rc = store_campaign_exec(c, STMT_CAMPAIGN_LISTS_DELETE, p, 1, NULL);
+    return rc ? rc : store_campaign_exec(c, STMT_CAMPAIGN_QUEUE_DELETE, p, 1, NULL);
 }
 
 enum herald_err store_campaign_transition(struct store_conn *c, int64_t id, const char *from,
@@ -418,7 +417,7 @@ enum herald_err store_campaign_transition(struct store_conn *c, int64_t id, cons
     struct store_val p[] = {SV_I64(id), SV_STR(from), SV_STR(to), SV_I64(now_ms),
                             SV_STR(start_job_id)};
     int64_t changed = 0;
-    int rc = cexec(c, STMT_CAMPAIGN_TRANSITION, p, 5, &changed);
+    int rc = store_campaign_exec(c, STMT_CAMPAIGN_TRANSITION, p, 5, &changed);
     if (!rc && changed == 0)
         return missing_or_conflict(c, id);
     return rc;
@@ -428,7 +427,7 @@ enum herald_err store_campaign_set_recipients(struct store_conn *c, int64_t id, 
                                               int64_t now_ms)
 {
     struct store_val p[] = {SV_I64(id), SV_I64(n), SV_I64(now_ms)};
-    return cexec(c, STMT_CAMPAIGN_SET_RECIPIENTS, p, 3, NULL);
+    return store_campaign_exec(c, STMT_CAMPAIGN_SET_RECIPIENTS, p, 3, NULL);
 }
 
 enum herald_err store_campaign_status(struct store_conn *c, int64_t id, char status[16])
@@ -449,7 +448,7 @@ enum herald_err store_campaign_finish_if_done(struct store_conn *c, int64_t id, 
 {
     struct store_val p[] = {SV_I64(id), SV_I64(now_ms)};
     int64_t changed = 0;
-    int rc = cexec(c, STMT_CAMPAIGN_FINISH_IF_DONE, p, 2, &changed);
+    int rc = store_campaign_exec(c, STMT_CAMPAIGN_FINISH_IF_DONE, p, 2, &changed);
     *finished = !rc && changed > 0;
     return rc;
 }
@@ -458,7 +457,7 @@ enum herald_err store_campaign_finish_all_done(struct store_conn *c, int64_t now
                                                int64_t *finished)
 {
     struct store_val p[] = {SV_I64(now_ms)};
-    return cexec(c, STMT_CAMPAIGN_FINISH_ALL_DONE, p, 1, finished);
+    return store_campaign_exec(c, STMT_CAMPAIGN_FINISH_ALL_DONE, p, 1, finished);
 }
 
 enum herald_err store_campaign_lists_missing(struct store_conn *c, const int64_t *ids, size_t n,
@@ -468,7 +467,7 @@ enum herald_err store_campaign_lists_missing(struct store_conn *c, const int64_t
     for (size_t i = 0; i < n; i++) {
         struct store_val p[] = {SV_I64(ids[i])};
         int64_t found = 0;
-        int rc = scalar(c, STMT_CAMPAIGN_LIST_EXISTS, p, 1, &found);
+        int rc = store_campaign_scalar(c, STMT_CAMPAIGN_LIST_EXISTS, p, 1, &found);
         if (rc)
             return rc;
         if (!found) {
@@ -520,7 +519,8 @@ enum herald_err store_campaign_counts(struct store_conn *c, int64_t id, int64_t 
     if (!rc)
         rc = add_counts(c, STMT_CAMPAIGN_FEEDBACK_COUNTS, id, out);
     struct store_val p[] = {SV_I64(id), SV_I64(now_ms - 60000)};
-    return rc ? rc : scalar(c, STMT_CAMPAIGN_SENT_SINCE, p, 2, &out->sent_last_minute);
+    return rc ? rc
+              : store_campaign_scalar(c, STMT_CAMPAIGN_SENT_SINCE, p, 2, &out->sent_last_minute);
 }
 
 enum herald_err store_campaign_template(struct store_conn *c, int64_t template_id, char **subject,
@@ -534,9 +534,9 @@ enum herald_err store_campaign_template(struct store_conn *c, int64_t template_i
     if (!rc && r.nrows == 0)
         rc = HERALD_ERR_NOT_FOUND;
     if (!rc) {
-        *subject = dup_text(&r, 0, 0, false, &failed);
-        *html = dup_text(&r, 0, 1, false, &failed);
-        *text = dup_text(&r, 0, 2, false, &failed);
+        *subject = store_campaign_dup_text(&r, 0, 0, false, &failed);
+        *html = store_campaign_dup_text(&r, 0, 1, false, &failed);
+        *text = store_campaign_dup_text(&r, 0, 2, false, &failed);
         if (failed) {
             free(*subject);
             free(*html);
@@ -544,281 +544,6 @@ enum herald_err store_campaign_template(struct store_conn *c, int64_t template_i
             *subject = *html = *text = NULL;
             rc = HERALD_ERR_NOMEM;
         }
-    }
-    store_res_free(&r);
-    return rc;
-}
-
-enum herald_err store_campaign_contact_by_email(struct store_conn *c, const char *email,
-                                                struct store_send_row *out)
-{
-    struct store_val p[] = {SV_STR(email)};
-    struct store_res r = {0};
-    int failed = 0;
-    memset(out, 0, sizeof(*out));
-    int rc = store_query(c, STMT_CAMPAIGN_CONTACT_BY_EMAIL, p, 1, &r);
-    if (!rc && r.nrows == 0)
-        rc = HERALD_ERR_NOT_FOUND;
-    if (!rc) {
-        out->contact_id = store_res_i64(&r, 0, 0);
-        out->email = dup_text(&r, 0, 1, false, &failed);
-        out->name = dup_text(&r, 0, 2, false, &failed);
-        out->attributes = dup_text(&r, 0, 3, false, &failed);
-        out->mailable = true;
-        if (failed) {
-            store_send_rows_free_one(out);
-            rc = HERALD_ERR_NOMEM;
-        }
-    }
-    store_res_free(&r);
-    return rc;
-}
-
-/* ---------------- the send queue ---------------- */
-
-enum herald_err store_send_queue_fill(struct store_conn *c, int64_t campaign_id,
-                                      int64_t after_contact_id, int limit, int64_t now_ms,
-                                      int64_t *inserted, int64_t *last_contact_id)
-{
-    struct store_val b[] = {SV_I64(campaign_id), SV_I64(after_contact_id), SV_I64(limit)};
-    int64_t bound = 0;
-    *inserted = 0;
-    *last_contact_id = after_contact_id;
-    int rc = scalar(c, STMT_SENDQ_FILL_BOUND, b, 3, &bound);
-    if (rc || bound <= after_contact_id)
-        return rc;
-    struct store_val p[] = {SV_I64(campaign_id), SV_I64(after_contact_id), SV_I64(bound),
-                            SV_I64(now_ms)};
-    rc = cexec(c, STMT_SENDQ_FILL, p, 4, inserted);
-    if (!rc)
-        *last_contact_id = bound;
-    return rc;
-}
-
-enum herald_err store_send_queue_count(struct store_conn *c, int64_t campaign_id, int64_t *n)
-{
-    struct store_val p[] = {SV_I64(campaign_id)};
-    return scalar(c, STMT_SENDQ_COUNT, p, 1, n);
-}
-
-void store_send_rows_free_one(struct store_send_row *row)
-{
-    free(row->email);
-    free(row->name);
-    free(row->attributes);
-    row->email = row->name = row->attributes = NULL;
-}
-
-void store_send_rows_free(struct store_send_row *rows, size_t count)
-{
-    for (size_t i = 0; rows && i < count; i++)
-        store_send_rows_free_one(&rows[i]);
-    free(rows);
-}
-
-static int send_row_from(const struct store_res *r, int i, struct store_send_row *row)
-{
-    int failed = 0;
-    row->id = store_res_i64(r, i, 0);
-    row->campaign_id = store_res_i64(r, i, 1);
-    row->contact_id = store_res_i64(r, i, 2);
-    row->list_id = store_res_i64(r, i, 3);
-    row->attempts = (int)store_res_i64(r, i, 4);
-    row->email = dup_text(r, i, 5, false, &failed);
-    row->name = dup_text(r, i, 6, false, &failed);
-    row->attributes = dup_text(r, i, 7, false, &failed);
-    row->mailable = store_res_i64(r, i, 8) != 0;
-    return failed ? HERALD_ERR_NOMEM : HERALD_OK;
-}
-
-/* "[1,2,3]": the ids of a claim's result or of a batch's rows. */
-static char *ids_json_res(const struct store_res *r)
-{
-    struct buf b;
-    buf_init(&b, 1 << 20);
-    int rc = buf_append_str(&b, "[");
-    for (int i = 0; !rc && i < r->nrows; i++)
-        rc = buf_printf(&b, "%s%s", i ? "," : "", store_res_text(r, i, 0));
-    char *out = NULL;
-    if (!rc && !(rc = buf_append_str(&b, "]")))
-        buf_steal(&b, &out, NULL);
-    buf_free(&b);
-    return out;
-}
-
-static char *ids_json_rows(const struct store_send_row *rows, size_t n)
-{
-    struct buf b;
-    buf_init(&b, 1 << 20);
-    int rc = buf_append_str(&b, "[");
-    for (size_t i = 0; !rc && i < n; i++)
-        rc = buf_printf(&b, "%s%lld", i ? "," : "", (long long)rows[i].id);
-    char *out = NULL;
-    if (!rc && !(rc = buf_append_str(&b, "]")))
-        buf_steal(&b, &out, NULL);
-    buf_free(&b);
-    return out;
-}
-
-static int read_claimed(struct store_conn *c, const char *ids, struct store_send_row **out,
-                        size_t *count)
-{
-    struct store_val q[] = {SV_STR(ids)};
-    struct store_res r = {0};
-    int rc = store_query(c, STMT_SENDQ_CLAIMED, q, 1, &r);
-    if (!rc && r.nrows > 0 && !(*out = calloc((size_t)r.nrows, sizeof(**out))))
-        rc = HERALD_ERR_NOMEM;
-    for (int i = 0; !rc && i < r.nrows; i++) {
-        rc = send_row_from(&r, i, &(*out)[i]);
-        (*count)++;
-    }
-    store_res_free(&r);
-    return rc;
-}
-
-enum herald_err store_send_queue_claim(struct store_conn *c, const char *node, int limit,
-                                       int64_t now_ms, int64_t lease_until_ms,
-                                       struct store_send_row **out, size_t *count)
-{
-    struct store_val p[] = {SV_STR(node), SV_I64(now_ms), SV_I64(lease_until_ms), SV_I64(limit)};
-    struct store_res r = {0};
-    *out = NULL;
-    *count = 0;
-    int rc = store_query(c, STMT_SENDQ_CLAIM, p, 4, &r);
-    char *ids = !rc && r.nrows > 0 ? ids_json_res(&r) : NULL;
-    if (!rc && r.nrows > 0 && !ids)
-        rc = HERALD_ERR_NOMEM;
-    store_res_free(&r);
-    if (!rc && ids)
-        rc = read_claimed(c, ids, out, count);
-    free(ids);
-    if (rc) {
-        store_send_rows_free(*out, *count);
-        *out = NULL;
-        *count = 0;
-    }
-    return rc;
-}
-
-enum herald_err store_send_queue_recheck(struct store_conn *c, const struct store_send_row *rows,
-                                         size_t nrows, int64_t *unmailable, size_t *n)
-{
-    char *ids = ids_json_rows(rows, nrows);
-    if (!ids)
-        return HERALD_ERR_NOMEM;
-    struct store_val p[] = {SV_STR(ids)};
-    struct store_res r = {0};
-    *n = 0;
-    int rc = store_query(c, STMT_SENDQ_RECHECK, p, 1, &r);
-    for (int i = 0; !rc && i < r.nrows && *n < nrows; i++)
-        unmailable[(*n)++] = store_res_i64(&r, i, 0);
-    store_res_free(&r);
-    free(ids);
-    return rc;
-}
-
-enum herald_err store_send_queue_renew(struct store_conn *c, const char *node,
-                                       const struct store_send_row *rows, size_t nrows,
-                                       int64_t new_lease_until_ms)
-{
-    char *ids = ids_json_rows(rows, nrows);
-    if (!ids)
-        return HERALD_ERR_NOMEM;
-    struct store_val p[] = {SV_STR(ids), SV_STR(node), SV_I64(new_lease_until_ms)};
-    int rc = cexec(c, STMT_SENDQ_RENEW, p, 3, NULL);
-    free(ids);
-    return rc;
-}
-
-static const char *outcome_name(enum store_send_outcome o)
-{
-    static const char *const names[] = {"sent", "failed", "bounced", "skipped", "retry", "release"};
-    return names[o];
-}
-
-static json_t *results_json(const struct store_send_result *res, size_t n, int64_t now_ms)
-{
-    json_t *arr = json_array();
-    for (size_t i = 0; arr && i < n; i++) {
-        const struct store_send_result *x = &res[i];
-        int inc = x->outcome == STORE_SEND_RELEASE || x->outcome == STORE_SEND_SKIPPED ? 0 : 1;
-        int64_t ra = x->run_after_ms > 0 ? x->run_after_ms : now_ms;
-        if (json_array_append_new(arr, json_pack("{s:I, s:s, s:s?, s:s?, s:I, s:i}", "id",
-                                                 (json_int_t)x->id, "st", outcome_name(x->outcome),
-                                                 "mid", x->message_id, "err", x->error, "ra",
-                                                 (json_int_t)ra, "inc", inc))) {
-            json_decref(arr);
-            return NULL;
-        }
-    }
-    return arr;
-}
-
-static int record_bounces(struct store_conn *c, const struct store_send_result *res, size_t n,
-                          int64_t now_ms)
-{
-    int rc = HERALD_OK;
-    for (size_t i = 0; !rc && i < n; i++) {
-        if (res[i].outcome != STORE_SEND_BOUNCED)
-            continue;
-        struct store_val p[] = {SV_I64(res[i].contact_id), SV_I64(now_ms)};
-        rc = cexec(c, STMT_SENDQ_CONTACT_BOUNCED, p, 2, NULL);
-        if (!rc)
-            rc = store_mail_feedback_insert(c, res[i].campaign_id, res[i].contact_id, res[i].id,
-                                            "bounce_hard", NULL, res[i].error, now_ms);
-    }
-    return rc;
-}
-
-enum herald_err store_send_queue_record(struct store_conn *c, const char *node,
-                                        const struct store_send_result *res, size_t n,
-                                        int64_t now_ms)
-{
-    if (n == 0)
-        return HERALD_OK;
-    json_t *arr = results_json(res, n, now_ms);
-    char *text = arr ? json_dumps(arr, JSON_COMPACT) : NULL;
-    json_decref(arr);
-    if (!text)
-        return HERALD_ERR_NOMEM;
-    struct store_val p[] = {SV_STR(text), SV_STR(node), SV_I64(now_ms)};
-    int rc = cexec(c, STMT_SENDQ_RESULTS, p, 3, NULL);
-    free(text);
-    return rc ? rc : record_bounces(c, res, n, now_ms);
-}
-
-enum herald_err store_send_queue_cancel(struct store_conn *c, int64_t campaign_id, int64_t now_ms)
-{
-    struct store_val p[] = {SV_I64(campaign_id), SV_I64(now_ms)};
-    return cexec(c, STMT_SENDQ_CANCEL, p, 2, NULL);
-}
-
-enum herald_err store_send_queue_depth(struct store_conn *c, int64_t *pending)
-{
-    return scalar(c, STMT_SENDQ_DEPTH, NULL, 0, pending);
-}
-
-enum herald_err store_mail_feedback_insert(struct store_conn *c, int64_t campaign_id,
-                                           int64_t contact_id, int64_t queue_id, const char *kind,
-                                           const char *url, const char *detail, int64_t now_ms)
-{
-    struct store_val p[] = {SV_I64(campaign_id), SV_I64(contact_id), SV_I64(queue_id), SV_STR(kind),
-                            SV_STR(url),         SV_STR(detail),     SV_I64(now_ms)};
-    return cexec(c, STMT_MAIL_FEEDBACK_INSERT, p, 7, NULL);
-}
-
-enum herald_err store_send_queue_find(struct store_conn *c, int64_t campaign_id, int64_t contact_id,
-                                      int64_t *queue_id, char **email)
-{
-    struct store_val p[] = {SV_I64(campaign_id), SV_I64(contact_id)};
-    struct store_res r = {0};
-    int rc = store_query(c, STMT_SENDQ_FIND, p, 2, &r);
-    if (!rc && r.nrows == 0)
-        rc = HERALD_ERR_NOT_FOUND;
-    if (!rc) {
-        *queue_id = store_res_i64(&r, 0, 0);
-        if (!(*email = strdup(store_res_text(&r, 0, 1))))
-            rc = HERALD_ERR_NOMEM;
     }
     store_res_free(&r);
     return rc;

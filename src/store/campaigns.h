@@ -1,6 +1,7 @@
-/* The store's side of campaigns (store/campaigns.c, statement block STMT_CAMPAIGNS): the
- * campaigns and campaign_lists rows, the durable send queue (send_queue: one row per
- * (campaign, contact), claimed in leased batches) and the opens/clicks in mail_feedback.
+/* The store's side of campaigns (store/campaigns.c: the statement block STMT_CAMPAIGNS and the
+ * campaign rows; store/campaign_queue.c: the send queue): the campaigns and campaign_lists
+ * rows, the durable send queue (send_queue: one row per (campaign, contact), claimed in leased
+ * batches) and the opens/clicks in mail_feedback.
  *
  * Tables (migration 0009): campaigns, campaign_lists, send_queue, mail_feedback (see
  * /work/wt/SPEC.md for the column contract). A send_queue row stays 'pending' while it is
