@@ -1,4 +1,5 @@
-/* Campaigns (mail/campaigns.c, mail/campaign_start.c): validation and storage of a campaign,
+/* Campaigns (mail/campaigns.c: API and views; campaign_input.c: validation; campaign_life.c:
+ * send, pause, resume, cancel, test; campaign_start.c: the job kind): storage of a campaign,
  * its life cycle (draft → scheduled → running ⇄ paused → finished | cancelled), test sends,
  * and the `campaign_start` job kind that materialises the send queue and sets it running.
  * The sender (mail/sender.h) then drains the queue.
@@ -75,9 +76,9 @@ enum herald_err mail_campaign_update(struct mail_campaigns *m, int64_t id, json_
 /* DELETE: only while draft or scheduled (a scheduled start job is cancelled). */
 enum herald_err mail_campaign_delete(struct mail_campaigns *m, int64_t id,
                                      struct herald_error *err);
-/* /send: from draft; a sendAt in the future → scheduled with a job due then, else a
- * campaign_start job at once (the campaign stays draft until the job sets it running; a
- * second /send meanwhile is a CONFLICT). */
+/* /send: from draft to scheduled with a campaign_start job due at sendAt (a future one) or at
+ * once; the job builds the queue and sets the campaign running. The view carries "jobId".
+ * CONFLICT from another status, SENDING_NOT_CONFIGURED without relay or postal address. */
 enum herald_err mail_campaign_send(struct mail_campaigns *m, int64_t id, json_t **out,
                                    struct herald_error *err);
 /* running → paused; paused → running; draft|scheduled|running|paused → cancelled. */
