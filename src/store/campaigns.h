@@ -119,9 +119,9 @@ struct store_send_row {
 };
 void store_send_rows_free(struct store_send_row *rows, size_t count);
 void store_send_rows_free_one(struct store_send_row *row); /* its strings */
-/* Claims up to `limit` due pending rows of running campaigns (oldest first) for `node` until
- * lease_until_ms: FOR UPDATE SKIP LOCKED on PostgreSQL so nodes never share a row. Reads
- * each row's contact and whether it is MAILABLE now. Allocates *out. */
+/* Claims up to `limit` due pending rows of running campaigns (lowest campaign id first) for `node`
+ * until lease_until_ms: FOR UPDATE SKIP LOCKED on PostgreSQL so nodes never share a row. Reads each
+ * row's contact and whether it is MAILABLE now. Allocates *out. */
 enum herald_err store_send_queue_claim(struct store_conn *c, const char *node, int limit,
                                        int64_t now_ms, int64_t lease_until_ms,
                                        struct store_send_row **out, size_t *count);
