@@ -90,30 +90,33 @@ static int send_row_from(const struct store_res *r, int i, struct store_send_row
     return failed ? HERALD_ERR_NOMEM : HERALD_OK;
 }
 
-/* "[1,2,3]": the ids of a claim's result or of a batch's rows. */
-static char *ids_json_res(const struct store_res *r)
+/* Where the i-th id of a list is: a claim's result, a batch's rows or a batch's outcomes. */
+struct id_src {
+    const struct store_res *res;
+    const struct store_send_row *rows;
+    const struct store_send_result *results;
+};
+
+static int64_t id_at(const struct id_src *s, size_t i)
 {
-    struct buf b;
-    buf_init(&b, 1 << 20);
-    int rc = buf_append_str(&b, "[");
-    for (int i = 0; !rc && i < r->nrows; i++)
-        rc = buf_printf(&b, "%s%s", i ? "," : "", store_res_text(r, i, 0));
-    char *out = NULL;
-    if (!rc && !(rc = buf_append_str(&b, "]")))
-        buf_steal(&b, &out, NULL);
-    buf_free(&b);
-    return out;
+    if (s->rows)
+        return s->rows[i].id;
+    if (s->results)
+        return s->results[i].id;
+    return store_res_i64(s->res, (int)i, 0);
 }
 
-static char *ids_json_rows(const struct store_send_row *rows, size_t n)
+/* n ids as one parameter: "[1,2]" for SQLite's json_each, "{1,2}" for a PostgreSQL array. */
+static char *ids_param(const struct store_conn *c, const struct id_src *src, size_t n)
 {
+    bool pg = c->st->be->dialect == DIALECT_POSTGRES;
     struct buf b;
     buf_init(&b, 1 << 20);
-    int rc = buf_append_str(&b, "[");
+    int rc = buf_append_str(&b, pg ? "{" : "[");
     for (size_t i = 0; !rc && i < n; i++)
-        rc = buf_printf(&b, "%s%lld", i ? "," : "", (long long)rows[i].id);
+        rc = buf_printf(&b, "%s%lld", i ? "," : "", (long long)id_at(src, i));
     char *out = NULL;
-    if (!rc && !(rc = buf_append_str(&b, "]")))
+    if (!rc && !(rc = buf_append_str(&b, pg ? "}" : "]")))
         buf_steal(&b, &out, NULL);
     buf_free(&b);
     return out;
@@ -144,7 +147,8 @@ enum herald_err store_send_queue_claim(struct store_conn *c, const char *node, i
     *out = NULL;
     *count = 0;
     int rc = store_query(c, STMT_SENDQ_CLAIM, p, 4, &r);
-    char *ids = !rc && r.nrows > 0 ? ids_json_res(&r) : NULL;
+    struct id_src src = {&r, NULL, NULL};
+    char *ids = !rc && r.nrows > 0 ? ids_param(c, &src, (size_t)r.nrows) : NULL;
     if (!rc && r.nrows > 0 && !ids)
         rc = HERALD_ERR_NOMEM;
     store_res_free(&r);
@@ -162,7 +166,8 @@ enum herald_err store_send_queue_claim(struct store_conn *c, const char *node, i
 enum herald_err store_send_queue_recheck(struct store_conn *c, const struct store_send_row *rows,
                                          size_t nrows, int64_t *unmailable, size_t *n)
 {
-    char *ids = ids_json_rows(rows, nrows);
+    struct id_src src = {NULL, rows, NULL};
+    char *ids = ids_param(c, &src, nrows);
     if (!ids)
         return HERALD_ERR_NOMEM;
     struct store_val p[] = {SV_STR(ids)};
@@ -180,7 +185,8 @@ enum herald_err store_send_queue_renew(struct store_conn *c, const char *node,
                                        const struct store_send_row *rows, size_t nrows,
                                        int64_t new_lease_until_ms)
 {
-    char *ids = ids_json_rows(rows, nrows);
+    struct id_src src = {NULL, rows, NULL};
+    char *ids = ids_param(c, &src, nrows);
     if (!ids)
         return HERALD_ERR_NOMEM;
     struct store_val p[] = {SV_STR(ids), SV_STR(node), SV_I64(new_lease_until_ms)};
@@ -240,9 +246,14 @@ enum herald_err store_send_queue_record(struct store_conn *c, const char *node,
     json_decref(arr);
     if (!text)
         return HERALD_ERR_NOMEM;
-    struct store_val p[] = {SV_STR(text), SV_STR(node), SV_I64(now_ms)};
-    int rc = store_campaign_exec(c, STMT_SENDQ_RESULTS, p, 3, NULL);
+    struct id_src src = {NULL, NULL, res};
+    char *ids = ids_param(c, &src, n);
+    struct store_val p[] = {SV_STR(text), SV_STR(node), SV_I64(now_ms), SV_STR(ids)};
+    bool pg = c->st->be->dialect == DIALECT_POSTGRES; /* only its statement takes the ids */
+    int rc =
+        ids ? store_campaign_exec(c, STMT_SENDQ_RESULTS, p, pg ? 4 : 3, NULL) : HERALD_ERR_NOMEM;
     free(text);
+    free(ids);
     return rc ? rc : record_bounces(c, res, n, now_ms);
 }
 

@@ -24,7 +24,9 @@
     "cl.campaign_id = $1 JOIN contacts c ON c.id = s.contact_id WHERE s.status = 'confirmed' "     \
     "AND c.status = 'enabled' AND c.delivery = 'ok' AND c.unsubscribed_at_ms IS NULL "
 #define IDS_SQLITE "(SELECT value FROM json_each($1))"
-#define IDS_PG "(SELECT CAST(x AS BIGINT) FROM jsonb_array_elements_text(CAST($1 AS jsonb)) x)"
+/* $1 is a list of ids: "[1,2]" (JSON) for SQLite, "{1,2}" (an array) for PostgreSQL, whose
+   planner looks an array up in the primary key where it would scan for a function's rows. */
+#define IDS_PG "(SELECT unnest(CAST($1 AS BIGINT[])))"
 #define RESULTS_SET                                                                                \
     "status = CASE WHEN v.st IN ('retry', 'release') THEN send_queue.status ELSE v.st END, "       \
     "attempts = send_queue.attempts + v.inc, message_id = COALESCE(v.mid, "                        \
@@ -129,11 +131,14 @@ const struct store_stmt_def store_campaigns_stmts[STMT_CAMPAIGNS__END - STMT_CAM
                            "send_queue q WHERE q.status = 'pending' AND q.run_after_ms <= $2 AND "
                            "q.campaign_id IN (SELECT id FROM campaigns WHERE status = 'running') "
                            "LIMIT $4) RETURNING id",
+                           /* each running campaign's due rows through the partial index, in
+                              run_after order, locked rows skipped */
                            "UPDATE send_queue SET locked_by = $1, lease_until_ms = $3, "
-                           "run_after_ms = $3, updated_at_ms = $2 WHERE id IN (SELECT q.id FROM "
-                           "send_queue q WHERE q.status = 'pending' AND q.run_after_ms <= $2 AND "
-                           "q.campaign_id IN (SELECT id FROM campaigns WHERE status = 'running') "
-                           "LIMIT $4 FOR UPDATE OF q SKIP LOCKED) RETURNING id",
+                           "run_after_ms = $3, updated_at_ms = $2 WHERE id IN (SELECT x.id FROM "
+                           "campaigns c CROSS JOIN LATERAL (SELECT q.id FROM send_queue q WHERE "
+                           "q.campaign_id = c.id AND q.status = 'pending' AND q.run_after_ms <= "
+                           "$2 ORDER BY q.run_after_ms LIMIT $4 FOR UPDATE OF q SKIP LOCKED) x "
+                           "WHERE c.status = 'running' LIMIT $4) RETURNING id",
                            true},
     /* The rows of a batch by id ($1: a JSON array of ids), so no statement scans the queue
        for this node's leases. */
@@ -168,7 +173,8 @@ const struct store_stmt_def store_campaigns_stmts[STMT_CAMPAIGNS__END - STMT_CAM
                              "UPDATE send_queue SET " RESULTS_SET
                              "FROM jsonb_to_recordset(CAST($1 AS jsonb)) AS v(id BIGINT, st TEXT, "
                              "mid TEXT, err TEXT, ra BIGINT, inc INTEGER) WHERE send_queue.id = "
-                             "v.id AND send_queue.locked_by = $2",
+                             "v.id AND send_queue.id = ANY(CAST($4 AS BIGINT[])) AND "
+                             "send_queue.locked_by = $2",
                              true},
     S(STMT_SENDQ_CANCEL) = {"UPDATE send_queue SET status = 'cancelled', updated_at_ms = $2 "
                             "WHERE campaign_id = $1 AND status = 'pending'",
