@@ -147,7 +147,7 @@ static int check_subject(const char *subject, bool required, struct herald_error
         return invalid(err, "subject", "required");
     if (strlen(subject) > MAIL_TEMPLATE_SUBJECT_MAX || has_line_break(subject))
         return invalid(err, "subject", "one line of at most 998 bytes");
-    int rc = tmpl_check(subject, TMPL_TEXT, err);
+    int rc = tmpl_check(subject, TMPL_HEADER, err);
     if (rc)
         snprintf(err->field, sizeof(err->field), "subject");
     return rc;

@@ -64,13 +64,13 @@ static int content_fill(struct mail_campaign_content *m, struct load_tx *t,
     const char *subject = *cp->subject || !t->t_subject ? cp->subject : t->t_subject;
     const char *html = cp->template_id ? t->t_html : cp->html;
     const char *text = cp->template_id ? t->t_text : cp->text;
-    int rc = compile_part(subject, TMPL_TEXT, "subject", &m->subject, &m->uses, err);
+    int rc = compile_part(subject, TMPL_HEADER, "subject", &m->subject, &m->uses, err);
     if (!rc)
         rc = compile_part(html, TMPL_HTML, "html", &m->html, &m->uses, err);
     if (!rc)
         rc = compile_part(text, TMPL_TEXT, "text", &m->text, &m->uses, err);
     if (!rc && !m->subject)
-        rc = compile_part(" ", TMPL_TEXT, "subject", &m->subject, &m->uses, err);
+        rc = compile_part(" ", TMPL_HEADER, "subject", &m->subject, &m->uses, err);
     if (!rc && !m->html && !m->text)
         rc = herald_error_set(err, HERALD_ERR_INVALID, "html", "the campaign has no content");
     return rc;
