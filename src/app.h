@@ -41,6 +41,8 @@ struct app {
     struct mail_transport *mail_transport; /* NULL when HERALD_SMTP_URL is empty */
 
     /* email: campaigns and the sender */
+    struct mail_campaigns *mail_campaigns; /* campaigns domain (mail/campaigns.h) */
+    struct mail_sender *mail_sender;       /* NULL when HERALD_SMTP_URL is empty */
 
     /* email: feedback (tracking, unsubscribe, bounces, statistics) */
 

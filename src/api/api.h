@@ -70,6 +70,26 @@ enum http_result api_templates_delete(struct http_request *req, void *ctx);
 enum http_result api_templates_preview(struct http_request *req, void *ctx);
 
 /* email: campaigns and sending (campaigns.c) */
+enum http_result api_campaigns_create(struct http_request *req, void *ctx);
+enum http_result api_campaigns_list(struct http_request *req, void *ctx);
+enum http_result api_campaigns_get(struct http_request *req, void *ctx);
+enum http_result api_campaigns_update(struct http_request *req, void *ctx);
+enum http_result api_campaigns_delete(struct http_request *req, void *ctx);
+enum http_result api_campaigns_send(struct http_request *req, void *ctx);
+enum http_result api_campaigns_pause(struct http_request *req, void *ctx);
+enum http_result api_campaigns_resume(struct http_request *req, void *ctx);
+enum http_result api_campaigns_cancel(struct http_request *req, void *ctx);
+enum http_result api_campaigns_test(struct http_request *req, void *ctx);
+/* Public tracking routes (tracking.c). */
+enum http_result api_tracking_open(struct http_request *req, void *ctx);
+enum http_result api_tracking_click(struct http_request *req, void *ctx);
+/* The campaigns domain, the campaign_start job kind and (with a transport) the sender, from
+ * the configuration: called by cli/serve.c after the transport opens, before jobs_start(). */
+enum herald_err api_campaigns_start(struct app *app);
+/* Stops the sender and frees the domain: after jobs_free(), before the transport closes. */
+void api_campaigns_stop(struct app *app);
+/* The sender's lines of /metrics (sent, failed, bounced, skipped, retried, queue depth). */
+enum herald_err api_campaigns_metrics(struct app *app, struct buf *out);
 
 /* email: tracking, unsubscribe, preferences, bounces, statistics (feedback.c, stats.c) */
 

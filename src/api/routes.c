@@ -58,6 +58,18 @@ const struct http_route api_routes[] = {
     {"POST", "/api/templates/{id}/preview", api_templates_preview, HTTP_API_KEY, "campaigns:read"},
 
     /* ---- email: campaigns and sending ---- */
+    {"POST", "/api/campaigns", api_campaigns_create, HTTP_API_KEY, "campaigns:write"},
+    {"GET", "/api/campaigns", api_campaigns_list, HTTP_API_KEY, "campaigns:read"},
+    {"GET", "/api/campaigns/{id}", api_campaigns_get, HTTP_API_KEY, "campaigns:read"},
+    {"PATCH", "/api/campaigns/{id}", api_campaigns_update, HTTP_API_KEY, "campaigns:write"},
+    {"DELETE", "/api/campaigns/{id}", api_campaigns_delete, HTTP_API_KEY, "campaigns:write"},
+    {"POST", "/api/campaigns/{id}/send", api_campaigns_send, HTTP_API_KEY, "campaigns:send"},
+    {"POST", "/api/campaigns/{id}/pause", api_campaigns_pause, HTTP_API_KEY, "campaigns:send"},
+    {"POST", "/api/campaigns/{id}/resume", api_campaigns_resume, HTTP_API_KEY, "campaigns:send"},
+    {"POST", "/api/campaigns/{id}/cancel", api_campaigns_cancel, HTTP_API_KEY, "campaigns:send"},
+    {"POST", "/api/campaigns/{id}/test", api_campaigns_test, HTTP_API_KEY, "campaigns:send"},
+    {"GET", "/t/o/{token}", api_tracking_open, HTTP_PUBLIC, NULL},
+    {"GET", "/t/c/{token}", api_tracking_click, HTTP_PUBLIC, NULL},
 
     /* ---- email: tracking, unsubscribe, preferences, bounces, statistics ---- */
 

@@ -94,6 +94,8 @@ static int register_kinds(struct app *app, struct sync_opts *so, const struct mi
         rc = cli_transport_open(&app->cfg, &app->mail_transport);
 
     /* email: campaigns and the sender */
+    if (!rc)
+        rc = api_campaigns_start(app);
 
     /* email: feedback (tracking, unsubscribe, bounces, statistics) */
 
@@ -238,6 +240,7 @@ static void stop_all(struct app *app)
     /* email: feedback */
 
     /* email: campaigns and the sender */
+    api_campaigns_stop(app);
 
     /* email: SMTP transport and DKIM */
     cli_transport_close(app->mail_transport);
