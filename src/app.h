@@ -40,6 +40,7 @@ struct app {
     /* email: campaigns and the sender */
 
     /* email: feedback (tracking, unsubscribe, bounces, statistics) */
+    struct mail_inbound *inbound; /* the bounce listener; NULL when HERALD_BOUNCE_LISTEN is off */
 
     int64_t started_ms;
 };

@@ -42,6 +42,12 @@ enum http_result api_dead_letters_retry(struct http_request *req, void *ctx);
 /* email: campaigns and sending (campaigns.c) */
 
 /* email: tracking, unsubscribe, preferences, bounces, statistics (feedback.c, stats.c) */
+enum http_result api_unsubscribe_page(struct http_request *req, void *ctx);
+enum http_result api_unsubscribe_post(struct http_request *req, void *ctx);
+enum http_result api_preferences_page(struct http_request *req, void *ctx);
+enum http_result api_preferences_post(struct http_request *req, void *ctx);
+enum http_result api_bounces_post(struct http_request *req, void *ctx);
+enum http_result api_email_stats(struct http_request *req, void *ctx);
 
 /* Parses and validates one event object of a generate request (`path` prefixes field names:
  * "events[3]"), computing its key. Answers 400 itself on failure. On success *payload is the
