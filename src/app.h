@@ -36,6 +36,7 @@ struct app {
     /* email: templates */
 
     /* email: SMTP transport and DKIM */
+    struct mail_transport *mail_transport; /* NULL when HERALD_SMTP_URL is empty */
 
     /* email: campaigns and the sender */
 

@@ -1,7 +1,10 @@
 /* What a handler may read from a request (method, path, id, route parameters, query, headers,
- * body, principal, scopes) and the state it may hang on it until completion. */
+ * body, principal, scopes, client IP), a handler's own per-IP rate limit, and the state it may
+ * hang on the request until completion. */
+#include <stdio.h>
 #include <string.h>
 
+#include "base/clock.h"
 #include "http/internal.h"
 
 const char *http_req_method(const struct http_request *req)
@@ -58,4 +61,22 @@ void http_req_set_state(struct http_request *req, void *state, void (*free_fn)(v
 {
     req->state = state;
     req->state_free = free_fn;
+}
+
+const char *http_req_client_ip(const struct http_request *req)
+{
+    return req->client_ip;
+}
+
+bool http_req_take_rate(struct http_request *req, const char *bucket, const struct cfg_rate *rate,
+                        long *retry_after_sec)
+{
+    char who[160];
+    snprintf(who, sizeof(who), "%s:%s", bucket, req->client_ip);
+    struct ratelimit_verdict v;
+    ratelimit_take(req->srv->rl, who, rate, clock_now_ms(), &v);
+    *retry_after_sec = v.retry_after_sec;
+    if (!v.allowed)
+        atomic_fetch_add(&req->srv->rate_limited, 1);
+    return v.allowed;
 }

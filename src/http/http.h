@@ -110,6 +110,14 @@ const char *http_req_header(struct http_request *req, const char *name);
 const char *http_req_body(const struct http_request *req, size_t *len);
 const struct http_principal *http_req_principal(const struct http_request *req);
 bool http_req_has_scope(const struct http_request *req, const char *scope);
+/* The client's address (the peer's, as the per-IP limits see it). */
+const char *http_req_client_ip(const struct http_request *req);
+/* Takes one token from the bucket "<bucket>:<client IP>" in the server's rate limiter (the
+ * buckets of the per-IP limits, ratelimit.c), refilled at `rate`. Replies nothing: false with
+ * *retry_after_sec when the bucket is empty. For limits a handler applies itself (the public
+ * subscribe form). */
+bool http_req_take_rate(struct http_request *req, const char *bucket, const struct cfg_rate *rate,
+                        long *retry_after_sec);
 /* Attaches handler state that lives until the request completes; `free_fn` then runs. */
 void http_req_set_state(struct http_request *req, void *state, void (*free_fn)(void *));
 /* From another thread, after the reply is set: lets the server send it. */

@@ -1,5 +1,6 @@
 """Starts real servers for the black-box suite: a private PostgreSQL cluster (unless
 HERALD_TEST_PG_URL names one) and Herald processes on either backend."""
+import base64
 import glob
 import json
 import os
@@ -357,6 +358,119 @@ class S3Fake:
     def stop(self):
         self.proc.kill()
         self.proc.wait()
+
+
+class SmtpFake:
+    """tests/fakes/smtp.py: an aiosmtpd receiver recording every message, with faults
+    switched at runtime (see the fake's docstring for the control API)."""
+
+    def __init__(self, user=None, password=None):
+        args = ["/usr/bin/python3", os.path.join(FAKES, "smtp.py")]
+        if user:
+            args += ["--user", user, "--password", password]
+        self.user, self.password = user, password
+        self.proc = subprocess.Popen(args, stdout=subprocess.PIPE, text=True)
+        parts = self.proc.stdout.readline().split()
+        self.port, self.http_port = int(parts[1]), int(parts[2])
+        self.url = f"http://127.0.0.1:{self.http_port}"
+        self.smtp_url = f"smtp://127.0.0.1:{self.port}"
+
+    def env(self, **extra):
+        """The HERALD_SMTP_* variables that point Herald at this receiver (no TLS: the fake
+        offers no STARTTLS)."""
+        e = {"HERALD_SMTP_URL": self.smtp_url, "HERALD_SMTP_STARTTLS": "off",
+             "HERALD_SMTP_TIMEOUT_MS": "5000"}
+        if self.user:
+            e.update(HERALD_SMTP_USER=self.user, HERALD_SMTP_PASSWORD=self.password)
+        e.update(extra)
+        return e
+
+    def faults(self, **kw):
+        """rcpt={"a@b.c": {"code": 550, "times": None}}, data_code=451, data_count=2,
+        mail_code/mail_count, drop=N, drop_rcpt=N, delay_ms=M, reset=True."""
+        r = requests.post(self.url + "/_faults", json=kw, timeout=10)
+        r.raise_for_status()
+        return r.json()
+
+    def messages(self, since=0):
+        """Accepted messages, oldest first: dicts with mail_from, rcpt_tos, raw (bytes),
+        received_ms, index, session (one id per SMTP connection)."""
+        r = requests.get(self.url + "/_messages", params={"since": since}, timeout=30)
+        r.raise_for_status()
+        out = r.json()
+        for m in out:
+            m["raw"] = base64.b64decode(m.pop("raw_b64"))
+        return out
+
+    def wait_messages(self, n, timeout=30):
+        """Waits until at least n messages were accepted; returns them all."""
+        deadline = time.time() + timeout
+        while True:
+            msgs = self.messages()
+            if len(msgs) >= n or time.time() > deadline:
+                return msgs
+            time.sleep(0.1)
+
+    def attempts(self):
+        """Every RCPT attempt in order: [{"rcpt", "code"}]."""
+        return requests.get(self.url + "/_attempts", timeout=10).json()
+
+    def stats(self):
+        return requests.get(self.url + "/_stats", timeout=10).json()
+
+    def clear(self):
+        requests.delete(self.url + "/_messages", timeout=10).raise_for_status()
+
+    def stop(self):
+        self.proc.kill()
+        self.proc.wait()
+
+
+def dkim_signatures(raw, dns_records):
+    """Verifies every DKIM-Signature of `raw` (bytes) with dkimpy, never with Herald's code.
+    dns_records maps a TXT name ("sel._domainkey.example.com", trailing dot optional) to its
+    value ("v=DKIM1; k=rsa; p=..."; a list of strings is joined). Returns one dict per
+    signature: {"a": algorithm, "d", "s", "ok": bool}."""
+    import dkim
+    records = {}
+    for name, value in dns_records.items():
+        if isinstance(value, (list, tuple)):
+            value = "".join(value)
+        records[name.rstrip(".").lower()] = value.encode() if isinstance(value, str) else value
+
+    def dnsfunc(name, timeout=5):
+        if isinstance(name, bytes):
+            name = name.decode()
+        return records.get(name.rstrip(".").lower())
+
+    d = dkim.DKIM(raw)
+    out = []
+    for idx, (hname, hvalue) in enumerate(h for h in d.headers
+                                          if h[0].lower() == b"dkim-signature"):
+        tags = dkim.util.parse_tag_value(b"".join(hvalue.split()))
+        ok = dkim.DKIM(raw).verify(idx=idx, dnsfunc=dnsfunc)
+        out.append({"a": tags.get(b"a", b"").decode(), "d": tags.get(b"d", b"").decode(),
+                    "s": tags.get(b"s", b"").decode(), "ok": bool(ok)})
+    return out
+
+
+def verify_dkim(raw, dns_records):
+    """True when `raw` carries at least one DKIM-Signature and dkimpy verifies every one."""
+    sigs = dkim_signatures(raw, dns_records)
+    return bool(sigs) and all(s["ok"] for s in sigs)
+
+
+def parse_dkim_keygen(stdout):
+    """The (TXT name, TXT value) that `herald dkim keygen` printed: the name on a line
+    `name: …`, the value as the concatenation of the quoted strings on the `value:` line."""
+    import re
+    name = value = None
+    for line in stdout.splitlines():
+        if line.startswith("name:"):
+            name = line.split(":", 1)[1].strip()
+        elif line.startswith("value:"):
+            value = "".join(re.findall(r'"([^"]*)"', line))
+    return name, value
 
 
 class EventTableLock:
