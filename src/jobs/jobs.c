@@ -86,29 +86,59 @@ int jobs_normalise(const struct jobs *j, const char *kind, json_t *raw, char **t
 
 struct submit_tx {
     const char *id, *kind, *params;
+    int64_t run_after_ms; /* 0: at once */
 };
 
 static int submit_tx(struct store_conn *c, void *arg)
 {
     struct submit_tx *t = arg;
-    return jobs_insert_tx(c, t->id, t->kind, t->params, clock_now_ms());
+    int64_t now = clock_now_ms();
+    if (t->run_after_ms > now)
+        return store_job_insert_at(c, t->id, t->kind, t->params, "{}", now, t->run_after_ms);
+    return jobs_insert_tx(c, t->id, t->kind, t->params, now);
 }
 
-enum herald_err jobs_submit(struct jobs *j, const char *kind, json_t *raw, char id[40],
-                            struct jobs_problem *problem)
+enum herald_err jobs_submit_at(struct jobs *j, const char *kind, json_t *raw, int64_t run_after_ms,
+                               char id[40], struct jobs_problem *problem)
 {
     memset(problem, 0, sizeof(*problem));
     char *text;
     int rc = jobs_normalise(j, kind, raw, &text, problem);
     if (!rc)
         rc = jobs_new_id(id);
-    struct submit_tx t = {id, kind, text};
+    struct submit_tx t = {id, kind, text, run_after_ms};
     if (!rc)
         rc = store_run_tx(j->st, submit_tx, &t);
     free(text);
     if (!rc)
         jobs_wake(j);
     return rc;
+}
+
+enum herald_err jobs_submit(struct jobs *j, const char *kind, json_t *raw, char id[40],
+                            struct jobs_problem *problem)
+{
+    return jobs_submit_at(j, kind, raw, 0, id, problem);
+}
+
+enum herald_err jobs_submit_tx(struct jobs *j, struct store_conn *c, const char *kind, json_t *raw,
+                               int64_t run_after_ms, char id[40], struct jobs_problem *problem)
+{
+    memset(problem, 0, sizeof(*problem));
+    char *text;
+    int rc = jobs_normalise(j, kind, raw, &text, problem);
+    if (!rc)
+        rc = jobs_new_id(id);
+    struct submit_tx t = {id, kind, text, run_after_ms};
+    if (!rc)
+        rc = submit_tx(c, &t);
+    free(text);
+    return rc;
+}
+
+void jobs_notify(struct jobs *j)
+{
+    jobs_wake(j);
 }
 
 struct cancel_tx {

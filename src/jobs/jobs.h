@@ -77,6 +77,17 @@ const char *jobs_node(const struct jobs *j);
  * HERALD_ERR_NOT_FOUND for an unknown kind. */
 enum herald_err jobs_submit(struct jobs *j, const char *kind, json_t *raw, char id[40],
                             struct jobs_problem *problem);
+/* The same, due at run_after_ms (unix ms; a time already past means at once): workers poll
+ * twice a second, so the job starts within about half a second of it. */
+enum herald_err jobs_submit_at(struct jobs *j, const char *kind, json_t *raw, int64_t run_after_ms,
+                               char id[40], struct jobs_problem *problem);
+/* The same inside the caller's transaction on `c` (so the job exists exactly when the
+ * caller's state change commits; the kind's validate is pure, so a retried transaction may
+ * call it again). After the commit, jobs_notify() starts an idle worker at once. */
+enum herald_err jobs_submit_tx(struct jobs *j, struct store_conn *c, const char *kind, json_t *raw,
+                               int64_t run_after_ms, char id[40], struct jobs_problem *problem);
+/* Wakes this node's idle workers (after a jobs_submit_tx() commit). */
+void jobs_notify(struct jobs *j);
 /* Pending jobs are cancelled at once (*now_cancelled); running ones are flagged (a worker
  * here notices at once, elsewhere within half a second). HERALD_ERR_NOT_FOUND,
  * HERALD_ERR_CONFLICT when the job has already finished. */

@@ -71,9 +71,16 @@ static int exec_write(struct store_conn *c, enum store_stmt stmt, const struct s
 enum herald_err store_job_insert(struct store_conn *c, const char *id, const char *kind,
                                  const char *params, const char *progress, int64_t now_ms)
 {
-    struct store_val p[] = {SV_STR(id), SV_STR(kind), SV_STR(params), SV_STR(progress),
-                            SV_I64(now_ms)};
-    return exec_write(c, STMT_JOB_INSERT, p, 5, false);
+    return store_job_insert_at(c, id, kind, params, progress, now_ms, now_ms);
+}
+
+enum herald_err store_job_insert_at(struct store_conn *c, const char *id, const char *kind,
+                                    const char *params, const char *progress, int64_t now_ms,
+                                    int64_t run_after_ms)
+{
+    struct store_val p[] = {SV_STR(id),       SV_STR(kind),   SV_STR(params),
+                            SV_STR(progress), SV_I64(now_ms), SV_I64(run_after_ms)};
+    return exec_write(c, STMT_JOB_INSERT, p, 6, false);
 }
 
 static int one_job(struct store_conn *c, enum store_stmt stmt, const struct store_val *p, int n,

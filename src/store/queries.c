@@ -50,7 +50,7 @@
 
 const struct store_stmt_def store_stmts[STMT_CORE__END] = {
     [STMT_JOB_INSERT] = {"INSERT INTO jobs (id, kind, status, params, progress, run_after_ms, "
-                         "created_at_ms) VALUES ($1, $2, 'pending', $3, $4, $5, $5)",
+                         "created_at_ms) VALUES ($1, $2, 'pending', $3, $4, $6, $5)",
                          NULL, true},
     [STMT_JOB_GET] = {"SELECT " JOB_COLS " FROM jobs WHERE id = $1", NULL, false},
     [STMT_JOB_LIST] = {"SELECT " JOB_COLS " FROM jobs WHERE (CAST($1 AS TEXT) IS NULL OR "

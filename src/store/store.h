@@ -153,6 +153,10 @@ void store_job_clear(struct store_job *job);
 void store_jobs_free(struct store_job *jobs, size_t count);
 enum herald_err store_job_insert(struct store_conn *c, const char *id, const char *kind,
                                  const char *params, const char *progress, int64_t now_ms);
+/* The same, due at run_after_ms instead of at once (a scheduled campaign's start). */
+enum herald_err store_job_insert_at(struct store_conn *c, const char *id, const char *kind,
+                                    const char *params, const char *progress, int64_t now_ms,
+                                    int64_t run_after_ms);
 enum herald_err store_job_get(struct store_conn *c, const char *id, struct store_job *out);
 /* Newest first; status NULL for all; paging after (created_at_ms, id) when after_id is set. */
 enum herald_err store_job_list(struct store_conn *c, const char *status, int64_t after_created_ms,
