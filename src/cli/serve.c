@@ -13,6 +13,7 @@
 #include "jobs/cron.h"
 #include "jobs/jobs.h"
 #include "jobs/schedule.h"
+#include "mail/inbound.h"
 #include "mail/token.h"
 #include "store/store.h"
 #include "sync/mixpanel.h"
@@ -76,6 +77,13 @@ static int register_kinds(struct app *app, struct sync_opts *so, const struct mi
     /* email: campaigns and the sender */
 
     /* email: feedback (tracking, unsubscribe, bounces, statistics) */
+    if (!rc && app->cfg.bounce_listen[0]) {
+        struct mail_inbound_opts bo_in = {
+            .listen = app->cfg.bounce_listen, .store = app->store, .keys = &app->mail_keys};
+        rc = mail_inbound_start(&bo_in, &app->inbound);
+        if (rc)
+            cli_error("cannot start the bounce listener (HERALD_BOUNCE_LISTEN)", rc);
+    }
 
     if (rc || !mixpanel_configured(mo))
         return rc;
@@ -214,6 +222,8 @@ static void stop_all(struct app *app)
     jobs_free(app->jobs); /* releases running jobs with their progress */
     app->jobs = NULL;
     /* email: feedback */
+    mail_inbound_stop(app->inbound);
+    app->inbound = NULL;
 
     /* email: campaigns and the sender */
 
