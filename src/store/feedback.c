@@ -16,34 +16,21 @@
     "COUNT(*) AS n FROM mail_feedback WHERE (CAST($1 AS BIGINT) < 0 OR campaign_id = $1) AND "     \
     "created_at_ms >= $2 AND created_at_ms < $3 GROUP BY kind, campaign_id, contact_id) t "        \
     "GROUP BY kind"
-#define IN_WINDOW(col, lo, hi) col " >= " lo " AND " col " < " hi
-#define QSUM(cond) "COALESCE(SUM(CASE WHEN " cond " THEN 1 ELSE 0 END), 0)"
-#define QUEUE_STATS                                                                                                                                                                                                                                              \
-    "SELECT " QSUM("status IN ('sent', 'bounced') AND " IN_WINDOW(                                                                                                                                                                                               \
-        "sent_at_ms", "$2",                                                                                                                                                                                                                                      \
-        "$3")) ", " QSUM("status = 'bounced' AND " IN_WINDOW("sent_at_ms", "$2",                                                                                                                                                                                 \
-                                                             "$3")) ", " QSUM("status = 'failed' "                                                                                                                                                               \
-                                                                              "AND " IN_WINDOW("u"                                                                                                                                                               \
-                                                                                               "p"                                                                                                                                                               \
-                                                                                               "d"                                                                                                                                                               \
-                                                                                               "a"                                                                                                                                                               \
-                                                                                               "t"                                                                                                                                                               \
-                                                                                               "e"                                                                                                                                                               \
-                                                                                               "d"                                                                                                                                                               \
-                                                                                               "_"                                                                                                                                                               \
-                                                                                               "a"                                                                                                                                                               \
-                                                                                               "t"                                                                                                                                                               \
-                                                                                               "_"                                                                                                                                                               \
-                                                                                               "m"                                                                                                                                                               \
-                                                                                               "s",                                                                                                                                                              \
-                                                                                               "$"                                                                                                                                                               \
-                                                                                               "2",                                                                                                                                                              \
-                                                                                               "$"                                                                                                                                                               \
-                                                                                               "3")) ", " QSUM("status = 'bounced' AND " IN_WINDOW("updated_at_ms",                                                                                              \
-                                                                                                                                                   "$2",                                                                                                         \
-                                                                                                                                                   "$3")) ", " QSUM("status = 'pending'") ", " QSUM("status IN ('sent', 'bounced') AND " IN_WINDOW("sent_at_ms", \
-                                                                                                                                                                                                                                                   "$4",         \
-                                                                                                                                                                                                                                                   "$5")) " FROM send_queue WHERE (CAST($1 AS BIGINT) <= 0 OR campaign_id = $1)"
+/* sent (accepted), of those bounced later, failed, bounced, pending now, accepted in the last
+   minute; $1 <= 0 means every campaign, [$2, $3) the window, [$4, $5) the last minute. */
+#define QUEUE_STATS                                                                                \
+    "SELECT COALESCE(SUM(CASE WHEN status IN ('sent', 'bounced') AND sent_at_ms >= $2 AND "        \
+    "sent_at_ms < $3 THEN 1 ELSE 0 END), 0), "                                                     \
+    "COALESCE(SUM(CASE WHEN status = 'bounced' AND sent_at_ms >= $2 AND sent_at_ms < $3 "          \
+    "THEN 1 ELSE 0 END), 0), "                                                                     \
+    "COALESCE(SUM(CASE WHEN status = 'failed' AND updated_at_ms >= $2 AND updated_at_ms < $3 "     \
+    "THEN 1 ELSE 0 END), 0), "                                                                     \
+    "COALESCE(SUM(CASE WHEN status = 'bounced' AND updated_at_ms >= $2 AND updated_at_ms < $3 "    \
+    "THEN 1 ELSE 0 END), 0), "                                                                     \
+    "COALESCE(SUM(CASE WHEN status = 'pending' THEN 1 ELSE 0 END), 0), "                           \
+    "COALESCE(SUM(CASE WHEN status IN ('sent', 'bounced') AND sent_at_ms >= $4 AND "               \
+    "sent_at_ms < $5 THEN 1 ELSE 0 END), 0) "                                                      \
+    "FROM send_queue WHERE (CAST($1 AS BIGINT) <= 0 OR campaign_id = $1)"
 
 const struct store_stmt_def store_feedback_stmts[STMT_FEEDBACK__END - STMT_FEEDBACK__BASE] = {
     [0] = {NULL, NULL, false}, /* the block marker */

@@ -71,9 +71,9 @@ static void test_migrations(void **state)
     assert_int_equal(store_migrations_pending(st, &pending), 0);
     assert_int_equal(pending, 1);
     assert_int_equal(store_migrate_down(st, 100, &n), HERALD_ERR_INVALID); /* more than applied */
-    struct store_migration_state rows[8];
+    struct store_migration_state rows[32];
     size_t count;
-    assert_int_equal(store_migrations(st, rows, 8, &count), 0);
+    assert_int_equal(store_migrations(st, rows, 32, &count), 0);
     assert_true(count >= 3);
     for (size_t i = 0; i + 1 < count; i++)
         assert_true(rows[i].applied);
