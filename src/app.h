@@ -30,6 +30,7 @@ struct app {
     struct backup_kind *backup;            /* the backup job kind */
     struct mail_keyring mail_keys;         /* signs the links in mails (mail/token.h) */
     /* email: contacts, lists, subscriptions, imports, double opt-in */
+    struct mail_optin *mail_optin; /* double opt-in: confirmation mails, links, form */
 
     /* email: CSV contact imports */
 
@@ -39,6 +40,8 @@ struct app {
     struct mail_transport *mail_transport; /* NULL when HERALD_SMTP_URL is empty */
 
     /* email: campaigns and the sender */
+    struct mail_campaigns *mail_campaigns; /* campaigns domain (mail/campaigns.h) */
+    struct mail_sender *mail_sender;       /* NULL when HERALD_SMTP_URL is empty */
 
     /* email: feedback (tracking, unsubscribe, bounces, statistics) */
     struct mail_inbound *inbound; /* the bounce listener; NULL when HERALD_BOUNCE_LISTEN is off */

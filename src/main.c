@@ -21,6 +21,7 @@ static const char usage[] =
     "  keys create|list|revoke|rotate|bootstrap  manage API keys\n"
     "  backup [FILE|list]        write a verified, encrypted backup; list local and S3 ones\n"
     "  restore FILE|--remote N   replace the database with a backup (server stopped)\n"
+    "  dkim keygen --domain D --selector S  write a DKIM key, print its DNS TXT record\n"
     "  version                   print the version\n\n"
     "Options:\n"
     "  --help                    this text; COMMAND --help for one command\n"
@@ -82,11 +83,10 @@ int main(int argc, char **argv)
     static const struct {
         const char *name;
         int (*run)(struct app *, int, char **);
-    } commands[] = {{"serve", cli_serve},
-                    {"migrate", cli_migrate},
-                    {"keys", cli_keys},
-                    {"backup", cli_backup},
-                    {"restore", cli_restore}};
+    } commands[] = {
+        {"serve", cli_serve},   {"migrate", cli_migrate}, {"keys", cli_keys},
+        {"backup", cli_backup}, {"restore", cli_restore}, {"dkim", cli_dkim},
+    };
     int (*run)(struct app *, int, char **) = NULL;
     for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
         if (!strcmp(argv[1], commands[i].name))

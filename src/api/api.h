@@ -2,7 +2,9 @@
 #ifndef HERALD_API_API_H
 #define HERALD_API_API_H
 
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "app.h"
 #include "events/key.h"
@@ -34,12 +36,59 @@ enum http_result api_full_sync_jobs(struct http_request *req, void *ctx);
 enum http_result api_dead_letters_list(struct http_request *req, void *ctx);
 enum http_result api_dead_letters_retry(struct http_request *req, void *ctx);
 /* email: lists, contacts, subscriptions, imports, double opt-in (lists.c, contacts.c) */
+enum http_result api_lists_create(struct http_request *req, void *ctx);
+enum http_result api_lists_list(struct http_request *req, void *ctx);
+enum http_result api_lists_get(struct http_request *req, void *ctx);
+enum http_result api_lists_update(struct http_request *req, void *ctx);
+enum http_result api_lists_delete(struct http_request *req, void *ctx);
+enum http_result api_contacts_create(struct http_request *req, void *ctx);
+enum http_result api_contacts_list(struct http_request *req, void *ctx);
+enum http_result api_contacts_get(struct http_request *req, void *ctx);
+enum http_result api_contacts_update(struct http_request *req, void *ctx);
+enum http_result api_contacts_delete(struct http_request *req, void *ctx);
+/* subscription.c: the public confirmation page (GET shows, POST confirms) and form. */
+enum http_result api_subscription_confirm_page(struct http_request *req, void *ctx);
+enum http_result api_subscription_confirm(struct http_request *req, void *ctx);
+enum http_result api_subscription_form(struct http_request *req, void *ctx);
+/* lists.c: shared by the lists and contacts handlers. True when s is a positive decimal id. */
+bool api_positive_id(const char *s, int64_t *out);
+/* An opaque paging cursor for "ids above `id`", tagged per resource. */
+void api_id_cursor_encode(const char *tag, int64_t id, char out[64]);
+/* ?limit= (1..100, default 50) and ?cursor= (from api_id_cursor_encode() with `tag`; 0 when
+ * absent); answers 400 itself and returns false on a bad one. */
+bool api_page_args(struct http_request *req, const char *tag, int *limit, int64_t *after_id);
 
 /* email: CSV contact imports (imports.c) */
 
 /* email: templates (templates.c) */
+enum http_result api_templates_create(struct http_request *req, void *ctx);
+enum http_result api_templates_list(struct http_request *req, void *ctx);
+enum http_result api_templates_get(struct http_request *req, void *ctx);
+enum http_result api_templates_update(struct http_request *req, void *ctx);
+enum http_result api_templates_delete(struct http_request *req, void *ctx);
+enum http_result api_templates_preview(struct http_request *req, void *ctx);
 
 /* email: campaigns and sending (campaigns.c) */
+enum http_result api_campaigns_create(struct http_request *req, void *ctx);
+enum http_result api_campaigns_list(struct http_request *req, void *ctx);
+enum http_result api_campaigns_get(struct http_request *req, void *ctx);
+enum http_result api_campaigns_update(struct http_request *req, void *ctx);
+enum http_result api_campaigns_delete(struct http_request *req, void *ctx);
+enum http_result api_campaigns_send(struct http_request *req, void *ctx);
+enum http_result api_campaigns_pause(struct http_request *req, void *ctx);
+enum http_result api_campaigns_resume(struct http_request *req, void *ctx);
+enum http_result api_campaigns_cancel(struct http_request *req, void *ctx);
+enum http_result api_campaigns_test(struct http_request *req, void *ctx);
+/* Public tracking routes (tracking.c). */
+enum http_result api_tracking_open(struct http_request *req, void *ctx);
+enum http_result api_tracking_click(struct http_request *req, void *ctx);
+/* The campaigns domain, the campaign_start job kind and (with a transport) the sender, from
+ * the configuration: called by cli/serve.c after the transport opens, before jobs_start(). */
+enum herald_err api_campaigns_start(struct app *app);
+/* Stops the sender and frees the domain: after jobs_free(), before the transport closes. */
+void api_campaigns_stop(struct app *app);
+/* The sender's lines of /metrics (sent, failed, bounced, skipped, retried, queue depth). */
+enum herald_err api_campaigns_metrics(struct app *app, struct buf *out);
 
 /* email: tracking, unsubscribe, preferences, bounces, statistics (feedback.c, stats.c) */
 enum http_result api_unsubscribe_page(struct http_request *req, void *ctx);

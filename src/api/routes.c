@@ -29,12 +29,43 @@ const struct http_route api_routes[] = {
     {"POST", "/api/jobs/dead-letters/{id}/retry", api_dead_letters_retry, HTTP_API_KEY,
      "jobs:write"},
     /* ---- email: lists, contacts, subscriptions, imports, double opt-in ---- */
+    {"POST", "/api/lists", api_lists_create, HTTP_API_KEY, "contacts:write"},
+    {"GET", "/api/lists", api_lists_list, HTTP_API_KEY, "contacts:read"},
+    {"GET", "/api/lists/{id}", api_lists_get, HTTP_API_KEY, "contacts:read"},
+    {"PATCH", "/api/lists/{id}", api_lists_update, HTTP_API_KEY, "contacts:write"},
+    {"DELETE", "/api/lists/{id}", api_lists_delete, HTTP_API_KEY, "contacts:write"},
+    {"POST", "/api/contacts", api_contacts_create, HTTP_API_KEY, "contacts:write"},
+    {"GET", "/api/contacts", api_contacts_list, HTTP_API_KEY, "contacts:read"},
+    {"GET", "/api/contacts/{id}", api_contacts_get, HTTP_API_KEY, "contacts:read"},
+    {"PATCH", "/api/contacts/{id}", api_contacts_update, HTTP_API_KEY, "contacts:write"},
+    {"DELETE", "/api/contacts/{id}", api_contacts_delete, HTTP_API_KEY, "contacts:write"},
+    {"GET", "/subscription/confirm/{token}", api_subscription_confirm_page, HTTP_PUBLIC, NULL},
+    {"POST", "/subscription/confirm/{token}", api_subscription_confirm, HTTP_PUBLIC, NULL},
+    {"POST", "/subscription/form", api_subscription_form, HTTP_PUBLIC, NULL},
 
     /* ---- email: CSV contact imports ---- */
 
     /* ---- email: templates ---- */
+    {"POST", "/api/templates", api_templates_create, HTTP_API_KEY, "campaigns:write"},
+    {"GET", "/api/templates", api_templates_list, HTTP_API_KEY, "campaigns:read"},
+    {"GET", "/api/templates/{id}", api_templates_get, HTTP_API_KEY, "campaigns:read"},
+    {"PATCH", "/api/templates/{id}", api_templates_update, HTTP_API_KEY, "campaigns:write"},
+    {"DELETE", "/api/templates/{id}", api_templates_delete, HTTP_API_KEY, "campaigns:write"},
+    {"POST", "/api/templates/{id}/preview", api_templates_preview, HTTP_API_KEY, "campaigns:read"},
 
     /* ---- email: campaigns and sending ---- */
+    {"POST", "/api/campaigns", api_campaigns_create, HTTP_API_KEY, "campaigns:write"},
+    {"GET", "/api/campaigns", api_campaigns_list, HTTP_API_KEY, "campaigns:read"},
+    {"GET", "/api/campaigns/{id}", api_campaigns_get, HTTP_API_KEY, "campaigns:read"},
+    {"PATCH", "/api/campaigns/{id}", api_campaigns_update, HTTP_API_KEY, "campaigns:write"},
+    {"DELETE", "/api/campaigns/{id}", api_campaigns_delete, HTTP_API_KEY, "campaigns:write"},
+    {"POST", "/api/campaigns/{id}/send", api_campaigns_send, HTTP_API_KEY, "campaigns:send"},
+    {"POST", "/api/campaigns/{id}/pause", api_campaigns_pause, HTTP_API_KEY, "campaigns:send"},
+    {"POST", "/api/campaigns/{id}/resume", api_campaigns_resume, HTTP_API_KEY, "campaigns:send"},
+    {"POST", "/api/campaigns/{id}/cancel", api_campaigns_cancel, HTTP_API_KEY, "campaigns:send"},
+    {"POST", "/api/campaigns/{id}/test", api_campaigns_test, HTTP_API_KEY, "campaigns:send"},
+    {"GET", "/t/o/{token}", api_tracking_open, HTTP_PUBLIC, NULL},
+    {"GET", "/t/c/{token}", api_tracking_click, HTTP_PUBLIC, NULL},
 
     /* ---- email: tracking, unsubscribe, preferences, bounces, statistics ---- */
     {"GET", "/unsubscribe/{token}", api_unsubscribe_page, HTTP_PUBLIC, NULL},

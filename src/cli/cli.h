@@ -18,6 +18,11 @@ int cli_migrate(struct app *app, int argc, char **argv);
 int cli_keys(struct app *app, int argc, char **argv);
 int cli_backup(struct app *app, int argc, char **argv);
 int cli_restore(struct app *app, int argc, char **argv);
+int cli_dkim(struct app *app, int argc, char **argv);
+/* Opens app->mail_transport from the configuration (NULL when HERALD_SMTP_URL is empty);
+ * cli_transport_close() wakes its waiting senders and closes it (NULL is fine). */
+enum herald_err cli_transport_open(const struct cfg *cfg, struct mail_transport **out);
+void cli_transport_close(struct mail_transport *t);
 /* The backup module's options from the configuration (strings borrowed from cfg). */
 void cli_backup_opts(const struct cfg *cfg, struct backup_opts *o);
 

@@ -14,6 +14,7 @@
 #include "jobs/jobs.h"
 #include "jobs/schedule.h"
 #include "mail/inbound.h"
+#include "mail/optin.h"
 #include "mail/token.h"
 #include "store/store.h"
 #include "sync/mixpanel.h"
@@ -67,14 +68,30 @@ static int register_kinds(struct app *app, struct sync_opts *so, const struct mi
     if (!rc)
         rc = backup_register(app->jobs, app->store, &bo, &app->backup);
     /* email: contacts, lists, imports, double opt-in */
+    struct mail_optin_opts oo = {
+        .st = app->store,
+        .jobs = app->jobs,
+        .keys = &app->mail_keys,
+        .public_url = app->cfg.public_url,
+        .token_hours = app->cfg.optin_token_hours,
+        .mail_from = app->cfg.mail_from,
+        .dkim_domain = app->cfg.dkim_domain,
+        .transport = &app->mail_transport,
+    };
+    if (!rc)
+        rc = mail_optin_start(&oo, &app->mail_optin);
 
     /* email: CSV contact imports */
 
     /* email: templates */
 
     /* email: SMTP transport and DKIM */
+    if (!rc)
+        rc = cli_transport_open(&app->cfg, &app->mail_transport);
 
     /* email: campaigns and the sender */
+    if (!rc)
+        rc = api_campaigns_start(app);
 
     /* email: feedback (tracking, unsubscribe, bounces, statistics) */
     if (!rc && app->cfg.bounce_listen[0]) {
@@ -226,12 +243,17 @@ static void stop_all(struct app *app)
     app->inbound = NULL;
 
     /* email: campaigns and the sender */
+    api_campaigns_stop(app);
 
     /* email: SMTP transport and DKIM */
+    cli_transport_close(app->mail_transport);
+    app->mail_transport = NULL;
 
     /* email: templates */
 
     /* email: contacts */
+    mail_optin_free(app->mail_optin);
+    app->mail_optin = NULL;
 
     sync_stop(app->sync);
     app->sync = NULL;

@@ -32,6 +32,7 @@
 
 struct mail_campaigns;
 struct mail_transport;
+struct mail_sender;
 
 struct mail_campaigns_opts {
     struct store *store;
@@ -42,6 +43,8 @@ struct mail_campaigns_opts {
     const char *postal_address;       /* HERALD_POSTAL_ADDRESS ("" = not configured) */
     const char *smtp_url;             /* HERALD_SMTP_URL ("" = not configured) */
     const char *bounce_domain;        /* HERALD_BOUNCE_DOMAIN ("" = the From domain) */
+    const char *mail_from;            /* HERALD_MAIL_FROM: fromEmail when a create gives none */
+    struct mail_sender *sender;       /* woken when a campaign starts running; may be NULL */
 };
 
 /* The domain context (copies the strings). HERALD_ERR_NOMEM. */

@@ -34,6 +34,11 @@ enum herald_err mail_dkim_open(const struct mail_dkim_opts *o, struct mail_dkim 
                                struct herald_error *err);
 void mail_dkim_close(struct mail_dkim *d);
 
+/* How many times libopendkim's per-message key load was answered from the keys parsed at
+ * mail_dkim_open() (see dkim.c: libopendkim re-parses the PEM key for every message, which
+ * costs more than the signature on OpenSSL 3.0). For tests and benchmarks. */
+unsigned long mail_dkim_key_cache_hits(void);
+
 /* True when this libopendkim build can sign ed25519-sha256. */
 bool mail_dkim_ed25519_supported(void);
 
@@ -43,5 +48,15 @@ bool mail_dkim_ed25519_supported(void);
  * HERALD_ERR_NOMEM, HERALD_ERR_TOO_LARGE (sigs' max). */
 enum herald_err mail_dkim_sign(struct mail_dkim *d, const char *msg, size_t len, struct buf *sigs,
                                struct herald_error *err);
+
+enum mail_dkim_key_type { MAIL_DKIM_RSA, MAIL_DKIM_ED25519 };
+
+/* Generates a key (RSA of `bits` 1024..4096, or Ed25519), writes it to `path` as PKCS#8 PEM
+ * with mode 0600 (never overwriting: HERALD_ERR_DUPLICATE when the file exists) and appends
+ * the DNS TXT value to publish to `txt`: "v=DKIM1; k=rsa; p=<base64 SubjectPublicKeyInfo>" or
+ * "v=DKIM1; k=ed25519; p=<base64 of the 32-byte public key>" (RFC 8463). HERALD_ERR_INVALID
+ * (bits), HERALD_ERR_IO (err->message says why), HERALD_ERR_CRYPTO. */
+enum herald_err mail_dkim_keygen(enum mail_dkim_key_type type, int bits, const char *path,
+                                 struct buf *txt, struct herald_error *err);
 
 #endif

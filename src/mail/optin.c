@@ -38,8 +38,8 @@ static void resolve_from(const struct mail_optin_opts *o, char *out, size_t cap)
     snprintf(out, cap, "noreply@%s", host);
 }
 
-void mail_optin_link(const struct mail_optin *o, int64_t contact_id, int64_t list_id,
-                     int64_t now_s, char *out, size_t cap)
+void mail_optin_link(const struct mail_optin *o, int64_t contact_id, int64_t list_id, int64_t now_s,
+                     char *out, size_t cap)
 {
     struct mail_token t = {.kind = MAIL_TOKEN_CONFIRM,
                            .contact_id = contact_id,
@@ -72,8 +72,8 @@ static int validate(void *arg, json_t *raw, json_t **out, struct jobs_problem *p
 
 enum herald_err mail_optin_queue(struct mail_optin *o, int64_t contact_id, int64_t list_id)
 {
-    json_t *params = json_pack("{s:I, s:I}", "contactId", (json_int_t)contact_id, "listId",
-                               (json_int_t)list_id);
+    json_t *params =
+        json_pack("{s:I, s:I}", "contactId", (json_int_t)contact_id, "listId", (json_int_t)list_id);
     if (!params)
         return HERALD_ERR_NOMEM;
     char id[40];
@@ -104,8 +104,7 @@ static int load_tx(struct store_conn *c, void *arg)
 }
 
 /* The confirmation message's two parts. */
-static int build_body(const struct load_tx *t, const char *link, struct buf *text,
-                      struct buf *html)
+static int build_body(const struct load_tx *t, const char *link, struct buf *text, struct buf *html)
 {
     const char *list = t->sub.list_name ? t->sub.list_name : "";
     int rc = buf_printf(text,
@@ -119,9 +118,10 @@ static int build_body(const struct load_tx *t, const char *link, struct buf *tex
     rc = rc ? rc : buf_append_html(html, t->ct.email);
     rc = rc ? rc : buf_append_str(html, ".</p><p><a href=\"");
     rc = rc ? rc : buf_append_html(html, link);
-    rc = rc ? rc : buf_append_str(html, "\">Confirm my subscription</a></p><p>If you did not ask "
-                                        "for this, ignore this mail: nothing will be sent to "
-                                        "you.</p>");
+    rc = rc ? rc
+            : buf_append_str(html, "\">Confirm my subscription</a></p><p>If you did not ask "
+                                   "for this, ignore this mail: nothing will be sent to "
+                                   "you.</p>");
     return rc;
 }
 
@@ -130,8 +130,9 @@ static int send_mail(struct jobs_ctx *ctx, struct mail_optin *o, const struct lo
 {
     struct mail_transport *tr = *o->transport;
     if (!mail_transport_configured(tr)) {
-        jobs_ctx_fail(ctx, true, "sending is not configured (HERALD_SMTP_URL): the confirmation "
-                                 "mail cannot be sent, the subscription stays unconfirmed");
+        jobs_ctx_fail(ctx, true,
+                      "sending is not configured (HERALD_SMTP_URL): the confirmation "
+                      "mail cannot be sent, the subscription stays unconfirmed");
         return HERALD_ERR_SENDING_NOT_CONFIGURED;
     }
     char link[1400], subject[200];

@@ -61,8 +61,8 @@ static int run_confirm(struct mail_optin *o, const char *token, bool write,
 {
     memset(out, 0, sizeof(*out));
     struct confirm_tx t = {.write = write, .out = out};
-    int rc = mail_token_parse(o->keys, MAIL_TOKEN_CONFIRM, token, NULL, clock_now_ms() / 1000,
-                              &t.tok);
+    int rc =
+        mail_token_parse(o->keys, MAIL_TOKEN_CONFIRM, token, NULL, clock_now_ms() / 1000, &t.tok);
     if (rc)
         return rc;
     if (t.tok.contact_id <= 0 || t.tok.list_id <= 0)

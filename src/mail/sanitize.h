@@ -38,5 +38,7 @@ enum herald_err mail_sanitize_html(const char *html, size_t len, char **out, siz
 /* True when the URL (raw attribute text: entities are decoded, whitespace and control characters
  * ignored) has no scheme or the scheme http, https or mailto. NULL is false. */
 bool mail_url_is_safe(const char *url);
+/* Same, for `len` bytes (need not be NUL-terminated). */
+bool mail_url_is_safe_n(const char *url, size_t len);
 
 #endif

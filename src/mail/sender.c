@@ -14,8 +14,8 @@
 #define IDLE_WAIT_MS 250
 #define FINISH_EVERY_MS 500
 
-int sender_content_get(struct mail_sender *s, int64_t campaign_id, struct mail_content **out,
-                       struct herald_error *err)
+int sender_content_get(struct mail_sender *s, int64_t campaign_id,
+                       struct mail_campaign_content **out, struct herald_error *err)
 {
     pthread_mutex_lock(&s->mu);
     for (int i = 0; i < SENDER_CACHE_MAX; i++) {
@@ -28,8 +28,8 @@ int sender_content_get(struct mail_sender *s, int64_t campaign_id, struct mail_c
         }
     }
     pthread_mutex_unlock(&s->mu);
-    struct mail_content *c;
-    int rc = mail_content_load(s->o.store, campaign_id, &c, err);
+    struct mail_campaign_content *c;
+    int rc = mail_campaign_content_load(s->o.store, campaign_id, &c, err);
     if (rc)
         return rc;
     pthread_mutex_lock(&s->mu);
@@ -38,7 +38,7 @@ int sender_content_get(struct mail_sender *s, int64_t campaign_id, struct mail_c
         if (!s->cache[i].content || s->cache[i].refs == 0)
             slot = &s->cache[i];
     if (slot) { /* else every entry is in use: c stays private and is freed by the put */
-        mail_content_free(slot->content);
+        mail_campaign_content_free(slot->content);
         *slot = (struct sender_cache_entry){campaign_id, c, 1};
     }
     pthread_mutex_unlock(&s->mu);
@@ -46,7 +46,7 @@ int sender_content_get(struct mail_sender *s, int64_t campaign_id, struct mail_c
     return HERALD_OK;
 }
 
-void sender_content_put(struct mail_sender *s, struct mail_content *c)
+void sender_content_put(struct mail_sender *s, struct mail_campaign_content *c)
 {
     if (!c)
         return;
@@ -59,7 +59,7 @@ void sender_content_put(struct mail_sender *s, struct mail_content *c)
         }
     pthread_mutex_unlock(&s->mu);
     if (!cached)
-        mail_content_free(c);
+        mail_campaign_content_free(c);
 }
 
 struct claim_tx {
@@ -158,7 +158,7 @@ static int copy_opts(struct mail_sender *s, const struct mail_sender_opts *o)
 static void sender_free(struct mail_sender *s)
 {
     for (int i = 0; i < SENDER_CACHE_MAX; i++)
-        mail_content_free(s->cache[i].content);
+        mail_campaign_content_free(s->cache[i].content);
     for (int i = 0; i < s->nthreads; i++)
         mail_render_bufs_free(&s->threads[i].bufs);
     pthread_cond_destroy(&s->wake);

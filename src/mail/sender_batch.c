@@ -31,7 +31,7 @@ struct batch {
     int64_t *unmailable;
     size_t nunmailable;
     int64_t last_check_ms;
-    struct mail_content *content;
+    struct mail_campaign_content *content;
 };
 
 struct check_tx {

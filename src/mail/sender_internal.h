@@ -17,7 +17,7 @@
 
 struct sender_cache_entry {
     int64_t campaign_id;
-    struct mail_content *content;
+    struct mail_campaign_content *content;
     int refs;
 };
 
@@ -47,10 +47,10 @@ struct mail_sender {
 };
 
 /* The campaign's compiled content, loaded on first use; release with sender_content_put().
- * Errors of mail_content_load(). */
-int sender_content_get(struct mail_sender *s, int64_t campaign_id, struct mail_content **out,
-                       struct herald_error *err);
-void sender_content_put(struct mail_sender *s, struct mail_content *c);
+ * Errors of mail_campaign_content_load(). */
+int sender_content_get(struct mail_sender *s, int64_t campaign_id,
+                       struct mail_campaign_content **out, struct herald_error *err);
+void sender_content_put(struct mail_sender *s, struct mail_campaign_content *c);
 
 /* Sends the claimed rows and records their outcomes (sender_batch.c). */
 void sender_run_batch(struct sender_thread *t, struct store_send_row *rows, size_t n);

@@ -50,7 +50,8 @@ static int compile_part(const char *src, enum tmpl_mode mode, const char *field,
     return HERALD_OK;
 }
 
-static int content_fill(struct mail_content *m, struct load_tx *t, struct herald_error *err)
+static int content_fill(struct mail_campaign_content *m, struct load_tx *t,
+                        struct herald_error *err)
 {
     struct store_campaign *cp = &t->cp;
     m->campaign_id = cp->id;
@@ -75,13 +76,14 @@ static int content_fill(struct mail_content *m, struct load_tx *t, struct herald
     return rc;
 }
 
-enum herald_err mail_content_load(struct store *st, int64_t campaign_id, struct mail_content **out,
-                                  struct herald_error *err)
+enum herald_err mail_campaign_content_load(struct store *st, int64_t campaign_id,
+                                           struct mail_campaign_content **out,
+                                           struct herald_error *err)
 {
     struct load_tx t = {.id = campaign_id};
     *out = NULL;
     int rc = store_run_read(st, load_tx, &t);
-    struct mail_content *m = rc ? NULL : calloc(1, sizeof(*m));
+    struct mail_campaign_content *m = rc ? NULL : calloc(1, sizeof(*m));
     if (!rc && !m)
         rc = HERALD_ERR_NOMEM;
     if (!rc)
@@ -91,14 +93,14 @@ enum herald_err mail_content_load(struct store *st, int64_t campaign_id, struct 
     free(t.t_html);
     free(t.t_text);
     if (rc) {
-        mail_content_free(m);
+        mail_campaign_content_free(m);
         return rc;
     }
     *out = m;
     return HERALD_OK;
 }
 
-void mail_content_free(struct mail_content *c)
+void mail_campaign_content_free(struct mail_campaign_content *c)
 {
     if (!c)
         return;
@@ -137,7 +139,7 @@ struct links {
     char unsub_url[1200], pref_url[1200], mailto[MAIL_TOKEN_MAX + 300];
 };
 
-static void make_links(const struct mail_render_opts *o, const struct mail_content *c,
+static void make_links(const struct mail_render_opts *o, const struct mail_campaign_content *c,
                        const struct mail_recipient *r, struct links *l, char *envelope,
                        size_t envelope_size)
 {
@@ -176,7 +178,7 @@ static size_t body_end(const char *html, size_t len)
     return len;
 }
 
-static int render_html(const struct mail_render_opts *o, const struct mail_content *c,
+static int render_html(const struct mail_render_opts *o, const struct mail_campaign_content *c,
                        const struct mail_recipient *r, const struct tmpl_vars *v,
                        const struct links *l, struct mail_render_bufs *b)
 {
@@ -199,7 +201,7 @@ static int render_html(const struct mail_render_opts *o, const struct mail_conte
     return rc ? rc : buf_append(&b->html2, h + split, b->html.len - split);
 }
 
-static int render_text(const struct mail_render_opts *o, const struct mail_content *c,
+static int render_text(const struct mail_render_opts *o, const struct mail_campaign_content *c,
                        const struct tmpl_vars *v, const struct links *l, struct buf *out)
 {
     buf_reset(out);
@@ -210,7 +212,7 @@ static int render_text(const struct mail_render_opts *o, const struct mail_conte
     return rc;
 }
 
-static int build(const struct mail_render_opts *o, const struct mail_content *c,
+static int build(const struct mail_render_opts *o, const struct mail_campaign_content *c,
                  const struct mail_recipient *r, bool test, const struct links *l,
                  struct mail_render_bufs *b, struct herald_error *err)
 {
@@ -236,7 +238,8 @@ static int build(const struct mail_render_opts *o, const struct mail_content *c,
     return mail_transport_render(o->transport, &m, &b->msg, b->message_id, err);
 }
 
-enum herald_err mail_render_message(const struct mail_render_opts *o, const struct mail_content *c,
+enum herald_err mail_render_message(const struct mail_render_opts *o,
+                                    const struct mail_campaign_content *c,
                                     const struct mail_recipient *r, bool test,
                                     struct mail_render_bufs *b, struct herald_error *err)
 {

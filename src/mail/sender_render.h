@@ -1,8 +1,8 @@
 /* One campaign's compiled content and the rendering of one recipient's signed message
  * (mail/sender_render.c), shared by the sender threads and the test sends.
  *
- * A struct mail_content holds a campaign's subject, HTML and text compiled once (merge tags,
- * mail/template.h) with its From, Reply-To and tracking flag; it is immutable once loaded, so
+ * A struct mail_campaign_content holds a campaign's subject, HTML and text compiled once (merge
+ * tags, mail/template.h) with its From, Reply-To and tracking flag; it is immutable once loaded, so
  * any number of threads render from it at once. mail_render_message() then writes, for one
  * recipient: the merge tags with the contact's values and its own unsubscribe and preference
  * URLs, the click-tracking rewrite and open pixel (when tracking is on), a footer with the
@@ -36,7 +36,7 @@ struct mail_render_opts {
     struct mail_transport *transport;
 };
 
-struct mail_content {
+struct mail_campaign_content {
     int64_t campaign_id;
     char *name, *from_email, *from_name, *reply_to;
     struct tmpl *subject, *html, *text; /* html or text may be NULL (absent part) */
@@ -46,10 +46,11 @@ struct mail_content {
 };
 
 /* Reads the campaign (and its template) and compiles it. Allocates *out
- * (mail_content_free()). */
-enum herald_err mail_content_load(struct store *st, int64_t campaign_id, struct mail_content **out,
-                                  struct herald_error *err);
-void mail_content_free(struct mail_content *c);
+ * (mail_campaign_content_free()). */
+enum herald_err mail_campaign_content_load(struct store *st, int64_t campaign_id,
+                                           struct mail_campaign_content **out,
+                                           struct herald_error *err);
+void mail_campaign_content_free(struct mail_campaign_content *c);
 
 /* The recipient of one message (borrowed). */
 struct mail_recipient {
@@ -69,7 +70,8 @@ void mail_render_bufs_free(struct mail_render_bufs *b);
 
 /* Renders and signs one recipient's message into b->msg (b->envelope_from, b->message_id
  * set). `test` prefixes "[Test] " to the subject and adds X-Herald-Test: 1. */
-enum herald_err mail_render_message(const struct mail_render_opts *o, const struct mail_content *c,
+enum herald_err mail_render_message(const struct mail_render_opts *o,
+                                    const struct mail_campaign_content *c,
                                     const struct mail_recipient *r, bool test,
                                     struct mail_render_bufs *b, struct herald_error *err);
 

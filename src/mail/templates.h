@@ -17,8 +17,8 @@
 #include "mail/template.h"
 #include "store/templates.h"
 
-#define MAIL_TEMPLATE_NAME_MAX 200     /* bytes */
-#define MAIL_TEMPLATE_SUBJECT_MAX 998  /* bytes: one header line at most */
+#define MAIL_TEMPLATE_NAME_MAX 200             /* bytes */
+#define MAIL_TEMPLATE_SUBJECT_MAX 998          /* bytes: one header line at most */
 #define MAIL_TEMPLATE_BODY_MAX (1024u * 1024u) /* html or text, bytes */
 
 /* ---- content shared with campaigns (inline html/text) ---- */

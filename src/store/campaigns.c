@@ -107,7 +107,7 @@ const struct store_stmt_def store_campaigns_stmts[STMT_CAMPAIGNS__END - STMT_CAM
                                      NULL, false},
     S(STMT_SENDQ_FILL_BOUND) = {"SELECT MAX(contact_id) FROM (SELECT DISTINCT s.contact_id FROM "
                                 "subscriptions s JOIN campaign_lists cl ON cl.list_id = "
-                                "s.list_id AND cl.campaign_id = $1 WHERE s.contact_id > $2 ORDER "
+                                "s.list_id AND cl.campaign_id = $1 WHERE s.status = 'confirmed' AND s.contact_id > $2 ORDER "
                                 "BY s.contact_id LIMIT $3) t",
                                 NULL, false},
     S(STMT_SENDQ_FILL) =

@@ -86,6 +86,14 @@ enum store_stmt {
     STMT_CONTACTS__END,
     /* templates (store/templates.c) */
     STMT_TEMPLATES__BASE = STMT_CONTACTS__END,
+    STMT_TEMPLATE_INSERT,
+    STMT_TEMPLATE_GET,
+    STMT_TEMPLATE_UPDATE,
+    STMT_TEMPLATE_DELETE,
+    STMT_TEMPLATE_LIST,
+    STMT_TEMPLATE_TABLE_EXISTS, /* another module's table: contacts (0007), campaigns (0009) */
+    STMT_TEMPLATE_CAMPAIGN_USES,
+    STMT_TEMPLATE_CONTACT_GET,
 
     STMT_TEMPLATES__END,
     /* campaigns and the send queue (store/campaigns.c) */
