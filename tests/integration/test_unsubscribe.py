@@ -181,3 +181,65 @@ def test_unsubscribe_routes_answer_under_v1_and_refuse_other_methods(h):
     tok = token(UNSUBSCRIBE, cid, camp, news)
     assert h.request("DELETE", f"/unsubscribe/{tok}").status_code == 405
     assert sub_status(db, cid, news) == "confirmed"
+
+
+def test_sender_skips_who_unsubscribed_or_bounced_and_stats_match_the_receiver(make_herald,
+                                                                               workdir):
+    """End to end with the campaigns sender and the SMTP receiver: the links and addresses of
+    real messages (one-click List-Unsubscribe URL, its mailto:, a DSN to the VERP Return-Path)
+    take effect for the next campaign, and the stats equal what the receiver saw."""
+    from harness import SmtpFake
+    from test_campaigns import (campaign_messages, mk_campaign, mk_contacts, mk_list, send,
+                                sending_env, wait_status)
+    from mailfeedback import inbound_port, postfix_dsn
+    import smtplib
+    smtp = SmtpFake()
+    try:
+        env, _ = sending_env(smtp, workdir, HERALD_BOUNCE_LISTEN="127.0.0.1:0")
+        h = make_herald(env=env)
+        write_key(h)
+        h.start()
+        k, db = h.admin_key, Db(h)
+        lid = mk_list(h, k, "Guests")
+        ids = mk_contacts(h, k, [(f"g{i}@example.net", f"G{i}", [lid], {}) for i in range(4)])
+        c1 = mk_campaign(h, k, [lid], name="First")["id"]
+        send(h, k, c1)
+        wait_status(h, k, c1, ("finished",))
+        got = {m["rcpt_tos"][0]: m for m in campaign_messages(smtp, c1)}
+        assert sorted(got) == sorted(ids)
+        # g0: one-click POST to the List-Unsubscribe URL, as a mail client does.
+        lu = got["g0@example.net"]["msg"]["List-Unsubscribe"]
+        path = re.search(r"<https://mail\.example\.com(/unsubscribe/[a-z2-7]+)>", lu).group(1)
+        r = h.post(path, data="List-Unsubscribe=One-Click",
+                   headers={"Content-Type": "application/x-www-form-urlencoded"})
+        assert r.status_code == 200
+        # g1: the mailto: of the same header, through the inbound listener.
+        port = inbound_port(h)
+        lu = got["g1@example.net"]["msg"]["List-Unsubscribe"]
+        mailto = re.search(r"<mailto:([^>]+)>", lu).group(1)
+        with smtplib.SMTP("127.0.0.1", port, timeout=20) as s:
+            s.sendmail("g1@example.net", [mailto], b"Subject: unsubscribe\r\n\r\n")
+        # g2: a hard bounce to the message's VERP envelope sender.
+        verp = got["g2@example.net"]["mail_from"]
+        with smtplib.SMTP("127.0.0.1", port, timeout=20) as s:
+            s.sendmail("", [verp], postfix_dsn(verp, "g2@example.net"))
+        assert not mailable(db, ids["g0@example.net"], lid)
+        assert not mailable(db, ids["g1@example.net"], lid)
+        assert contact(db, ids["g2@example.net"])["delivery"] == "bounced"
+        r = h.get(f"/api/analytics/email-stats?campaignId={c1}", key=k).json()["stats"]
+        assert r["sent"] == len(got) == 4
+        assert r["delivered"] == 3 and r["bounced"] == 1 and r["failed"] == 0
+        assert r["unsubscribed"] == 2 and r["complained"] == 0 and r["queueLength"] == 0
+        # The next campaign reaches only g3 and a newcomer.
+        mk_contacts(h, k, [("new@example.net", "N", [lid], {})])
+        c2 = mk_campaign(h, k, [lid], name="Second")["id"]
+        send(h, k, c2)
+        wait_status(h, k, c2, ("finished",))
+        got2 = sorted(m["rcpt_tos"][0] for m in campaign_messages(smtp, c2))
+        assert got2 == ["g3@example.net", "new@example.net"]
+        r = h.get(f"/api/analytics/email-stats?campaignId={c2}", key=k).json()["stats"]
+        assert r["sent"] == 2 and r["delivered"] == 2
+        total = h.get("/api/analytics/email-stats", key=k).json()["stats"]
+        assert total["sent"] == len(smtp.messages()) == 6
+    finally:
+        smtp.stop()
