@@ -268,7 +268,7 @@ static enum http_result bounces_raw(struct http_request *req, struct app *app, c
             req, 200,
             json_pack("{s:b, s:s, s:n}", "success", 1, "classification", "none", "recorded"));
         res = HTTP_REPLIED;
-    } else if (mail_bounce_resolve(&app->mail_keys, r, NULL, clock_now_ms() / 1000, &in)) {
+    } else if (mail_bounce_resolve(&app->mail_keys, r, NULL, true, clock_now_ms() / 1000, &in)) {
         http_reply_error(req, HERALD_ERR_NOT_FOUND, "the report names no recipient", NULL);
         res = HTTP_REPLIED;
     } else

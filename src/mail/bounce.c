@@ -511,7 +511,7 @@ static bool token_ids(const struct mail_keyring *keys, enum mail_token_kind kind
 
 enum herald_err mail_bounce_resolve(const struct mail_keyring *keys,
                                     const struct mail_bounce_report *r, const char *envelope_token,
-                                    int64_t now_s, struct mail_bounce_input *in)
+                                    bool by_email, int64_t now_s, struct mail_bounce_input *in)
 {
     memset(in, 0, sizeof(*in));
     in->kind = r->kind;
@@ -524,7 +524,7 @@ enum herald_err mail_bounce_resolve(const struct mail_keyring *keys,
             return HERALD_OK;
     if (token_ids(keys, MAIL_TOKEN_UNSUBSCRIBE, r->unsub, now_s, in))
         return HERALD_OK;
-    if (!r->recipient[0])
+    if (!by_email || !r->recipient[0])
         return HERALD_ERR_NOT_FOUND;
     in->email = r->recipient;
     return HERALD_OK;

@@ -14,9 +14,9 @@
  * MAIL_TOKEN_BOUNCE token: contact + campaign); else a VERP address found in the report's
  * own To/Delivered-To/X-Original-To headers, in the ARF Original-Mail-From, or in the
  * returned message's Return-Path; else the unsubscribe token of the returned message's
- * List-Unsubscribe header (contact + campaign); else the Final-Recipient / Original-Recipient
- * / Original-Rcpt-To / the original To address, looked up by email (campaign from the
- * unsubscribe token when one verified, else 0).
+ * List-Unsubscribe header (contact + campaign); else (reports from an authenticated relay
+ * only) the Final-Recipient / Original-Recipient / Original-Rcpt-To / the original To address,
+ * looked up by email, with no campaign.
  *
  * Recording rules (mail_bounce_record):
  *   hard → contacts.delivery = 'bounced' (when 'ok'), the campaign's send_queue row 'bounced'
@@ -94,11 +94,14 @@ struct mail_bounce_input {
 };
 
 /* Finds the recipient of a parsed report (rules above). `envelope_token` (may be NULL) is the
- * token of the VERP address the report was delivered to, already verified or not. Fills *in
- * (its strings point into `r`); HERALD_ERR_NOT_FOUND when the report names nobody. */
+ * token of the VERP address the report was delivered to, already verified or not. The last
+ * rule (the address, looked up by email) applies only with `by_email`: a report from an
+ * authenticated relay (POST /api/bounces), never one from the open SMTP listener, where anyone
+ * could name any address; signed tokens only come with mail Herald sent. Fills *in (its strings
+ * point into `r`); HERALD_ERR_NOT_FOUND when the report names nobody. */
 enum herald_err mail_bounce_resolve(const struct mail_keyring *keys,
                                     const struct mail_bounce_report *r, const char *envelope_token,
-                                    int64_t now_s, struct mail_bounce_input *in);
+                                    bool by_email, int64_t now_s, struct mail_bounce_input *in);
 
 struct mail_bounce_outcome {
     enum mail_bounce_kind recorded; /* what was recorded: hard when 3 soft made one */

@@ -172,7 +172,7 @@ static enum herald_err deliver_report(struct session *s, const struct mail_bounc
         log_info("inbound message is no bounce or complaint", NULL);
         return HERALD_OK;
     }
-    enum herald_err rc = mail_bounce_resolve(s->srv->keys, r, to->token, now / 1000, &in);
+    enum herald_err rc = mail_bounce_resolve(s->srv->keys, r, to->token, false, now / 1000, &in);
     if (!rc)
         rc = mail_bounce_record(s->srv->store, &in, now, &o);
     if (rc == HERALD_ERR_NOT_FOUND) {

@@ -109,6 +109,20 @@ def test_arf_without_verp_falls_back_to_the_unsubscribe_link(h):
     assert contact(db, cid)["delivery"] == "complained"
 
 
+def test_an_address_alone_names_nobody_over_smtp(h):
+    """The listener is open to the internet: a report naming a contact only by address (no
+    signed token) must not bounce anyone; an authenticated relay's raw report may."""
+    db = Db(h)
+    _, cid, _, _ = seed(db, "victim@example.org")
+    raw = postfix_dsn("bounces@bounce.example.com", "victim@example.org", msgid="<forged@x>")
+    send(h, "bounces@bounce.example.com", raw)
+    assert contact(db, cid)["delivery"] == "ok" and feedback_kinds(db, cid) == []
+    r = h.post("/api/bounces", data=raw, headers={"Content-Type": "message/rfc822"},
+               key=h.admin_key)
+    assert r.status_code == 200 and r.json()["recorded"]["contactId"] == cid
+    assert contact(db, cid)["delivery"] == "bounced"
+
+
 def test_wrong_recipients_are_refused_550(h):
     db = Db(h)
     _, cid, camp, _ = seed(db)

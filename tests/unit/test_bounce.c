@@ -103,7 +103,7 @@ static void test_postfix_hard(void **state)
     assert_string_equal(r.verp[0], verp_tok);
     assert_true(strncmp(r.detail, "5.1.1 smtp; 550", 15) == 0);
     struct mail_bounce_input in;
-    assert_int_equal(mail_bounce_resolve(&keys, &r, NULL, 0, &in), 0);
+    assert_int_equal(mail_bounce_resolve(&keys, &r, NULL, true, 0, &in), 0);
     assert_int_equal(in.contact_id, 42);
     assert_int_equal(in.campaign_id, 7);
     assert_int_equal(in.kind, MAIL_BOUNCE_HARD);
@@ -333,7 +333,7 @@ static void test_microsoft_base64_status(void **state)
     assert_string_equal(r.recipient, "ghost@contoso.com");
     assert_int_equal(r.nverp, 1);
     struct mail_bounce_input in;
-    assert_int_equal(mail_bounce_resolve(&keys, &r, NULL, 0, &in), 0);
+    assert_int_equal(mail_bounce_resolve(&keys, &r, NULL, true, 0, &in), 0);
     assert_int_equal(in.contact_id, 42);
 }
 
@@ -401,20 +401,22 @@ static void test_arf_abuse(void **state)
     assert_string_equal(r.detail, "feedback-type abuse");
     struct mail_bounce_input in;
     /* VERP first (contact 42), then the unsubscribe link (43) once the VERP one is gone. */
-    assert_int_equal(mail_bounce_resolve(&keys, &r, NULL, 0, &in), 0);
+    assert_int_equal(mail_bounce_resolve(&keys, &r, NULL, true, 0, &in), 0);
     assert_int_equal(in.contact_id, 42);
     r.nverp = 0;
-    assert_int_equal(mail_bounce_resolve(&keys, &r, NULL, 0, &in), 0);
+    assert_int_equal(mail_bounce_resolve(&keys, &r, NULL, true, 0, &in), 0);
     assert_int_equal(in.contact_id, 43);
     assert_int_equal(in.campaign_id, 8);
     r.unsub[0] = '\0';
-    assert_int_equal(mail_bounce_resolve(&keys, &r, NULL, 0, &in), 0);
+    assert_int_equal(mail_bounce_resolve(&keys, &r, NULL, true, 0, &in), 0);
     assert_int_equal(in.contact_id, 0);
     assert_string_equal(in.email, "complainer@example.net");
+    /* Not from the open listener: an address alone names nobody there. */
+    assert_int_equal(mail_bounce_resolve(&keys, &r, NULL, false, 0, &in), HERALD_ERR_NOT_FOUND);
     r.recipient[0] = '\0';
-    assert_int_equal(mail_bounce_resolve(&keys, &r, NULL, 0, &in), HERALD_ERR_NOT_FOUND);
+    assert_int_equal(mail_bounce_resolve(&keys, &r, NULL, true, 0, &in), HERALD_ERR_NOT_FOUND);
     /* The envelope token wins over everything. */
-    assert_int_equal(mail_bounce_resolve(&keys, &r, verp_tok, 0, &in), 0);
+    assert_int_equal(mail_bounce_resolve(&keys, &r, verp_tok, false, 0, &in), 0);
     assert_int_equal(in.contact_id, 42);
 }
 
