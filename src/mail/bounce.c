@@ -600,11 +600,11 @@ static enum herald_err record_kind(struct store_conn *c, struct record *rec)
     switch (in->kind) {
     case MAIL_BOUNCE_HARD:
         return record_hard(c, rec, in->detail);
-    case MAIL_BOUNCE_SOFT:
-        rc = store_feedback_insert(c, in->campaign_id, rec->ct.id, rec->queue_id, "bounce_soft",
-                                   NULL, in->detail, rec->now_ms);
+    case MAIL_BOUNCE_SOFT: /* counted before its own row: the count looks at the previous one */
+        rc = store_feedback_soft_bounce(c, rec->ct.id, rec->now_ms, &count);
         if (!rc)
-            rc = store_feedback_soft_bounce(c, rec->ct.id, rec->now_ms, &count);
+            rc = store_feedback_insert(c, in->campaign_id, rec->ct.id, rec->queue_id, "bounce_soft",
+                                       NULL, in->detail, rec->now_ms);
         rec->out->recorded = MAIL_BOUNCE_SOFT;
         if (!rc && count >= MAIL_BOUNCE_SOFT_LIMIT && strcmp(rec->ct.delivery, "ok") == 0)
             rc = record_hard(c, rec, "3 soft bounces in a row");

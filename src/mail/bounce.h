@@ -23,8 +23,9 @@
  *          (when 'sent'), mail_feedback 'bounce_hard', event emailsBounced;
  *   soft → contacts.soft_bounces + 1, mail_feedback 'bounce_soft'; the third soft bounce in a
  *          row (soft_bounces reaching 3 while delivery is 'ok') is then recorded as a hard
- *          bounce too (detail "3 soft bounces in a row"). soft_bounces only grows here; whoever
- *          learns of a later successful delivery or clears the contact may reset it to 0.
+ *          bounce too (detail "3 soft bounces in a row"). "In a row": an open or click recorded
+ *          since the previous soft bounce proves a delivery and restarts the count at 1;
+ *          clearing the contact's delivery through the contacts API resets it to 0.
  *   complaint → contacts.delivery = 'complained', mail_feedback 'complaint', event
  *          emailsComplained.
  * The same report twice counts once: its identity is (kind, contact, campaign, the report's

@@ -69,8 +69,13 @@ const struct store_stmt_def store_feedback_stmts[STMT_FEEDBACK__END - STMT_FEEDB
     FB(FB_DELIVERY_COMPLAINED) = {"UPDATE contacts SET delivery = 'complained', updated_at_ms = "
                                   "$2 WHERE id = $1 AND delivery <> 'complained'",
                                   NULL, true},
-    FB(FB_SOFT_BOUNCE) = {"UPDATE contacts SET soft_bounces = soft_bounces + 1, updated_at_ms = "
-                          "$2 WHERE id = $1 RETURNING soft_bounces",
+    /* An open or click since the previous soft bounce proves a delivery: the row restarts. */
+    FB(FB_SOFT_BOUNCE) = {"UPDATE contacts SET soft_bounces = CASE WHEN EXISTS (SELECT 1 FROM "
+                          "mail_feedback f WHERE f.contact_id = $1 AND f.kind IN ('open', 'click') "
+                          "AND f.created_at_ms >= (SELECT COALESCE(MAX(g.created_at_ms), 0) FROM "
+                          "mail_feedback g WHERE g.contact_id = $1 AND g.kind = 'bounce_soft')) "
+                          "THEN 1 ELSE soft_bounces + 1 END, updated_at_ms = $2 WHERE id = $1 "
+                          "RETURNING soft_bounces",
                           NULL, true},
     FB(FB_INSERT) = {"INSERT INTO mail_feedback (campaign_id, contact_id, queue_id, kind, url, "
                      "detail, created_at_ms) VALUES ($1, $2, $3, $4, $5, $6, $7)",

@@ -71,7 +71,9 @@ enum herald_err store_feedback_queue_bounced(struct store_conn *c, int64_t queue
 /* delivery 'ok' → 'bounced' (hard) or any → 'complained' (`delivery` names which). */
 enum herald_err store_feedback_set_delivery(struct store_conn *c, int64_t contact_id,
                                             const char *delivery, int64_t now_ms);
-/* soft_bounces + 1; *count is the new value. HERALD_ERR_NOT_FOUND when no such contact. */
+/* soft_bounces + 1, or 1 when an open or click was recorded since the contact's previous
+ * soft bounce (a delivery in between breaks the row); call it before inserting this bounce's
+ * bounce_soft row. *count is the new value. HERALD_ERR_NOT_FOUND when no such contact. */
 enum herald_err store_feedback_soft_bounce(struct store_conn *c, int64_t contact_id, int64_t now_ms,
                                            int64_t *count);
 

@@ -8,9 +8,10 @@ import time
 
 import pytest
 
-from mailfeedback import (BOUNCE, UNSUBSCRIBE, Db, add_campaign, add_contact, add_list,
-                          add_queue, arf_report, contact, events, feedback_kinds, inbound_port,
-                          mailable, postfix_dsn, queue_status, sub_status, token, write_key)
+from mailfeedback import (BOUNCE, UNSUBSCRIBE, Db, add_campaign, add_contact, add_feedback,
+                          add_list, add_queue, arf_report, contact, events, feedback_kinds,
+                          inbound_port, mailable, postfix_dsn, queue_status, sub_status, token,
+                          write_key)
 
 
 @pytest.fixture
@@ -81,6 +82,29 @@ def test_three_soft_bounces_in_a_row_make_a_hard_one(h):
     assert feedback_kinds(db, cid) == ["bounce_soft"] * 3 + ["bounce_hard"]
     assert queue_status(db, qid) == "bounced"
     assert len(events(h, "emailsBounced")) == 1
+
+
+def test_an_open_between_soft_bounces_breaks_the_row(h):
+    db = Db(h)
+    lid, cid, camp, qid = seed(db, "flaky@example.org")
+
+    def soft(i):
+        r = h.post("/api/bounces", {"email": "flaky@example.org", "type": "soft",
+                                    "reportId": f"flaky-{i}", "campaignId": camp},
+                   key=h.admin_key)
+        assert r.status_code == 200, r.text
+        return r.json()["recorded"]
+
+    assert soft(0)["softBounces"] == 1 and soft(1)["softBounces"] == 2
+    time.sleep(0.01)
+    add_feedback(db, camp, cid, "open", qid)  # a later mail was read: delivered
+    time.sleep(0.01)
+    assert soft(2)["softBounces"] == 1
+    rec = soft(3)
+    assert rec["softBounces"] == 2 and rec["delivery"] == "ok" and rec["kind"] == "soft"
+    assert mailable(db, cid, lid)
+    rec = soft(4)
+    assert rec["softBounces"] == 3 and rec["kind"] == "hard" and rec["delivery"] == "bounced"
 
 
 def test_arf_complaint_to_the_feedback_loop_address(h):
