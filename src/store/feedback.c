@@ -10,15 +10,15 @@
 
 #define FB(id) [STMT_##id - STMT_FEEDBACK__BASE]
 #define CONTACT_COLS "id, email, status, delivery, soft_bounces, unsubscribed_at_ms"
-/* Per kind: rows, and distinct (campaign, contact) pairs; $1 < 0 means every campaign. */
-#define FEEDBACK_COUNTS                                                                            \
+/* Per kind: rows, and distinct (campaign, contact) pairs in [$2, $3); one campaign or all (two
+   statements, so each gets its own plan: the per-campaign one uses the campaign index). */
+#define FEEDBACK_COUNTS(where)                                                                     \
     "SELECT kind, COALESCE(SUM(n), 0), COUNT(*) FROM (SELECT kind, campaign_id, contact_id, "      \
-    "COUNT(*) AS n FROM mail_feedback WHERE (CAST($1 AS BIGINT) < 0 OR campaign_id = $1) AND "     \
-    "created_at_ms >= $2 AND created_at_ms < $3 GROUP BY kind, campaign_id, contact_id) t "        \
-    "GROUP BY kind"
+    "COUNT(*) AS n FROM mail_feedback WHERE " where " created_at_ms >= $2 AND "                    \
+    "created_at_ms < $3 GROUP BY kind, campaign_id, contact_id) t GROUP BY kind"
 /* sent (accepted), of those bounced later, failed, bounced, pending now, accepted in the last
-   minute; $1 <= 0 means every campaign, [$2, $3) the window, [$4, $5) the last minute. */
-#define QUEUE_STATS                                                                                \
+   minute: [$2, $3) the window, [$4, $5) the last minute; one campaign or all. */
+#define QUEUE_STATS(where)                                                                         \
     "SELECT COALESCE(SUM(CASE WHEN status IN ('sent', 'bounced') AND sent_at_ms >= $2 AND "        \
     "sent_at_ms < $3 THEN 1 ELSE 0 END), 0), "                                                     \
     "COALESCE(SUM(CASE WHEN status = 'bounced' AND sent_at_ms >= $2 AND sent_at_ms < $3 "          \
@@ -29,8 +29,10 @@
     "THEN 1 ELSE 0 END), 0), "                                                                     \
     "COALESCE(SUM(CASE WHEN status = 'pending' THEN 1 ELSE 0 END), 0), "                           \
     "COALESCE(SUM(CASE WHEN status IN ('sent', 'bounced') AND sent_at_ms >= $4 AND "               \
-    "sent_at_ms < $5 THEN 1 ELSE 0 END), 0) "                                                      \
-    "FROM send_queue WHERE (CAST($1 AS BIGINT) <= 0 OR campaign_id = $1)"
+    "sent_at_ms < $5 THEN 1 ELSE 0 END), 0) FROM send_queue " where
+#define ONE_CAMPAIGN "campaign_id = $1 AND"
+/* $1 is unused but bound, so both variants take the same parameters. */
+#define ALL_CAMPAIGNS "CAST($1 AS BIGINT) IS NOT NULL AND"
 
 const struct store_stmt_def store_feedback_stmts[STMT_FEEDBACK__END - STMT_FEEDBACK__BASE] = {
     [0] = {NULL, NULL, false}, /* the block marker */
@@ -84,8 +86,10 @@ const struct store_stmt_def store_feedback_stmts[STMT_FEEDBACK__END - STMT_FEEDB
                            "campaign_id, created_at_ms) VALUES ($1, $2, $3, $4, $5) "
                            "ON CONFLICT (report_key) DO NOTHING",
                            NULL, true},
-    FB(FB_COUNTS) = {FEEDBACK_COUNTS, NULL, false},
-    FB(FB_QUEUE_STATS) = {QUEUE_STATS, NULL, false},
+    FB(FB_COUNTS) = {FEEDBACK_COUNTS(ONE_CAMPAIGN), NULL, false},
+    FB(FB_COUNTS_ALL) = {FEEDBACK_COUNTS(ALL_CAMPAIGNS), NULL, false},
+    FB(FB_QUEUE_STATS) = {QUEUE_STATS("WHERE campaign_id = $1"), NULL, false},
+    FB(FB_QUEUE_STATS_ALL) = {QUEUE_STATS("WHERE CAST($1 AS BIGINT) IS NOT NULL"), NULL, false},
 };
 
 static void copy_cell(const struct store_res *r, int row, int col, char *out, size_t size)
@@ -287,7 +291,7 @@ static enum herald_err counts_query(struct store_conn *c, int64_t campaign_id, i
     struct store_val p[] = {SV_I64(campaign_id), SV_I64(from_ms), SV_I64(to_ms)};
     struct store_res r = {0};
     memset(out, 0, sizeof(*out));
-    int rc = store_query(c, STMT_FB_COUNTS, p, 3, &r);
+    int rc = store_query(c, campaign_id < 0 ? STMT_FB_COUNTS_ALL : STMT_FB_COUNTS, p, 3, &r);
     for (int i = 0; !rc && i < r.nrows; i++) {
         const char *kind = store_res_text(&r, i, 0);
         int64_t rows = store_res_i64(&r, i, 1), pairs = store_res_i64(&r, i, 2);
@@ -329,7 +333,7 @@ enum herald_err store_email_stats(struct store_conn *c, const struct store_stats
     struct store_val p[] = {SV_I64(campaign), SV_I64(f->from_ms), SV_I64(f->to_ms),
                             SV_I64(f->now_ms - 60000), SV_I64(f->now_ms)};
     struct store_res r = {0};
-    rc = store_query(c, STMT_FB_QUEUE_STATS, p, 5, &r);
+    rc = store_query(c, campaign > 0 ? STMT_FB_QUEUE_STATS : STMT_FB_QUEUE_STATS_ALL, p, 5, &r);
     if (!rc && r.nrows == 1) {
         out->sent = store_res_i64(&r, 0, 0);
         out->bounced_after_sent = store_res_i64(&r, 0, 1);

@@ -151,7 +151,9 @@ enum store_stmt {
     STMT_FB_INSERT,
     STMT_FB_CLAIM_REPORT,
     STMT_FB_COUNTS,
+    STMT_FB_COUNTS_ALL,
     STMT_FB_QUEUE_STATS,
+    STMT_FB_QUEUE_STATS_ALL,
     STMT_FEEDBACK__END,
     /* CSV contact imports: uploaded chunks, batch upserts (store/imports.c) */
     STMT_IMPORTS__BASE = STMT_FEEDBACK__END,
