@@ -486,6 +486,8 @@ static void *acceptor_main(void *arg)
         int fd = accept4(srv->lfd, NULL, NULL, SOCK_CLOEXEC);
         if (fd >= 0)
             admit(srv, fd);
+        else if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM)
+            poll(&p[1], 1, 100); /* out of descriptors: no busy loop, still wakes on stop */
     }
 }
 

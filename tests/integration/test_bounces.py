@@ -303,3 +303,18 @@ def test_post_bounces_raw_reports_and_scope(h):
     writer, _ = h.create_key("writer", scopes="campaigns:write")
     r = h.post("/api/v1/bounces", {"email": "raw@example.org", "type": "soft"}, key=writer)
     assert r.status_code == 200
+
+
+def test_stop_closes_open_sessions_with_421(make_herald):
+    herald = make_herald(env={"HERALD_BOUNCE_LISTEN": "127.0.0.1:0"})
+    write_key(herald)
+    herald.start()
+    s = socket.create_connection(("127.0.0.1", inbound_port(herald)), timeout=10)
+    assert s.recv(100).startswith(b"220")
+    s.sendall(b"EHLO mx.example.net\r\n")
+    assert s.recv(1000).startswith(b"250-")
+    started = time.time()
+    assert herald.stop() == 0
+    assert time.time() - started < 10
+    assert s.recv(100).startswith(b"421")
+    s.close()
