@@ -2,9 +2,7 @@
 #ifndef HERALD_API_API_H
 #define HERALD_API_API_H
 
-#include <stdbool.h>
 #include <stddef.h>
-#include <stdint.h>
 
 #include "app.h"
 #include "events/key.h"

@@ -55,9 +55,8 @@ enum http_result api_subscription_confirm_page(struct http_request *req, void *c
     e = e ? e : buf_append_html(&b, t.email);
     e = e ? e : buf_append_str(&b, "</strong> wants to receive <strong>");
     e = e ? e : buf_append_html(&b, t.list_name);
-    e = e ? e
-          : buf_append_str(&b, "</strong>.</p><form method=\"post\" action=\"/subscription/"
-                               "confirm/");
+    /* Relative to this page's URL, so it holds behind a proxy that adds a path prefix. */
+    e = e ? e : buf_append_str(&b, "</strong>.</p><form method=\"post\" action=\"");
     e = e ? e : buf_append_html(&b, token);
     e = e ? e
           : buf_append_str(&b, "\"><button type=\"submit\">Confirm my subscription</button>"
@@ -282,15 +281,21 @@ static bool parse_json(struct form_in *in, const char *body, size_t len)
 }
 
 /* JSON when the Content-Type says so or the body is an object (curl -d '{...}'). */
+static bool body_is_json(struct http_request *req)
+{
+    size_t len, i = 0;
+    const char *body = http_req_body(req, &len);
+    const char *ct = http_req_header(req, "Content-Type");
+    while (i < len && isspace((unsigned char)body[i]))
+        i++;
+    return (ct && strncasecmp(ct, "application/json", 16) == 0) || (i < len && body[i] == '{');
+}
+
 static bool parse_form(struct http_request *req, struct form_in *in)
 {
     size_t len;
     const char *body = http_req_body(req, &len);
-    const char *ct = http_req_header(req, "Content-Type");
-    size_t i = 0;
-    while (i < len && isspace((unsigned char)body[i]))
-        i++;
-    in->json = (ct && strncasecmp(ct, "application/json", 16) == 0) || (i < len && body[i] == '{');
+    in->json = body_is_json(req);
     in->f.lists = in->lists;
     if (in->json)
         return parse_json(in, body, len);
@@ -349,10 +354,7 @@ enum http_result api_subscription_form(struct http_request *req, void *ctx)
 {
     struct app *app = ctx;
     struct form_in in = {0};
-    size_t len;
-    const char *body = http_req_body(req, &len);
-    bool json_guess = wants_json(req, len > 0 && memchr(body, '{', len < 8 ? len : 8));
-    if (!form_allowed(req, app, json_guess))
+    if (!form_allowed(req, app, wants_json(req, body_is_json(req))))
         return HTTP_REPLIED;
     struct herald_error err = {0};
     int rc = HERALD_OK;

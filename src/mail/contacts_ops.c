@@ -15,6 +15,7 @@ struct contact_tx {
     char email[MAIL_EMAIL_MAX]; /* normalised; "" when not given */
     char name[MAIL_CONTACT_NAME_MAX + 1];
     bool upsert, created;
+    bool inserting; /* create_tx took the insert path */
     int64_t id;
     int64_t mails[MAIL_CONTACT_LISTS_MAX]; /* lists whose confirmation mail is due */
     size_t nmails;
@@ -174,7 +175,7 @@ static int update_tx(struct store_conn *c, void *arg)
     int64_t now = clock_now_ms();
     struct store_contact ct;
     t->nmails = 0;
-    int rc = store_contact_get(c, t->id, &ct);
+    int rc = store_contact_get_for_update(c, t->id, &ct);
     if (rc)
         return rc;
     rc = apply_columns(c, t, &ct, now);
@@ -207,6 +208,7 @@ static int create_tx(struct store_conn *c, void *arg)
     t->nmails = 0;
     t->created = false;
     int rc = store_contact_find_by_email(c, t->email, &ct);
+    t->inserting = rc == HERALD_ERR_NOT_FOUND;
     if (rc == HERALD_ERR_NOT_FOUND)
         return insert_new(c, t, clock_now_ms());
     if (rc)
@@ -252,6 +254,12 @@ enum herald_err mail_contact_create(struct store *st, struct mail_optin *optin,
     int rc = check_input(t, true);
     if (!rc)
         rc = store_run_tx(st, create_tx, t);
+    /* An upsert that lost the race to insert the same email finds it on a second run. */
+    if (rc == HERALD_ERR_DUPLICATE && upsert && t->inserting) {
+        if (err)
+            memset(err, 0, sizeof(*err));
+        rc = store_run_tx(st, create_tx, t);
+    }
     if (!rc) {
         *id = t->id;
         *created = t->created;

@@ -10,6 +10,7 @@
 #include "mail/optin_internal.h"
 
 #define FORM_LISTS_MAX 20
+#define FORM_RESEND_MS (10 * 60 * 1000)
 
 struct confirm_tx {
     struct mail_token tok;
@@ -141,6 +142,22 @@ static int check_lists_tx(struct store_conn *c, struct form_tx *t)
     return HERALD_OK;
 }
 
+/* True when the subscription already waits for a confirmation asked less than
+ * FORM_RESEND_MS ago: the form sends no second mail then (nobody can flood an address by
+ * signing it up over and over from many IPs). */
+static int recently_asked(struct store_conn *c, int64_t contact_id, int64_t list_id, int64_t now,
+                          bool *recent)
+{
+    struct store_subscription s;
+    *recent = false;
+    int rc = contact_id ? store_subscription_get(c, contact_id, list_id, &s) : HERALD_ERR_NOT_FOUND;
+    if (rc)
+        return rc == HERALD_ERR_NOT_FOUND ? HERALD_OK : rc;
+    *recent = strcmp(s.status, "unconfirmed") == 0 && s.consent_at_ms > now - FORM_RESEND_MS;
+    store_subscription_clear(&s);
+    return HERALD_OK;
+}
+
 static int form_tx(struct store_conn *c, void *arg)
 {
     struct form_tx *t = arg;
@@ -159,8 +176,10 @@ static int form_tx(struct store_conn *c, void *arg)
     }
     struct mail_consent consent = {"form", t->f->ip, t->f->consent_text};
     for (size_t i = 0; !rc && i < t->f->nlists; i++) {
-        bool mail = false;
-        rc = mail_subscription_add_tx(c, t->contact_id, t->f->lists[i], &consent, now, &mail);
+        bool mail = false, recent = false;
+        rc = recently_asked(c, t->contact_id, t->f->lists[i], now, &recent);
+        if (!rc && !recent)
+            rc = mail_subscription_add_tx(c, t->contact_id, t->f->lists[i], &consent, now, &mail);
         if (!rc && mail)
             t->mails[t->nmails++] = t->f->lists[i];
     }
@@ -175,6 +194,8 @@ enum herald_err mail_optin_form_subscribe(struct mail_optin *o, const struct mai
         memset(err, 0, sizeof(*err));
     int rc = check_form(&t);
     if (!rc)
+        rc = store_run_tx(o->st, form_tx, &t);
+    if (rc == HERALD_ERR_DUPLICATE) /* the same email signed up at the same moment: now found */
         rc = store_run_tx(o->st, form_tx, &t);
     for (size_t i = 0; !rc && i < t.nmails; i++) {
         int qrc = mail_optin_queue(o, t.contact_id, t.mails[i]);

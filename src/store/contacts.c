@@ -51,6 +51,11 @@ const struct store_stmt_def store_contacts_stmts[STMT_CONTACTS__END - STMT_CONTA
                               "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8) RETURNING id",
                               NULL, true},
     S(STMT_CONTACT_GET) = {"SELECT " CONTACT_COLS " FROM contacts c WHERE c.id = $1", NULL, false},
+    /* SQLite's write transactions are serial already (BEGIN IMMEDIATE). */
+    S(STMT_CONTACT_GET_FOR_UPDATE) = {"SELECT " CONTACT_COLS " FROM contacts c WHERE c.id = $1",
+                                      "SELECT " CONTACT_COLS
+                                      " FROM contacts c WHERE c.id = $1 FOR UPDATE",
+                                      false},
     S(STMT_CONTACT_BY_EMAIL) = {"SELECT " CONTACT_COLS " FROM contacts c WHERE c.email = $1", NULL,
                                 false},
     S(STMT_CONTACT_UPDATE) = {"UPDATE contacts SET email = $2, name = $3, attributes = $4, "
@@ -353,6 +358,13 @@ enum herald_err store_contact_get(struct store_conn *c, int64_t id, struct store
 {
     struct store_val p[] = {SV_I64(id)};
     return read_one(c, STMT_CONTACT_GET, p, 1, contact_row, out);
+}
+
+enum herald_err store_contact_get_for_update(struct store_conn *c, int64_t id,
+                                             struct store_contact *out)
+{
+    struct store_val p[] = {SV_I64(id)};
+    return read_one(c, STMT_CONTACT_GET_FOR_UPDATE, p, 1, contact_row, out);
 }
 
 enum herald_err store_contact_find_by_email(struct store_conn *c, const char *email,

@@ -67,6 +67,10 @@ void store_contacts_free(struct store_contact *rows, size_t count);
 enum herald_err store_contact_insert(struct store_conn *c, const struct store_contact *ct,
                                      int64_t now_ms, int64_t *id);
 enum herald_err store_contact_get(struct store_conn *c, int64_t id, struct store_contact *out);
+/* The same, locking the row until the transaction ends (PostgreSQL FOR UPDATE; SQLite's write
+ * transactions are serial): for read-modify-write of a contact (attributes merge). */
+enum herald_err store_contact_get_for_update(struct store_conn *c, int64_t id,
+                                             struct store_contact *out);
 /* `email` as stored (normalise first). NOT_FOUND. */
 enum herald_err store_contact_find_by_email(struct store_conn *c, const char *email,
                                             struct store_contact *out);

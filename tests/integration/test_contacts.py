@@ -282,3 +282,22 @@ def test_contacts_scopes_and_v1_prefix(herald):
                      json={"name": "V"}).json()["name"] == "V"
     assert h.request("DELETE", f"/api/v1/contacts/{cid}", key=k).status_code == 200
     assert h.request("DELETE", f"/api/v1/lists/{v1}", key=k).status_code == 200
+
+
+def test_concurrent_upserts_make_one_contact(herald):
+    from concurrent.futures import ThreadPoolExecutor
+
+    h, k = herald, herald.admin_key
+    lst = mk_list(h, k, "Race")["id"]
+
+    def upsert(i):
+        return h.post("/api/contacts?upsert=true",
+                      {"email": "race@example.com", "attributes": {f"a{i}": i}, "lists": [lst]},
+                      key=k)
+
+    with ThreadPoolExecutor(8) as pool:
+        answers = list(pool.map(upsert, range(8)))
+    assert sorted(r.status_code for r in answers) == [200] * 7 + [201], [r.text for r in answers]
+    [c] = h.get("/api/contacts?email=race@example.com", key=k).json()["contacts"]
+    assert c["attributes"] == {f"a{i}": i for i in range(8)}
+    assert h.get(f"/api/lists/{lst}", key=k).json()["subscribers"]["confirmed"] == 1

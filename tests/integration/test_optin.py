@@ -13,7 +13,7 @@ import time
 
 import pytest
 
-from harness import SmtpFake
+from harness import SmtpFake, dkim_keys, verify_dkim
 
 PUBLIC = "https://news.example.org"
 
@@ -25,12 +25,17 @@ def smtp():
     fake.stop()
 
 
-def start(make_herald, smtp=None, **env):
+def start(make_herald, smtp=None, dkim=False, **env):
     e = {"HERALD_PUBLIC_URL": PUBLIC, "HERALD_MAIL_FROM": "hello@news.example.org"}
     if smtp:
         e.update(smtp.env())
     e.update(env)
-    return make_herald(env=e).start()
+    h = make_herald(env=e)
+    h.dns = {}
+    if dkim:
+        denv, h.dns = dkim_keys(h, domain="news.example.org")
+        return h.start(env=denv)
+    return h.start()
 
 
 def mk_list(h, name, optin="double"):
@@ -93,7 +98,7 @@ def mint(h, kind, contact, list_id, expires_s):
 
 
 def test_double_optin_end_to_end(make_herald, smtp):
-    h = start(make_herald, smtp)
+    h = start(make_herald, smtp, dkim=True)
     news = mk_list(h, "News")
     r = h.post("/api/contacts", {"email": "Guest@Example.com", "name": "Zoë Guest",
                                  "lists": [news], "consentText": "Newsletter terms v1"},
@@ -111,6 +116,7 @@ def test_double_optin_end_to_end(make_herald, smtp):
     assert msg["From"].addresses[0].addr_spec == "hello@news.example.org"
     assert "News" in msg["Subject"] and msg["Message-ID"] and msg["Date"]
     assert "List-Unsubscribe" not in msg  # a transactional mail, not marketing
+    assert verify_dkim(m["raw"], h.dns)  # signed like every message, checked by dkimpy
     html = msg.get_body(preferencelist=("html",)).get_content()
     path, token = confirm_path(m["raw"])
     assert token in html
@@ -120,7 +126,7 @@ def test_double_optin_end_to_end(make_herald, smtp):
         g = h.get(path)
         assert g.status_code == 200 and "text/html" in g.headers["Content-Type"]
         assert "form-action 'self'" in g.headers["Content-Security-Policy"]
-        assert '<form method="post"' in g.text and f'action="{path}"' in g.text
+        assert f'<form method="post" action="{token}"' in g.text  # relative: this URL
         assert "guest@example.com" in g.text and "News" in g.text
     assert subscription(h, cid, news)["status"] == "unconfirmed"
 
@@ -195,7 +201,7 @@ def test_forged_and_expired_tokens_are_refused(make_herald):
 
 
 def test_form_signup_same_origin_rate_limit_and_no_enumeration(make_herald, smtp):
-    h = start(make_herald, smtp, HERALD_FORM_RATE_LIMIT="4/min",
+    h = start(make_herald, smtp, HERALD_FORM_RATE_LIMIT="3/min",
               HERALD_CORS_ORIGINS="https://hotel.example.com")
     news = mk_list(h, "News")
     offers = mk_list(h, "Offers")
@@ -235,8 +241,11 @@ def test_form_signup_same_origin_rate_limit_and_no_enumeration(make_herald, smtp
     assert subscription(h, contact_by_email(h, "brand-new@example.com")["id"], news)["status"] \
         == "unconfirmed"
     assert len(mails_to(smtp, "brand-new@example.com")) == 1
+    # No second mail for a signup that is confirmed, or whose mail went out minutes ago.
+    assert len(mails_to(smtp, "fan@example.com", 3, timeout=1)) == 2
 
-    # Rate limit per client IP: 4 per minute were allowed, the fifth is 429 with Retry-After.
+    # Rate limit per client IP: 3 per minute were allowed, the fourth is 429 with Retry-After
+    # (one token comes back every 20 s; this test is far quicker).
     r = h.post("/subscription/form", {"email": "x5@example.com", "lists": [news]},
                headers=hotel)
     assert r.status_code == 429 and r.json()["error"]["code"] == "rate_limited"
@@ -306,3 +315,29 @@ def test_confirmation_without_a_relay_fails_permanently(make_herald):
         time.sleep(0.2)
     assert len(mine) == 1 and "not configured" in mine[0]["reason"], mine
     assert subscription(h, cid, news)["status"] == "unconfirmed"
+
+
+def test_relay_4xx_is_retried_and_5xx_fails_the_job(make_herald, smtp):
+    smtp.faults(rcpt={"slow@example.com": {"code": 451, "times": 1},
+                      "gone@example.com": {"code": 550, "times": None}})
+    h = start(make_herald, smtp)
+    news = mk_list(h, "News")
+    for addr in ("slow@example.com", "gone@example.com"):
+        r = h.post("/api/contacts", {"email": addr, "lists": [news]}, key=h.admin_key)
+        assert r.status_code == 201
+    # 451 once, then the job layer's retry delivers it (once).
+    got = mails_to(smtp, "slow@example.com", 1, timeout=30)
+    assert len(got) == 1
+    codes = [a["code"] for a in smtp.attempts() if a["rcpt"] == "slow@example.com"]
+    assert codes[0] == 451 and codes[-1] == 250, codes
+    # 550: a permanent failure, a dead letter naming the relay's refusal, no retry.
+    deadline = time.time() + 20
+    mine = []
+    while not mine and time.time() < deadline:
+        dls = h.get("/api/jobs/dead-letters?limit=100", key=h.admin_key).json()["deadLetters"]
+        mine = [d for d in dls if d["kind"] == "optin_mail"]
+        time.sleep(0.2)
+    assert len(mine) == 1 and "refused" in mine[0]["reason"], mine
+    assert [a["code"] for a in smtp.attempts() if a["rcpt"] == "gone@example.com"] == [550]
+    gone = contact_by_email(h, "gone@example.com")
+    assert subscription(h, gone["id"], news)["status"] == "unconfirmed"
