@@ -139,7 +139,8 @@ enum http_result api_campaigns_delete(struct http_request *req, void *ctx)
     int rc = mail_campaign_delete(app->mail_campaigns, id, &err);
     if (rc)
         return fail(req, rc, &err);
-    http_reply_json(req, 200, json_pack("{s:b, s:I, s:b}", "success", 1, "id", (json_int_t)id, "deleted", 1));
+    http_reply_json(req, 200,
+                    json_pack("{s:b, s:I, s:b}", "success", 1, "id", (json_int_t)id, "deleted", 1));
     return HTTP_REPLIED;
 }
 

@@ -7,7 +7,7 @@
  * renewed while the batch lasts; SKIP LOCKED on PostgreSQL so nodes share a campaign without
  * sharing a row), then for each row: skip it if its contact is no longer MAILABLE, render it
  * from the campaign's content compiled once and cached (mail/sender_render.h), sign and send.
- * Every CHECK_MS (100 ms) between messages a thread re-reads its batch's campaign status and
+ * Every SENDER_CHECK_MS (250 ms) between messages a thread re-reads its batch's campaign status and
  * the rows' mailability: a pause or cancel releases the rest of the batch (unsent rows go
  * back to pending) and an unsubscribe skips the contact. The outcomes of a batch are written
  * in ONE transaction with their emailsSent/Failed/Bounced events.

@@ -58,19 +58,21 @@ static int check_tx(struct store_conn *c, void *arg)
             return rc;
         b->ncamps++;
     }
-    return store_send_queue_recheck(c, b->t->locked_by, b->t->lease_until_ms, b->unmailable, b->n,
+    return store_send_queue_recheck(c, b->rows + x->from, b->n - x->from, b->unmailable,
                                     &b->nunmailable);
 }
 
 struct renew_tx {
     const char *node;
-    int64_t old, next;
+    const struct store_send_row *rows;
+    size_t n;
+    int64_t next;
 };
 
 static int renew_tx(struct store_conn *c, void *arg)
 {
     struct renew_tx *x = arg;
-    return store_send_queue_renew(c, x->node, x->old, x->next);
+    return store_send_queue_renew(c, x->node, x->rows, x->n, x->next);
 }
 
 /* Every SENDER_CHECK_MS: campaign status, mailability, and the lease once a third of it has
@@ -84,7 +86,7 @@ static void maybe_check(struct batch *b, size_t from)
     b->last_check_ms = now;
     int64_t lease = t->s->o.lease_ms;
     if (t->lease_until_ms - now < lease * 2 / 3) {
-        struct renew_tx r = {t->locked_by, t->lease_until_ms, now + lease};
+        struct renew_tx r = {t->locked_by, b->rows, b->n, now + lease};
         if (store_run_tx(t->s->o.store, renew_tx, &r) == HERALD_OK)
             t->lease_until_ms = r.next;
     }

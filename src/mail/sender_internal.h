@@ -13,7 +13,7 @@
 
 #define SENDER_MAX_WORKERS 64
 #define SENDER_CACHE_MAX 32
-#define SENDER_CHECK_MS 100
+#define SENDER_CHECK_MS 250
 
 struct sender_cache_entry {
     int64_t campaign_id;

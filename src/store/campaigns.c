@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/buf.h"
 #include "store/campaigns.h"
 #include "store/internal.h"
 
@@ -24,6 +25,8 @@
     " FROM subscriptions s JOIN campaign_lists cl ON cl.list_id = s.list_id AND "                  \
     "cl.campaign_id = $1 JOIN contacts c ON c.id = s.contact_id WHERE s.status = 'confirmed' "     \
     "AND c.status = 'enabled' AND c.delivery = 'ok' AND c.unsubscribed_at_ms IS NULL "
+#define IDS_SQLITE "(SELECT value FROM json_each($1))"
+#define IDS_PG "(SELECT CAST(x AS BIGINT) FROM jsonb_array_elements_text(CAST($1 AS jsonb)) x)"
 #define RESULTS_SET                                                                                \
     "status = CASE WHEN v.st IN ('retry', 'release') THEN send_queue.status ELSE v.st END, "       \
     "attempts = send_queue.attempts + v.inc, message_id = COALESCE(v.mid, "                        \
@@ -107,7 +110,8 @@ const struct store_stmt_def store_campaigns_stmts[STMT_CAMPAIGNS__END - STMT_CAM
                                      NULL, false},
     S(STMT_SENDQ_FILL_BOUND) = {"SELECT MAX(contact_id) FROM (SELECT DISTINCT s.contact_id FROM "
                                 "subscriptions s JOIN campaign_lists cl ON cl.list_id = "
-                                "s.list_id AND cl.campaign_id = $1 WHERE s.status = 'confirmed' AND s.contact_id > $2 ORDER "
+                                "s.list_id AND cl.campaign_id = $1 WHERE s.status = 'confirmed' "
+                                "AND s.contact_id > $2 ORDER "
                                 "BY s.contact_id LIMIT $3) t",
                                 NULL, false},
     S(STMT_SENDQ_FILL) =
@@ -126,26 +130,36 @@ const struct store_stmt_def store_campaigns_stmts[STMT_CAMPAIGNS__END - STMT_CAM
                            "run_after_ms = $3, updated_at_ms = $2 WHERE id IN (SELECT q.id FROM "
                            "send_queue q WHERE q.status = 'pending' AND q.run_after_ms <= $2 AND "
                            "q.campaign_id IN (SELECT id FROM campaigns WHERE status = 'running') "
-                           "LIMIT $4)",
+                           "LIMIT $4) RETURNING id",
                            "UPDATE send_queue SET locked_by = $1, lease_until_ms = $3, "
                            "run_after_ms = $3, updated_at_ms = $2 WHERE id IN (SELECT q.id FROM "
                            "send_queue q WHERE q.status = 'pending' AND q.run_after_ms <= $2 AND "
                            "q.campaign_id IN (SELECT id FROM campaigns WHERE status = 'running') "
-                           "LIMIT $4 FOR UPDATE OF q SKIP LOCKED)",
+                           "LIMIT $4 FOR UPDATE OF q SKIP LOCKED) RETURNING id",
                            true},
+    /* The rows of a batch by id ($1: a JSON array of ids), so no statement scans the queue
+       for this node's leases. */
     S(STMT_SENDQ_CLAIMED) = {"SELECT q.id, q.campaign_id, q.contact_id, q.list_id, q.attempts, "
                              "c.email, c.name, c.attributes, " MAILABLE
                              " FROM send_queue q LEFT JOIN contacts c ON c.id = q.contact_id "
-                             "WHERE q.locked_by = $1 AND q.lease_until_ms = $2 AND q.status = "
-                             "'pending' ORDER BY q.id",
-                             NULL, false},
+                             "WHERE q.id IN " IDS_SQLITE " ORDER BY q.id",
+                             "SELECT q.id, q.campaign_id, q.contact_id, q.list_id, q.attempts, "
+                             "c.email, c.name, c.attributes, " MAILABLE
+                             " FROM send_queue q LEFT JOIN contacts c ON c.id = q.contact_id "
+                             "WHERE q.id IN " IDS_PG " ORDER BY q.id",
+                             false},
     S(STMT_SENDQ_RECHECK) = {"SELECT q.id FROM send_queue q LEFT JOIN contacts c ON c.id = "
-                             "q.contact_id WHERE q.locked_by = $1 AND q.lease_until_ms = $2 AND "
-                             "q.status = 'pending' AND " MAILABLE " = 0",
-                             NULL, false},
+                             "q.contact_id WHERE q.id IN " IDS_SQLITE " AND q.status = 'pending' "
+                             "AND " MAILABLE " = 0",
+                             "SELECT q.id FROM send_queue q LEFT JOIN contacts c ON c.id = "
+                             "q.contact_id WHERE q.id IN " IDS_PG
+                             " AND q.status = 'pending' AND " MAILABLE " = 0",
+                             false},
     S(STMT_SENDQ_RENEW) = {"UPDATE send_queue SET lease_until_ms = $3, run_after_ms = $3 WHERE "
-                           "locked_by = $1 AND lease_until_ms = $2 AND status = 'pending'",
-                           NULL, true},
+                           "id IN " IDS_SQLITE " AND locked_by = $2 AND status = 'pending'",
+                           "UPDATE send_queue SET lease_until_ms = $3, run_after_ms = $3 WHERE "
+                           "id IN " IDS_PG " AND locked_by = $2 AND status = 'pending'",
+                           true},
     S(STMT_SENDQ_RESULTS) = {"UPDATE send_queue SET " RESULTS_SET
                              "FROM (SELECT json_extract(value, '$.id') AS id, "
                              "json_extract(value, '$.st') AS st, json_extract(value, '$.mid') AS "
@@ -617,20 +631,41 @@ static int send_row_from(const struct store_res *r, int i, struct store_send_row
     return failed ? HERALD_ERR_NOMEM : HERALD_OK;
 }
 
-enum herald_err store_send_queue_claim(struct store_conn *c, const char *node, int limit,
-                                       int64_t now_ms, int64_t lease_until_ms,
-                                       struct store_send_row **out, size_t *count)
+/* "[1,2,3]": the ids of a claim's result or of a batch's rows. */
+static char *ids_json_res(const struct store_res *r)
 {
-    struct store_val p[] = {SV_STR(node), SV_I64(now_ms), SV_I64(lease_until_ms), SV_I64(limit)};
-    int64_t claimed = 0;
-    *out = NULL;
-    *count = 0;
-    int rc = cexec(c, STMT_SENDQ_CLAIM, p, 4, &claimed);
-    if (rc || claimed == 0)
-        return rc;
-    struct store_val q[] = {SV_STR(node), SV_I64(lease_until_ms)};
+    struct buf b;
+    buf_init(&b, 1 << 20);
+    int rc = buf_append_str(&b, "[");
+    for (int i = 0; !rc && i < r->nrows; i++)
+        rc = buf_printf(&b, "%s%s", i ? "," : "", store_res_text(r, i, 0));
+    char *out = NULL;
+    if (!rc && !(rc = buf_append_str(&b, "]")))
+        buf_steal(&b, &out, NULL);
+    buf_free(&b);
+    return out;
+}
+
+static char *ids_json_rows(const struct store_send_row *rows, size_t n)
+{
+    struct buf b;
+    buf_init(&b, 1 << 20);
+    int rc = buf_append_str(&b, "[");
+    for (size_t i = 0; !rc && i < n; i++)
+        rc = buf_printf(&b, "%s%lld", i ? "," : "", (long long)rows[i].id);
+    char *out = NULL;
+    if (!rc && !(rc = buf_append_str(&b, "]")))
+        buf_steal(&b, &out, NULL);
+    buf_free(&b);
+    return out;
+}
+
+static int read_claimed(struct store_conn *c, const char *ids, struct store_send_row **out,
+                        size_t *count)
+{
+    struct store_val q[] = {SV_STR(ids)};
     struct store_res r = {0};
-    rc = store_query(c, STMT_SENDQ_CLAIMED, q, 2, &r);
+    int rc = store_query(c, STMT_SENDQ_CLAIMED, q, 1, &r);
     if (!rc && r.nrows > 0 && !(*out = calloc((size_t)r.nrows, sizeof(**out))))
         rc = HERALD_ERR_NOMEM;
     for (int i = 0; !rc && i < r.nrows; i++) {
@@ -638,6 +673,25 @@ enum herald_err store_send_queue_claim(struct store_conn *c, const char *node, i
         (*count)++;
     }
     store_res_free(&r);
+    return rc;
+}
+
+enum herald_err store_send_queue_claim(struct store_conn *c, const char *node, int limit,
+                                       int64_t now_ms, int64_t lease_until_ms,
+                                       struct store_send_row **out, size_t *count)
+{
+    struct store_val p[] = {SV_STR(node), SV_I64(now_ms), SV_I64(lease_until_ms), SV_I64(limit)};
+    struct store_res r = {0};
+    *out = NULL;
+    *count = 0;
+    int rc = store_query(c, STMT_SENDQ_CLAIM, p, 4, &r);
+    char *ids = !rc && r.nrows > 0 ? ids_json_res(&r) : NULL;
+    if (!rc && r.nrows > 0 && !ids)
+        rc = HERALD_ERR_NOMEM;
+    store_res_free(&r);
+    if (!rc && ids)
+        rc = read_claimed(c, ids, out, count);
+    free(ids);
     if (rc) {
         store_send_rows_free(*out, *count);
         *out = NULL;
@@ -646,25 +700,34 @@ enum herald_err store_send_queue_claim(struct store_conn *c, const char *node, i
     return rc;
 }
 
-enum herald_err store_send_queue_recheck(struct store_conn *c, const char *node,
-                                         int64_t lease_until_ms, int64_t *unmailable, size_t max,
-                                         size_t *n)
+enum herald_err store_send_queue_recheck(struct store_conn *c, const struct store_send_row *rows,
+                                         size_t nrows, int64_t *unmailable, size_t *n)
 {
-    struct store_val p[] = {SV_STR(node), SV_I64(lease_until_ms)};
+    char *ids = ids_json_rows(rows, nrows);
+    if (!ids)
+        return HERALD_ERR_NOMEM;
+    struct store_val p[] = {SV_STR(ids)};
     struct store_res r = {0};
     *n = 0;
-    int rc = store_query(c, STMT_SENDQ_RECHECK, p, 2, &r);
-    for (int i = 0; !rc && i < r.nrows && *n < max; i++)
+    int rc = store_query(c, STMT_SENDQ_RECHECK, p, 1, &r);
+    for (int i = 0; !rc && i < r.nrows && *n < nrows; i++)
         unmailable[(*n)++] = store_res_i64(&r, i, 0);
     store_res_free(&r);
+    free(ids);
     return rc;
 }
 
 enum herald_err store_send_queue_renew(struct store_conn *c, const char *node,
-                                       int64_t lease_until_ms, int64_t new_lease_until_ms)
+                                       const struct store_send_row *rows, size_t nrows,
+                                       int64_t new_lease_until_ms)
 {
-    struct store_val p[] = {SV_STR(node), SV_I64(lease_until_ms), SV_I64(new_lease_until_ms)};
-    return cexec(c, STMT_SENDQ_RENEW, p, 3, NULL);
+    char *ids = ids_json_rows(rows, nrows);
+    if (!ids)
+        return HERALD_ERR_NOMEM;
+    struct store_val p[] = {SV_STR(ids), SV_STR(node), SV_I64(new_lease_until_ms)};
+    int rc = cexec(c, STMT_SENDQ_RENEW, p, 3, NULL);
+    free(ids);
+    return rc;
 }
 
 static const char *outcome_name(enum store_send_outcome o)

@@ -124,15 +124,14 @@ void store_send_rows_free_one(struct store_send_row *row); /* its strings */
 enum herald_err store_send_queue_claim(struct store_conn *c, const char *node, int limit,
                                        int64_t now_ms, int64_t lease_until_ms,
                                        struct store_send_row **out, size_t *count);
-/* The ids of this node's rows claimed until lease_until_ms whose contact is no longer
- * MAILABLE (at most max of them into unmailable[]). */
-enum herald_err store_send_queue_recheck(struct store_conn *c, const char *node,
-                                         int64_t lease_until_ms, int64_t *unmailable, size_t max,
-                                         size_t *n);
-
-/* Extends this node's lease on the rows it claimed until lease_until_ms (still pending). */
+/* Of a batch's rows, the ids whose contact is no longer MAILABLE (at most nrows of them into
+ * unmailable[]). */
+enum herald_err store_send_queue_recheck(struct store_conn *c, const struct store_send_row *rows,
+                                         size_t nrows, int64_t *unmailable, size_t *n);
+/* Extends this node's lease on a batch's rows (those still pending and locked by node). */
 enum herald_err store_send_queue_renew(struct store_conn *c, const char *node,
-                                       int64_t lease_until_ms, int64_t new_lease_until_ms);
+                                       const struct store_send_row *rows, size_t nrows,
+                                       int64_t new_lease_until_ms);
 
 /* The outcome of one claimed row, recorded by store_send_queue_record(). */
 enum store_send_outcome {
