@@ -45,6 +45,7 @@ struct app {
     struct mail_sender *mail_sender;       /* NULL when HERALD_SMTP_URL is empty */
 
     /* email: feedback (tracking, unsubscribe, bounces, statistics) */
+    struct mail_inbound *inbound; /* the bounce listener; NULL when HERALD_BOUNCE_LISTEN is off */
 
     int64_t started_ms;
 };

@@ -92,6 +92,12 @@ void api_campaigns_stop(struct app *app);
 enum herald_err api_campaigns_metrics(struct app *app, struct buf *out);
 
 /* email: tracking, unsubscribe, preferences, bounces, statistics (feedback.c, stats.c) */
+enum http_result api_unsubscribe_page(struct http_request *req, void *ctx);
+enum http_result api_unsubscribe_post(struct http_request *req, void *ctx);
+enum http_result api_preferences_page(struct http_request *req, void *ctx);
+enum http_result api_preferences_post(struct http_request *req, void *ctx);
+enum http_result api_bounces_post(struct http_request *req, void *ctx);
+enum http_result api_email_stats(struct http_request *req, void *ctx);
 
 /* Parses and validates one event object of a generate request (`path` prefixes field names:
  * "events[3]"), computing its key. Answers 400 itself on failure. On success *payload is the

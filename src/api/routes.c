@@ -72,6 +72,12 @@ const struct http_route api_routes[] = {
     {"GET", "/t/c/{token}", api_tracking_click, HTTP_PUBLIC, NULL},
 
     /* ---- email: tracking, unsubscribe, preferences, bounces, statistics ---- */
+    {"GET", "/unsubscribe/{token}", api_unsubscribe_page, HTTP_PUBLIC, NULL},
+    {"POST", "/unsubscribe/{token}", api_unsubscribe_post, HTTP_PUBLIC, NULL},
+    {"GET", "/preferences/{token}", api_preferences_page, HTTP_PUBLIC, NULL},
+    {"POST", "/preferences/{token}", api_preferences_post, HTTP_PUBLIC, NULL},
+    {"POST", "/api/bounces", api_bounces_post, HTTP_API_KEY, "campaigns:write"},
+    {"GET", "/api/analytics/email-stats", api_email_stats, HTTP_API_KEY, "campaigns:read"},
 
 };
 const size_t api_route_count = sizeof(api_routes) / sizeof(api_routes[0]);

@@ -14,6 +14,7 @@
 #include "jobs/jobs.h"
 #include "jobs/schedule.h"
 #include "mail/import.h"
+#include "mail/inbound.h"
 #include "mail/optin.h"
 #include "mail/token.h"
 #include "store/store.h"
@@ -98,6 +99,13 @@ static int register_kinds(struct app *app, struct sync_opts *so, const struct mi
         rc = api_campaigns_start(app);
 
     /* email: feedback (tracking, unsubscribe, bounces, statistics) */
+    if (!rc && app->cfg.bounce_listen[0]) {
+        struct mail_inbound_opts bo_in = {
+            .listen = app->cfg.bounce_listen, .store = app->store, .keys = &app->mail_keys};
+        rc = mail_inbound_start(&bo_in, &app->inbound);
+        if (rc)
+            cli_error("cannot start the bounce listener (HERALD_BOUNCE_LISTEN)", rc);
+    }
 
     if (rc || !mixpanel_configured(mo))
         return rc;
@@ -238,6 +246,8 @@ static void stop_all(struct app *app)
     mail_import_free(app->imports); /* email: CSV contact imports (after the jobs layer) */
     app->imports = NULL;
     /* email: feedback */
+    mail_inbound_stop(app->inbound);
+    app->inbound = NULL;
 
     /* email: campaigns and the sender */
     api_campaigns_stop(app);
