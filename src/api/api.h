@@ -89,7 +89,6 @@ enum herald_err api_campaigns_start(struct app *app);
 /* Stops the sender and frees the domain: after jobs_free(), before the transport closes. */
 void api_campaigns_stop(struct app *app);
 /* The sender's lines of /metrics (sent, failed, bounced, skipped, retried, queue depth). */
-enum herald_err api_campaigns_metrics(struct app *app, struct buf *out);
 
 /* email: tracking, unsubscribe, preferences, bounces, statistics (feedback.c, stats.c) */
 enum http_result api_unsubscribe_page(struct http_request *req, void *ctx);

@@ -208,11 +208,6 @@ enum http_result api_campaigns_test(struct http_request *req, void *ctx)
     return HTTP_REPLIED;
 }
 
-enum herald_err api_campaigns_metrics(struct app *app, struct buf *out)
-{
-    return mail_sender_metrics(app->mail_sender, app->store, out);
-}
-
 /* ---------------- wiring (called by cli/serve.c) ---------------- */
 
 enum herald_err api_campaigns_start(struct app *app)

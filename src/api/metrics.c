@@ -24,6 +24,7 @@ size_t __sanitizer_get_current_allocated_bytes(void);
 #include "base/crypto.h"
 #include "events/ingest.h"
 #include "jobs/jobs.h"
+#include "mail/sender.h"
 #include "store/store.h"
 #include "sync/mixpanel.h"
 #include "sync/sync.h"
@@ -301,10 +302,44 @@ static enum herald_err write_http_rows(struct app *app, struct buf *out)
     return http_server_write_metrics(app->http, out);
 }
 
+/* The campaign sender: this node's outcomes (0 where sending is not configured), and the
+ * queue over every node (left out when the database cannot be read, like the job queue). */
+static enum herald_err write_mail_rows(struct app *app, struct buf *out)
+{
+    struct mail_sender_stats x;
+    mail_sender_stats(app->mail_sender, &x);
+    const struct prom_row rows[] = {
+        {"herald_mail_sent_total", "counter", "Campaign messages the relay accepted (this node).",
+         NULL, (long long)x.sent, false},
+        {"herald_mail_failed_total", "counter", "Campaign messages given up (this node).", NULL,
+         (long long)x.failed, false},
+        {"herald_mail_bounced_total", "counter", "Campaign messages refused with 5xx (this node).",
+         NULL, (long long)x.bounced, false},
+        {"herald_mail_skipped_total", "counter",
+         "Recipients no longer mailable at send time (this node).", NULL, (long long)x.skipped,
+         false},
+        {"herald_mail_retried_total", "counter",
+         "Sends deferred for a retry: 4xx or a broken connection (this node).", NULL,
+         (long long)x.retried, false},
+    };
+    enum herald_err rc = write_rows(out, rows, ROWS(rows));
+    int64_t pending;
+    if (rc || mail_sender_queue_pending(app->store, &pending) != HERALD_OK)
+        return rc;
+    const struct prom_row depth = {"herald_mail_queue_pending",
+                                   "gauge",
+                                   "Send-queue rows pending over running campaigns.",
+                                   NULL,
+                                   (long long)pending,
+                                   false};
+    return write_rows(out, &depth, 1);
+}
+
 /* The sections of /metrics, in order. */
 static enum herald_err (*const metric_writers[])(struct app *app, struct buf *out) = {
     write_http_rows,  write_store_rows, write_process_rows,  write_standard_process_rows,
-    write_queue_rows, write_sync_rows,  write_mixpanel_rows, write_backup_rows};
+    write_queue_rows, write_sync_rows,  write_mixpanel_rows, write_backup_rows,
+    write_mail_rows};
 
 enum http_result api_prometheus(struct http_request *req, void *ctx)
 {

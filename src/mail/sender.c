@@ -242,28 +242,8 @@ static int depth_tx(struct store_conn *c, void *arg)
     return store_send_queue_depth(c, arg);
 }
 
-enum herald_err mail_sender_metrics(struct mail_sender *s, struct store *st, struct buf *out)
+enum herald_err mail_sender_queue_pending(struct store *st, int64_t *pending)
 {
-    struct mail_sender_stats x;
-    mail_sender_stats(s, &x);
-    int64_t pending = 0;
-    int rc = store_run_read(st, depth_tx, &pending);
-    if (rc)
-        return rc;
-    return buf_printf(
-        out,
-        "# HELP herald_mail_sent_total Campaign messages the relay accepted (this node).\n"
-        "# TYPE herald_mail_sent_total counter\nherald_mail_sent_total %llu\n"
-        "# HELP herald_mail_failed_total Campaign messages given up (this node).\n"
-        "# TYPE herald_mail_failed_total counter\nherald_mail_failed_total %llu\n"
-        "# HELP herald_mail_bounced_total Campaign messages refused with 5xx (this node).\n"
-        "# TYPE herald_mail_bounced_total counter\nherald_mail_bounced_total %llu\n"
-        "# HELP herald_mail_skipped_total Recipients no longer mailable at send time.\n"
-        "# TYPE herald_mail_skipped_total counter\nherald_mail_skipped_total %llu\n"
-        "# HELP herald_mail_retried_total Sends deferred for a retry (4xx, broken connection).\n"
-        "# TYPE herald_mail_retried_total counter\nherald_mail_retried_total %llu\n"
-        "# HELP herald_mail_queue_pending Send-queue rows pending over running campaigns.\n"
-        "# TYPE herald_mail_queue_pending gauge\nherald_mail_queue_pending %lld\n",
-        (unsigned long long)x.sent, (unsigned long long)x.failed, (unsigned long long)x.bounced,
-        (unsigned long long)x.skipped, (unsigned long long)x.retried, (long long)pending);
+    *pending = 0;
+    return store_run_read(st, depth_tx, pending);
 }

@@ -22,7 +22,7 @@
  * workers × batch per node killed (400 with the defaults).
  *
  * Thread-safety: start/stop from the main thread; mail_sender_wake(), mail_sender_stats()
- * and mail_sender_metrics() from any thread. */
+ * and mail_sender_queue_pending() from any thread. */
 #ifndef HERALD_MAIL_SENDER_H
 #define HERALD_MAIL_SENDER_H
 
@@ -62,10 +62,7 @@ struct mail_sender_stats {
     uint64_t sent, failed, bounced, skipped, retried, batches;
 };
 void mail_sender_stats(struct mail_sender *s, struct mail_sender_stats *out);
-/* Appends the Prometheus text of herald_mail_sent_total, herald_mail_failed_total,
- * herald_mail_bounced_total, herald_mail_skipped_total, herald_mail_retried_total (this
- * node's counters) and herald_mail_queue_pending (rows pending over running campaigns, every
- * node). s may be NULL (sending not configured): the counters are 0. */
-enum herald_err mail_sender_metrics(struct mail_sender *s, struct store *st, struct buf *out);
+/* Send-queue rows pending over running campaigns, every node. */
+enum herald_err mail_sender_queue_pending(struct store *st, int64_t *pending);
 
 #endif
