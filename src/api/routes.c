@@ -68,14 +68,14 @@ const struct http_route api_routes[] = {
     {"POST", "/api/campaigns/{id}/resume", api_campaigns_resume, HTTP_API_KEY, "campaigns:send"},
     {"POST", "/api/campaigns/{id}/cancel", api_campaigns_cancel, HTTP_API_KEY, "campaigns:send"},
     {"POST", "/api/campaigns/{id}/test", api_campaigns_test, HTTP_API_KEY, "campaigns:send"},
-    {"GET", "/t/o/{token}", api_tracking_open, HTTP_PUBLIC, NULL},
-    {"GET", "/t/c/{token}", api_tracking_click, HTTP_PUBLIC, NULL},
+    {"GET", "/t/o/{token}", api_tracking_open, HTTP_RECIPIENT, NULL},
+    {"GET", "/t/c/{token}", api_tracking_click, HTTP_RECIPIENT, NULL},
 
     /* ---- email: tracking, unsubscribe, preferences, bounces, statistics ---- */
-    {"GET", "/unsubscribe/{token}", api_unsubscribe_page, HTTP_PUBLIC, NULL},
-    {"POST", "/unsubscribe/{token}", api_unsubscribe_post, HTTP_PUBLIC, NULL},
-    {"GET", "/preferences/{token}", api_preferences_page, HTTP_PUBLIC, NULL},
-    {"POST", "/preferences/{token}", api_preferences_post, HTTP_PUBLIC, NULL},
+    {"GET", "/unsubscribe/{token}", api_unsubscribe_page, HTTP_RECIPIENT, NULL},
+    {"POST", "/unsubscribe/{token}", api_unsubscribe_post, HTTP_RECIPIENT, NULL},
+    {"GET", "/preferences/{token}", api_preferences_page, HTTP_RECIPIENT, NULL},
+    {"POST", "/preferences/{token}", api_preferences_post, HTTP_RECIPIENT, NULL},
     {"POST", "/api/bounces", api_bounces_post, HTTP_API_KEY, "campaigns:write"},
     {"GET", "/api/analytics/email-stats", api_email_stats, HTTP_API_KEY, "campaigns:read"},
 

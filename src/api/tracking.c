@@ -6,6 +6,7 @@
 #include "api/api.h"
 #include "api/pages.h"
 #include "base/clock.h"
+#include "base/log.h"
 #include "mail/tracking.h"
 
 /* The smallest transparent GIF (1x1, one colour). */
@@ -23,8 +24,10 @@ enum http_result api_tracking_open(struct http_request *req, void *ctx)
     if (n > 4 && strcmp(token + n - 4, ".gif") == 0)
         token[n - 4] = '\0';
     int rc = mail_tracking_open(app->store, &app->mail_keys, token, clock_now_ms());
-    if (rc)
+    if (rc == HERALD_ERR_TOKEN_INVALID)
         return api_fail(req, rc);
+    if (rc) /* a valid link: the reader still gets the image; the open is what is lost */
+        log_warn("open not recorded", json_pack("{s:s}", "error", herald_strerror(rc)));
     http_reply_header(req, "Cache-Control", "no-store, no-cache, must-revalidate, max-age=0");
     http_reply_header(req, "Pragma", "no-cache");
     http_reply_raw(req, 200, "image/gif", (const char *)pixel_gif, sizeof(pixel_gif));
@@ -42,8 +45,8 @@ enum http_result api_tracking_click(struct http_request *req, void *ctx)
                          "This link is not valid. It may have been changed or cut short.");
         return HTTP_REPLIED;
     }
-    if (rc)
-        return api_fail(req, rc);
+    if (rc) /* a valid link still takes the reader where it leads; the click is what is lost */
+        log_warn("click not recorded", json_pack("{s:s}", "error", herald_strerror(rc)));
     http_reply_header(req, "Location", url);
     http_reply_header(req, "Cache-Control", "no-store");
     http_reply_header(req, "Referrer-Policy", "no-referrer");

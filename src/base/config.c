@@ -244,6 +244,10 @@ static const struct cfg_entry cfg_table[] = {
      "How long a double opt-in confirmation link stays valid."},
     {"HERALD_FORM_RATE_LIMIT", CFG_RATE, OFF(form_rate), 1, 1000000, "10/min", NULL,
      "Submissions of the public subscription form accepted per client IP."},
+    {"HERALD_RATE_LIMIT_LINKS", CFG_RATE, OFF(rate_limit_links), 1, 10000000, "6000/min", NULL,
+     "Requests per client IP to the recipients' signed links: open pixel, clicks, unsubscribe "
+     "and preference pages. Far above HERALD_RATE_LIMIT_IP because mail providers' image "
+     "proxies and one-click unsubscribes arrive for many users from a few addresses."},
     {"HERALD_IMPORT_MAX_ROWS", CFG_INT, OFF(import_max_rows), 1, 100000000, "1000000", NULL,
      "Most data rows one CSV contact import takes."},
 };

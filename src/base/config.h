@@ -99,6 +99,7 @@ struct cfg {
     int optin_token_hours;
     struct cfg_rate form_rate;
     int import_max_rows;
+    struct cfg_rate rate_limit_links;
 };
 
 /* Sets each variable of a KEY=VALUE file that the environment does not already have.

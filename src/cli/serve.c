@@ -208,6 +208,7 @@ static int start_http(struct app *app)
         .rate_key_default = cfg->rate_limit,
         .rate_ip = cfg->rate_limit_ip,
         .rate_ip_keyed = cfg->rate_limit_ip_keyed,
+        .rate_links = cfg->rate_limit_links,
         .max_connections = cfg->http_max_connections,
         .per_ip_connections = cfg->http_per_ip_connections,
         .idle_timeout_sec = cfg->http_idle_timeout,

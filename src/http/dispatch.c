@@ -49,6 +49,15 @@ static bool take_public_rate(struct http_request *req)
     return take_rate(req, who, &req->srv->opts.rate_ip);
 }
 
+/* The per-IP bucket of the recipients' signed links. */
+static bool take_links_rate(struct http_request *req)
+{
+    char who[80];
+    snprintf(who, sizeof(who), "lnk:%s", req->client_ip);
+    const struct cfg_rate *rate = &req->srv->opts.rate_links;
+    return take_rate(req, who, rate->count > 0 ? rate : &req->srv->opts.rate_ip);
+}
+
 /* The per-IP bucket of requests that present a key. */
 static bool take_ip_keyed_rate(struct http_request *req)
 {
@@ -186,6 +195,8 @@ bool dispatch_headers(struct http_request *req)
     bool ok = true;
     if (dispatch_access(route) == HTTP_API_KEY)
         ok = authenticate(req, route->scope);
+    else if (dispatch_access(route) == HTTP_RECIPIENT)
+        ok = take_links_rate(req);
     else if (dispatch_access(route) == HTTP_PUBLIC)
         ok = take_public_rate(req);
     req->routed = ok;

@@ -28,7 +28,11 @@ enum http_result {
 typedef enum http_result (*http_handler_fn)(struct http_request *req, void *ctx);
 
 enum http_access {
-    HTTP_PUBLIC,   /* no key; limited per client IP (rate_ip) */
+    HTTP_PUBLIC, /* no key; limited per client IP (rate_ip) */
+    /* No key; the recipients' signed links (open pixel, clicks, unsubscribe and preference
+     * pages), limited per client IP at rate_links: mail providers' image proxies and one-click
+     * unsubscribes arrive for many users from a few addresses, so rate_ip would drop them. */
+    HTTP_RECIPIENT,
     HTTP_LIVENESS, /* no key, no limit: only for a handler that touches nothing (/livez) */
     HTTP_API_KEY,  /* Authorization: Bearer KEY, with `scope` when set */
     /* Or-ed with one of the above: the body is streamed, not buffered ("streaming bodies"). */
@@ -75,6 +79,8 @@ struct http_server_opts {
     /* Per client IP: every request that presents a key, charged before the key is looked up.
      * {0, 0}: HTTP_DEFAULT_RATE_IP_KEYED. */
     struct cfg_rate rate_ip_keyed;
+    /* Per client IP: HTTP_RECIPIENT routes. {0, 0}: rate_ip. */
+    struct cfg_rate rate_links;
     int max_connections;       /* 0: HTTP_DEFAULT_MAX_CONNECTIONS; lowered to fit RLIMIT_NOFILE */
     int per_ip_connections;    /* 0: HTTP_DEFAULT_PER_IP_CONNECTIONS */
     int idle_timeout_sec;      /* 0: HTTP_DEFAULT_IDLE_TIMEOUT_SEC */

@@ -49,7 +49,8 @@ enum herald_err mail_tracking_pct_encode(const char *s, struct buf *out);
 enum herald_err mail_tracking_open(struct store *st, const struct mail_keyring *k,
                                    const char *token, int64_t now_ms);
 /* GET /t/c/{token}?u=url: HERALD_ERR_TOKEN_INVALID when the token is forged or not bound to
- * this url, or the url is not http(s); HERALD_OK means: redirect to url. */
+ * this url, or the url is not http(s); any other return means the link is genuine (redirect
+ * to url) but the click could not be recorded. */
 enum herald_err mail_tracking_click(struct store *st, const struct mail_keyring *k,
                                     const char *token, const char *url, int64_t now_ms);
 
