@@ -113,9 +113,16 @@ static bool parse_body(struct http_request *req, bool creating, struct contact_b
         {"removeLists", HF_ARRAY, false, 0, MAIL_CONTACT_LISTS_MAX, &b->remove},
         {"delivery", HF_STRING, false, 0, 0, &in->delivery},
         {"consentText", HF_STRING, false, 0, MAIL_CONSENT_TEXT_MAX, &in->consent.text},
+        {"resubscribe", HF_BOOL, false, 0, 0, &in->consent.resubscribe},
     };
     if (http_parse_json(req, spec, sizeof(spec) / sizeof(spec[0]), &b->doc))
         return false;
+    if (in->consent.resubscribe && (!in->consent.text || !in->consent.text[0])) {
+        http_reply_error(req, HERALD_ERR_INVALID,
+                         "resubscribe needs the consentText the person agreed to again",
+                         "consentText");
+        return false;
+    }
     in->consent.method = "api";
     in->consent.ip = http_req_client_ip(req);
     in->add_lists = b->add_ids;

@@ -114,10 +114,13 @@ enum herald_err mail_subscription_add_tx(struct store_conn *c, int64_t contact_i
     if (rc && rc != HERALD_ERR_NOT_FOUND)
         return rc;
     bool confirmed = !rc && strcmp(cur.status, "confirmed") == 0;
+    bool unsubscribed = !rc && strcmp(cur.status, "unsubscribed") == 0;
     if (!rc)
         store_subscription_clear(&cur);
     if (confirmed)
         return HERALD_OK; /* kept with its consent record */
+    if (unsubscribed && !consent->resubscribe && strcmp(consent->method, "form") != 0)
+        return HERALD_OK; /* an unsubscribe is undone only by the person's new consent */
     struct store_subscription s = {.contact_id = contact_id, .list_id = list_id};
     fill_new(&s, optin, consent, now_ms);
     rc = store_subscription_upsert(c, &s, now_ms);

@@ -8,8 +8,10 @@
  * Subscribing (mail_subscription_add_tx()): on a single opt-in list the subscription is
  * `confirmed` at once; on a double opt-in list it is `unconfirmed`, and a confirmation mail
  * must be queued (mail_optin_queue(), after the commit). A subscription already `confirmed`
- * stays as it is (its consent record is kept); an `unconfirmed` or `unsubscribed` one takes
- * the new consent record and starts again (unconfirmed again on a double list: a new mail).
+ * stays as it is (its consent record is kept); an `unconfirmed` one takes the new consent
+ * record and starts again (unconfirmed again on a double list: a new mail); an `unsubscribed`
+ * one stays unsubscribed unless the consent says the person asked again (resubscribe, or the
+ * form), then it starts again the same way.
  *
  * Errors: HERALD_ERR_INVALID with the field in *err ("email", "name", "attributes", "status",
  * "lists[2]", "delivery"), HERALD_ERR_DUPLICATE (email exists and no upsert; field "email"),
@@ -55,6 +57,11 @@ struct mail_consent {
     const char *method; /* "api", "import", "form" or "ota" */
     const char *ip;     /* the client's address, or NULL */
     const char *text;   /* the text/version agreed to, or NULL */
+    /* The person gave consent again after unsubscribing (the API's "resubscribe": true with
+     * a consentText). Without it an `unsubscribed` subscription stays so: a nightly sync
+     * re-adding its whole list must not undo anyone's unsubscribe. The form counts as asking
+     * again (it is the person, and on a double opt-in list they confirm by mail). */
+    bool resubscribe;
 };
 
 /* A creation (email required) or a change; NULL / 0 members are left as they are. */

@@ -52,6 +52,21 @@ static const char *sign_headers[] = {"from",
                                      "reply-to",
                                      NULL};
 
+/* Signed once more than they occur ("over-signed"): a relay or a replayer cannot add a second
+ * From, Subject or List-Unsubscribe without breaking the signature (what bulk-sender
+ * guidelines ask for). Content-Transfer-Encoding is left out: a relay may re-encode parts. */
+static const char *oversign_headers[] = {"from",
+                                         "to",
+                                         "subject",
+                                         "date",
+                                         "message-id",
+                                         "mime-version",
+                                         "content-type",
+                                         "list-unsubscribe",
+                                         "list-unsubscribe-post",
+                                         "reply-to",
+                                         NULL};
+
 /* ---- the parsed-key cache ---------------------------------------------------------------
  * libopendkim 2.11 parses the PEM key again for every message (dkim_eom → dkim_privkey_load →
  * PEM_read_bio_PrivateKey). With OpenSSL 3.0's decoders that costs more than the RSA
@@ -289,6 +304,9 @@ static enum herald_err start_lib(struct mail_dkim *d, struct herald_error *err)
     if (dkim_options(d->lib, DKIM_OP_SETOPT, DKIM_OPTS_SIGNHDRS, (void *)sign_headers,
                      sizeof(char **)) != DKIM_STAT_OK)
         return herald_error_set(err, HERALD_ERR_INTERNAL, NULL, "DKIM_OPTS_SIGNHDRS refused");
+    if (dkim_options(d->lib, DKIM_OP_SETOPT, DKIM_OPTS_OVERSIGNHDRS, (void *)oversign_headers,
+                     sizeof(char **)) != DKIM_STAT_OK)
+        return herald_error_set(err, HERALD_ERR_INTERNAL, NULL, "DKIM_OPTS_OVERSIGNHDRS refused");
     return HERALD_OK;
 }
 

@@ -174,7 +174,7 @@ static int form_tx(struct store_conn *c, void *arg)
         snprintf(nc.delivery, sizeof(nc.delivery), "ok");
         rc = store_contact_insert(c, &nc, now, &t->contact_id);
     }
-    struct mail_consent consent = {"form", t->f->ip, t->f->consent_text};
+    struct mail_consent consent = {"form", t->f->ip, t->f->consent_text, true};
     for (size_t i = 0; !rc && i < t->f->nlists; i++) {
         bool mail = false, recent = false;
         rc = recently_asked(c, t->contact_id, t->f->lists[i], now, &recent);

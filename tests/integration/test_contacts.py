@@ -301,3 +301,41 @@ def test_concurrent_upserts_make_one_contact(herald):
     [c] = h.get("/api/contacts?email=race@example.com", key=k).json()["contacts"]
     assert c["attributes"] == {f"a{i}": i for i in range(8)}
     assert h.get(f"/api/lists/{lst}", key=k).json()["subscribers"]["confirmed"] == 1
+
+
+def test_readding_does_not_undo_an_unsubscribe(make_herald):
+    """A sync that re-adds its whole list (upsert, PATCH lists) leaves an unsubscribed
+    subscription unsubscribed; only the person's new consent (resubscribe + consentText)
+    starts it again."""
+    import mailfeedback as mf
+    h = make_herald()
+    mf.write_key(h)
+    h.start()
+    k = h.admin_key
+    guests = mk_list(h, k, "Guests")["id"]
+    c = mk_contact(h, k, "leaver@example.com", lists=[guests])
+    r = h.post(f"/unsubscribe/{mf.token(mf.UNSUBSCRIBE, c['id'], 0, guests)}", None,
+               data="List-Unsubscribe=One-Click",
+               headers={"Content-Type": "application/x-www-form-urlencoded"})
+    assert r.status_code == 200, r.text
+
+    def status():
+        subs = h.get(f"/api/contacts/{c['id']}", key=k).json()["subscriptions"]
+        return {s["listId"]: s["status"] for s in subs}[guests]
+
+    assert status() == "unsubscribed"
+    r = h.post("/api/contacts?upsert=true", {"email": "leaver@example.com", "lists": [guests]},
+               key=k)
+    assert r.status_code == 200, r.text
+    assert status() == "unsubscribed"
+    r = h.request("PATCH", f"/api/contacts/{c['id']}", key=k, json={"lists": [guests]})
+    assert r.status_code == 200, r.text
+    assert status() == "unsubscribed"
+    r = h.request("PATCH", f"/api/contacts/{c['id']}", key=k,
+                  json={"lists": [guests], "resubscribe": True})
+    err(r, 400, "validation_failed", "consentText")
+    r = h.request("PATCH", f"/api/contacts/{c['id']}", key=k,
+                  json={"lists": [guests], "resubscribe": True,
+                        "consentText": "Asked again at the front desk, 2026-11-26"})
+    assert r.status_code == 200, r.text
+    assert status() == "confirmed"

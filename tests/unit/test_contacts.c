@@ -117,7 +117,7 @@ static int rules(struct store_conn *c, void *arg)
     assert_int_equal(store_list_insert(c, "S", "single", "", 1000, &single), HERALD_OK);
     assert_int_equal(store_list_insert(c, "D", "double", "", 1000, &dbl), HERALD_OK);
     int64_t a = contact(c, "a@example.com");
-    struct mail_consent consent = {"api", "192.0.2.1", "terms v1"};
+    struct mail_consent consent = {"api", "192.0.2.1", "terms v1", false};
     bool mail = true;
     assert_int_equal(mail_subscription_add_tx(c, a, single, &consent, 2000, &mail), HERALD_OK);
     assert_false(mail);
@@ -135,7 +135,7 @@ static int rules(struct store_conn *c, void *arg)
     assert_false(changed); /* idempotent */
     assert_true(mailable(c, a, dbl));
     /* A confirmed subscription keeps its consent record when added again. */
-    struct mail_consent later = {"form", "198.51.100.7", "terms v2"};
+    struct mail_consent later = {"form", "198.51.100.7", "terms v2", true};
     assert_int_equal(mail_subscription_add_tx(c, a, dbl, &later, 4000, &mail), HERALD_OK);
     assert_false(mail);
     struct store_subscription s;
@@ -153,6 +153,14 @@ static int rules(struct store_conn *c, void *arg)
     assert_true(changed);
     assert_false(mailable(c, a, dbl));
     assert_int_equal(store_subscription_confirm(c, a, dbl, 5100, &changed), HERALD_ERR_CONFLICT);
+    /* A sync re-adding its list (no new consent) leaves the unsubscribe as it is. */
+    struct mail_consent resync = {"api", "192.0.2.1", "terms v1", false};
+    assert_int_equal(mail_subscription_add_tx(c, a, dbl, &resync, 5500, &mail), HERALD_OK);
+    assert_false(mail);
+    assert_int_equal(store_subscription_get(c, a, dbl, &s), HERALD_OK);
+    assert_string_equal(s.status, "unsubscribed");
+    store_subscription_clear(&s);
+    /* The person's new consent starts it over. */
     assert_int_equal(mail_subscription_add_tx(c, a, dbl, &later, 6000, &mail), HERALD_OK);
     assert_true(mail);
     assert_int_equal(store_subscription_get(c, a, dbl, &s), HERALD_OK);
@@ -171,7 +179,7 @@ static int states(struct store_conn *c, void *arg)
     int64_t single;
     assert_int_equal(store_list_insert(c, "S", "single", "", 1000, &single), HERALD_OK);
     int64_t a = contact(c, "a@example.com");
-    struct mail_consent consent = {"ota", NULL, NULL};
+    struct mail_consent consent = {"ota", NULL, NULL, false};
     bool mail;
     assert_int_equal(mail_subscription_add_tx(c, a, single, &consent, 2000, &mail), HERALD_OK);
     struct store_contact ct;
@@ -205,7 +213,7 @@ static int64_t add(struct store_conn *c, const char *email, const char *name, in
     assert_int_equal(store_contact_update(c, &ct, 1000), HERALD_OK);
     ct.name = ct.email = NULL;
     store_contact_clear(&ct);
-    struct mail_consent consent = {"import", NULL, NULL};
+    struct mail_consent consent = {"import", NULL, NULL, false};
     bool mail;
     if (list)
         assert_int_equal(mail_subscription_add_tx(c, id, list, &consent, 1000, &mail), 0);
@@ -289,7 +297,7 @@ static int optin_setup_tx(struct store_conn *c, void *arg)
     rc = rc ? rc : store_list_insert(c, "Other", "double", "", 1000, &f->other_list);
     f->contact = contact(c, "optin@example.com");
     rc = rc ? rc : store_contact_unsubscribe_all(c, f->contact, 1000);
-    struct mail_consent consent = {"form", "192.0.2.9", "v1"};
+    struct mail_consent consent = {"form", "192.0.2.9", "v1", true};
     bool mail = false;
     rc = rc ? rc : mail_subscription_add_tx(c, f->contact, f->list, &consent, 2000, &mail);
     assert_true(mail);
