@@ -49,16 +49,29 @@ static enum http_result page_done(struct http_request *req, struct buf *b, int r
     return HTTP_REPLIED;
 }
 
-/* A relative link to the preferences page of a contact. */
+/* A link to the preferences page of a contact, relative to the page it is on
+ * (/unsubscribe/{token}), so it still works behind a proxy that serves Herald under a path. */
 static int append_prefs_link(struct buf *b, const struct app *app, int64_t contact_id)
 {
     struct mail_token t = {MAIL_TOKEN_PREFERENCES, contact_id, 0, 0, 0};
     char tok[MAIL_TOKEN_MAX];
     mail_token_make(&app->mail_keys, &t, NULL, tok);
     return buf_printf(b,
-                      "<p class=\"note\"><a href=\"/preferences/%s\">Manage your email "
+                      "<p class=\"note\"><a href=\"../preferences/%s\">Manage your email "
                       "preferences</a></p>",
                       tok);
+}
+
+/* "the list <strong>A</strong>" / "the lists <strong>A, B</strong>" / `global`. */
+static int append_scope(struct buf *b, const struct mail_unsub_view *v, const char *global)
+{
+    if (v->list_id <= 0)
+        return buf_append_str(b, global);
+    if (v->nlists == 0)
+        return buf_append_str(b, "this list");
+    int rc = buf_append_str(b, v->nlists > 1 ? "the lists <strong>" : "the list <strong>");
+    rc = rc ? rc : buf_append_html(b, v->lists);
+    return rc ? rc : buf_append_str(b, "</strong>");
 }
 
 enum http_result api_unsubscribe_page(struct http_request *req, void *ctx)
@@ -71,21 +84,18 @@ enum http_result api_unsubscribe_page(struct http_request *req, void *ctx)
         return page_error(req, rc);
     struct buf b;
     buf_init(&b, PAGE_MAX);
-    rc = buf_append_str(&b, v.already ? "<h1>You are unsubscribed</h1><p>"
-                                      : "<h1>Unsubscribe</h1><p>Unsubscribe ");
-    if (!rc)
-        rc = buf_append_str(&b, "<strong>");
-    if (!rc)
-        rc = buf_append_html(&b, v.email);
-    if (!rc)
-        rc = buf_append_str(&b, v.already ? "</strong> receives no more of these emails."
-                                          : "</strong> from ");
-    if (!rc && !v.already && v.list_id > 0 && v.list_name[0]) {
-        rc = buf_append_str(&b, "the list <strong>");
-        rc = rc ? rc : buf_append_html(&b, v.list_name);
-        rc = rc ? rc : buf_append_str(&b, "</strong>?");
-    } else if (!rc && !v.already)
-        rc = buf_append_str(&b, v.list_id > 0 ? "this list?" : "all our emails?");
+    rc = buf_append_str(&b, v.already ? "<h1>You are unsubscribed</h1><p><strong>"
+                                      : "<h1>Unsubscribe</h1><p>Unsubscribe <strong>");
+    rc = rc ? rc : buf_append_html(&b, v.email);
+    if (!rc && v.already)
+        rc = buf_append_str(&b, v.list_id > 0 ? "</strong> receives no more emails from this "
+                                                "list."
+                                              : "</strong> receives no more of our emails.");
+    else if (!rc) {
+        rc = buf_append_str(&b, "</strong> from ");
+        rc = rc ? rc : append_scope(&b, &v, "all our emails");
+        rc = rc ? rc : buf_append_str(&b, "?");
+    }
     if (!rc)
         rc = buf_append_str(&b, "</p>");
     if (!rc && !v.already)
@@ -97,16 +107,26 @@ enum http_result api_unsubscribe_page(struct http_request *req, void *ctx)
 }
 
 /* RFC 8058 one-click (List-Unsubscribe=One-Click), the page's own form, or an empty body: the
- * body carries nothing to decide on, the token says it all. */
+ * body carries nothing to decide on, the token says it all. The page names what stopped: every
+ * list the link covered, or everything. */
 enum http_result api_unsubscribe_post(struct http_request *req, void *ctx)
 {
     struct app *app = ctx;
+    struct mail_unsub_view v;
     int rc = mail_unsubscribe_apply(app->store, &app->mail_keys, http_req_param(req, "token"),
-                                    clock_now_ms(), NULL);
+                                    clock_now_ms(), NULL, &v);
     if (rc)
         return page_error(req, rc);
-    api_page_message(req, 200, "You are unsubscribed", "You will receive no more of these emails.");
-    return HTTP_REPLIED;
+    struct buf b;
+    buf_init(&b, PAGE_MAX);
+    rc = buf_append_str(&b, "<h1>You are unsubscribed</h1><p><strong>");
+    rc = rc ? rc : buf_append_html(&b, v.email);
+    rc = rc ? rc : buf_append_str(&b, "</strong> will receive no more emails from ");
+    rc = rc ? rc : append_scope(&b, &v, "us");
+    rc = rc ? rc : buf_append_str(&b, ".</p>");
+    if (!rc)
+        rc = append_prefs_link(&b, app, v.contact_id);
+    return page_done(req, &b, rc, "You are unsubscribed");
 }
 
 static int append_pref_list(struct buf *b, const struct mail_pref_list *l)

@@ -1,5 +1,6 @@
-/* The inbound SMTP listener (inbound.h): socket, acceptor thread, connection cap, and per
- * session the SMTP dialogue, the recipient checks and the hand-over of each message. */
+/* The inbound SMTP listener (inbound.h): socket, acceptor thread, connection caps (in all and
+ * per address), joinable session threads, and per session the SMTP dialogue under absolute
+ * deadlines, the recipient checks and the hand-over of each message. */
 #include "mail/inbound.h"
 
 #include <errno.h>
@@ -23,24 +24,33 @@
 #include "mail/bounce.h"
 #include "mail/unsubscribe.h"
 
-#define CMD_MAX 512           /* a command line, RFC 5321 4.5.3.1.4 */
-#define DATA_LINE_MAX 65536   /* a text line of DATA (RFC: 1000; be lenient, not unbounded) */
-#define RCPT_MAX 16           /* recipients per message */
-#define SESSION_MAX_MS 600000 /* a whole session */
-#define ERRORS_MAX 10         /* bad commands before the session is closed */
-#define POLL_SLICE_MS 250     /* how often a waiting session looks at the stop flag */
-#define STOP_WAIT_MS 30000    /* how long stop waits for sessions */
+#define CMD_MAX 512         /* a command line, RFC 5321 4.5.3.1.4 */
+#define DATA_LINE_MAX 65536 /* a text line of DATA (RFC: 1000; be lenient, not unbounded) */
+#define RCPT_MAX 16         /* recipients per message */
+#define ERRORS_MAX 10       /* bad commands before the session is closed */
+#define POLL_SLICE_MS 250   /* how often a waiting session looks at the stop flag */
+#define STOP_GRACE_MS 5000  /* how long stop lets sessions finish before shutting sockets */
+
+/* One session thread: joinable, joined by the acceptor once done, or by stop. */
+struct slot {
+    pthread_t thread;
+    int fd;      /* -1 once the session closed it */
+    char ip[64]; /* the peer's numeric address */
+    bool used;   /* a thread was started and is not joined yet */
+    bool done;   /* the session ended (its thread is about to return) */
+};
 
 struct mail_inbound {
     struct store *store;
     const struct mail_keyring *keys;
     char hostname[128];
-    int max_connections, timeout_ms;
+    int max_connections, timeout_ms, session_max_ms, data_max_ms, commands_max, per_ip_max;
     size_t message_max;
     int lfd, wake[2], port;
     pthread_t acceptor;
     pthread_mutex_t mu;
     pthread_cond_t cv;
+    struct slot *slots; /* max_connections of them, under mu */
     int active;
     atomic_bool stopping;
 };
@@ -52,38 +62,46 @@ struct rcpt {
 
 struct session {
     struct mail_inbound *srv;
-    int fd;
+    int fd, slot;
     int64_t deadline_ns; /* monotonic end of the session */
+    int64_t step_ns;     /* monotonic end of the current command line, or of the whole DATA */
     char in[8192];
     size_t ilen, ipos;
     bool helo, mail;
-    int nrcpt, errors;
+    int nrcpt, errors, commands;
     struct rcpt rcpt[RCPT_MAX];
     char *line; /* DATA_LINE_MAX bytes */
 };
 
 /* ---- I/O ---- */
 
-/* 1: data buffered, 0: the peer closed, -1: timeout or error, -2: the server is stopping. */
+/* The earlier of the step's and the session's deadlines. */
+static int64_t sess_end(const struct session *s)
+{
+    return s->step_ns < s->deadline_ns ? s->step_ns : s->deadline_ns;
+}
+
+/* 1: data buffered, 0: the peer closed, -1: timeout or error, -2: the server is stopping.
+ * Both deadlines are absolute: bytes trickling in do not extend them. */
 static int sess_fill(struct session *s)
 {
-    int waited = 0;
     for (;;) {
         if (atomic_load(&s->srv->stopping))
             return -2;
+        int64_t left_ms = (sess_end(s) - clock_mono_ns()) / 1000000;
+        if (left_ms <= 0)
+            return -1;
         struct pollfd p = {s->fd, POLLIN, 0};
-        int r = poll(&p, 1, POLL_SLICE_MS);
+        int r = poll(&p, 1, left_ms < POLL_SLICE_MS ? (int)left_ms + 1 : POLL_SLICE_MS);
         if (r < 0 && errno == EINTR)
             continue;
         if (r < 0)
             return -1;
-        if (r == 0) {
-            waited += POLL_SLICE_MS;
-            if (waited >= s->srv->timeout_ms || clock_mono_ns() > s->deadline_ns)
-                return -1;
+        if (r == 0)
             continue;
-        }
         ssize_t n = recv(s->fd, s->in, sizeof(s->in), 0);
+        if (n > 0 && clock_mono_ns() >= sess_end(s))
+            return -1;
         if (n > 0) {
             s->ilen = (size_t)n;
             s->ipos = 0;
@@ -152,7 +170,7 @@ static enum herald_err deliver_unsubscribe(struct session *s, const struct rcpt 
 {
     bool changed = false;
     enum herald_err rc =
-        mail_unsubscribe_apply(s->srv->store, s->srv->keys, r->token, now, &changed);
+        mail_unsubscribe_apply(s->srv->store, s->srv->keys, r->token, now, &changed, NULL);
     if (rc == HERALD_ERR_NOT_FOUND || rc == HERALD_ERR_TOKEN_INVALID ||
         rc == HERALD_ERR_TOKEN_EXPIRED) {
         log_info("inbound unsubscribe ignored", json_pack("{s:s}", "reason", herald_err_code(rc)));
@@ -306,18 +324,15 @@ static int read_data(struct session *s, struct buf *msg, bool *too_big, bool *ba
     }
 }
 
-/* DATA: returns the session's fate (1 go on, <= 0 end). */
+/* DATA after MAIL and at least one RCPT: returns the session's fate (1 go on, <= 0 end). The
+ * whole message must arrive within data_max_ms. */
 static int cmd_data(struct session *s)
 {
-    if (!s->mail || s->nrcpt == 0)
-        return sess_send(s, s->mail ? "554 5.5.1 No valid recipients\r\n"
-                                    : "503 5.5.1 Send MAIL first\r\n")
-                   ? 1
-                   : -1;
     if (!sess_send(s, "354 End data with <CR><LF>.<CR><LF>\r\n"))
         return -1;
     struct buf msg;
     buf_init(&msg, s->srv->message_max);
+    s->step_ns = clock_mono_ns() + (int64_t)s->srv->data_max_ms * 1000000;
     bool too_big, bad_line;
     int r = read_data(s, &msg, &too_big, &bad_line);
     const char *reply = "250 2.0.0 OK\r\n";
@@ -359,8 +374,10 @@ static int dispatch(struct session *s, const char *line)
         reply = cmd_mail(s, args);
     else if (VERB("RCPT"))
         reply = cmd_rcpt(s, args);
-    else if (VERB("DATA"))
+    else if (VERB("DATA") && s->mail && s->nrcpt > 0)
         return cmd_data(s);
+    else if (VERB("DATA"))
+        reply = s->mail ? "554 5.5.1 No valid recipients\r\n" : "503 5.5.1 Send MAIL first\r\n";
     else if (VERB("RSET")) {
         sess_reset(s);
         reply = "250 2.0.0 OK\r\n";
@@ -375,6 +392,9 @@ static int dispatch(struct session *s, const char *line)
         reply = "502 5.5.2 Command not recognised\r\n";
         s->errors++;
     }
+    /* Only a MAIL or RCPT that was taken moves a transaction on; anything else counts. */
+    if (!((VERB("MAIL") || VERB("RCPT")) && reply[0] == '2'))
+        s->commands++;
 #undef VERB
     if (reply[0] == '5')
         s->errors++;
@@ -390,6 +410,7 @@ static void session_run(struct session *s)
     for (;;) {
         size_t len;
         bool overflow;
+        s->step_ns = clock_mono_ns() + (int64_t)s->srv->timeout_ms * 1000000;
         int r = sess_line(s, line, sizeof(line), &len, &overflow);
         if (r == -2)
             sess_send(s, "421 4.3.2 Service shutting down\r\n");
@@ -410,6 +431,10 @@ static void session_run(struct session *s)
             sess_send(s, "421 4.7.0 Too many errors\r\n");
             return;
         }
+        if (s->commands >= s->srv->commands_max) {
+            sess_send(s, "421 4.7.0 Too many commands, closing connection\r\n");
+            return;
+        }
     }
 }
 
@@ -420,13 +445,15 @@ static void *session_main(void *arg)
     struct session *s = arg;
     struct mail_inbound *srv = s->srv;
     session_run(s);
+    pthread_mutex_lock(&srv->mu); /* stop may be shutting this fd down: close it under mu */
     close(s->fd);
-    free(s->line);
-    free(s);
-    pthread_mutex_lock(&srv->mu);
+    srv->slots[s->slot].fd = -1;
+    srv->slots[s->slot].done = true;
     srv->active--;
     pthread_cond_broadcast(&srv->cv);
     pthread_mutex_unlock(&srv->mu);
+    free(s->line);
+    free(s);
     return NULL;
 }
 
@@ -437,40 +464,77 @@ static void refuse(int fd, const char *reply)
     close(fd);
 }
 
-/* Starts a session thread for fd, or answers 421 when at the cap. */
-static void admit(struct mail_inbound *srv, int fd)
+/* Joins the threads of ended sessions; under mu. */
+static void reap(struct mail_inbound *srv)
+{
+    for (int i = 0; i < srv->max_connections; i++)
+        if (srv->slots[i].used && srv->slots[i].done) {
+            pthread_join(srv->slots[i].thread, NULL);
+            srv->slots[i].used = false;
+        }
+}
+
+/* Takes a slot for a connection from ip; *slot -1 and the refusal when at a cap. Under mu. */
+static const char *take_slot(struct mail_inbound *srv, int fd, const char *ip, int *slot)
+{
+    int same = 0;
+    *slot = -1;
+    reap(srv);
+    for (int i = 0; i < srv->max_connections; i++) {
+        if (srv->slots[i].used)
+            same += strcmp(srv->slots[i].ip, ip) == 0;
+        else if (*slot < 0)
+            *slot = i;
+    }
+    if (*slot < 0)
+        return "421 4.3.2 Too many connections, try again later\r\n";
+    if (same >= srv->per_ip_max) {
+        *slot = -1;
+        return "421 4.7.0 Too many connections from your address, try again later\r\n";
+    }
+    struct slot *sl = &srv->slots[*slot];
+    *sl = (struct slot){.fd = fd, .used = true};
+    snprintf(sl->ip, sizeof(sl->ip), "%s", ip);
+    srv->active++;
+    return NULL;
+}
+
+/* Starts a session thread for fd, or answers 421 when at a cap. */
+static void admit(struct mail_inbound *srv, int fd, const char *ip)
 {
     struct timeval tv = {srv->timeout_ms / 1000, (srv->timeout_ms % 1000) * 1000};
     setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+    int slot;
     pthread_mutex_lock(&srv->mu);
-    bool full = srv->active >= srv->max_connections;
-    if (!full)
-        srv->active++;
+    const char *refusal = take_slot(srv, fd, ip, &slot);
     pthread_mutex_unlock(&srv->mu);
-    if (full) {
-        refuse(fd, "421 4.3.2 Too many connections, try again later\r\n");
+    if (refusal) {
+        refuse(fd, refusal);
         return;
     }
     struct session *s = calloc(1, sizeof(*s));
     char *line = malloc(DATA_LINE_MAX);
-    pthread_t t;
-    pthread_attr_t attr;
-    pthread_attr_init(&attr);
-    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
     if (s && line) {
-        *s = (struct session){.srv = srv, .fd = fd, .line = line};
-        s->deadline_ns = clock_mono_ns() + (int64_t)SESSION_MAX_MS * 1000000;
+        *s = (struct session){.srv = srv, .fd = fd, .slot = slot, .line = line};
+        s->deadline_ns = clock_mono_ns() + (int64_t)srv->session_max_ms * 1000000;
     }
-    if (!s || !line || pthread_create(&t, &attr, session_main, s) != 0) {
+    if (!s || !line || pthread_create(&srv->slots[slot].thread, NULL, session_main, s) != 0) {
         free(s);
         free(line);
         refuse(fd, "421 4.3.0 Cannot take the connection now\r\n");
         pthread_mutex_lock(&srv->mu);
+        srv->slots[slot].used = false;
         srv->active--;
         pthread_cond_broadcast(&srv->cv);
         pthread_mutex_unlock(&srv->mu);
     }
-    pthread_attr_destroy(&attr);
+}
+
+static void peer_ip(const struct sockaddr_storage *ss, socklen_t len, char *out, size_t size)
+{
+    if (getnameinfo((const struct sockaddr *)ss, len, out, (socklen_t)size, NULL, 0,
+                    NI_NUMERICHOST) != 0)
+        snprintf(out, size, "?");
 }
 
 static void *acceptor_main(void *arg)
@@ -483,10 +547,14 @@ static void *acceptor_main(void *arg)
             continue;
         if (r < 0 || p[1].revents || atomic_load(&srv->stopping))
             return NULL;
-        int fd = accept4(srv->lfd, NULL, NULL, SOCK_CLOEXEC);
-        if (fd >= 0)
-            admit(srv, fd);
-        else if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM)
+        struct sockaddr_storage ss;
+        socklen_t sl = sizeof(ss);
+        char ip[64];
+        int fd = accept4(srv->lfd, (struct sockaddr *)&ss, &sl, SOCK_CLOEXEC);
+        if (fd >= 0) {
+            peer_ip(&ss, sl, ip, sizeof(ip));
+            admit(srv, fd, ip);
+        } else if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM)
             poll(&p[1], 1, 100); /* out of descriptors: no busy loop, still wakes on stop */
     }
 }
@@ -540,6 +608,7 @@ static void inbound_free(struct mail_inbound *srv)
         close(srv->wake[1]);
     pthread_mutex_destroy(&srv->mu);
     pthread_cond_destroy(&srv->cv);
+    free(srv->slots);
     free(srv);
 }
 
@@ -555,6 +624,11 @@ enum herald_err mail_inbound_start(const struct mail_inbound_opts *o, struct mai
         .max_connections =
             o->max_connections > 0 ? o->max_connections : MAIL_INBOUND_DEFAULT_CONNECTIONS,
         .timeout_ms = o->timeout_ms > 0 ? o->timeout_ms : MAIL_INBOUND_DEFAULT_TIMEOUT_MS,
+        .session_max_ms =
+            o->session_max_ms > 0 ? o->session_max_ms : MAIL_INBOUND_DEFAULT_SESSION_MS,
+        .data_max_ms = o->data_max_ms > 0 ? o->data_max_ms : MAIL_INBOUND_DEFAULT_DATA_MS,
+        .commands_max = o->commands_max > 0 ? o->commands_max : MAIL_INBOUND_DEFAULT_COMMANDS,
+        .per_ip_max = o->per_ip_max > 0 ? o->per_ip_max : MAIL_INBOUND_DEFAULT_PER_IP,
         .message_max = o->message_max ? o->message_max : MAIL_INBOUND_DEFAULT_MESSAGE_MAX,
         .lfd = -1,
         .wake = {-1, -1},
@@ -562,7 +636,10 @@ enum herald_err mail_inbound_start(const struct mail_inbound_opts *o, struct mai
     snprintf(srv->hostname, sizeof(srv->hostname), "%s", o->hostname ? o->hostname : "herald");
     pthread_mutex_init(&srv->mu, NULL);
     clock_cond_init(&srv->cv);
-    enum herald_err rc = bind_listener(o->listen ? o->listen : "", &srv->lfd, &srv->port);
+    srv->slots = calloc((size_t)srv->max_connections, sizeof(*srv->slots));
+    enum herald_err rc = srv->slots ? HERALD_OK : HERALD_ERR_NOMEM;
+    if (!rc)
+        rc = bind_listener(o->listen ? o->listen : "", &srv->lfd, &srv->port);
     if (!rc && pipe2(srv->wake, O_CLOEXEC) != 0)
         rc = HERALD_ERR_IO;
     if (!rc && pthread_create(&srv->acceptor, NULL, acceptor_main, srv) != 0)
@@ -582,6 +659,9 @@ int mail_inbound_port(const struct mail_inbound *srv)
     return srv ? srv->port : 0;
 }
 
+/* Sessions notice the stop within POLL_SLICE_MS and answer 421 themselves; those still busy
+ * after the grace (in a store call, or blocked sending) have their sockets shut down. Every
+ * session thread is joined before the listener is freed, so none touches the store after. */
 void mail_inbound_stop(struct mail_inbound *srv)
 {
     if (!srv)
@@ -591,14 +671,18 @@ void mail_inbound_stop(struct mail_inbound *srv)
     (void)n;
     pthread_join(srv->acceptor, NULL);
     pthread_mutex_lock(&srv->mu);
-    struct timespec deadline = clock_deadline_in(STOP_WAIT_MS);
+    struct timespec deadline = clock_deadline_in(STOP_GRACE_MS);
     while (srv->active > 0 && pthread_cond_timedwait(&srv->cv, &srv->mu, &deadline) == 0)
         ;
-    int left = srv->active;
+    if (srv->active > 0)
+        log_warn("bounce listener sessions still busy at stop: shutting them down",
+                 json_pack("{s:i}", "open", srv->active));
+    for (int i = 0; i < srv->max_connections; i++)
+        if (srv->slots[i].used && !srv->slots[i].done && srv->slots[i].fd >= 0)
+            shutdown(srv->slots[i].fd, SHUT_RDWR);
     pthread_mutex_unlock(&srv->mu);
-    if (left > 0) { /* a session stuck past the deadline still points at srv: keep it */
-        log_warn("bounce listener sessions still open at stop", json_pack("{s:i}", "open", left));
-        return;
-    }
+    for (int i = 0; i < srv->max_connections; i++)
+        if (srv->slots[i].used) /* no new sessions: the acceptor is gone */
+            pthread_join(srv->slots[i].thread, NULL);
     inbound_free(srv);
 }

@@ -21,18 +21,14 @@ static enum herald_err read_token(const struct mail_keyring *keys, enum mail_tok
     return rc;
 }
 
-/* Records one unsubscribe that changed something: the feedback row and the event. `list_id`
- * 0 means every list (the global opt-out). */
+/* Records one unsubscribe that changed something: the feedback row and the event. `scope` is
+ * the list ids it covered ("3" or "3,5"), or "all" for the global opt-out. */
 static enum herald_err record_unsub(struct store_conn *c, const struct store_fb_contact *ct,
-                                    int64_t campaign_id, int64_t list_id, const char *via,
+                                    int64_t campaign_id, const char *scope, const char *via,
                                     int64_t now_ms)
 {
     int64_t queue_id = 0;
-    char qstatus[16], scope[32], source[96], detail[64];
-    if (list_id > 0)
-        snprintf(scope, sizeof(scope), "%" PRId64, list_id);
-    else
-        snprintf(scope, sizeof(scope), "all");
+    char qstatus[16], source[96], detail[320];
     snprintf(detail, sizeof(detail), "%s list:%s", via, scope);
     enum herald_err rc = store_feedback_queue_row(c, campaign_id, ct->id, &queue_id, qstatus);
     if (!rc)
@@ -44,33 +40,60 @@ static enum herald_err record_unsub(struct store_conn *c, const struct store_fb_
         snprintf(source, sizeof(source), "%" PRId64, queue_id);
     else
         snprintf(source, sizeof(source), "pref:%" PRId64 ":%s", ct->id, scope);
-    char payload[128];
+    char payload[400];
     snprintf(payload, sizeof(payload), "{\"contactId\":%" PRId64 ",\"list\":\"%s\",\"via\":\"%s\"}",
              ct->id, scope, via);
     struct mail_event ev = {MAIL_EV_UNSUBSCRIBED, campaign_id, ct->email, source, now_ms, payload};
     return mail_events_insert(c, &ev, 1, now_ms);
 }
 
+static enum herald_err record_list_unsub(struct store_conn *c, const struct store_fb_contact *ct,
+                                         int64_t campaign_id, int64_t list_id, const char *via,
+                                         int64_t now_ms)
+{
+    char scope[32];
+    if (list_id > 0)
+        snprintf(scope, sizeof(scope), "%" PRId64, list_id);
+    else
+        snprintf(scope, sizeof(scope), "all");
+    return record_unsub(c, ct, campaign_id, scope, via, now_ms);
+}
+
 struct unsub_op {
     struct mail_token t;
     int64_t now_ms;
     const char *via;
-    struct mail_unsub_view *view; /* view: read only */
+    struct mail_unsub_view *view; /* what the token covers (view: read only) */
     bool changed;
 };
 
-static int subscription_status(struct store_conn *c, int64_t contact_id, int64_t list_id,
-                               char status[16])
+/* Appends a list's name to v->lists (", "-joined, truncated to fit). */
+static void view_add_list(struct mail_unsub_view *v, const char *name)
 {
-    struct store_fb_sub *subs = NULL;
-    size_t n = 0;
-    status[0] = '\0';
-    int rc = store_feedback_subscriptions(c, contact_id, &subs, &n);
-    for (size_t i = 0; !rc && i < n; i++)
-        if (subs[i].list_id == list_id)
-            memcpy(status, subs[i].status, 16);
-    store_feedback_subs_free(subs, n);
-    return rc;
+    size_t used = strlen(v->lists);
+    if (used + 3 < sizeof(v->lists))
+        snprintf(v->lists + used, sizeof(v->lists) - used, "%s%s", used ? ", " : "", name);
+    v->nlists++;
+}
+
+static void view_start(struct mail_unsub_view *v, const struct mail_token *t,
+                       const struct store_fb_contact *ct)
+{
+    memset(v, 0, sizeof(*v));
+    v->contact_id = ct->id;
+    v->campaign_id = t->campaign_id;
+    v->list_id = t->list_id;
+    snprintf(v->email, sizeof(v->email), "%s", ct->email);
+    v->already = ct->unsubscribed_at_ms != 0;
+}
+
+/* The subscriptions a list token covers: its list and, when it names a campaign, every list of
+ * that campaign (the contact may have qualified through several). */
+static int token_subs(struct store_conn *c, const struct mail_token *t, struct store_fb_sub **subs,
+                      size_t *n)
+{
+    return store_feedback_token_subscriptions(c, t->contact_id, t->campaign_id, t->list_id, subs,
+                                              n);
 }
 
 static int view_tx(struct store_conn *c, void *arg)
@@ -81,21 +104,17 @@ static int view_tx(struct store_conn *c, void *arg)
     int rc = store_feedback_contact_get(c, op->t.contact_id, &ct);
     if (rc)
         return rc;
-    memset(v, 0, sizeof(*v));
-    v->contact_id = ct.id;
-    v->campaign_id = op->t.campaign_id;
-    v->list_id = op->t.list_id;
-    snprintf(v->email, sizeof(v->email), "%s", ct.email);
-    v->already = ct.unsubscribed_at_ms != 0;
+    view_start(v, &op->t, &ct);
     if (op->t.list_id <= 0 || v->already)
         return HERALD_OK;
-    char status[16] = "";
-    rc = store_feedback_list_name(c, op->t.list_id, v->list_name, sizeof(v->list_name));
-    if (rc == HERALD_ERR_NOT_FOUND)
-        rc = HERALD_OK;
-    if (!rc)
-        rc = subscription_status(c, ct.id, op->t.list_id, status);
-    v->already = !status[0] || strcmp(status, "unsubscribed") == 0;
+    struct store_fb_sub *subs = NULL;
+    size_t n = 0;
+    rc = token_subs(c, &op->t, &subs, &n);
+    for (size_t i = 0; !rc && i < n; i++)
+        if (strcmp(subs[i].status, "unsubscribed") != 0)
+            view_add_list(v, subs[i].name);
+    store_feedback_subs_free(subs, n);
+    v->already = v->nlists == 0;
     return rc;
 }
 
@@ -108,25 +127,56 @@ enum herald_err mail_unsubscribe_view(struct store *st, const struct mail_keyrin
     return rc ? rc : store_run_read(st, view_tx, &op);
 }
 
+/* Unsubscribes from every list the token covers; one feedback row and one event name them. */
+static int apply_lists(struct store_conn *c, struct unsub_op *op, const struct store_fb_contact *ct)
+{
+    struct store_fb_sub *subs = NULL;
+    size_t n = 0, used = 0;
+    char scope[256] = "";
+    int rc = token_subs(c, &op->t, &subs, &n);
+    for (size_t i = 0; !rc && i < n; i++) {
+        bool changed = false;
+        rc = store_feedback_unsubscribe_list(c, ct->id, subs[i].list_id, op->now_ms, &changed);
+        view_add_list(op->view, subs[i].name);
+        if (rc || !changed)
+            continue;
+        op->changed = true;
+        if (used + 24 < sizeof(scope))
+            used += (size_t)snprintf(scope + used, sizeof(scope) - used, "%s%" PRId64,
+                                     used ? "," : "", subs[i].list_id);
+    }
+    store_feedback_subs_free(subs, n);
+    if (!rc && op->changed)
+        rc = record_unsub(c, ct, op->t.campaign_id, scope, op->via, op->now_ms);
+    return rc;
+}
+
 static int apply_tx(struct store_conn *c, void *arg)
 {
     struct unsub_op *op = arg;
     struct store_fb_contact ct;
     op->changed = false;
     int rc = store_feedback_contact_get(c, op->t.contact_id, &ct);
-    if (!rc && op->t.list_id > 0)
-        rc = store_feedback_unsubscribe_list(c, ct.id, op->t.list_id, op->now_ms, &op->changed);
-    else if (!rc)
+    if (rc)
+        return rc;
+    view_start(op->view, &op->t, &ct);
+    if (op->t.list_id > 0)
+        rc = apply_lists(c, op, &ct);
+    else {
         rc = store_feedback_set_global_unsubscribe(c, ct.id, true, op->now_ms, &op->changed);
-    if (!rc && op->changed)
-        rc = record_unsub(c, &ct, op->t.campaign_id, op->t.list_id, op->via, op->now_ms);
+        if (!rc && op->changed)
+            rc = record_list_unsub(c, &ct, op->t.campaign_id, 0, op->via, op->now_ms);
+    }
+    op->view->already = !op->changed;
     return rc;
 }
 
 enum herald_err mail_unsubscribe_apply(struct store *st, const struct mail_keyring *keys,
-                                       const char *token, int64_t now_ms, bool *changed)
+                                       const char *token, int64_t now_ms, bool *changed,
+                                       struct mail_unsub_view *out)
 {
-    struct unsub_op op = {.now_ms = now_ms, .via = "link"};
+    struct mail_unsub_view scratch;
+    struct unsub_op op = {.now_ms = now_ms, .via = "link", .view = out ? out : &scratch};
     enum herald_err rc = read_token(keys, MAIL_TOKEN_UNSUBSCRIBE, token, now_ms, &op.t);
     if (!rc)
         rc = store_run_tx(st, apply_tx, &op);
@@ -220,7 +270,8 @@ static int apply_list(struct store_conn *c, const struct prefs_op *op,
     bool is_unsub = strcmp(s->status, "unsubscribed") == 0;
     if (!keep && !is_unsub) {
         int rc = store_feedback_unsubscribe_list(c, ct->id, s->list_id, op->now_ms, &changed);
-        return rc || !changed ? rc : record_unsub(c, ct, 0, s->list_id, "preferences", op->now_ms);
+        return rc || !changed ? rc
+                              : record_list_unsub(c, ct, 0, s->list_id, "preferences", op->now_ms);
     }
     if (keep && is_unsub)
         return store_feedback_resubscribe_list(c, ct->id, s->list_id, "preferences page",
@@ -244,7 +295,7 @@ static int prefs_apply_tx(struct store_conn *c, void *arg)
     if (!rc)
         rc = store_feedback_set_global_unsubscribe(c, ct.id, op->all, op->now_ms, &changed);
     if (!rc && changed && op->all)
-        rc = record_unsub(c, &ct, 0, 0, "preferences", op->now_ms);
+        rc = record_list_unsub(c, &ct, 0, 0, "preferences", op->now_ms);
     return rc;
 }
 

@@ -5,9 +5,12 @@
  * re-checks that a contact is mailable when it sends, skips the contact from the next message.
  *
  * An unsubscribe token (MAIL_TOKEN_UNSUBSCRIBE) names a contact, the campaign and the list the
- * mail came through: with a list it unsubscribes from that list (subscription → unsubscribed),
- * with none globally (contacts.unsubscribed_at_ms). Repeating it changes nothing and records
- * nothing more (idempotent).
+ * mail came through. With a list it unsubscribes from that list and, when it names a campaign,
+ * from every other list of that campaign the contact is subscribed to (the campaign mailed the
+ * contact once, through one of them, but would mail it again through any): so the next
+ * campaign to those lists does not reach it. With no list it unsubscribes globally
+ * (contacts.unsubscribed_at_ms). One change is recorded as one feedback row and one event
+ * naming every list it covered; repeating it changes nothing and records nothing more.
  *
  * Errors: HERALD_ERR_TOKEN_INVALID (malformed, forged, another kind), HERALD_ERR_TOKEN_EXPIRED,
  * HERALD_ERR_NOT_FOUND (the contact no longer exists), store errors. */
@@ -23,20 +26,23 @@
 
 struct store;
 
-/* What the unsubscribe page shows before the contact confirms. */
+/* What the unsubscribe page shows before the contact confirms, and what applying covered. */
 struct mail_unsub_view {
-    int64_t contact_id, campaign_id, list_id;
+    int64_t contact_id, campaign_id, list_id; /* list_id 0: the global opt-out */
     char email[256];
-    char list_name[256]; /* "" when the token names no list (or it was deleted) */
-    bool already;        /* nothing left to do: already unsubscribed */
+    char lists[1024]; /* the lists' names, ", "-joined (truncated); "" when global or none */
+    int nlists;       /* how many lists `lists` names */
+    bool already;     /* nothing left to do: already unsubscribed */
 };
 enum herald_err mail_unsubscribe_view(struct store *st, const struct mail_keyring *keys,
                                       const char *token, int64_t now_ms,
                                       struct mail_unsub_view *out);
 
-/* Applies an unsubscribe token; *changed (may be NULL) says whether anything changed. */
+/* Applies an unsubscribe token; *changed (may be NULL) says whether anything changed; *out
+ * (may be NULL) gets the contact and every list the token covers (unsubscribed now or before). */
 enum herald_err mail_unsubscribe_apply(struct store *st, const struct mail_keyring *keys,
-                                       const char *token, int64_t now_ms, bool *changed);
+                                       const char *token, int64_t now_ms, bool *changed,
+                                       struct mail_unsub_view *out);
 
 /* One list on the preferences page. */
 struct mail_pref_list {

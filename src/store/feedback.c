@@ -90,6 +90,12 @@ const struct store_stmt_def store_feedback_stmts[STMT_FEEDBACK__END - STMT_FEEDB
     FB(FB_COUNTS_ALL) = {FEEDBACK_COUNTS(ALL_CAMPAIGNS), NULL, false},
     FB(FB_QUEUE_STATS) = {QUEUE_STATS("WHERE campaign_id = $1"), NULL, false},
     FB(FB_QUEUE_STATS_ALL) = {QUEUE_STATS("WHERE CAST($1 AS BIGINT) IS NOT NULL"), NULL, false},
+    /* The contact's subscriptions to the token's list and to every list of its campaign. */
+    FB(FB_TOKEN_SUBS) = {"SELECT s.list_id, l.name, l.description, s.status FROM subscriptions s "
+                         "JOIN mail_lists l ON l.id = s.list_id WHERE s.contact_id = $1 AND "
+                         "(s.list_id = $3 OR s.list_id IN (SELECT cl.list_id FROM campaign_lists "
+                         "cl WHERE cl.campaign_id = $2)) ORDER BY l.name, s.list_id",
+                         NULL, false},
 };
 
 static void copy_cell(const struct store_res *r, int row, int col, char *out, size_t size)
@@ -139,14 +145,15 @@ void store_feedback_subs_free(struct store_fb_sub *subs, size_t count)
     free(subs);
 }
 
-enum herald_err store_feedback_subscriptions(struct store_conn *c, int64_t contact_id,
-                                             struct store_fb_sub **out, size_t *count)
+/* Reads rows (list_id, name, description, status) of statement id into *out. */
+static enum herald_err subs_query(struct store_conn *c, enum store_stmt id,
+                                  const struct store_val *p, int np, struct store_fb_sub **out,
+                                  size_t *count)
 {
-    struct store_val p[] = {SV_I64(contact_id)};
     struct store_res r = {0};
     *out = NULL;
     *count = 0;
-    int rc = store_query(c, STMT_FB_SUBS, p, 1, &r);
+    int rc = store_query(c, id, p, np, &r);
     struct store_fb_sub *subs = NULL;
     if (!rc && r.nrows > 0 && !(subs = calloc((size_t)r.nrows, sizeof(*subs))))
         rc = HERALD_ERR_NOMEM;
@@ -167,6 +174,21 @@ enum herald_err store_feedback_subscriptions(struct store_conn *c, int64_t conta
     }
     store_res_free(&r);
     return rc;
+}
+
+enum herald_err store_feedback_subscriptions(struct store_conn *c, int64_t contact_id,
+                                             struct store_fb_sub **out, size_t *count)
+{
+    struct store_val p[] = {SV_I64(contact_id)};
+    return subs_query(c, STMT_FB_SUBS, p, 1, out, count);
+}
+
+enum herald_err store_feedback_token_subscriptions(struct store_conn *c, int64_t contact_id,
+                                                   int64_t campaign_id, int64_t list_id,
+                                                   struct store_fb_sub **out, size_t *count)
+{
+    struct store_val p[] = {SV_I64(contact_id), SV_I64(campaign_id), SV_I64(list_id)};
+    return subs_query(c, STMT_FB_TOKEN_SUBS, p, 3, out, count);
 }
 
 enum herald_err store_feedback_list_name(struct store_conn *c, int64_t list_id, char *out,

@@ -44,6 +44,12 @@ struct store_fb_sub {
 /* The contact's subscriptions by list name. Allocates *out (store_feedback_subs_free). */
 enum herald_err store_feedback_subscriptions(struct store_conn *c, int64_t contact_id,
                                              struct store_fb_sub **out, size_t *count);
+/* The contact's subscriptions (any status) to list_id and to every list of campaign_id (0:
+ * none): the lists an unsubscribe link of that campaign, mailed through that list, covers.
+ * Allocates *out (store_feedback_subs_free). */
+enum herald_err store_feedback_token_subscriptions(struct store_conn *c, int64_t contact_id,
+                                                   int64_t campaign_id, int64_t list_id,
+                                                   struct store_fb_sub **out, size_t *count);
 void store_feedback_subs_free(struct store_fb_sub *subs, size_t count);
 /* The name of a list; HERALD_ERR_NOT_FOUND when it does not exist. */
 enum herald_err store_feedback_list_name(struct store_conn *c, int64_t list_id, char *out,

@@ -155,6 +155,7 @@ enum store_stmt {
     STMT_FB_COUNTS_ALL,
     STMT_FB_QUEUE_STATS,
     STMT_FB_QUEUE_STATS_ALL,
+    STMT_FB_TOKEN_SUBS,
     STMT_FEEDBACK__END,
     /* CSV contact imports: uploaded chunks, batch upserts (store/imports.c) */
     STMT_IMPORTS__BASE = STMT_FEEDBACK__END,

@@ -211,18 +211,33 @@ def test_smtp_session_rules(h):
     assert contact(db, cid)["delivery"] == "bounced"
 
 
-def test_connection_cap_answers_421(make_herald):
+def connect_from(port, source):
+    s = socket.create_connection(("127.0.0.1", port), timeout=10, source_address=(source, 0))
+    return s
+
+
+def test_connection_caps_answer_421(make_herald):
+    """32 sessions at once in all, 4 from one address: beyond either, 421 at once."""
     herald = make_herald(env={"HERALD_BOUNCE_LISTEN": "127.0.0.1:0"})
     write_key(herald)
     herald.start()
     port = inbound_port(herald)
     held = []
     try:
-        for _ in range(32):
-            s = socket.create_connection(("127.0.0.1", port), timeout=10)
-            assert s.recv(100).startswith(b"220")
+        for i in range(4):
+            held.append(connect_from(port, "127.0.0.1"))
+            assert held[-1].recv(100).startswith(b"220")
+        fifth = connect_from(port, "127.0.0.1")
+        assert fifth.recv(100).startswith(b"421")
+        fifth.close()
+        other = connect_from(port, "127.0.0.2")  # another address still gets in
+        assert other.recv(100).startswith(b"220")
+        held.append(other)
+        for i in range(27):  # 32 in all, from 127.0.0.2-8
+            s = connect_from(port, f"127.0.0.{2 + (i + 1) // 4}")
+            assert s.recv(100).startswith(b"220"), i
             held.append(s)
-        extra = socket.create_connection(("127.0.0.1", port), timeout=10)
+        extra = connect_from(port, "127.0.0.20")
         assert extra.recv(100).startswith(b"421")
         extra.close()
     finally:
@@ -231,6 +246,18 @@ def test_connection_cap_answers_421(make_herald):
     time.sleep(0.5)
     with smtplib.SMTP("127.0.0.1", port, timeout=20) as s:
         assert s.noop()[0] == 250
+
+
+def test_noop_forever_is_cut_off(h):
+    """NOOPs keep no session open: after 100 commands that move no transaction on, 421."""
+    with socket.create_connection(("127.0.0.1", h.smtp_port), timeout=10) as s:
+        f = s.makefile("rb")
+        assert f.readline().startswith(b"220")
+        s.sendall(b"NOOP\r\n" * 100)
+        replies = [f.readline() for _ in range(101)]
+        assert all(r.startswith(b"250") for r in replies[:100])
+        assert replies[100].startswith(b"421")
+        assert f.readline() == b""  # closed
 
 
 def test_post_bounces_json(h):

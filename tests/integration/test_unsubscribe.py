@@ -1,6 +1,7 @@
 """Unsubscribe and preference pages: GET never changes anything, POST (RFC 8058 one-click or
-the page's form) unsubscribes from the token's list or globally, once, with its feedback row
-and event; the preferences form toggles lists; forged, expired and foreign tokens are refused;
+the page's form) unsubscribes from the token's list and every other list of its campaign the
+contact is on (so the next campaign to those lists skips it), or globally, once, with its
+feedback row and event; the preferences form toggles lists; forged, expired and foreign tokens are refused;
 every value is escaped; the pages carry their CSP; the sender's mailable rule then excludes
 the contact. The campaign send itself is covered end to end by the campaigns suite."""
 import re
@@ -69,15 +70,49 @@ def test_one_click_post_unsubscribes_from_the_list_once(h):
     assert r.status_code == 200 and "<button" not in r.text
 
 
+def test_a_campaign_token_unsubscribes_from_every_list_of_that_campaign(h):
+    db = Db(h)
+    news, offers, cid, camp, qid = seed(db)
+    other = add_list(db, "Other")
+    db.q(f"INSERT INTO subscriptions (contact_id, list_id, status, consent_method, "
+         f"consent_at_ms, created_at_ms, updated_at_ms) VALUES ({cid}, {other}, "
+         f"'confirmed', 'api', 1, 1, 1)")
+    for lid in (news, offers):
+        db.q(f"INSERT INTO campaign_lists (campaign_id, list_id) VALUES ({camp}, {lid})")
+    tok = token(UNSUBSCRIBE, cid, camp, news)  # the queue row qualified through News only
+    r = h.get(f"/unsubscribe/{tok}")
+    assert "the lists <strong>News, Offers &lt;&amp;&gt;" in r.text
+    r = h.post(f"/unsubscribe/{tok}", data="List-Unsubscribe=One-Click",
+               headers={"Content-Type": "application/x-www-form-urlencoded"})
+    assert r.status_code == 200
+    assert "no more emails from the lists <strong>News, Offers" in r.text
+    assert 'href="../preferences/' in r.text  # relative: works under a path prefix
+    assert sub_status(db, cid, news) == sub_status(db, cid, offers) == "unsubscribed"
+    assert sub_status(db, cid, other) == "confirmed" and mailable(db, cid, other)
+    assert contact(db, cid)["unsubscribed_at_ms"] is None
+    assert feedback_kinds(db, cid) == ["unsubscribe"]  # one change, one row, one event
+    detail = db.one(f"SELECT detail FROM mail_feedback WHERE contact_id = {cid}")
+    assert detail == f"link list:{min(news, offers)},{max(news, offers)}" or \
+        detail == f"link list:{news},{offers}"
+    evs = events(h, "emailsUnsubscribed")
+    assert len(evs) == 1 and evs[0]["sourceId"] == str(qid)
+    r = h.get(f"/unsubscribe/{tok}")
+    assert "<button" not in r.text
+    h.post(f"/unsubscribe/{tok}")
+    assert feedback_kinds(db, cid) == ["unsubscribe"]
+
+
 def test_form_post_and_empty_body_without_list_unsubscribe_globally(h):
     db = Db(h)
     news, offers, cid, camp, _ = seed(db)
     tok = token(UNSUBSCRIBE, cid, camp)  # no list: everything
     r = h.get(f"/unsubscribe/{tok}")
     assert "all our emails" in r.text
+    assert 'href="../preferences/' in r.text and 'href="/preferences/' not in r.text
     r = h.post(f"/unsubscribe/{tok}", data="confirm=1",
                headers={"Content-Type": "application/x-www-form-urlencoded"})
     assert r.status_code == 200
+    assert "no more emails from us" in r.text
     assert contact(db, cid)["unsubscribed_at_ms"] is not None
     assert not mailable(db, cid, news) and not mailable(db, cid, offers)
     r = h.post(f"/unsubscribe/{tok}")  # empty body, again: nothing more
@@ -241,5 +276,47 @@ def test_sender_skips_who_unsubscribed_or_bounced_and_stats_match_the_receiver(m
         assert r["sent"] == 2 and r["delivered"] == 2
         total = h.get("/api/analytics/email-stats", key=k).json()["stats"]
         assert total["sent"] == len(smtp.messages()) == 6
+    finally:
+        smtp.stop()
+
+
+def test_one_click_with_overlapping_lists_stops_the_next_campaign_to_them(make_herald, workdir):
+    """A contact on two lists gets one message of a campaign to both (its queue row names one
+    list); after a one-click POST of that message's link, the next campaign to the same lists
+    does not mail it, while a contact of one list is still mailed."""
+    from harness import SmtpFake
+    from test_campaigns import (campaign_messages, mk_campaign, mk_contacts, mk_list, send,
+                                sending_env, wait_status)
+    smtp = SmtpFake()
+    try:
+        env, _ = sending_env(smtp, workdir)
+        h = make_herald(env=env)
+        write_key(h)
+        h.start()
+        k, db = h.admin_key, Db(h)
+        a, b = mk_list(h, k, "Alpha"), mk_list(h, k, "Beta")
+        ids = mk_contacts(h, k, [("both@example.net", "B", [a, b], {}),
+                                 ("alpha@example.net", "A", [a], {})])
+        c1 = mk_campaign(h, k, [a, b], name="First")["id"]
+        send(h, k, c1)
+        wait_status(h, k, c1, ("finished",))
+        got = {m["rcpt_tos"][0]: m for m in campaign_messages(smtp, c1)}
+        assert sorted(got) == ["alpha@example.net", "both@example.net"]  # once each
+        lu = got["both@example.net"]["msg"]["List-Unsubscribe"]
+        path = re.search(r"<https://mail\.example\.com(/unsubscribe/[a-z2-7]+)>", lu).group(1)
+        r = h.post(path, data="List-Unsubscribe=One-Click",
+                   headers={"Content-Type": "application/x-www-form-urlencoded"})
+        assert r.status_code == 200
+        assert "Alpha" in r.text and "Beta" in r.text
+        both = ids["both@example.net"]
+        assert not mailable(db, both, a) and not mailable(db, both, b)
+        c2 = mk_campaign(h, k, [a, b], name="Second")["id"]
+        send(h, k, c2)
+        wait_status(h, k, c2, ("finished",))
+        assert [m["rcpt_tos"][0] for m in campaign_messages(smtp, c2)] == ["alpha@example.net"]
+        c3 = mk_campaign(h, k, [b], name="Beta only")["id"]
+        send(h, k, c3)
+        wait_status(h, k, c3, ("finished", "cancelled"))
+        assert campaign_messages(smtp, c3) == []
     finally:
         smtp.stop()

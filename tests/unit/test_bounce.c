@@ -1,9 +1,18 @@
 /* mail/bounce.c: DSN and ARF parsing and classification on reports shaped like those of
  * Postfix, Exim, Gmail, Microsoft 365 and feedback loops; recipient resolution; malformed
- * input; and the form-body decoder of mail/unsubscribe.c. */
+ * input; the form-body decoder of mail/unsubscribe.c; and the inbound listener's limits
+ * (mail/inbound.c) with short ones: deadlines, command cap, per-address cap, stop. */
 #include "unit.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "base/clock.h"
 #include "mail/bounce.h"
+#include "mail/inbound.h"
 #include "mail/unsubscribe.h"
 
 static struct mail_keyring keys;
@@ -515,6 +524,170 @@ static void test_form_decoding(void **state)
     assert_string_equal(value, "0123456");
 }
 
+/* ---- the inbound listener (no store: these sessions never reach one) ---- */
+
+static struct mail_inbound *listener(struct mail_inbound_opts o)
+{
+    struct mail_inbound *in = NULL;
+    o.listen = "127.0.0.1:0";
+    o.keys = &keys;
+    assert_int_equal(mail_inbound_start(&o, &in), HERALD_OK);
+    return in;
+}
+
+static int client(const struct mail_inbound *in)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET,
+                            .sin_port = htons((uint16_t)mail_inbound_port(in))};
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    struct timeval tv = {10, 0};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    assert_int_equal(connect(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+    return fd;
+}
+
+/* One reply (what one recv brings); "" when the peer closed. */
+static const char *reply(int fd, char *buf, size_t size)
+{
+    ssize_t n = recv(fd, buf, size - 1, 0);
+    buf[n > 0 ? n : 0] = '\0';
+    return buf;
+}
+
+static void say(int fd, const char *text)
+{
+    assert_int_equal(send(fd, text, strlen(text), MSG_NOSIGNAL), (ssize_t)strlen(text));
+}
+
+static void nap_ms(long ms)
+{
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+/* A NOOP every 200 ms keeps each command quick but the session ends at its limit. */
+static void test_inbound_session_deadline(void **state)
+{
+    (void)state;
+    struct mail_inbound *in = listener((struct mail_inbound_opts){
+        .timeout_ms = 1000, .session_max_ms = 1500, .commands_max = 1000});
+    char buf[512];
+    int fd = client(in);
+    assert_memory_equal(reply(fd, buf, sizeof(buf)), "220", 3);
+    int64_t start = clock_mono_ns();
+    for (;;) {
+        say(fd, "NOOP\r\n");
+        if (strncmp(reply(fd, buf, sizeof(buf)), "250", 3) != 0)
+            break;
+        nap_ms(200);
+        assert_true(clock_mono_ns() - start < 5000000000LL);
+    }
+    assert_memory_equal(buf, "421", 3);
+    int64_t took_ms = (clock_mono_ns() - start) / 1000000;
+    assert_true(took_ms >= 1200 && took_ms < 3000);
+    close(fd);
+    mail_inbound_stop(in);
+}
+
+/* A command line trickled a byte every 200 ms is cut off at the command timeout, while the
+ * bytes still arrive (they do not extend it). */
+static void test_inbound_trickled_line(void **state)
+{
+    (void)state;
+    struct mail_inbound *in = listener((struct mail_inbound_opts){.timeout_ms = 800});
+    char buf[512] = "";
+    int fd = client(in);
+    assert_memory_equal(reply(fd, buf, sizeof(buf)), "220", 3);
+    int64_t start = clock_mono_ns();
+    for (int i = 0; i < 20; i++) { /* 4 s of bytes, never a line end */
+        ssize_t n = recv(fd, buf, sizeof(buf) - 1, MSG_DONTWAIT);
+        if (n > 0) {
+            buf[n] = '\0';
+            break;
+        }
+        if (send(fd, "N", 1, MSG_NOSIGNAL) != 1)
+            break;
+        nap_ms(200);
+    }
+    int64_t took_ms = (clock_mono_ns() - start) / 1000000;
+    assert_memory_equal(buf, "421", 3);
+    assert_true(took_ms < 2000);
+    close(fd);
+    mail_inbound_stop(in);
+}
+
+/* Commands that move no transaction on are capped per session. */
+static void test_inbound_command_cap(void **state)
+{
+    (void)state;
+    struct mail_inbound *in = listener((struct mail_inbound_opts){.commands_max = 5});
+    char buf[512];
+    int fd = client(in);
+    assert_memory_equal(reply(fd, buf, sizeof(buf)), "220", 3);
+    for (int i = 0; i < 4; i++) {
+        say(fd, "NOOP\r\n");
+        assert_memory_equal(reply(fd, buf, sizeof(buf)), "250", 3);
+    }
+    say(fd, "NOOP\r\n");
+    reply(fd, buf, sizeof(buf));
+    if (strncmp(buf, "250", 3) == 0 && !strstr(buf, "421"))
+        reply(fd, buf, sizeof(buf));
+    assert_non_null(strstr(buf, "421 4.7.0 Too many commands"));
+    close(fd);
+    mail_inbound_stop(in);
+}
+
+/* Four connections from one address at once; the fifth is answered 421; one closing frees a
+ * place. */
+static void test_inbound_per_address_cap(void **state)
+{
+    (void)state;
+    struct mail_inbound *in = listener((struct mail_inbound_opts){0});
+    char buf[512];
+    int fds[4];
+    for (int i = 0; i < 4; i++) {
+        fds[i] = client(in);
+        assert_memory_equal(reply(fds[i], buf, sizeof(buf)), "220", 3);
+    }
+    int extra = client(in);
+    assert_memory_equal(reply(extra, buf, sizeof(buf)), "421", 3);
+    close(extra);
+    say(fds[0], "QUIT\r\n");
+    assert_memory_equal(reply(fds[0], buf, sizeof(buf)), "221", 3);
+    close(fds[0]);
+    nap_ms(200);
+    fds[0] = client(in);
+    assert_memory_equal(reply(fds[0], buf, sizeof(buf)), "220", 3);
+    for (int i = 0; i < 4; i++)
+        close(fds[i]);
+    mail_inbound_stop(in);
+}
+
+/* Stop answers open sessions 421 and returns only once their threads are joined. */
+static void test_inbound_stop_joins_sessions(void **state)
+{
+    (void)state;
+    struct mail_inbound *in = listener((struct mail_inbound_opts){0});
+    char buf[512];
+    int a = client(in), b = client(in);
+    assert_memory_equal(reply(a, buf, sizeof(buf)), "220", 3);
+    assert_memory_equal(reply(b, buf, sizeof(buf)), "220", 3);
+    say(a, "EHLO mx.example.net\r\nMAIL FROM:<>\r\n");
+    nap_ms(100);
+    int64_t start = clock_mono_ns();
+    mail_inbound_stop(in);
+    assert_true(clock_mono_ns() - start < 3000000000LL);
+    int got = 0;
+    for (int i = 0; i < 3 && !strstr(buf, "421"); i++)
+        got += reply(a, buf, sizeof(buf))[0] != '\0';
+    assert_non_null(strstr(buf, "421 4.3.2"));
+    assert_memory_equal(reply(b, buf, sizeof(buf)), "421 4.3.2", 9);
+    assert_true(got > 0);
+    close(a);
+    close(b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -528,6 +701,11 @@ int main(void)
         cmocka_unit_test(test_odd_but_valid),
         cmocka_unit_test(test_local_token_and_kinds),
         cmocka_unit_test(test_form_decoding),
+        cmocka_unit_test(test_inbound_session_deadline),
+        cmocka_unit_test(test_inbound_trickled_line),
+        cmocka_unit_test(test_inbound_command_cap),
+        cmocka_unit_test(test_inbound_per_address_cap),
+        cmocka_unit_test(test_inbound_stop_joins_sessions),
     };
     return cmocka_run_group_tests(tests, setup, NULL);
 }
