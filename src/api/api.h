@@ -48,10 +48,12 @@ enum http_result api_contacts_delete(struct http_request *req, void *ctx);
 enum http_result api_subscription_confirm_page(struct http_request *req, void *ctx);
 enum http_result api_subscription_confirm(struct http_request *req, void *ctx);
 enum http_result api_subscription_form(struct http_request *req, void *ctx);
-/* lists.c: shared by the lists and contacts handlers. True when s is a positive decimal id. */
+/* paging.c, shared by every list route. True when s is a positive decimal id. */
 bool api_positive_id(const char *s, int64_t *out);
-/* An opaque paging cursor for "ids above `id`", tagged per resource. */
+/* An opaque paging cursor naming an id ("the rows after/before it"), tagged per resource. */
 void api_id_cursor_encode(const char *tag, int64_t id, char out[64]);
+/* False unless cursor is one api_id_cursor_encode() wrote with this tag. */
+bool api_id_cursor_decode(const char *tag, const char *cursor, int64_t *id);
 /* ?limit= (1..100, default 50) and ?cursor= (from api_id_cursor_encode() with `tag`; 0 when
  * absent); answers 400 itself and returns false on a bad one. */
 bool api_page_args(struct http_request *req, const char *tag, int *limit, int64_t *after_id);

@@ -18,33 +18,7 @@
 #include "events/key.h"
 #include "events/query.h"
 
-#define CURSOR_TAG "evc1:"
-
-static void encode_cursor(int64_t id, char out[64])
-{
-    char plain[48];
-    int n = snprintf(plain, sizeof(plain), CURSOR_TAG "%" PRId64, id);
-    crypto_b64url((const uint8_t *)plain, (size_t)n, out);
-}
-
-static bool decode_cursor(const char *s, int64_t *id)
-{
-    char plain[48];
-    size_t n = 0;
-    if (strlen(s) == 0 || strlen(s) > 60 ||
-        crypto_b64url_decode(s, (uint8_t *)plain, sizeof(plain) - 1, &n))
-        return false;
-    plain[n] = '\0';
-    size_t tag = strlen(CURSOR_TAG);
-    if (n <= tag || strncmp(plain, CURSOR_TAG, tag) != 0)
-        return false;
-    char *end;
-    long long v = strtoll(plain + tag, &end, 10);
-    if (*end || v <= 0)
-        return false;
-    *id = v;
-    return true;
-}
+#define CURSOR_TAG "evc1" /* cursors read "evc1:<id>" */
 
 /* Answers 400 for `field`; returns false for read_filter(). */
 static bool invalid(struct http_request *req, const char *field, const char *message)
@@ -115,7 +89,7 @@ static int render_page(struct buf *b, const struct store_event *rows, size_t cou
     }
     if (!rc && count == (size_t)limit && count > 0) {
         char c[64];
-        encode_cursor(rows[count - 1].id, c);
+        api_id_cursor_encode(CURSOR_TAG, rows[count - 1].id, c);
         rc = buf_printf(b, "],\"nextCursor\":\"%s\",\"limit\":%d}", c, limit);
     } else if (!rc) {
         rc = buf_printf(b, "],\"nextCursor\":null,\"limit\":%d}", limit);
@@ -141,7 +115,7 @@ static bool read_window(struct http_request *req, struct events_filter *f)
         return invalid(req, "from", "from must not be after to");
     const char *cursor = http_req_query(req, "cursor");
     if (cursor) {
-        if (!decode_cursor(cursor, &f->before_id))
+        if (!api_id_cursor_decode(CURSOR_TAG, cursor, &f->before_id))
             return invalid(req, "cursor", "cursor is not one this server issued");
         f->has_before_id = true;
     }

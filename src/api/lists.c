@@ -1,5 +1,5 @@
-/* Owns /api/lists (create, list, read, change, delete mailing lists with their subscriber
- * counts) and the id and cursor helpers the contacts and lists handlers share (api.h). */
+/* Owns /api/lists: create, list, read, change and delete mailing lists with their subscriber
+ * counts. */
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,52 +8,6 @@
 #include "api/api.h"
 #include "base/crypto.h"
 #include "mail/lists.h"
-
-bool api_positive_id(const char *s, int64_t *out)
-{
-    if (!s || !*s || strlen(s) > 19)
-        return false;
-    for (const char *p = s; *p; p++)
-        if (*p < '0' || *p > '9')
-            return false;
-    long long v = strtoll(s, NULL, 10);
-    if (v <= 0)
-        return false;
-    *out = v;
-    return true;
-}
-
-void api_id_cursor_encode(const char *tag, int64_t id, char out[64])
-{
-    char plain[48];
-    int n = snprintf(plain, sizeof(plain), "%s:%" PRId64, tag, id);
-    crypto_b64url((const uint8_t *)plain, (size_t)n, out);
-}
-
-/* Reads ?limit= (1..100, default 50) and ?cursor= (an id cursor with `tag`); answers 400. */
-bool api_page_args(struct http_request *req, const char *tag, int *limit, int64_t *after_id)
-{
-    long long l;
-    if (http_query_int(req, "limit", 1, 100, 50, &l))
-        return false;
-    *limit = (int)l;
-    *after_id = 0;
-    const char *cursor = http_req_query(req, "cursor");
-    if (!cursor)
-        return true;
-    char plain[48];
-    size_t n = 0, tn = strlen(tag);
-    bool ok = strlen(cursor) > 0 && strlen(cursor) <= 60 &&
-              !crypto_b64url_decode(cursor, (uint8_t *)plain, sizeof(plain) - 1, &n);
-    if (ok) {
-        plain[n] = '\0';
-        ok = n > tn + 1 && strncmp(plain, tag, tn) == 0 && plain[tn] == ':' &&
-             api_positive_id(plain + tn + 1, after_id);
-    }
-    if (!ok)
-        http_reply_error(req, HERALD_ERR_INVALID, "cursor is not one this server issued", "cursor");
-    return ok;
-}
 
 json_t *api_list_json(const struct store_list *l)
 {

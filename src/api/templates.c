@@ -10,33 +10,7 @@
 #include "base/crypto.h"
 #include "mail/templates.h"
 
-#define TPL_CURSOR_TAG "tpc1:"
-
-static void tpl_encode_cursor(int64_t id, char out[64])
-{
-    char plain[48];
-    int n = snprintf(plain, sizeof(plain), TPL_CURSOR_TAG "%" PRId64, id);
-    crypto_b64url((const uint8_t *)plain, (size_t)n, out);
-}
-
-static bool tpl_decode_cursor(const char *s, int64_t *id)
-{
-    char plain[48];
-    size_t n = 0;
-    if (strlen(s) == 0 || strlen(s) > 60 ||
-        crypto_b64url_decode(s, (uint8_t *)plain, sizeof(plain) - 1, &n))
-        return false;
-    plain[n] = '\0';
-    size_t tag = strlen(TPL_CURSOR_TAG);
-    if (n <= tag || strncmp(plain, TPL_CURSOR_TAG, tag) != 0)
-        return false;
-    char *end;
-    long long v = strtoll(plain + tag, &end, 10);
-    if (*end || v <= 0)
-        return false;
-    *id = v;
-    return true;
-}
+#define TPL_CURSOR_TAG "tpc1" /* cursors read "tpc1:<id>" */
 
 static enum http_result tpl_not_found(struct http_request *req)
 {
@@ -184,7 +158,7 @@ static json_t *tpl_page(const struct store_template *rows, size_t count, int lim
     json_t *next = json_null();
     if (count == (size_t)limit && count > 0) {
         char c[64];
-        tpl_encode_cursor(rows[count - 1].id, c);
+        api_id_cursor_encode(TPL_CURSOR_TAG, rows[count - 1].id, c);
         next = json_string(c);
     }
     return json_pack("{s:b, s:o, s:o, s:i}", "success", 1, "templates", list, "nextCursor", next,
@@ -199,7 +173,7 @@ enum http_result api_templates_list(struct http_request *req, void *ctx)
         return HTTP_REPLIED;
     int64_t before = 0;
     const char *cursor = http_req_query(req, "cursor");
-    if (cursor && !tpl_decode_cursor(cursor, &before)) {
+    if (cursor && !api_id_cursor_decode(TPL_CURSOR_TAG, cursor, &before)) {
         http_reply_error(req, HERALD_ERR_INVALID, "cursor is not one this server issued", "cursor");
         return HTTP_REPLIED;
     }
