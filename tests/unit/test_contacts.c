@@ -208,10 +208,12 @@ static int64_t add(struct store_conn *c, const char *email, const char *name, in
     int64_t id = contact(c, email);
     struct store_contact ct;
     assert_int_equal(store_contact_get(c, id, &ct), HERALD_OK);
+    char *read_name = ct.name, *read_email = ct.email;
     ct.name = (char *)name;
     ct.email = (char *)email;
     assert_int_equal(store_contact_update(c, &ct, 1000), HERALD_OK);
-    ct.name = ct.email = NULL;
+    ct.name = read_name;
+    ct.email = read_email;
     store_contact_clear(&ct);
     struct mail_consent consent = {"import", NULL, NULL, false};
     bool mail;
