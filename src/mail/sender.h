@@ -16,8 +16,8 @@
  * (one send may take the whole SMTP timeout). Before each send, when less than the SMTP
  * timeout + 5 s of the lease is left, the thread renews it; the renewal says which rows it
  * still owns, and a row it no longer owns (its lease passed and another worker claimed it, or
- * the campaign was cancelled) is neither sent nor recorded. If the renewal fails the row is
- * not sent (released). The outcomes are written only for rows still locked by the thread and
+ * the campaign was cancelled) is neither sent nor recorded. If the renewal fails, the row and
+ * the rest of the batch are not sent (released). The outcomes are written only for rows still locked by the thread and
  * pending, and the bounces and events only for the rows actually written, in the same
  * transaction. So a healthy node never sends a row another worker holds.
  *

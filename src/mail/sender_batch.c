@@ -40,6 +40,7 @@ struct batch {
     bool conn_down;  /* the relay connection failed: the rest of the batch is released */
     bool conn_fatal; /* … permanently (login denied, TLS refused) */
     bool replied;    /* the relay answered MAIL/RCPT/DATA at least once */
+    bool unleased;   /* the lease could not be renewed: the rest of the batch is released */
     char conn_error[SMTP_ERROR_MAX];
 };
 
@@ -94,8 +95,9 @@ static bool lease_holds(struct batch *b)
     struct renew_tx r = {b, now + t->s->o.lease_ms};
     int rc = store_run_tx(t->s->o.store, renew_tx, &r);
     if (rc) {
-        log_warn("cannot renew a send batch's lease (its next message waits)",
+        log_warn("cannot renew a send batch's lease (its unsent rows are released)",
                  json_pack("{s:s}", "error", herald_strerror(rc)));
+        b->unleased = true;
         return false;
     }
     t->lease_until_ms = r.next;
@@ -151,14 +153,15 @@ static void set_error(struct batch *b, size_t i, enum store_send_outcome o, cons
 }
 
 /* The enhanced status code (RFC 3463) in an SMTP error text: the first " c.s.d" with class
- * 2, 4 or 5. False when there is none. */
+ * 2, 4 or 5 that says something (c.0.0, "other undefined status", is passed over). False when
+ * there is none. */
 static bool enhanced_code(const char *text, int *cls, int *subject, int *detail)
 {
     for (const char *p = text; *p; p++) {
         if ((p != text && p[-1] != ' ' && p[-1] != '(') || (*p != '2' && *p != '4' && *p != '5'))
             continue;
         int a, b2, c, n = 0;
-        if (sscanf(p, "%1d.%3d.%3d%n", &a, &b2, &c, &n) == 3 && n >= 5) {
+        if (sscanf(p, "%1d.%3d.%3d%n", &a, &b2, &c, &n) == 3 && n >= 5 && (b2 || c)) {
             *cls = a;
             *subject = b2;
             *detail = c;
@@ -271,7 +274,7 @@ static void do_row(struct batch *b, size_t i)
     const struct store_send_row *row = &b->rows[i];
     b->res[i] = (struct store_send_result){
         row->id, row->campaign_id, row->contact_id, STORE_SEND_RELEASE, NULL, NULL, 0};
-    if (atomic_load(&b->t->s->stopping) || b->conn_down || b->lost[i] ||
+    if (atomic_load(&b->t->s->stopping) || b->conn_down || b->unleased || b->lost[i] ||
         !campaign_running(b, row->campaign_id))
         return; /* released */
     maybe_check(b, i);

@@ -173,13 +173,13 @@ const struct store_stmt_def store_campaigns_stmts[STMT_CAMPAIGNS__END - STMT_CAM
                              "mid, json_extract(value, '$.err') AS err, json_extract(value, "
                              "'$.ra') AS ra, json_extract(value, '$.inc') AS inc FROM "
                              "json_each($1)) AS v WHERE send_queue.id = v.id AND "
-                             "send_queue.locked_by = $2 AND send_queue.status = 'pending' "
+                             "send_queue.locked_by = $2 "
                              "RETURNING id",
                              "UPDATE send_queue SET " RESULTS_SET
                              "FROM jsonb_to_recordset(CAST($1 AS jsonb)) AS v(id BIGINT, st TEXT, "
                              "mid TEXT, err TEXT, ra BIGINT, inc INTEGER) WHERE send_queue.id = "
                              "v.id AND send_queue.id = ANY(CAST($4 AS BIGINT[])) AND "
-                             "send_queue.locked_by = $2 AND send_queue.status = 'pending' "
+                             "send_queue.locked_by = $2 "
                              "RETURNING send_queue.id",
                              true},
     S(STMT_SENDQ_CANCEL) = {"UPDATE send_queue SET status = 'cancelled', updated_at_ms = $2 "

@@ -160,8 +160,9 @@ struct store_send_result {
     const char *error;      /* FAILED, BOUNCED, RETRY: the SMTP reply or reason */
     int64_t run_after_ms;   /* RETRY, RELEASE (0: now) */
 };
-/* Records a batch's outcomes, guarded by locked_by = node and status 'pending' (a row whose
- * lease another worker took over is left alone); applied[i] says whether res[i] was written.
+/* Records a batch's outcomes, guarded by locked_by = node (a row whose lease another worker
+ * took over is left alone; a row sent just before its campaign was cancelled is still
+ * recorded sent); applied[i] says whether res[i] was written.
  * The bounces' contact and feedback rows are written for applied rows only. Call inside the
  * transaction that also inserts the batch's events (mail_events_insert), for applied rows
  * only, so state and events commit together. */
