@@ -277,6 +277,10 @@ class FlakyRelay:
 
     def down(self):
         with self.lock:
+            try:
+                self.listener.shutdown(socket.SHUT_RDWR)  # wakes the blocked accept()
+            except OSError:
+                pass
             self.listener.close()
             for c in self.conns:
                 try:
@@ -329,7 +333,10 @@ def test_relay_down_for_seconds_then_back_fails_nobody(make_herald, smtp, workdi
     while len(campaign_messages(smtp, cid)) < 5:
         time.sleep(0.02)
     relay.down()  # 12 s: longer than the old 1 + 2 + 4 s of retries
-    time.sleep(12)
+    time.sleep(0.5)
+    before = len(campaign_messages(smtp, cid))
+    time.sleep(11.5)
+    assert len(campaign_messages(smtp, cid)) == before < len(everyone)  # really down
     mid = campaign(h, k, cid)
     assert mid["status"] == "running" and mid["failed"] == 0, mid
     relay.up()
