@@ -16,10 +16,11 @@
  * (one send may take the whole SMTP timeout). Before each send, when less than the SMTP
  * timeout + 5 s of the lease is left, the thread renews it; the renewal says which rows it
  * still owns, and a row it no longer owns (its lease passed and another worker claimed it, or
- * the campaign was cancelled) is neither sent nor recorded. If the renewal fails, the row and
- * the rest of the batch are not sent (released). The outcomes are written only for rows still locked by the thread and
- * pending, and the bounces and events only for the rows actually written, in the same
- * transaction. So a healthy node never sends a row another worker holds.
+ * the campaign was cancelled) is not sent. If the renewal fails, the row and the rest of the
+ * batch are not sent (released). The outcomes are written only for rows still locked by the
+ * thread (a row sent just before a cancel stays sent), and the bounces and events only for
+ * the rows actually written, in the same transaction. So a healthy node never sends a row
+ * another worker holds.
  *
  * Outcomes: 2xx → sent. A 5xx to RCPT or DATA is classified by its enhanced status code
  * (RFC 3463) when the reply has one: 5.1.x (bad mailbox/address) and 5.2.1 (mailbox
@@ -41,7 +42,7 @@
  * A campaign with no pending row left is finished.
  *
  * Crash: a node killed mid-batch leaves its rows pending under a lease that expires; they are
- * claimed again then. Messages sent but not yet recorded are sent again: at most
+ * claimed again then (within the lease: 95 s with the default 30 s SMTP timeout). Messages sent but not yet recorded are sent again: at most
  * workers × batch per node killed (400 with the defaults).
  *
  * Thread-safety: start/stop from the main thread; mail_sender_wake(), mail_sender_stats()
