@@ -42,8 +42,8 @@
  * A campaign with no pending row left is finished.
  *
  * Crash: a node killed mid-batch leaves its rows pending under a lease that expires; they are
- * claimed again then (within the lease: 95 s with the default 30 s SMTP timeout). Messages sent but not yet recorded are sent again: at most
- * workers × batch per node killed (400 with the defaults).
+ * claimed again then (within the lease: 95 s with the default 30 s SMTP timeout). Messages sent but
+ * not yet recorded are sent again: at most workers × batch per node killed (400 with the defaults).
  *
  * Thread-safety: start/stop from the main thread; mail_sender_wake(), mail_sender_stats()
  * and mail_sender_queue_pending() from any thread. */
