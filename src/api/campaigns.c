@@ -227,6 +227,7 @@ enum herald_err api_campaigns_start(struct app *app)
             .batch = cfg->send_batch,
             .retries = cfg->smtp_retries,
             .lease_ms = (int64_t)cfg->job_lease_seconds * 1000,
+            .smtp_timeout_ms = cfg->smtp_timeout_ms,
         };
         rc = mail_sender_start(&so, &app->mail_sender);
     }

@@ -1,6 +1,6 @@
 /* The campaign_start job kind (campaigns.h): materialises a scheduled campaign's send queue in
- * chunks (idempotent INSERT … SELECT … ON CONFLICT DO NOTHING), then sets its recipients and
- * moves it to running for the sender. */
+ * chunks (idempotent INSERT … SELECT … ON CONFLICT DO NOTHING), then snapshots a template's
+ * content into the campaign, sets its recipients and moves it to running for the sender. */
 #include <stdio.h>
 #include <string.h>
 
@@ -71,7 +71,9 @@ static int go_tx(struct store_conn *c, void *arg)
     int rc = ours(c, t->id, t->job, &t->ours);
     if (rc || !t->ours)
         return rc;
-    rc = store_send_queue_count(c, t->id, &t->recipients);
+    rc = store_campaign_snapshot(c, t->id, now);
+    if (!rc)
+        rc = store_send_queue_count(c, t->id, &t->recipients);
     if (!rc)
         rc = store_campaign_set_recipients(c, t->id, t->recipients, now);
     if (!rc)

@@ -98,7 +98,7 @@ static json_t *base_view(const struct store_campaign *cp, bool bodies)
 static void add_counts(json_t *v, const struct store_campaign *cp,
                        const struct store_campaign_counts *k)
 {
-    int64_t done = k->sent + k->failed + k->bounced + k->skipped;
+    int64_t done = k->sent + k->failed + k->bounced - k->bounced_after_send + k->skipped;
     double progress = cp->recipients > 0 ? 100.0 * (double)done / (double)cp->recipients
                       : strcmp(cp->status, "finished") == 0 ? 100.0
                                                             : 0.0;

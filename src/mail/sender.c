@@ -106,6 +106,20 @@ static void idle(struct sender_thread *t)
     pthread_mutex_unlock(&s->mu);
 }
 
+/* After a batch whose relay connection failed: sleep t->pause_ms, waking for a stop. */
+static void back_off(struct sender_thread *t)
+{
+    int64_t until = clock_now_ms() + t->pause_ms;
+    t->pause_ms = 0;
+    struct mail_sender *s = t->s;
+    pthread_mutex_lock(&s->mu);
+    while (!atomic_load(&s->stopping) && clock_now_ms() < until) {
+        struct timespec deadline = clock_deadline_in(until - clock_now_ms());
+        pthread_cond_timedwait(&s->wake, &s->mu, &deadline);
+    }
+    pthread_mutex_unlock(&s->mu);
+}
+
 static void *sender_main(void *arg)
 {
     struct sender_thread *t = arg;
@@ -127,6 +141,8 @@ static void *sender_main(void *arg)
         atomic_fetch_add(&s->batches, 1);
         sender_run_batch(t, x.rows, x.n);
         store_send_rows_free(x.rows, x.n);
+        if (t->pause_ms > 0)
+            back_off(t);
     }
     if (t->conn)
         mail_smtp_conn_close(t->conn);
@@ -150,6 +166,11 @@ static int copy_opts(struct mail_sender *s, const struct mail_sender_opts *o)
                                                      : o->workers;
     s->o.batch = o->batch < 1 ? 1 : o->batch;
     s->o.lease_ms = o->lease_ms < 5000 ? 5000 : o->lease_ms;
+    int64_t floor = 3 * (int64_t)o->smtp_timeout_ms + SENDER_LEASE_MARGIN_MS;
+    if (o->smtp_timeout_ms > 0 && s->o.lease_ms < floor)
+        s->o.lease_ms = floor; /* one send may take a whole SMTP timeout */
+    if (o->smtp_timeout_ms <= 0)
+        s->o.smtp_timeout_ms = (int)(s->o.lease_ms / 3);
     s->render = (struct mail_render_opts){o->keys, s->public_url, s->postal_address,
                                           s->bounce_domain, o->transport};
     return HERALD_OK;

@@ -14,6 +14,8 @@
 #define SENDER_MAX_WORKERS 64
 #define SENDER_CACHE_MAX 32
 #define SENDER_CHECK_MS 250
+#define SENDER_LEASE_MARGIN_MS 5000 /* lease left beyond one SMTP timeout before a send */
+#define SENDER_CONN_BACKOFF_MAX_MS 60000
 
 struct sender_cache_entry {
     int64_t campaign_id;
@@ -30,6 +32,8 @@ struct sender_thread {
     struct mail_render_bufs bufs;
     unsigned seed;
     int64_t lease_until_ms; /* of the batch in hand */
+    int conn_failures;      /* connection-stage failures in a row */
+    int64_t pause_ms;       /* set by a batch whose connection failed: back off that long */
 };
 
 struct mail_sender {

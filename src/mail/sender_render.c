@@ -30,7 +30,8 @@ static int load_tx(struct store_conn *c, void *arg)
     free(t->t_text);
     t->t_subject = t->t_html = t->t_text = NULL;
     int rc = store_campaign_get(c, t->id, &t->cp);
-    if (!rc && t->cp.template_id)
+    bool snapshot = t->cp.html || t->cp.text; /* copied from the template when sending began */
+    if (!rc && t->cp.template_id && !snapshot)
         rc = store_campaign_template(c, t->cp.template_id, &t->t_subject, &t->t_html, &t->t_text);
     return rc;
 }
@@ -62,8 +63,9 @@ static int content_fill(struct mail_campaign_content *m, struct load_tx *t,
     const char *at = strrchr(cp->from_email, '@');
     snprintf(m->from_domain, sizeof(m->from_domain), "%s", at ? at + 1 : "localhost");
     const char *subject = *cp->subject || !t->t_subject ? cp->subject : t->t_subject;
-    const char *html = cp->template_id ? t->t_html : cp->html;
-    const char *text = cp->template_id ? t->t_text : cp->text;
+    bool live = cp->template_id && !cp->html && !cp->text; /* no snapshot yet (a test send) */
+    const char *html = live ? t->t_html : cp->html;
+    const char *text = live ? t->t_text : cp->text;
     int rc = compile_part(subject, TMPL_HEADER, "subject", &m->subject, &m->uses, err);
     if (!rc)
         rc = compile_part(html, TMPL_HTML, "html", &m->html, &m->uses, err);
@@ -151,9 +153,16 @@ static void make_links(const struct mail_render_opts *o, const struct mail_campa
     mail_token_make(o->keys, &b, NULL, l->bounce_tok);
     snprintf(l->unsub_url, sizeof(l->unsub_url), "%s/unsubscribe/%s", o->public_url, l->unsub_tok);
     snprintf(l->pref_url, sizeof(l->pref_url), "%s/preferences/%s", o->public_url, l->pref_tok);
-    const char *domain = o->bounce_domain && *o->bounce_domain ? o->bounce_domain : c->from_domain;
-    snprintf(l->mailto, sizeof(l->mailto), "mailto:unsubscribe+%s@%s", l->unsub_tok, domain);
-    snprintf(envelope, envelope_size, "bounces+%s@%s", l->bounce_tok, domain);
+    /* Without a bounce domain nothing of ours receives mail: no mailto unsubscribe (it would
+       reach the sender's own mailbox and be lost) and the From address as envelope sender. */
+    l->mailto[0] = '\0';
+    if (!o->bounce_domain || !*o->bounce_domain) {
+        snprintf(envelope, envelope_size, "%s", c->from_email);
+        return;
+    }
+    snprintf(l->mailto, sizeof(l->mailto), "mailto:unsubscribe+%s@%s", l->unsub_tok,
+             o->bounce_domain);
+    snprintf(envelope, envelope_size, "bounces+%s@%s", l->bounce_tok, o->bounce_domain);
 }
 
 static int html_footer(const struct mail_render_opts *o, const struct links *l, struct buf *out)

@@ -6,11 +6,17 @@
  * any number of threads render from it at once. mail_render_message() then writes, for one
  * recipient: the merge tags with the contact's values and its own unsubscribe and preference
  * URLs, the click-tracking rewrite and open pixel (when tracking is on), a footer with the
- * postal address and the unsubscribe/preferences links in both parts, List-Unsubscribe
- * (https + mailto) and List-Unsubscribe-Post, the VERP envelope sender
- * bounces+{MAIL_TOKEN_BOUNCE token}@{HERALD_BOUNCE_DOMAIN or the From domain}, and the DKIM
- * signature(s) (mail_transport_render()). Buffers live in struct mail_render_bufs, reused
- * from message to message.
+ * postal address and the unsubscribe/preferences links in both parts, List-Unsubscribe and
+ * List-Unsubscribe-Post, the envelope sender and the DKIM signature(s)
+ * (mail_transport_render()). With HERALD_BOUNCE_DOMAIN set, List-Unsubscribe carries the https
+ * URL and mailto:unsubscribe+{token}@{bounce domain}, and the envelope sender is the VERP
+ * address bounces+{MAIL_TOKEN_BOUNCE token}@{bounce domain}; without it, only the https URL
+ * (+ One-Click) and the From address as envelope sender (nothing of ours would receive mail
+ * sent to the From domain). Buffers live in struct mail_render_bufs, reused from message to
+ * message.
+ *
+ * Content: a template campaign renders the snapshot copied into its row when sending began
+ * (store_campaign_snapshot()); before that (test sends) the template as it is now.
  *
  * Errors: HERALD_ERR_NOT_FOUND (campaign or its template gone), HERALD_ERR_INVALID (a merge
  * tag that no longer compiles, a bad address: err->field), buffer and DKIM errors. */
@@ -32,7 +38,7 @@ struct mail_render_opts {
     const struct mail_keyring *keys;
     const char *public_url;     /* without a trailing slash */
     const char *postal_address; /* HERALD_POSTAL_ADDRESS */
-    const char *bounce_domain;  /* HERALD_BOUNCE_DOMAIN; "" = the From domain */
+    const char *bounce_domain;  /* HERALD_BOUNCE_DOMAIN; "": no VERP, no mailto unsubscribe */
     struct mail_transport *transport;
 };
 

@@ -181,16 +181,33 @@ enum herald_err store_send_queue_recheck(struct store_conn *c, const struct stor
     return rc;
 }
 
+/* Marks owned[i] for every row of rows[0..n) whose id is in the statement's result. */
+static void mark_owned(const struct store_res *r, const struct id_src *src, size_t n, bool *owned)
+{
+    for (size_t i = 0; i < n; i++)
+        owned[i] = false;
+    for (int k = 0; k < r->nrows; k++) {
+        int64_t id = store_res_i64(r, k, 0);
+        for (size_t i = 0; i < n; i++)
+            if (id_at(src, i) == id)
+                owned[i] = true;
+    }
+}
+
 enum herald_err store_send_queue_renew(struct store_conn *c, const char *node,
                                        const struct store_send_row *rows, size_t nrows,
-                                       int64_t new_lease_until_ms)
+                                       int64_t new_lease_until_ms, bool *owned)
 {
     struct id_src src = {NULL, rows, NULL};
     char *ids = ids_param(c, &src, nrows);
     if (!ids)
         return HERALD_ERR_NOMEM;
     struct store_val p[] = {SV_STR(ids), SV_STR(node), SV_I64(new_lease_until_ms)};
-    int rc = store_campaign_exec(c, STMT_SENDQ_RENEW, p, 3, NULL);
+    struct store_res r = {0};
+    int rc = store_query(c, STMT_SENDQ_RENEW, p, 3, &r);
+    if (!rc)
+        mark_owned(&r, &src, nrows, owned);
+    store_res_free(&r);
     free(ids);
     return rc;
 }
@@ -220,11 +237,11 @@ static json_t *results_json(const struct store_send_result *res, size_t n, int64
 }
 
 static int record_bounces(struct store_conn *c, const struct store_send_result *res, size_t n,
-                          int64_t now_ms)
+                          int64_t now_ms, const bool *applied)
 {
     int rc = HERALD_OK;
     for (size_t i = 0; !rc && i < n; i++) {
-        if (res[i].outcome != STORE_SEND_BOUNCED)
+        if (res[i].outcome != STORE_SEND_BOUNCED || !applied[i])
             continue;
         struct store_val p[] = {SV_I64(res[i].contact_id), SV_I64(now_ms)};
         rc = store_campaign_exec(c, STMT_SENDQ_CONTACT_BOUNCED, p, 2, NULL);
@@ -237,7 +254,7 @@ static int record_bounces(struct store_conn *c, const struct store_send_result *
 
 enum herald_err store_send_queue_record(struct store_conn *c, const char *node,
                                         const struct store_send_result *res, size_t n,
-                                        int64_t now_ms)
+                                        int64_t now_ms, bool *applied)
 {
     if (n == 0)
         return HERALD_OK;
@@ -250,11 +267,14 @@ enum herald_err store_send_queue_record(struct store_conn *c, const char *node,
     char *ids = ids_param(c, &src, n);
     struct store_val p[] = {SV_STR(text), SV_STR(node), SV_I64(now_ms), SV_STR(ids)};
     bool pg = c->st->be->dialect == DIALECT_POSTGRES; /* only its statement takes the ids */
-    int rc =
-        ids ? store_campaign_exec(c, STMT_SENDQ_RESULTS, p, pg ? 4 : 3, NULL) : HERALD_ERR_NOMEM;
+    struct store_res r = {0};
+    int rc = ids ? store_query(c, STMT_SENDQ_RESULTS, p, pg ? 4 : 3, &r) : HERALD_ERR_NOMEM;
+    if (!rc)
+        mark_owned(&r, &src, n, applied);
+    store_res_free(&r);
     free(text);
     free(ids);
-    return rc ? rc : record_bounces(c, res, n, now_ms);
+    return rc ? rc : record_bounces(c, res, n, now_ms, applied);
 }
 
 enum herald_err store_send_queue_cancel(struct store_conn *c, int64_t campaign_id, int64_t now_ms)

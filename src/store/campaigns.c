@@ -95,7 +95,9 @@ const struct store_stmt_def store_campaigns_stmts[STMT_CAMPAIGNS__END - STMT_CAM
                                         "'pending')",
                                         NULL, true},
     S(STMT_CAMPAIGN_LIST_EXISTS) = {"SELECT id FROM mail_lists WHERE id = $1", NULL, false},
-    S(STMT_CAMPAIGN_QUEUE_COUNTS) = {"SELECT status, COUNT(*) FROM send_queue WHERE campaign_id "
+    /* per status: rows, and rows that were handed to the relay (a DSN moves sent → bounced) */
+    S(STMT_CAMPAIGN_QUEUE_COUNTS) = {"SELECT status, COUNT(*), SUM(CASE WHEN sent_at_ms IS NOT "
+                                     "NULL THEN 1 ELSE 0 END) FROM send_queue WHERE campaign_id "
                                      "= $1 GROUP BY status",
                                      NULL, false},
     S(STMT_CAMPAIGN_FEEDBACK_COUNTS) = {"SELECT kind, COUNT(DISTINCT contact_id) FROM "
@@ -103,7 +105,7 @@ const struct store_stmt_def store_campaigns_stmts[STMT_CAMPAIGNS__END - STMT_CAM
                                         "('open', 'click', 'unsubscribe') GROUP BY kind",
                                         NULL, false},
     S(STMT_CAMPAIGN_SENT_SINCE) = {"SELECT COUNT(*) FROM send_queue WHERE campaign_id = $1 AND "
-                                   "status = 'sent' AND sent_at_ms >= $2",
+                                   "status IN ('sent', 'bounced') AND sent_at_ms >= $2",
                                    NULL, false},
     S(STMT_CAMPAIGN_TEMPLATE_GET) = {"SELECT subject, html, text FROM mail_templates WHERE id = "
                                      "$1",
@@ -159,9 +161,11 @@ const struct store_stmt_def store_campaigns_stmts[STMT_CAMPAIGNS__END - STMT_CAM
                              " AND q.status = 'pending' AND " MAILABLE " = 0",
                              false},
     S(STMT_SENDQ_RENEW) = {"UPDATE send_queue SET lease_until_ms = $3, run_after_ms = $3 WHERE "
-                           "id IN " IDS_SQLITE " AND locked_by = $2 AND status = 'pending'",
+                           "id IN " IDS_SQLITE
+                           " AND locked_by = $2 AND status = 'pending' RETURNING id",
                            "UPDATE send_queue SET lease_until_ms = $3, run_after_ms = $3 WHERE "
-                           "id IN " IDS_PG " AND locked_by = $2 AND status = 'pending'",
+                           "id IN " IDS_PG " AND locked_by = $2 AND status = 'pending' "
+                           "RETURNING id",
                            true},
     S(STMT_SENDQ_RESULTS) = {"UPDATE send_queue SET " RESULTS_SET
                              "FROM (SELECT json_extract(value, '$.id') AS id, "
@@ -169,12 +173,14 @@ const struct store_stmt_def store_campaigns_stmts[STMT_CAMPAIGNS__END - STMT_CAM
                              "mid, json_extract(value, '$.err') AS err, json_extract(value, "
                              "'$.ra') AS ra, json_extract(value, '$.inc') AS inc FROM "
                              "json_each($1)) AS v WHERE send_queue.id = v.id AND "
-                             "send_queue.locked_by = $2",
+                             "send_queue.locked_by = $2 "
+                             "RETURNING id",
                              "UPDATE send_queue SET " RESULTS_SET
                              "FROM jsonb_to_recordset(CAST($1 AS jsonb)) AS v(id BIGINT, st TEXT, "
                              "mid TEXT, err TEXT, ra BIGINT, inc INTEGER) WHERE send_queue.id = "
                              "v.id AND send_queue.id = ANY(CAST($4 AS BIGINT[])) AND "
-                             "send_queue.locked_by = $2",
+                             "send_queue.locked_by = $2 "
+                             "RETURNING send_queue.id",
                              true},
     S(STMT_SENDQ_CANCEL) = {"UPDATE send_queue SET status = 'cancelled', updated_at_ms = $2 "
                             "WHERE campaign_id = $1 AND status = 'pending'",
@@ -195,6 +201,14 @@ const struct store_stmt_def store_campaigns_stmts[STMT_CAMPAIGNS__END - STMT_CAM
     S(STMT_CAMPAIGN_CONTACT_BY_EMAIL) = {"SELECT id, email, name, attributes FROM contacts WHERE "
                                          "email = $1",
                                          NULL, false},
+    /* A template campaign's content is copied into the campaign once, when sending starts:
+       every node renders the same message whatever happens to the template later. */
+    S(STMT_CAMPAIGN_SNAPSHOT) = {"UPDATE campaigns SET subject = CASE WHEN campaigns.subject = "
+                                 "'' THEN t.subject ELSE campaigns.subject END, html = t.html, "
+                                 "text = t.text, updated_at_ms = $2 FROM mail_templates t WHERE "
+                                 "campaigns.id = $1 AND t.id = campaigns.template_id AND "
+                                 "campaigns.html IS NULL AND campaigns.text IS NULL",
+                                 NULL, true},
 #undef S
 };
 
@@ -511,8 +525,12 @@ static int add_counts(struct store_conn *c, enum store_stmt stmt, int64_t id,
     struct store_val p[] = {SV_I64(id)};
     struct store_res r = {0};
     int rc = store_query(c, stmt, p, 1, &r);
-    for (int i = 0; !rc && i < r.nrows; i++)
-        count_status(out, store_res_text(&r, i, 0), store_res_i64(&r, i, 1));
+    for (int i = 0; !rc && i < r.nrows; i++) {
+        const char *status = store_res_text(&r, i, 0);
+        count_status(out, status, store_res_i64(&r, i, 1));
+        if (stmt == STMT_CAMPAIGN_QUEUE_COUNTS && strcmp(status, "bounced") == 0)
+            out->bounced_after_send = store_res_i64(&r, i, 2);
+    }
     store_res_free(&r);
     return rc;
 }
@@ -524,9 +542,16 @@ enum herald_err store_campaign_counts(struct store_conn *c, int64_t id, int64_t 
     int rc = add_counts(c, STMT_CAMPAIGN_QUEUE_COUNTS, id, out);
     if (!rc)
         rc = add_counts(c, STMT_CAMPAIGN_FEEDBACK_COUNTS, id, out);
+    out->sent += out->bounced_after_send; /* sent = handed to the relay, bounced later or not */
     struct store_val p[] = {SV_I64(id), SV_I64(now_ms - 60000)};
     return rc ? rc
               : store_campaign_scalar(c, STMT_CAMPAIGN_SENT_SINCE, p, 2, &out->sent_last_minute);
+}
+
+enum herald_err store_campaign_snapshot(struct store_conn *c, int64_t id, int64_t now_ms)
+{
+    struct store_val p[] = {SV_I64(id), SV_I64(now_ms)};
+    return store_campaign_exec(c, STMT_CAMPAIGN_SNAPSHOT, p, 2, NULL);
 }
 
 enum herald_err store_campaign_template(struct store_conn *c, int64_t template_id, char **subject,

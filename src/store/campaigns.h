@@ -88,12 +88,20 @@ enum herald_err store_campaign_template(struct store_conn *c, int64_t template_i
 enum herald_err store_campaign_lists_missing(struct store_conn *c, const int64_t *ids, size_t n,
                                              int64_t *missing);
 
-/* Counts shown by GET /api/campaigns/{id}. */
+/* Copies a template campaign's subject (when its own is ""), html and text from its template
+ * into the campaign row, once (while html and text are both NULL): called when sending starts,
+ * so the content sent never changes with the template and every node renders the same. */
+enum herald_err store_campaign_snapshot(struct store_conn *c, int64_t id, int64_t now_ms);
+
+/* Counts shown by GET /api/campaigns/{id}. `sent` counts every row handed to the relay
+ * (status 'sent', or 'bounced' with a sent_at_ms: a DSN came back later), like the
+ * emailsSent events; `bounced` every bounced row, of which bounced_after_send were sent. */
 struct store_campaign_counts {
     int64_t pending, sent, failed, bounced, skipped, cancelled;
+    int64_t bounced_after_send;
     int64_t opened, clicked;  /* distinct recipients (mail_feedback) */
     int64_t unsubscribed;     /* distinct contacts with an 'unsubscribe' feedback row */
-    int64_t sent_last_minute; /* rows sent in the minute before now_ms */
+    int64_t sent_last_minute; /* rows sent (same rule as sent) in the minute before now_ms */
 };
 enum herald_err store_campaign_counts(struct store_conn *c, int64_t id, int64_t now_ms,
                                       struct store_campaign_counts *out);
@@ -129,16 +137,18 @@ enum herald_err store_send_queue_claim(struct store_conn *c, const char *node, i
  * unmailable[]). */
 enum herald_err store_send_queue_recheck(struct store_conn *c, const struct store_send_row *rows,
                                          size_t nrows, int64_t *unmailable, size_t *n);
-/* Extends this node's lease on a batch's rows (those still pending and locked by node). */
+/* Extends this node's lease on a batch's rows (those still pending and locked by node) and
+ * says which rows it still owns: owned[i] false = the row's lease was lost (another worker may
+ * have claimed it), so the batch must not send it nor record it. */
 enum herald_err store_send_queue_renew(struct store_conn *c, const char *node,
                                        const struct store_send_row *rows, size_t nrows,
-                                       int64_t new_lease_until_ms);
+                                       int64_t new_lease_until_ms, bool *owned);
 
 /* The outcome of one claimed row, recorded by store_send_queue_record(). */
 enum store_send_outcome {
     STORE_SEND_SENT,
     STORE_SEND_FAILED,  /* retries exhausted or permanent non-bounce failure */
-    STORE_SEND_BOUNCED, /* 5xx to RCPT/DATA: also contacts.delivery='bounced' + feedback */
+    STORE_SEND_BOUNCED, /* a hard bounce: also contacts.delivery='bounced' + feedback */
     STORE_SEND_SKIPPED, /* no longer MAILABLE */
     STORE_SEND_RETRY,   /* back to pending at run_after_ms, attempts + 1 */
     STORE_SEND_RELEASE, /* not tried (pause, cancel, stop): back to pending, attempts kept */
@@ -150,12 +160,15 @@ struct store_send_result {
     const char *error;      /* FAILED, BOUNCED, RETRY: the SMTP reply or reason */
     int64_t run_after_ms;   /* RETRY, RELEASE (0: now) */
 };
-/* Records a batch's outcomes, guarded by locked_by = node (a row whose lease another node
- * took over is left alone). Call inside the transaction that also inserts the batch's
- * events (mail_events_insert) so state and events commit together. */
+/* Records a batch's outcomes, guarded by locked_by = node (a row whose lease another worker
+ * took over is left alone; a row sent just before its campaign was cancelled is still
+ * recorded sent); applied[i] says whether res[i] was written.
+ * The bounces' contact and feedback rows are written for applied rows only. Call inside the
+ * transaction that also inserts the batch's events (mail_events_insert), for applied rows
+ * only, so state and events commit together. */
 enum herald_err store_send_queue_record(struct store_conn *c, const char *node,
                                         const struct store_send_result *res, size_t n,
-                                        int64_t now_ms);
+                                        int64_t now_ms, bool *applied);
 /* Cancels every pending row of a campaign (status 'cancelled'). */
 enum herald_err store_send_queue_cancel(struct store_conn *c, int64_t campaign_id, int64_t now_ms);
 /* Pending rows over running campaigns (the queue depth for /metrics). */

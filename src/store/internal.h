@@ -132,6 +132,7 @@ enum store_stmt {
     STMT_SENDQ_FIND,
     STMT_SENDQ_CONTACT_BOUNCED,
     STMT_MAIL_FEEDBACK_INSERT,
+    STMT_CAMPAIGN_SNAPSHOT,
 
     STMT_CAMPAIGNS__END,
     /* opens, clicks, bounces, complaints, unsubscribes, statistics (store/feedback.c) */

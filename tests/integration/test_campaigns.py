@@ -123,16 +123,22 @@ def campaign_messages(smtp, cid, test=False):
     return out
 
 
-def check_message(m, dns):
-    """Every campaign message: DKIM verified by dkimpy, the list headers, VERP, Message-ID,
-    the postal address in both parts."""
+def check_message(m, dns, bounce_domain=None):
+    """Every campaign message: DKIM verified by dkimpy, the list headers, the envelope sender
+    (VERP + a mailto unsubscribe with a bounce domain; the From address and https only without
+    one), Message-ID, the postal address in both parts."""
     raw, msg = m["raw"], m["msg"]
     assert verify_dkim(raw, dns), raw[:2000]
     lu = msg["List-Unsubscribe"]
     assert re.search(r"<https://mail\.example\.com/unsubscribe/[a-z2-7]+>", lu), lu
-    assert re.search(r"<mailto:unsubscribe\+[a-z2-7]+@example\.com>", lu), lu
     assert msg["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
-    assert re.fullmatch(r"bounces\+[a-z2-7]+@example\.com", m["mail_from"]), m["mail_from"]
+    if bounce_domain:
+        d = re.escape(bounce_domain)
+        assert re.search(rf"<mailto:unsubscribe\+[a-z2-7]+@{d}>", lu), lu
+        assert re.fullmatch(rf"bounces\+[a-z2-7]+@{d}", m["mail_from"]), m["mail_from"]
+    else:
+        assert "mailto:" not in lu, lu
+        assert m["mail_from"] == f"news@{DOMAIN}", m["mail_from"]
     assert re.fullmatch(r"<[^<>@\s]+@example\.com>", msg["Message-ID"].strip()), msg["Message-ID"]
     assert msg["Date"]
     text, html = parts(msg)

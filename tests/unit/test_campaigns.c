@@ -196,6 +196,8 @@ struct claim_tx {
     int64_t now, lease;
     struct store_send_row *rows;
     size_t n;
+    bool owned[3], applied[3];
+    int64_t bounces; /* contacts bounced by the record while its rows are pending (recheck) */
 };
 
 static int claim(struct store_conn *c, void *arg)
@@ -233,10 +235,23 @@ static int record(struct store_conn *c, void *arg)
         {t->rows[2].id, t->rows[2].campaign_id, t->rows[2].contact_id, STORE_SEND_BOUNCED, NULL,
          "550 no such user", 0},
     };
-    int rc = store_send_queue_record(c, "other", res, 3, 6); /* not the holder: no effect */
+    int rc = store_send_queue_record(c, "other", res, 3, 6, t->applied); /* not the holder */
+    for (int i = 0; !rc && i < 3; i++)
+        assert_false(t->applied[i]);
     if (!rc)
-        rc = store_send_queue_record(c, t->node, res, 3, 6);
+        rc = store_send_queue_record(c, t->node, res, 3, 6, t->applied);
+    int64_t ids[8];
+    size_t n = 0;
+    if (!rc) /* no longer mailable: the unsubscribed contact, and the bounced one if recorded */
+        rc = store_send_queue_recheck(c, t->rows, t->n, ids, &n);
+    t->bounces = (int64_t)n - 1;
     return rc;
+}
+
+static int renew(struct store_conn *c, void *arg)
+{
+    struct claim_tx *t = arg;
+    return store_send_queue_renew(c, t->node, t->rows, t->n, t->now + 50, t->owned);
 }
 
 struct check_tx {
@@ -268,7 +283,8 @@ static void test_send_queue(void **state)
     assert_int_equal(store_run_tx(st, fill_all, &q), 0);
     assert_int_equal(q.n, 3); /* contacts 0, 1, 4: once each; 2 blocklisted, 3 unconfirmed */
 
-    struct claim_tx a = {"node-a:0", 10, 100, NULL, 0}, b = {"node-b:0", 11, 111, NULL, 0};
+    struct claim_tx a = {.node = "node-a:0", .now = 10, .lease = 100},
+                    b = {.node = "node-b:0", .now = 11, .lease = 111};
     assert_int_equal(store_run_tx(st, claim, &a), 0);
     assert_int_equal(a.n, 3);
     assert_int_equal(a.rows[0].contact_id, base + 10);
@@ -282,12 +298,20 @@ static void test_send_queue(void **state)
     assert_int_equal(b.n, 3);
 
     assert_int_equal(store_run_tx(st, unsubscribe_first, &b), 0);
-    assert_int_equal(store_run_tx(st, record, &a), 0); /* a's lease is b's now */
+    /* a's lease is b's now: a's renewal says so, b's keeps every row */
+    assert_int_equal(store_run_tx(st, renew, &a), 0);
+    assert_true(!a.owned[0] && !a.owned[1] && !a.owned[2]);
+    assert_int_equal(store_run_tx(st, renew, &b), 0);
+    assert_true(b.owned[0] && b.owned[1] && b.owned[2]);
+    assert_int_equal(store_run_tx(st, record, &a), 0); /* writes nothing, not even a bounce */
+    assert_true(!a.applied[0] && !a.applied[1] && !a.applied[2]);
+    assert_int_equal(a.bounces, 0);
     struct check_tx k = {.campaign = q.campaign};
     assert_int_equal(store_run_tx(st, check, &k), HERALD_OK);
     assert_false(k.finished);
     assert_int_equal(k.k.pending, 3);
     assert_int_equal(store_run_tx(st, record, &b), 0);
+    assert_true(b.applied[0] && b.applied[1] && b.applied[2]);
     assert_int_equal(store_run_tx(st, check, &k), 0);
     assert_true(k.finished);
     assert_string_equal(k.status, "finished");
