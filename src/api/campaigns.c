@@ -11,33 +11,7 @@
 #include "mail/sender.h"
 #include "mail/transport.h"
 
-#define CURSOR_TAG "cmp1:"
-
-static void encode_cursor(int64_t id, char out[64])
-{
-    char plain[48];
-    int n = snprintf(plain, sizeof(plain), CURSOR_TAG "%" PRId64, id);
-    crypto_b64url((const uint8_t *)plain, (size_t)n, out);
-}
-
-static bool decode_cursor(const char *s, int64_t *id)
-{
-    char plain[48];
-    size_t n = 0;
-    if (strlen(s) == 0 || strlen(s) > 60 ||
-        crypto_b64url_decode(s, (uint8_t *)plain, sizeof(plain) - 1, &n))
-        return false;
-    plain[n] = '\0';
-    size_t tag = strlen(CURSOR_TAG);
-    if (n <= tag || strncmp(plain, CURSOR_TAG, tag) != 0)
-        return false;
-    char *end;
-    long long v = strtoll(plain + tag, &end, 10);
-    if (*end || v <= 0)
-        return false;
-    *id = v;
-    return true;
-}
+#define CURSOR_TAG "cmp1" /* cursors read "cmp1:<id>" */
 
 /* The {id} of the path; answers 404 itself for one that is not a positive integer. */
 static bool path_id(struct http_request *req, int64_t *id)
@@ -87,7 +61,7 @@ enum http_result api_campaigns_list(struct http_request *req, void *ctx)
         return HTTP_REPLIED;
     int64_t before = 0;
     const char *cursor = http_req_query(req, "cursor");
-    if (cursor && !decode_cursor(cursor, &before)) {
+    if (cursor && !api_id_cursor_decode(CURSOR_TAG, cursor, &before)) {
         http_reply_error(req, HERALD_ERR_INVALID, "cursor is not one this server issued", "cursor");
         return HTTP_REPLIED;
     }
@@ -98,7 +72,7 @@ enum http_result api_campaigns_list(struct http_request *req, void *ctx)
         return api_fail(req, rc);
     char c[64];
     if (next)
-        encode_cursor(next, c);
+        api_id_cursor_encode(CURSOR_TAG, next, c);
     http_reply_json(req, 200,
                     json_pack("{s:b, s:o, s:o, s:i}", "success", 1, "campaigns", arr, "nextCursor",
                               next ? json_string(c) : json_null(), "limit", (int)limit));

@@ -201,8 +201,11 @@ static const struct cfg_entry cfg_table[] = {
      "From address of Herald's own mails (double opt-in confirmations). Empty: "
      "`noreply@` + HERALD_DKIM_DOMAIN, else the host of HERALD_PUBLIC_URL."},
     {"HERALD_BOUNCE_DOMAIN", CFG_STR, OFF(bounce_domain), 0, 253, "", NULL,
-     "Domain of the VERP Return-Path (`bounces+TOKEN@DOMAIN`), whose MX should reach "
-     "HERALD_BOUNCE_LISTEN. Empty: the domain of the campaign's From address."},
+     "Domain of the VERP Return-Path (`bounces+TOKEN@DOMAIN`) and of the "
+     "`mailto:unsubscribe+TOKEN@DOMAIN` entry of List-Unsubscribe; its MX must reach "
+     "HERALD_BOUNCE_LISTEN. Empty: no VERP and no mailto unsubscribe: the envelope sender is the "
+     "campaign's From address (bounces go to that mailbox; report them with POST /api/bounces) "
+     "and List-Unsubscribe carries only the https URL (+ One-Click)."},
     {"HERALD_SMTP_URL", CFG_SECRET, OFF(smtp_url), 0, 1024, "", NULL,
      "The relay: `smtp://host:port` (STARTTLS per HERALD_SMTP_STARTTLS) or `smtps://host:port`. "
      "Empty: nothing is sent (campaigns cannot start)."},

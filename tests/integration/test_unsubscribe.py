@@ -230,7 +230,8 @@ def test_sender_skips_who_unsubscribed_or_bounced_and_stats_match_the_receiver(m
     import smtplib
     smtp = SmtpFake()
     try:
-        env, _ = sending_env(smtp, workdir, HERALD_BOUNCE_LISTEN="127.0.0.1:0")
+        env, _ = sending_env(smtp, workdir, HERALD_BOUNCE_LISTEN="127.0.0.1:0",
+                                  HERALD_BOUNCE_DOMAIN="example.com")
         h = make_herald(env=env)
         write_key(h)
         h.start()
