@@ -41,7 +41,7 @@ static bool name_ok(const char *s)
 static int parse_args(int argc, char **argv, struct keygen_args *a)
 {
     *a = (struct keygen_args){.type = MAIL_DKIM_RSA, .bits = 2048};
-    for (int i = 2; i < argc; i++) {
+    for (int i = 2; i < argc; i += 2) { /* --option value pairs */
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!v)
             goto bad;
@@ -57,7 +57,6 @@ static int parse_args(int argc, char **argv, struct keygen_args *a)
             a->type = strcmp(v, "rsa") ? MAIL_DKIM_ED25519 : MAIL_DKIM_RSA;
         else
             goto bad;
-        i++;
     }
     if (name_ok(a->domain) && name_ok(a->selector) && (a->bits >= 1024 && a->bits <= 4096))
         return 0;
