@@ -56,18 +56,13 @@ enum http_result api_campaigns_create(struct http_request *req, void *ctx)
 enum http_result api_campaigns_list(struct http_request *req, void *ctx)
 {
     struct app *app = ctx;
-    long long limit;
-    if (http_query_int(req, "limit", 1, 100, 50, &limit))
+    int limit;
+    int64_t before;
+    if (!api_page_args(req, CURSOR_TAG, &limit, &before))
         return HTTP_REPLIED;
-    int64_t before = 0;
-    const char *cursor = http_req_query(req, "cursor");
-    if (cursor && !api_id_cursor_decode(CURSOR_TAG, cursor, &before)) {
-        http_reply_error(req, HERALD_ERR_INVALID, "cursor is not one this server issued", "cursor");
-        return HTTP_REPLIED;
-    }
     json_t *arr;
     int64_t next = 0;
-    int rc = mail_campaign_list(app->mail_campaigns, before, (int)limit, &arr, &next);
+    int rc = mail_campaign_list(app->mail_campaigns, before, limit, &arr, &next);
     if (rc)
         return api_fail(req, rc);
     char c[64];
@@ -75,7 +70,7 @@ enum http_result api_campaigns_list(struct http_request *req, void *ctx)
         api_id_cursor_encode(CURSOR_TAG, next, c);
     http_reply_json(req, 200,
                     json_pack("{s:b, s:o, s:o, s:i}", "success", 1, "campaigns", arr, "nextCursor",
-                              next ? json_string(c) : json_null(), "limit", (int)limit));
+                              next ? json_string(c) : json_null(), "limit", limit));
     return HTTP_REPLIED;
 }
 

@@ -168,21 +168,16 @@ static json_t *tpl_page(const struct store_template *rows, size_t count, int lim
 enum http_result api_templates_list(struct http_request *req, void *ctx)
 {
     struct app *app = ctx;
-    long long limit;
-    if (http_query_int(req, "limit", 1, 100, 50, &limit))
+    int limit;
+    int64_t before;
+    if (!api_page_args(req, TPL_CURSOR_TAG, &limit, &before))
         return HTTP_REPLIED;
-    int64_t before = 0;
-    const char *cursor = http_req_query(req, "cursor");
-    if (cursor && !api_id_cursor_decode(TPL_CURSOR_TAG, cursor, &before)) {
-        http_reply_error(req, HERALD_ERR_INVALID, "cursor is not one this server issued", "cursor");
-        return HTTP_REPLIED;
-    }
     struct store_template *rows = NULL;
     size_t count = 0;
-    enum herald_err rc = mail_template_list(app->store, before, (int)limit, &rows, &count);
+    enum herald_err rc = mail_template_list(app->store, before, limit, &rows, &count);
     if (rc)
         return api_fail(req, rc);
-    json_t *body = tpl_page(rows, count, (int)limit);
+    json_t *body = tpl_page(rows, count, limit);
     store_templates_free(rows, count);
     if (!body)
         return api_fail(req, HERALD_ERR_NOMEM);
