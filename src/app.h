@@ -47,6 +47,20 @@ struct app {
     /* email: feedback (tracking, unsubscribe, bounces, statistics) */
     struct mail_inbound *inbound; /* the bounce listener; NULL when HERALD_BOUNCE_LISTEN is off */
 
+    /* hotels: OTA channels, validation and pull (ota/channels.h) */
+
+    /* hotels: reservations (ota/reservations.h) */
+
+    /* hotels: push endpoints and webhooks */
+
+    /* hotels: rates and availability out */
+
+    /* hotels: guests and automations */
+
+    /* privacy: export, erasure, suppression, retention, audit */
+
+    /* dashboard: the web UI's static files */
+
     int64_t started_ms;
 };
 

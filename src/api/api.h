@@ -100,6 +100,20 @@ enum http_result api_preferences_post(struct http_request *req, void *ctx);
 enum http_result api_bounces_post(struct http_request *req, void *ctx);
 enum http_result api_email_stats(struct http_request *req, void *ctx);
 
+/* hotels: OTA channels, validation and pull (ota_channels.c) */
+
+/* hotels: reservations (ota_reservations.c) */
+
+/* hotels: push endpoints and webhooks (ota_push.c) */
+
+/* hotels: rates and availability out (ota_updates.c) */
+
+/* hotels: guests and automations (automations.c) */
+
+/* privacy: export, erasure, retention, audit (privacy.c, audit.c) */
+
+/* dashboard: the web UI's static files (dashboard.c) */
+
 /* Parses and validates one event object of a generate request (`path` prefixes field names:
  * "events[3]"), computing its key. Answers 400 itself on failure. On success *payload is the
  * normalised properties JSON or NULL (free() it). */

@@ -79,6 +79,20 @@ const struct http_route api_routes[] = {
     {"POST", "/api/bounces", api_bounces_post, HTTP_API_KEY, "campaigns:write"},
     {"GET", "/api/analytics/email-stats", api_email_stats, HTTP_API_KEY, "campaigns:read"},
 
+    /* ---- hotels: OTA channels, validation and pull ---- */
+
+    /* ---- hotels: reservations ---- */
+
+    /* ---- hotels: push endpoints and webhooks ---- */
+
+    /* ---- hotels: rates and availability out ---- */
+
+    /* ---- hotels: guests and automations ---- */
+
+    /* ---- privacy: export, erasure, retention, audit ---- */
+
+    /* ---- dashboard: the web UI (keep last: it answers GET / and its assets) ---- */
+
 };
 const size_t api_route_count = sizeof(api_routes) / sizeof(api_routes[0]);
 

@@ -253,6 +253,33 @@ static const struct cfg_entry cfg_table[] = {
      "proxies and one-click unsubscribes arrive for many users from a few addresses."},
     {"HERALD_IMPORT_MAX_ROWS", CFG_INT, OFF(import_max_rows), 1, 100000000, "1000000", NULL,
      "Most data rows one CSV contact import takes."},
+    /* hotels: OTA channels, reservations, rates and availability, automations */
+    {"HERALD_OTA_SECRET_FILE", CFG_STR, OFF(ota_secret_file), 1, 4096, "./data/ota.key", NULL,
+     "File holding the AES-256 key that encrypts OTA channel credentials at rest; created "
+     "(32 random bytes, mode 0600) on first start. Nodes sharing a database must share it; "
+     "losing it means entering every channel's credentials again."},
+    {"HERALD_OTA_RELAY_DOMAINS", CFG_STR, OFF(ota_relay_domains), 0, 4096,
+     "guest.booking.com,m.expediapartnercentral.com,agoda-messaging.com,guest.airbnb.com", NULL,
+     "Comma-separated domains of OTAs' relay (proxy) guest addresses: such a guest becomes a "
+     "contact that may get service mail about a stay, never marketing."},
+    {"HERALD_OTA_MAX_MESSAGE_BYTES", CFG_INT, OFF(ota_max_message_bytes), 1024, 67108864, "2097152",
+     NULL,
+     "Largest OpenTravel message accepted (pushed to Herald or pulled from a channel); larger "
+     "ones are refused before parsing."},
+    {"HERALD_OTA_WEBHOOK_TOLERANCE_SECONDS", CFG_INT, OFF(ota_webhook_tolerance_s), 10, 3600, "300",
+     NULL,
+     "Signed webhooks and HMAC-signed pushes whose timestamp is further than this from now are "
+     "refused (replay protection, Standard Webhooks)."},
+    {"HERALD_AUTOMATION_SEND_HOUR", CFG_INT, OFF(automation_send_hour), 0, 23, "9", NULL,
+     "Hour of the day (UTC) at which a stay-triggered mail N days before arrival or after "
+     "departure becomes due."},
+    {"HERALD_AUTOMATION_TICK_SECONDS", CFG_INT, OFF(automation_tick_s), 1, 3600, "60", NULL,
+     "How often due stay-triggered mails are moved into the sending queue."},
+    {"HERALD_AUTOMATION_CLOCK_OFFSET_SECONDS", CFG_INT, OFF(automation_clock_offset_s), -315360000,
+     315360000, "0", NULL,
+     "Rehearsals and tests only: the automation scheduler runs this many seconds ahead of (or "
+     "behind) the wall clock, so a pre-arrival rule can be watched firing without waiting "
+     "days. Logged as a warning when not 0."},
 };
 
 #define CFG_COUNT (sizeof(cfg_table) / sizeof(cfg_table[0]))

@@ -100,6 +100,14 @@ struct cfg {
     struct cfg_rate form_rate;
     int import_max_rows;
     struct cfg_rate rate_limit_links;
+    /* hotels (OTA) */
+    char *ota_secret_file;
+    char *ota_relay_domains;
+    int ota_max_message_bytes;
+    int ota_webhook_tolerance_s;
+    int automation_send_hour;
+    int automation_tick_s;
+    int automation_clock_offset_s;
 };
 
 /* Sets each variable of a KEY=VALUE file that the environment does not already have.

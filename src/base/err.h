@@ -40,7 +40,11 @@
     X(HERALD_ERR_TOKEN_EXPIRED, 29, "token_expired", 410, "the link has expired")                  \
     X(HERALD_ERR_SMTP, 30, "smtp_error", 502, "the mail relay refused or failed")                  \
     X(HERALD_ERR_SENDING_NOT_CONFIGURED, 31, "sending_not_configured", 409,                        \
-      "sending is not configured (HERALD_SMTP_URL, HERALD_POSTAL_ADDRESS)")
+      "sending is not configured (HERALD_SMTP_URL, HERALD_POSTAL_ADDRESS)")                        \
+    X(HERALD_ERR_XML_INVALID, 32, "invalid_xml", 400,                                              \
+      "the message is not well-formed, too large, too deep or uses forbidden XML features")        \
+    X(HERALD_ERR_SIGNATURE, 33, "invalid_signature", 401,                                          \
+      "the request's signature, credentials or timestamp do not verify")
 
 enum herald_err {
 #define HERALD_ERR_ENUM(name, num, code, status, msg) name = num,

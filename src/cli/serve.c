@@ -107,6 +107,18 @@ static int register_kinds(struct app *app, struct sync_opts *so, const struct mi
             cli_error("cannot start the bounce listener (HERALD_BOUNCE_LISTEN)", rc);
     }
 
+    /* hotels: OTA channels, validation and pull */
+
+    /* hotels: reservations */
+
+    /* hotels: push endpoints and webhooks */
+
+    /* hotels: rates and availability out */
+
+    /* hotels: guests and automations */
+
+    /* privacy: export, erasure, retention, audit */
+
     if (rc || !mixpanel_configured(mo))
         return rc;
     return mixpanel_retry_register(app->jobs, mo, &app->mixpanel_retry);
@@ -244,6 +256,18 @@ static void stop_all(struct app *app)
     app->mixpanel = NULL;
     jobs_free(app->jobs); /* releases running jobs with their progress */
     app->jobs = NULL;
+    /* privacy: export, erasure, retention, audit */
+
+    /* hotels: guests and automations */
+
+    /* hotels: rates and availability out */
+
+    /* hotels: push endpoints and webhooks */
+
+    /* hotels: reservations */
+
+    /* hotels: OTA channels, validation and pull */
+
     mail_import_free(app->imports); /* email: CSV contact imports (after the jobs layer) */
     app->imports = NULL;
     /* email: feedback */

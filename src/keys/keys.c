@@ -9,13 +9,23 @@
 #include "base/config.h"
 #include "base/crypto.h"
 
-const char *const keys_known_scopes[] = {"admin",          "events:read",
-                                         "events:write",   "events:import",
-                                         "sync:run",       "jobs:read",
-                                         "jobs:write",     "ops",
-                                         "contacts:read",  "contacts:write",
-                                         "campaigns:read", "campaigns:write",
-                                         "campaigns:send", NULL};
+const char *const keys_known_scopes[] = {"admin",
+                                         "events:read",
+                                         "events:write",
+                                         "events:import",
+                                         "sync:run",
+                                         "jobs:read",
+                                         "jobs:write",
+                                         "ops",
+                                         "contacts:read",
+                                         "contacts:write",
+                                         "campaigns:read",
+                                         "campaigns:write",
+                                         "campaigns:send",
+                                         "ota:read",
+                                         "ota:write",
+                                         "privacy",
+                                         NULL};
 
 enum herald_err keys_validate_scopes(const char *scopes, struct herald_error *err)
 {
@@ -35,7 +45,8 @@ enum herald_err keys_validate_scopes(const char *scopes, struct herald_error *er
                 err, HERALD_ERR_INVALID, "scopes",
                 "unknown scope \"%.*s\" (known: admin, events:read, events:write, "
                 "events:import, sync:run, jobs:read, jobs:write, ops, contacts:read, "
-                "contacts:write, campaigns:read, campaigns:write, campaigns:send)",
+                "contacts:write, campaigns:read, campaigns:write, campaigns:send, ota:read, "
+                "ota:write, privacy)",
                 (int)(n > 40 ? 40 : n), p);
         if (!end)
             return HERALD_OK;

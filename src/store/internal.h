@@ -178,7 +178,32 @@ enum store_stmt {
     STMT_IMPORT_SUBSCRIBE,
 
     STMT_IMPORTS__END,
-    STMT__COUNT = STMT_IMPORTS__END
+    /* ---- ota_channels.c: OTA channels (encrypted credentials) and their pull cursors ---- */
+    STMT_OTA_CHANNELS__BASE = STMT_IMPORTS__END,
+
+    STMT_OTA_CHANNELS__END,
+    /* ---- ota_reservations.c: reservations and their revisions ---- */
+    STMT_OTA_RESERVATIONS__BASE = STMT_OTA_CHANNELS__END,
+
+    STMT_OTA_RESERVATIONS__END,
+    /* ---- ota_inbound.c: pushed messages and webhook ids already seen ---- */
+    STMT_OTA_INBOUND__BASE = STMT_OTA_RESERVATIONS__END,
+
+    STMT_OTA_INBOUND__END,
+    /* ---- ota_updates.c: rate and availability intents and the delivery outbox ---- */
+    STMT_OTA_UPDATES__BASE = STMT_OTA_INBOUND__END,
+
+    STMT_OTA_UPDATES__END,
+    /* ---- automations.c: guests' consent from reservations and stay-triggered automations ---- */
+    STMT_AUTOMATIONS__BASE = STMT_OTA_UPDATES__END,
+
+    STMT_AUTOMATIONS__END,
+
+    /* ---- privacy.c: suppression list, audit log, export/erase/retention queries ---- */
+    STMT_PRIVACY__BASE = STMT_AUTOMATIONS__END,
+
+    STMT_PRIVACY__END,
+    STMT__COUNT = STMT_PRIVACY__END
 };
 
 enum store_dialect { DIALECT_SQLITE, DIALECT_POSTGRES };
@@ -198,6 +223,17 @@ extern const struct store_stmt_def
     store_campaigns_stmts[STMT_CAMPAIGNS__END - STMT_CAMPAIGNS__BASE];
 extern const struct store_stmt_def store_feedback_stmts[STMT_FEEDBACK__END - STMT_FEEDBACK__BASE];
 extern const struct store_stmt_def store_imports_stmts[STMT_IMPORTS__END - STMT_IMPORTS__BASE];
+extern const struct store_stmt_def
+    store_ota_channels_stmts[STMT_OTA_CHANNELS__END - STMT_OTA_CHANNELS__BASE];
+extern const struct store_stmt_def
+    store_ota_reservations_stmts[STMT_OTA_RESERVATIONS__END - STMT_OTA_RESERVATIONS__BASE];
+extern const struct store_stmt_def
+    store_ota_inbound_stmts[STMT_OTA_INBOUND__END - STMT_OTA_INBOUND__BASE];
+extern const struct store_stmt_def
+    store_ota_updates_stmts[STMT_OTA_UPDATES__END - STMT_OTA_UPDATES__BASE];
+extern const struct store_stmt_def
+    store_automations_stmts[STMT_AUTOMATIONS__END - STMT_AUTOMATIONS__BASE];
+extern const struct store_stmt_def store_privacy_stmts[STMT_PRIVACY__END - STMT_PRIVACY__BASE];
 /* The definition of any statement id; its sql is NULL for a block marker. */
 const struct store_stmt_def *store_stmt_def(enum store_stmt id);
 /* NULL for a block marker. */

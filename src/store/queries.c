@@ -220,6 +220,12 @@ const struct store_stmt_def *store_stmt_def(enum store_stmt id)
         enum store_stmt base;
         const struct store_stmt_def *defs;
     } blocks[] = {
+        {STMT_PRIVACY__BASE, store_privacy_stmts},
+        {STMT_AUTOMATIONS__BASE, store_automations_stmts},
+        {STMT_OTA_UPDATES__BASE, store_ota_updates_stmts},
+        {STMT_OTA_INBOUND__BASE, store_ota_inbound_stmts},
+        {STMT_OTA_RESERVATIONS__BASE, store_ota_reservations_stmts},
+        {STMT_OTA_CHANNELS__BASE, store_ota_channels_stmts},
         {STMT_IMPORTS__BASE, store_imports_stmts},
         {STMT_FEEDBACK__BASE, store_feedback_stmts},
         {STMT_CAMPAIGNS__BASE, store_campaigns_stmts},

@@ -1,0 +1,123 @@
+/* Reservations from OTAs: the parsed form of an OpenTravel reservation message (pulled or
+ * pushed, any channel type), and their ingestion: every revision stored once, in one
+ * transaction with its event (platform "ota") and whatever the registered revision hook
+ * (guests -> contacts, automations) writes. Card data never reaches this struct. */
+#ifndef HERALD_OTA_RESERVATIONS_H
+#define HERALD_OTA_RESERVATIONS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "base/err.h"
+#include "ota/channels.h"
+#include "store/store.h"
+
+enum ota_res_status {
+    OTA_RES_COMMIT,      /* new booking (OpenTravel ResStatus "Commit"/"Book", SMX "Reserved") */
+    OTA_RES_MODIFY,      /* "Modify" */
+    OTA_RES_CANCEL,      /* "Cancel"/"Cancelled" */
+    OTA_RES_RESERVED,    /* SMX-style PMS states */
+    OTA_RES_IN_HOUSE,    /* "In-house" */
+    OTA_RES_CHECKED_OUT, /* "Checked-Out" */
+    OTA_RES_NO_SHOW,     /* "No-show" */
+};
+const char *ota_res_status_name(enum ota_res_status s); /* "commit", "modify", "cancel", … */
+
+enum ota_msg_kind {
+    OTA_MSG_RES_NOTIF,        /* OTA_HotelResNotifRQ */
+    OTA_MSG_RES_MODIFY_NOTIF, /* OTA_HotelResModifyNotifRQ */
+    OTA_MSG_CANCEL,           /* OTA_CancelRQ */
+    OTA_MSG_RES_RETRIEVE,     /* OTA_ResRetrieveRS (a pull answer) */
+};
+
+#define OTA_DATE_LEN 11 /* "YYYY-MM-DD" + NUL */
+
+struct ota_room_stay {
+    char room_type[64];
+    char rate_plan[64];
+    char arrival[OTA_DATE_LEN], departure[OTA_DATE_LEN];
+    int adults, children;
+    char amount[32]; /* decimal text as sent, "" when absent */
+};
+
+struct ota_guest {
+    char given_name[128], surname[128];
+    char email[320]; /* lower-cased; "" when the message has none */
+    char phone[64];
+    char language[16];      /* ISO 639-1 ("de") when given */
+    char country[8];        /* ISO 3166 alpha-2 when given */
+    bool consent_given;     /* the message carries an explicit marketing opt-in */
+    bool consent_refused;   /* … or an explicit refusal */
+    char consent_text[128]; /* the marker as sent, e.g. "newsletter:yes" */
+};
+
+struct ota_reservation {
+    char hotel_code[64];
+    char res_id[128]; /* the channel's reservation id */
+    enum ota_res_status status;
+    char arrival[OTA_DATE_LEN], departure[OTA_DATE_LEN]; /* earliest arrival, latest departure */
+    struct ota_room_stay *rooms;
+    size_t nrooms;
+    int adults, children; /* totals over the rooms */
+    char total[32];       /* decimal text, "" when absent */
+    char currency[4];
+    char booking_channel[64]; /* the source the message names (e.g. "Booking.com"), else "" */
+    struct ota_guest guest;
+    char *comments;      /* free text (special requests); never copied into contact fields */
+    int64_t created_ms;  /* CreateDateTime, 0 when absent */
+    int64_t modified_ms; /* LastModifyDateTime, 0 when absent */
+    /* SHA-256 hex over the canonical content above: the same revision delivered twice has
+     * the same key, any change in it gives a new one. */
+    char revision_key[65];
+};
+
+struct ota_res_message {
+    enum ota_msg_kind kind;
+    char echo_token[128];
+    char root_name[64]; /* the document element's local name */
+    bool soap;          /* it came in a SOAP 1.1/1.2 envelope */
+    struct ota_reservation *items;
+    size_t n;
+};
+
+/* Parses an OpenTravel reservation message (bare or in a SOAP envelope) with the hardened
+ * reader of ota/xml.h. Guarantee, PaymentCard and any card-like element are skipped before
+ * anything is copied. HERALD_ERR_XML_INVALID (malformed, DTD/entities, too large/deep) or
+ * HERALD_ERR_INVALID (well-formed but not a reservation message; err names the element). */
+enum herald_err ota_res_parse(const char *xml, size_t len, size_t max_bytes,
+                              struct ota_res_message *out, struct herald_error *err);
+void ota_res_message_free(struct ota_res_message *msg);
+
+/* ---- ingestion ---- */
+
+/* Called inside the ingestion transaction for each NEW revision (not for a re-delivery). A
+ * non-zero return rolls the whole batch back. */
+struct ota_revision_hook {
+    int (*on_revision)(void *arg, struct store_conn *c, const struct ota_channel *ch,
+                       const struct ota_reservation *res, int64_t reservation_id,
+                       int64_t revision_id, int64_t now_ms);
+    void *arg;
+};
+
+struct ota_reservations;
+enum herald_err ota_reservations_open(struct store *st, struct ota_reservations **out);
+void ota_reservations_close(struct ota_reservations *r);
+/* Registers the hook (before the server starts). */
+void ota_reservations_set_hook(struct ota_reservations *r, const struct ota_revision_hook *hook);
+
+struct ota_ingest_result {
+    int64_t reservation_id; /* Herald's id: sent back as HotelReservationID ResID_Type="3" */
+    int64_t revision_id;
+    bool duplicate; /* this revision was already stored: nothing written */
+};
+
+/* Stores a batch in ONE transaction: each reservation keyed by (channel, hotel code,
+ * res_id), each new revision appended with its event (platform "ota"), the hook run. All or
+ * nothing: on error nothing of the batch is stored. results has n entries. */
+enum herald_err ota_reservations_ingest(struct ota_reservations *r, const struct ota_channel *ch,
+                                        const struct ota_reservation *items, size_t n,
+                                        int64_t now_ms, struct ota_ingest_result *results,
+                                        struct herald_error *err);
+
+#endif
