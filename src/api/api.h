@@ -113,6 +113,14 @@ enum http_result api_email_stats(struct http_request *req, void *ctx);
 /* privacy: export, erasure, retention, audit (privacy.c, audit.c) */
 
 /* dashboard: the web UI's static files (dashboard.c) */
+enum http_result api_dashboard_index(struct http_request *req, void *ctx);
+enum http_result api_dashboard_asset(struct http_request *req, void *ctx);
+enum http_result api_dashboard_root_file(struct http_request *req, void *ctx);
+/* dashboard: API keys over HTTP for its Settings page (keys.c, scope admin) */
+enum http_result api_keys_list(struct http_request *req, void *ctx);
+enum http_result api_keys_create(struct http_request *req, void *ctx);
+enum http_result api_keys_rotate(struct http_request *req, void *ctx);
+enum http_result api_keys_revoke(struct http_request *req, void *ctx);
 
 /* Parses and validates one event object of a generate request (`path` prefixes field names:
  * "events[3]"), computing its key. Answers 400 itself on failure. On success *payload is the

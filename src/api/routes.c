@@ -92,6 +92,17 @@ const struct http_route api_routes[] = {
     /* ---- privacy: export, erasure, retention, audit ---- */
 
     /* ---- dashboard: the web UI (keep last: it answers GET / and its assets) ---- */
+    {"GET", "/api/keys", api_keys_list, HTTP_API_KEY, "admin"},
+    {"POST", "/api/keys", api_keys_create, HTTP_API_KEY, "admin"},
+    {"POST", "/api/keys/{id}/rotate", api_keys_rotate, HTTP_API_KEY, "admin"},
+    {"DELETE", "/api/keys/{id}", api_keys_revoke, HTTP_API_KEY, "admin"},
+    /* Static files, limited per IP at HERALD_RATE_LIMIT_LINKS like the recipients' pages: a
+     * page load fetches several files, and offices share one address. */
+    {"GET", "/", api_dashboard_index, HTTP_RECIPIENT, NULL},
+    {"GET", "/assets/{file}", api_dashboard_asset, HTTP_RECIPIENT, NULL},
+    {"GET", "/sw.js", api_dashboard_root_file, HTTP_RECIPIENT, NULL},
+    {"GET", "/manifest.webmanifest", api_dashboard_root_file, HTTP_RECIPIENT, NULL},
+    {"GET", "/icon.svg", api_dashboard_root_file, HTTP_RECIPIENT, NULL},
 
 };
 const size_t api_route_count = sizeof(api_routes) / sizeof(api_routes[0]);

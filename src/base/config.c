@@ -280,6 +280,10 @@ static const struct cfg_entry cfg_table[] = {
      "Rehearsals and tests only: the automation scheduler runs this many seconds ahead of (or "
      "behind) the wall clock, so a pre-arrival rule can be watched firing without waiting "
      "days. Logged as a warning when not 0."},
+    /* dashboard */
+    {"HERALD_WEB_DIR", CFG_STR, OFF(web_dir), 1, 4096, "./web/dist", NULL,
+     "Folder of the built dashboard (`make web` writes web/dist), served at /. When it holds no "
+     "index.html, / answers 404 and the API works as usual."},
 };
 
 #define CFG_COUNT (sizeof(cfg_table) / sizeof(cfg_table[0]))
