@@ -255,8 +255,18 @@ function CampaignDetail({ id, onChanged }: { id: number; onChanged: () => void }
     live.current = [];
   }, [id]);
   const d = c.data;
-  if (d && (live.current.length === 0 || live.current[live.current.length - 1].t < Date.now() / 1000 - 1))
-    live.current = [...live.current.slice(-200), { t: Date.now() / 1000, sent: d.sent, opened: d.opened, clicked: d.clicked, bounced: d.bounced }];
+  if (d) {
+    // One point per second at most: a newer reading within the same second replaces the last.
+    const pt = { t: Date.now() / 1000, sent: d.sent, opened: d.opened, clicked: d.clicked, bounced: d.bounced };
+    const pts = live.current;
+    const last = pts[pts.length - 1];
+    live.current = last && last.t > pt.t - 1 ? [...pts.slice(0, -1), pt] : [...pts.slice(-200), pt];
+  }
+  const status = d?.status;
+  useEffect(() => {
+    if (status) onChanged();
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [status]);
   const act = async (a: string) => {
     try {
       await api(`/api/campaigns/${id}/${a}`, { method: 'POST' });
@@ -318,7 +328,7 @@ function CampaignDetail({ id, onChanged }: { id: number; onChanged: () => void }
             ))}
           </div>
           {liveSeries.x.length > 1 ? <Chart title="Live (since this page opened)" x={liveSeries.x} series={liveSeries.series} /> : null}
-          <DailyStats id={id} />
+          <DailyStats id={id} version={d.sent + d.opened + d.clicked + d.bounced} />
         </>
       ) : null}
     </div>
@@ -326,7 +336,7 @@ function CampaignDetail({ id, onChanged }: { id: number; onChanged: () => void }
 }
 
 /** sent/delivered/opened/clicked/bounced per day over the last 14 days (one stats query per day). */
-function DailyStats({ id }: { id: number }) {
+function DailyStats({ id, version }: { id: number; version: number }) {
   const stats = useLoad(
     async () => {
       const today = dayStart(Date.now());
@@ -339,7 +349,7 @@ function DailyStats({ id }: { id: number }) {
         series: (['sent', 'delivered', 'opened', 'clicked', 'bounced'] as const).map((k) => ({ label: k, values: rows.map((r) => r[k]) })),
       };
     },
-    [id],
+    [id, version],
     15000,
   );
   return (

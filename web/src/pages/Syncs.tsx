@@ -59,7 +59,7 @@ export default function Syncs() {
         }}
       />
       {watching.map((id) => (
-        <LiveJob key={id} jobId={id} onDone={() => jobs.reload()} />
+        <LiveJob key={id} jobId={id} onDone={() => (jobs.reload(), dead.reload())} />
       ))}
       <h2>History</h2>
       <ErrorBox error={jobs.error} />
