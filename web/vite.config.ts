@@ -2,7 +2,6 @@
 // Builds the dashboard into dist/: hashed, minified chunks (one per page via React.lazy) under
 // assets/, and sw.js generated with the exact list of files to keep the shell usable offline.
 import { defineConfig, type Plugin } from 'vite';
-import react from '@vitejs/plugin-react';
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 
@@ -24,7 +23,9 @@ function serviceWorker(): Plugin {
 }
 
 export default defineConfig({
-  plugins: [react(), serviceWorker()],
+  plugins: [serviceWorker()],
+  // React's automatic JSX runtime through Vite's own esbuild transform (no plugin needed).
+  esbuild: { jsx: 'automatic' },
   build: {
     target: 'es2022',
     sourcemap: false,
