@@ -225,7 +225,7 @@ async function runSteps(page, context, stack, api, consoleErrors) {
       await page.fill('input[aria-label="Erase email"]', 'bob@example.net');
       await page.fill('input[aria-label="Confirm erase"]', 'bob@example.net');
       await page.click('form[aria-label=Erase] button[type=submit]');
-      await page.locator('[data-testid=erase-status]', { hasText: 'completed' }).waitFor({ timeout: 60000 });
+      await page.locator('[data-testid=erase-status]', { hasText: 'done' }).waitFor({ timeout: 60000 });
       const found = await api('GET', '/api/contacts?email=bob%40example.net');
       expect(found.body.contacts.length === 0, 'contact still there');
       await shot(page, 'privacy');

@@ -60,6 +60,7 @@ function Channels() {
   };
   return (
     <div>
+      <NewChannel onCreated={channels.reload} />
       <ErrorBox error={channels.error ?? error} />
       <DataTable<Row>
         label="Channels"
@@ -76,6 +77,7 @@ function Channels() {
           { key: 'mode', label: 'Mode' },
           { key: 'hotelCode', label: 'Hotel', render: (c) => c.hotelCode ?? (c.hotelCodes ?? []).join?.(', ') ?? '' },
           { key: 'enabled', label: 'Enabled', render: (c) => (c.enabled === false ? 'no' : 'yes') },
+          { key: 'lastPullAt', label: 'Last pull', render: (c) => (c.lastPullAt ? `${fmtTime(c.lastPullAt)} ${c.lastPullStatus ?? ''}` : '') },
           { key: 'lastError', label: 'Last error', width: '2fr', render: (c) => <span className="bad">{c.lastError ?? ''}</span> },
           {
             key: 'validate',
@@ -111,6 +113,78 @@ function Channels() {
         </div>
       ))}
     </div>
+  );
+}
+
+const CHANNEL_TYPES = ['booking', 'siteminder', 'alpinebits', 'expedia', 'generic'];
+
+function NewChannel({ onCreated }: { onCreated: () => void }) {
+  const [f, setF] = useState({ name: '', type: 'booking', mode: 'pull', hotelCode: '', baseUrl: '', pollSeconds: '300', username: '', password: '' });
+  const [error, setError] = useState<ApiError | null>(null);
+  const set = (k: keyof typeof f) => (e: React.ChangeEvent<HTMLInputElement | HTMLSelectElement>) => setF({ ...f, [k]: e.target.value });
+  const submit = async (e: React.FormEvent) => {
+    e.preventDefault();
+    const body: Row = { name: f.name, type: f.type, mode: f.mode, hotelCode: f.hotelCode };
+    if (f.baseUrl) body.baseUrl = f.baseUrl;
+    if (f.mode === 'pull') body.pollSeconds = Number(f.pollSeconds);
+    if (f.username || f.password) body.credentials = { username: f.username, password: f.password };
+    try {
+      await api('/api/ota/channels', { method: 'POST', body });
+      setError(null);
+      setF({ ...f, name: '', password: '' });
+      onCreated();
+    } catch (err) {
+      setError(asApiError(err));
+    }
+  };
+  return (
+    <form className="card" onSubmit={submit} aria-label="New channel">
+      <div className="row">
+        <label>
+          Channel name
+          <input value={f.name} onChange={set('name')} aria-label="Channel name" />
+        </label>
+        <label>
+          Type
+          <select value={f.type} onChange={set('type')} aria-label="Channel type">
+            {CHANNEL_TYPES.map((t) => (
+              <option key={t}>{t}</option>
+            ))}
+          </select>
+        </label>
+        <label>
+          Mode
+          <select value={f.mode} onChange={set('mode')} aria-label="Channel mode">
+            <option>pull</option>
+            <option>push</option>
+          </select>
+        </label>
+        <label>
+          Hotel code
+          <input value={f.hotelCode} onChange={set('hotelCode')} size={8} aria-label="Channel hotel code" />
+        </label>
+        <label>
+          Base URL
+          <input value={f.baseUrl} onChange={set('baseUrl')} placeholder="https://…" aria-label="Base URL" />
+        </label>
+        {f.mode === 'pull' ? (
+          <label>
+            Poll (s)
+            <input value={f.pollSeconds} onChange={set('pollSeconds')} size={5} aria-label="Poll seconds" />
+          </label>
+        ) : null}
+        <label>
+          Username
+          <input value={f.username} onChange={set('username')} autoComplete="off" aria-label="Channel username" />
+        </label>
+        <label>
+          Password
+          <input type="password" value={f.password} onChange={set('password')} autoComplete="new-password" aria-label="Channel password" />
+        </label>
+        <button type="submit">Add channel</button>
+      </div>
+      <ErrorBox error={error} />
+    </form>
   );
 }
 
@@ -231,7 +305,8 @@ function Updates() {
         empty="No rate or availability updates."
         columns={[
           { key: 'id', label: 'Id', width: '60px' },
-          { key: 'channelId', label: 'Channel', render: (u) => u.channelId ?? u.channel?.id ?? u.channel ?? '' },
+          { key: 'channel', label: 'Channel', render: (u) => u.channel ?? u.channelId ?? '' },
+          { key: 'roomType', label: 'Room' },
           { key: 'kind', label: 'Kind' },
           { key: 'from', label: 'From' },
           { key: 'to', label: 'To' },
@@ -246,7 +321,7 @@ function Updates() {
 
 function RateForm({ onQueued }: { onQueued: () => void }) {
   const [kind, setKind] = useState<'rates' | 'availability'>('rates');
-  const [f, setF] = useState({ hotelCode: '', roomType: '', ratePlan: '', from: '', to: '', amount: '120.00', guests: '2', currency: 'EUR', count: '5', status: 'open' });
+  const [f, setF] = useState({ hotelCode: '', roomType: '', ratePlan: '', from: '', to: '', amount: '120.00', guests: '2', currency: 'EUR', count: '5', status: 'open', minLos: '', maxLos: '' });
   const [error, setError] = useState<ApiError | null>(null);
   const [msg, setMsg] = useState('');
   const set = (k: keyof typeof f) => (e: React.ChangeEvent<HTMLInputElement | HTMLSelectElement>) => setF({ ...f, [k]: e.target.value });
@@ -256,7 +331,13 @@ function RateForm({ onQueued }: { onQueued: () => void }) {
     const body =
       kind === 'rates'
         ? { ...base, currency: f.currency, amounts: [{ guests: Number(f.guests), amount: f.amount }] }
-        : { ...base, count: Number(f.count), status: f.status };
+        : {
+            ...base,
+            count: Number(f.count),
+            status: f.status,
+            ...(f.minLos ? { minLos: Number(f.minLos) } : {}),
+            ...(f.maxLos ? { maxLos: Number(f.maxLos) } : {}),
+          };
     try {
       const r = await api<Row>(`/api/ota/${kind}`, { method: 'PUT', body });
       setMsg(`queued (intent ${r.intentId ?? r.id ?? '?'})`);
@@ -317,6 +398,14 @@ function RateForm({ onQueued }: { onQueued: () => void }) {
                 <option>open</option>
                 <option>close</option>
               </select>
+            </label>
+            <label>
+              minLos
+              <input value={f.minLos} onChange={set('minLos')} size={3} aria-label="minLos" />
+            </label>
+            <label>
+              maxLos
+              <input value={f.maxLos} onChange={set('maxLos')} size={3} aria-label="maxLos" />
             </label>
           </>
         )}

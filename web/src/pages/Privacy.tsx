@@ -38,11 +38,11 @@ export default function Privacy() {
         columns={[
           { key: 'id', label: 'Id', width: '60px' },
           { key: 'at', label: 'When', render: (a) => fmtTime(a.at ?? a.createdAt), sortValue: (a) => a.at ?? a.createdAt },
-          { key: 'keyId', label: 'Key' },
+          { key: 'actor', label: 'Who' },
           { key: 'ip', label: 'IP' },
-          { key: 'action', label: 'Action', width: '2fr', render: (a) => a.action ?? `${a.method ?? ''} ${a.path ?? ''}` },
+          { key: 'action', label: 'Action', width: '2fr' },
           { key: 'status', label: 'Status' },
-          { key: 'subject', label: 'Subject', width: '2fr', render: (a) => a.subject ?? a.subjectHash ?? '' },
+          { key: 'subject', label: 'Subject', width: '2fr', render: (a) => (a.subject ? `${a.subject}${a.subjectHashed ? ' (hashed)' : ''}` : '') },
         ]}
       />
     </div>
@@ -105,7 +105,7 @@ function Erase({ onDone }: { onDone: () => void }) {
   useInterval(
     async () => {
       try {
-        const j = await api<Row>(`/api/full-sync/status/${encodeURIComponent(job!.jobId)}`);
+        const j = await api<Row>(`/api/privacy/erasures/${encodeURIComponent(job!.erasureId)}`);
         setJob(j);
         if (j.status !== 'pending' && j.status !== 'running') onDone();
       } catch (err) {
@@ -114,7 +114,8 @@ function Erase({ onDone }: { onDone: () => void }) {
     },
     active ? 800 : null,
   );
-  const rows = reportRows(job?.report ?? job?.progress);
+  const rows = reportRows(job?.report);
+  const mixpanel = job?.report?.mixpanel;
   return (
     <form
       className="card"
@@ -146,8 +147,9 @@ function Erase({ onDone }: { onDone: () => void }) {
       <ErrorBox error={error} />
       {job ? (
         <div data-testid="erase-job">
-          Erasure job <code>{job.jobId}</code>: <strong data-testid="erase-status">{job.status}</strong>
-          {job.error ? <span className="bad"> {job.error}</span> : null}
+          Erasure {job.erasureId ?? ''} (job <code>{job.jobId}</code>): <strong data-testid="erase-status">{job.status}</strong>
+          {job.report?.suppressed ? <span> · address on the suppression list</span> : null}
+          {mixpanel ? <span> · Mixpanel: {mixpanel.status ?? JSON.stringify(mixpanel)}</span> : null}
           {rows.length ? (
             <table>
               <thead>
