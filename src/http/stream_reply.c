@@ -60,8 +60,8 @@ enum MHD_Result stream_reply_send(struct http_request *req)
     *st = (struct stream_state){req->stream, req->stream_ctx};
     req->stream = NULL; /* the response owns it now */
     req->stream_ctx = NULL;
-    struct MHD_Response *resp =
-        MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 64 * 1024, stream_read, st, stream_free);
+    struct MHD_Response *resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 64 * 1024,
+                                                                  stream_read, st, stream_free);
     if (!resp) {
         stream_free(st);
         return MHD_NO;
@@ -92,7 +92,7 @@ void stream_reply_audit(struct http_request *req)
         return;
     if (strcmp(m, "POST") && strcmp(m, "PUT") && strcmp(m, "PATCH") && strcmp(m, "DELETE"))
         return;
-    struct http_audit_entry e = {req->principal.key_id, m, req->path, req->client_ip,
-                                 req->request_id, req->status};
+    struct http_audit_entry e = {req->principal.key_id, m,          req->path, req->client_ip,
+                                 req->request_id,       req->status};
     o->audit(o->audit_ctx, &e);
 }

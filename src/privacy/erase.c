@@ -42,8 +42,7 @@ static int submit_tx(struct store_conn *c, void *arg)
     rc = rc ? rc : store_audit_insert(c, &a);
     json_t *params = json_pack("{s:I}", "erasureId", (json_int_t)t->id);
     struct jobs_problem problem;
-    rc = rc ? rc
-            : jobs_submit_tx(t->p->o.jobs, c, "privacy_erase", params, 0, t->job_id, &problem);
+    rc = rc ? rc : jobs_submit_tx(t->p->o.jobs, c, "privacy_erase", params, 0, t->job_id, &problem);
     json_decref(params);
     return rc ? rc : store_erasure_set_job(c, t->id, t->job_id);
 }
@@ -215,8 +214,9 @@ static int mixpanel_step(struct run *r)
 static int finish_tx(struct store_conn *c, void *arg)
 {
     struct run *r = arg;
-    json_t *report = json_pack("{s:O, s:b, s:O}", "tables", json_object_get(r->progress, "removed"),
-                               "suppressed", 1, "mixpanel", json_object_get(r->progress, "mixpanel"));
+    json_t *report =
+        json_pack("{s:O, s:b, s:O}", "tables", json_object_get(r->progress, "removed"),
+                  "suppressed", 1, "mixpanel", json_object_get(r->progress, "mixpanel"));
     char *text = report ? json_dumps(report, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
     json_decref(report);
     int rc = text ? store_erasure_finish(c, r->er.id, text, clock_now_ms()) : HERALD_ERR_NOMEM;
@@ -261,9 +261,9 @@ static int erase_run(struct jobs_ctx *ctx)
     r.er.id = json_integer_value(json_object_get(jobs_ctx_params(ctx), "erasureId"));
     int rc = erase_steps(&r);
     if (!rc)
-        log_emit(LOG_INFO, "erasure done",
-                 json_pack("{s:I, s:s}", "erasure_id", (json_int_t)r.er.id, "job_id",
-                           jobs_ctx_id(ctx)));
+        log_emit(
+            LOG_INFO, "erasure done",
+            json_pack("{s:I, s:s}", "erasure_id", (json_int_t)r.er.id, "job_id", jobs_ctx_id(ctx)));
     store_erasure_clear(&r.er);
     return rc;
 }

@@ -217,8 +217,7 @@ static enum herald_err produce(struct privacy_export *x)
     case PH_SOURCE:
         if (x->src == privacy_source_count) {
             x->phase = PH_DONE;
-            return x->f == PRIVACY_JSON ? buf_append_str(&x->pending, "}\n")
-                                        : zipw_finish(&x->zip);
+            return x->f == PRIVACY_JSON ? buf_append_str(&x->pending, "}\n") : zipw_finish(&x->zip);
         }
         x->phase = PH_ROWS;
         return source_begin(x);

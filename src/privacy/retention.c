@@ -115,8 +115,8 @@ static int retention_run(struct jobs_ctx *ctx)
                                                        JSON_COMPACT | JSON_SORT_KEYS)};
     int rc = t.report ? store_run_tx(p->o.st, record_tx, &t) : HERALD_ERR_NOMEM;
     if (!rc)
-        log_emit(LOG_INFO, "retention done", json_pack("{s:s, s:s}", "job_id", jobs_ctx_id(ctx),
-                                                       "removed", t.report));
+        log_emit(LOG_INFO, "retention done",
+                 json_pack("{s:s, s:s}", "job_id", jobs_ctx_id(ctx), "removed", t.report));
     free(t.report);
     return rc;
 }
@@ -167,8 +167,7 @@ enum herald_err privacy_retention_status(struct privacy *p, json_t **out)
     free(t.report);
     *out = json_pack("{s:{s:i, s:i, s:i, s:i}, s:s?, s:o}", "settings", "eventsDays",
                      p->o.events_days, "sendsDays", p->o.sends_days, "reservationsDays",
-                     p->o.reservations_days, "deadLettersDays", p->o.dead_letters_days,
-                     "lastRunAt", t.at_ms ? at : NULL, "lastRemoved",
-                     report ? report : json_null());
+                     p->o.reservations_days, "deadLettersDays", p->o.dead_letters_days, "lastRunAt",
+                     t.at_ms ? at : NULL, "lastRemoved", report ? report : json_null());
     return *out ? HERALD_OK : HERALD_ERR_NOMEM;
 }

@@ -5,37 +5,36 @@
 #define COLS(a) a, (int)(sizeof(a) / sizeof(a[0]))
 
 static const struct privacy_col contact_cols[] = {
-    {"id", 'i'},          {"email", 's'},         {"name", 's'},         {"attributes", 'j'},
-    {"status", 's'},      {"delivery", 's'},      {"softBounces", 'i'},  {"unsubscribedAt", 't'},
-    {"createdAt", 't'},   {"updatedAt", 't'},
+    {"id", 'i'},        {"email", 's'},     {"name", 's'},        {"attributes", 'j'},
+    {"status", 's'},    {"delivery", 's'},  {"softBounces", 'i'}, {"unsubscribedAt", 't'},
+    {"createdAt", 't'}, {"updatedAt", 't'},
 };
 static const struct privacy_col subscription_cols[] = {
-    {"listId", 'i'},         {"listName", 's'},      {"status", 's'},
-    {"consentMethod", 's'},  {"consentAt", 't'},     {"consentIp", 's'},
-    {"consentText", 's'},    {"confirmedAt", 't'},   {"unsubscribedAt", 't'},
-    {"createdAt", 't'},
+    {"listId", 'i'},         {"listName", 's'},  {"status", 's'},      {"consentMethod", 's'},
+    {"consentAt", 't'},      {"consentIp", 's'}, {"consentText", 's'}, {"confirmedAt", 't'},
+    {"unsubscribedAt", 't'}, {"createdAt", 't'},
 };
 static const struct privacy_col event_cols[] = {
-    {"id", 'i'},        {"platform", 's'},   {"campaignId", 's'}, {"eventType", 's'},
-    {"eventKey", 's'},  {"sourceId", 's'},   {"namespace", 's'},  {"properties", 'j'},
+    {"id", 'i'},         {"platform", 's'},  {"campaignId", 's'}, {"eventType", 's'},
+    {"eventKey", 's'},   {"sourceId", 's'},  {"namespace", 's'},  {"properties", 'j'},
     {"occurredAt", 't'}, {"eventTime", 't'}, {"createdAt", 't'},
 };
 static const struct privacy_col send_cols[] = {
-    {"id", 'i'},        {"campaignId", 'i'}, {"campaignName", 's'}, {"listId", 'i'},
-    {"status", 's'},    {"attempts", 'i'},   {"messageId", 's'},    {"lastError", 's'},
-    {"sentAt", 't'},    {"updatedAt", 't'},
+    {"id", 'i'},     {"campaignId", 'i'}, {"campaignName", 's'}, {"listId", 'i'},
+    {"status", 's'}, {"attempts", 'i'},   {"messageId", 's'},    {"lastError", 's'},
+    {"sentAt", 't'}, {"updatedAt", 't'},
 };
 static const struct privacy_col feedback_cols[] = {
-    {"id", 'i'}, {"campaignId", 'i'}, {"kind", 's'}, {"url", 's'}, {"detail", 's'},
-    {"createdAt", 't'},
+    {"id", 'i'},  {"campaignId", 'i'}, {"kind", 's'},
+    {"url", 's'}, {"detail", 's'},     {"createdAt", 't'},
 };
 static const struct privacy_col dead_letter_cols[] = {
     {"id", 'i'},      {"jobId", 's'},   {"kind", 's'},      {"reason", 's'},
     {"request", 's'}, {"payload", 's'}, {"createdAt", 't'},
 };
 static const struct privacy_col audit_cols[] = {
-    {"id", 'i'},     {"at", 't'},        {"actor", 's'},     {"action", 's'},
-    {"status", 'i'}, {"ip", 's'},        {"requestId", 's'}, {"detail", 'j'},
+    {"id", 'i'},     {"at", 't'}, {"actor", 's'},     {"action", 's'},
+    {"status", 'i'}, {"ip", 's'}, {"requestId", 's'}, {"detail", 'j'},
 };
 
 /* Erasure runs in this order; "contact" reads its id first and deletes the row last of all

@@ -44,9 +44,9 @@ void zipw_init(struct zipw *w, struct buf *out, int64_t mtime_ms)
 /* The fields local and central headers share, from "version needed" to the name length. */
 static void common(const struct zipw *w, uint8_t *p, bool sizes)
 {
-    le16(p, 20);            /* version needed: deflate */
-    le16(p + 2, 0x0808);    /* data descriptor follows; UTF-8 names */
-    le16(p + 4, 8);         /* deflate */
+    le16(p, 20);         /* version needed: deflate */
+    le16(p + 2, 0x0808); /* data descriptor follows; UTF-8 names */
+    le16(p + 4, 8);      /* deflate */
     le16(p + 6, w->dos_time);
     le16(p + 8, w->dos_date);
     le32(p + 10, sizes ? w->crc : 0);
