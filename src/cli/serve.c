@@ -175,7 +175,7 @@ static int start_schedules(struct app *app)
     /* privacy: the daily retention job */
     if (strcmp(app->cfg.retention_schedule, "off") != 0)
         *d++ = (struct jobs_schedule_def){"privacy_retention", app->cfg.retention_schedule,
-                                          "privacy_retention", empty};
+                                          "retention", empty};
     int rc =
         jobs_schedule_start(app->jobs, defs, (size_t)(d - defs), &app->schedule, err, sizeof(err));
     json_decref(params); /* the schedule keeps its normalised copy */

@@ -9,7 +9,7 @@
  *    keep a unique salted-hash key), the address's hash on the suppression list (at once, in
  *    the request's transaction), Mixpanel's GDPR deletion for the distinct_ids Herald forwarded
  *    (mixpanel_gdpr.c), a per-table report kept in privacy_erasures.
- *  - retention.c: the `privacy_retention` job kind (daily schedule): deletes old events, sends,
+ *  - retention.c: the `retention` job kind (daily schedule): deletes old events, sends,
  *    feedback and dead letters in bounded batches, one short transaction each.
  *  - audit.c: the append-only audit log: a batching writer for the HTTP layer's per-request
  *    entries, direct writes for exports, erasures and the CLI's key changes, and the listing.
@@ -45,7 +45,7 @@ struct privacy_opts {
 };
 struct privacy;
 
-/* Registers the job kinds privacy_erase and privacy_retention (before jobs_start()) and starts
+/* Registers the job kinds privacy_erase and retention (before jobs_start()) and starts
  * the audit writer thread. Copies what it keeps of `o`. */
 enum herald_err privacy_start(const struct privacy_opts *o, struct privacy **out);
 /* Flushes the audit queue, stops the writer and frees. p may be NULL. */

@@ -1,4 +1,4 @@
-/* Retention: the privacy_retention job kind (run daily by a schedule, or on demand) deleting
+/* Retention: the retention job kind (run daily by a schedule, or on demand) deleting
  * what is older than each HERALD_RETENTION_*_DAYS in bounded batches, one short transaction
  * each with a pause between them, and the status /api/jobs/status shows. */
 #include <stdio.h>
@@ -127,7 +127,7 @@ static json_t *retention_progress(json_t *saved)
 }
 
 const struct jobs_kind privacy_retention_kind = {
-    .name = "privacy_retention",
+    .name = "retention",
     .validate = retention_validate,
     .run = retention_run,
     .progress = retention_progress,
@@ -137,7 +137,7 @@ enum herald_err privacy_retention_submit(struct privacy *p, char job_id[40])
 {
     json_t *raw = json_object();
     struct jobs_problem problem;
-    int rc = jobs_submit(p->o.jobs, "privacy_retention", raw, job_id, &problem);
+    int rc = jobs_submit(p->o.jobs, "retention", raw, job_id, &problem);
     json_decref(raw);
     return rc;
 }
