@@ -360,6 +360,11 @@ int cli_serve(struct app *app, int argc, char **argv)
         fprintf(stderr, "herald: configuration error: HERALD_BACKUP_SCHEDULE: %s\n", cron_err);
         return 2;
     }
+    if (strcmp(app->cfg.retention_schedule, "off") != 0 && /* privacy */
+        cron_parse(app->cfg.retention_schedule, &cron, cron_err, sizeof(cron_err))) {
+        fprintf(stderr, "herald: configuration error: HERALD_RETENTION_SCHEDULE: %s\n", cron_err);
+        return 2;
+    }
     struct sync_opts so; /* outlive the domain, which keeps pointers into them */
     struct mixpanel_opts mo;
     int status = 1;
