@@ -58,6 +58,7 @@ struct app {
     /* hotels: guests and automations */
 
     /* privacy: export, erasure, suppression, retention, audit */
+    struct privacy *privacy; /* privacy/privacy.h */
 
     /* dashboard: the web UI's static files */
 

@@ -90,6 +90,11 @@ const struct http_route api_routes[] = {
     /* ---- hotels: guests and automations ---- */
 
     /* ---- privacy: export, erasure, retention, audit ---- */
+    {"GET", "/api/privacy/export", api_privacy_export, HTTP_API_KEY, "privacy"},
+    {"POST", "/api/privacy/erase", api_privacy_erase, HTTP_API_KEY, "privacy"},
+    {"GET", "/api/privacy/erasures/{id}", api_privacy_erasure_get, HTTP_API_KEY, "privacy"},
+    {"POST", "/api/privacy/retention", api_privacy_retention, HTTP_API_KEY, "privacy"},
+    {"GET", "/api/audit", api_audit_list, HTTP_API_KEY, "privacy"},
 
     /* ---- dashboard: the web UI (keep last: it answers GET / and its assets) ---- */
     {"GET", "/api/keys", api_keys_list, HTTP_API_KEY, "admin"},
