@@ -212,6 +212,26 @@ async function runSteps(page, context, stack, api, consoleErrors) {
     await shot(page, 'hotels');
   });
 
+  const ota = await api('GET', '/api/ota/channels?limit=1');
+  if (ota.status === 404) {
+    skip('add a channel and validate it', 'this build has no OTA channels API (/api/ota/channels answers 404)');
+  } else {
+    await step('add a channel and validate it', async () => {
+      await page.click('[role=tab] >> text="Channels"');
+      await page.fill('input[aria-label="Channel name"]', 'Booking test');
+      await page.fill('input[aria-label="Channel hotel code"]', 'HTL1');
+      await page.fill('input[aria-label="Base URL"]', 'http://127.0.0.1:9/nothing');
+      await page.fill('input[aria-label="Channel username"]', 'user');
+      await page.fill('input[aria-label="Channel password"]', 'pass');
+      await page.click('button:has-text("Add channel")');
+      const row = page.locator('[aria-label=Channels] [role=row]', { hasText: 'Booking test' });
+      await row.waitFor();
+      await row.locator('button:has-text("Validate")').click();
+      await page.locator('li', { hasText: 'reachable' }).first().waitFor({ timeout: 30000 });
+      await shot(page, 'hotels');
+    });
+  }
+
   const privacy = await api('GET', '/api/audit?limit=1');
   await step('privacy page renders', async () => {
     await go(page, 'privacy', 'Privacy');
@@ -221,6 +241,14 @@ async function runSteps(page, context, stack, api, consoleErrors) {
   if (privacy.status === 404) {
     skip('erase a contact', 'this build has no privacy API (/api/audit answers 404)');
   } else {
+    await step('export what is held for a contact', async () => {
+      await page.fill('input[aria-label="Export email"]', 'ann@example.net');
+      const [download] = await Promise.all([page.waitForEvent('download'), page.click('form[aria-label=Export] button[type=submit]')]);
+      const path = await download.path();
+      const doc = JSON.parse(readFileSync(path, 'utf8'));
+      expect(JSON.stringify(doc).includes('ann@example.net'), 'the export does not name the address');
+      await page.locator('form[aria-label=Export] >> text=downloaded').waitFor();
+    });
     await step('erase a contact', async () => {
       await page.fill('input[aria-label="Erase email"]', 'bob@example.net');
       await page.fill('input[aria-label="Confirm erase"]', 'bob@example.net');

@@ -37,11 +37,11 @@ export default function Privacy() {
         onLoadMore={audit.loadMore}
         columns={[
           { key: 'id', label: 'Id', width: '60px' },
-          { key: 'at', label: 'When', render: (a) => fmtTime(a.at ?? a.createdAt), sortValue: (a) => a.at ?? a.createdAt },
+          { key: 'at', label: 'When', width: '160px', render: (a) => fmtTime(a.at ?? a.createdAt), sortValue: (a) => a.at ?? a.createdAt },
           { key: 'actor', label: 'Who' },
-          { key: 'ip', label: 'IP' },
+          { key: 'ip', label: 'IP', width: '110px' },
           { key: 'action', label: 'Action', width: '2fr' },
-          { key: 'status', label: 'Status' },
+          { key: 'status', label: 'Status', width: '70px' },
           { key: 'subject', label: 'Subject', width: '2fr', render: (a) => (a.subject ? `${a.subject}${a.subjectHashed ? ' (hashed)' : ''}` : '') },
         ]}
       />
@@ -106,7 +106,7 @@ function Erase({ onDone }: { onDone: () => void }) {
     async () => {
       try {
         const j = await api<Row>(`/api/privacy/erasures/${encodeURIComponent(job!.erasureId)}`);
-        setJob(j);
+        setJob({ ...j, erasureId: job!.erasureId, jobId: job!.jobId });
         if (j.status !== 'pending' && j.status !== 'running') onDone();
       } catch (err) {
         setError(asApiError(err));
