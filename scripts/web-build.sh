@@ -13,6 +13,11 @@ if ! command -v npm >/dev/null; then
     echo "web-build: npm is missing (scripts/deps.sh installs nodejs and npm)" >&2
     exit 1
 fi
+major=$(node -p 'process.versions.node.split(".")[0]')
+if [ "$major" -lt 20 ]; then
+    echo "web-build: Node.js $(node --version) is too old: Vite 7 needs 20.19 or later" >&2
+    exit 1
+fi
 if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
     npm ci --no-audit --no-fund --loglevel=error
 fi

@@ -72,16 +72,12 @@ export function DataTable<T>(props: Props<T>) {
     <div className="table" role="table" aria-label={label} aria-rowcount={sorted.length}>
       <div className="thead" role="row" style={{ gridTemplateColumns: template }}>
         {columns.map((c) => (
-          <button
-            key={c.key}
-            role="columnheader"
-            className="th"
-            aria-sort={sort?.key === c.key ? (sort.dir === 1 ? 'ascending' : 'descending') : 'none'}
-            onClick={() => toggle(c.key)}
-          >
-            {c.label}
-            {sort?.key === c.key ? (sort.dir === 1 ? ' ▲' : ' ▼') : ''}
-          </button>
+          <div key={c.key} role="columnheader" className="th" aria-sort={sort?.key === c.key ? (sort.dir === 1 ? 'ascending' : 'descending') : 'none'}>
+            <button type="button" onClick={() => toggle(c.key)} title={`Sort by ${c.label}`}>
+              {c.label}
+              {sort?.key === c.key ? (sort.dir === 1 ? ' ▲' : ' ▼') : ''}
+            </button>
+          </div>
         ))}
       </div>
       <div className="tbody" ref={box} style={{ maxHeight: height }} onScroll={onScroll} data-testid={`${label}-body`}>
