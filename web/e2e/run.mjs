@@ -230,6 +230,39 @@ async function runSteps(page, context, stack, api, consoleErrors) {
       await page.locator('li', { hasText: 'reachable' }).first().waitFor({ timeout: 30000 });
       await shot(page, 'hotels');
     });
+    await step('a pushed reservation shows in the arrivals calendar and the list', async () => {
+      const ch = await api('POST', '/api/ota/channels', {
+        name: 'E2E push',
+        type: 'generic',
+        mode: 'push',
+        hotelCode: 'HTLE2E',
+        credentials: { username: 'e2e-push', password: 'e2e-Push-passw0rd' },
+      });
+      expect(ch.status === 201, `channel: ${JSON.stringify(ch.body)}`);
+      const now = new Date();
+      const day = (d) => new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), d)).toISOString().slice(0, 10);
+      const res = await fetch(`${stack.url}/ota/${ch.body.id}/OTA_HotelResNotifRQ`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/xml', Authorization: `Basic ${Buffer.from('e2e-push:e2e-Push-passw0rd').toString('base64')}` },
+        body: reservationXml(day(14), day(16)),
+      });
+      const answer = await res.text();
+      expect(res.status === 200 && answer.includes('<Success'), `push answered ${res.status}: ${answer.slice(0, 300)}`);
+      await page.click('[role=tab] >> text="Reservations"');
+      await page.locator('[aria-label=Reservations] [role=row]', { hasText: 'HTLE2E' }).waitFor({ timeout: 10000 });
+      await page.locator('.cal .n', { hasText: '1 arrival' }).waitFor();
+      await shot(page, 'hotels-reservations');
+    });
+    await step('add a pre-arrival automation', async () => {
+      await page.click('[role=tab] >> text="Automations"');
+      await page.fill('input[aria-label="Automation name"]', 'Pre-arrival welcome');
+      await page.selectOption('select[aria-label="Automation template"]', { label: 'Summer offer' });
+      await page.fill('input[aria-label="Automation hotel codes"]', 'HTLE2E');
+      await page.fill('input[aria-label="Automation from"]', 'frontdesk@herald.test');
+      await page.click('button:has-text("Add automation")');
+      await page.locator('[aria-label=Automations] [role=row]', { hasText: 'Pre-arrival welcome' }).waitFor();
+      await shot(page, 'hotels-automations');
+    });
   }
 
   const privacy = await api('GET', '/api/audit?limit=1');
@@ -291,6 +324,30 @@ async function runSteps(page, context, stack, api, consoleErrors) {
     await shot(page, 'offline');
     await context.setOffline(false);
   });
+}
+
+/** A small OpenTravel OTA_HotelResNotifRQ (the 2003/05 schema's structure) for hotel HTLE2E. */
+function reservationXml(arrival, departure) {
+  return `<?xml version="1.0" encoding="UTF-8"?>
+<OTA_HotelResNotifRQ xmlns="http://www.opentravel.org/OTA/2003/05" EchoToken="e2e-1" TimeStamp="${new Date().toISOString()}" Version="1.000" ResStatus="Commit">
+  <HotelReservations>
+    <HotelReservation CreateDateTime="${new Date().toISOString()}">
+      <UniqueID Type="14" ID="E2E-0001"/>
+      <RoomStays><RoomStay>
+        <RoomTypes><RoomType RoomTypeCode="DBL"/></RoomTypes>
+        <RatePlans><RatePlan RatePlanCode="BAR"/></RatePlans>
+        <GuestCounts><GuestCount AgeQualifyingCode="10" Count="2"/></GuestCounts>
+        <TimeSpan Start="${arrival}" End="${departure}"/>
+        <Total AmountAfterTax="240.00" CurrencyCode="EUR"/>
+        <BasicPropertyInfo HotelCode="HTLE2E"/>
+      </RoomStay></RoomStays>
+      <ResGuests><ResGuest><Profiles><ProfileInfo><Profile><Customer>
+        <PersonName><GivenName>Dora</GivenName><Surname>Guest</Surname></PersonName>
+        <Email>dora@example.org</Email>
+      </Customer></Profile></ProfileInfo></Profiles></ResGuest></ResGuests>
+    </HotelReservation>
+  </HotelReservations>
+</OTA_HotelResNotifRQ>`;
 }
 
 main()

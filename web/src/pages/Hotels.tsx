@@ -5,7 +5,7 @@ import { ApiError, api } from '../api';
 import { DataTable } from '../components/DataTable';
 import { ErrorBox } from '../components/ErrorBox';
 import { fmtTime } from '../format';
-import { asApiError, usePaged } from '../hooks';
+import { asApiError, useLoad, usePaged } from '../hooks';
 
 type Row = Record<string, any>;
 const TABS = ['Channels', 'Reservations', 'Rates & availability', 'Automations'] as const;
@@ -88,11 +88,13 @@ function Channels() {
                 <button className="secondary" onClick={() => validate(c.id)}>
                   Validate
                 </button>{' '}
-                {(checks[c.id] ?? []).map((k) => (
-                  <span key={k.name} className={k.status === 'ok' ? 'ok' : k.status === 'skipped' ? 'muted' : 'bad'} title={k.message}>
-                    {k.name}:{k.status}{' '}
-                  </span>
-                ))}
+                {checks[c.id] ? (
+                  checks[c.id].every((k) => k.status === 'ok') ? (
+                    <span className="ok">ok</span>
+                  ) : (
+                    <span className="bad">failed</span>
+                  )
+                ) : null}
               </span>
             ),
           },
@@ -203,7 +205,7 @@ function Reservations() {
   const perDay = useMemo(() => {
     const m = new Map<string, number>();
     for (const r of res.rows) {
-      const a = String(r.arrival ?? r.arrivalDate ?? r.start ?? '').slice(0, 10);
+      const a = String(r.arrival ?? '').slice(0, 10);
       if (a) m.set(a, (m.get(a) ?? 0) + 1);
     }
     return m;
@@ -226,9 +228,9 @@ function Reservations() {
           Status
           <select value={status} onChange={(e) => setStatus(e.target.value)} aria-label="Reservation status">
             <option value="">any</option>
-            <option value="confirmed">confirmed</option>
-            <option value="modified">modified</option>
-            <option value="cancelled">cancelled</option>
+            {['commit', 'modify', 'cancel', 'reserved', 'in_house', 'checked_out', 'no_show'].map((st) => (
+              <option key={st}>{st}</option>
+            ))}
           </select>
         </label>
       </div>
@@ -267,10 +269,11 @@ function Reservations() {
           { key: 'hotelCode', label: 'Hotel' },
           { key: 'resId', label: 'Res. id' },
           { key: 'status', label: 'Status' },
-          { key: 'arrival', label: 'Arrival', render: (r) => r.arrival ?? r.arrivalDate ?? '' },
-          { key: 'departure', label: 'Departure', render: (r) => r.departure ?? r.departureDate ?? '' },
-          { key: 'guest', label: 'Guest', width: '2fr', render: (r) => r.guestEmail ?? r.guest?.email ?? '' },
-          { key: 'total', label: 'Total', render: (r) => (r.total !== undefined ? `${r.total} ${r.currency ?? ''}` : '') },
+          { key: 'arrival', label: 'Arrival' },
+          { key: 'departure', label: 'Departure' },
+          { key: 'guestName', label: 'Guest' },
+          { key: 'guestEmail', label: 'Email', width: '2fr' },
+          { key: 'revisionCount', label: 'Revisions' },
         ]}
       />
     </div>
@@ -421,6 +424,7 @@ function Automations() {
   const autos = usePaged<Row>('/api/automations', 'automations');
   return (
     <div>
+      <NewAutomation onCreated={autos.reload} />
       <ErrorBox error={autos.error} />
       <DataTable<Row>
         label="Automations"
@@ -437,9 +441,99 @@ function Automations() {
           { key: 'offsetDays', label: 'Offset (days)' },
           { key: 'kind', label: 'Kind' },
           { key: 'templateId', label: 'Template' },
+          { key: 'hotelCodes', label: 'Hotels', render: (a) => (a.hotelCodes?.length ? a.hotelCodes.join(', ') : 'all') },
+          { key: 'enabled', label: 'Enabled', render: (a) => (a.enabled === false ? 'no' : 'yes') },
           { key: 'createdAt', label: 'Created', render: (a) => fmtTime(a.createdAt) },
         ]}
       />
     </div>
+  );
+}
+
+function NewAutomation({ onCreated }: { onCreated: () => void }) {
+  const templates = useLoad(() => api<{ templates: Row[] }>('/api/templates', { query: { limit: 100 } }), []);
+  const lists = useLoad(() => api<{ lists: Row[] }>('/api/lists', { query: { limit: 100 } }), []);
+  const [f, setF] = useState({ name: '', trigger: 'pre_arrival', offsetDays: '3', templateId: '', kind: 'service', hotelCodes: '', fromEmail: '' });
+  const [chosen, setChosen] = useState<number[]>([]);
+  const [error, setError] = useState<ApiError | null>(null);
+  const set = (k: keyof typeof f) => (e: React.ChangeEvent<HTMLInputElement | HTMLSelectElement>) => setF({ ...f, [k]: e.target.value });
+  const submit = async (e: React.FormEvent) => {
+    e.preventDefault();
+    const body: Row = { name: f.name, trigger: f.trigger, offsetDays: Number(f.offsetDays), kind: f.kind };
+    if (f.templateId) body.templateId = Number(f.templateId);
+    if (f.fromEmail) body.fromEmail = f.fromEmail;
+    const codes = f.hotelCodes.split(',').map((c) => c.trim()).filter(Boolean);
+    if (codes.length) body.hotelCodes = codes;
+    if (f.kind === 'marketing') body.lists = chosen;
+    try {
+      await api('/api/automations', { method: 'POST', body });
+      setError(null);
+      setF({ ...f, name: '' });
+      onCreated();
+    } catch (err) {
+      setError(asApiError(err));
+    }
+  };
+  return (
+    <form className="card" onSubmit={submit} aria-label="New automation">
+      <div className="row">
+        <label>
+          Automation name
+          <input value={f.name} onChange={set('name')} aria-label="Automation name" />
+        </label>
+        <label>
+          Trigger
+          <select value={f.trigger} onChange={set('trigger')} aria-label="Trigger">
+            {['pre_arrival', 'post_stay', 'booking_confirmed', 'cancelled'].map((t) => (
+              <option key={t}>{t}</option>
+            ))}
+          </select>
+        </label>
+        <label>
+          Days
+          <input value={f.offsetDays} onChange={set('offsetDays')} size={3} aria-label="Offset days" />
+        </label>
+        <label>
+          Template
+          <select value={f.templateId} onChange={set('templateId')} aria-label="Automation template">
+            <option value="">—</option>
+            {(templates.data?.templates ?? []).map((t) => (
+              <option key={t.id} value={t.id}>
+                {t.name}
+              </option>
+            ))}
+          </select>
+        </label>
+        <label>
+          Kind
+          <select value={f.kind} onChange={set('kind')} aria-label="Automation kind">
+            <option>service</option>
+            <option>marketing</option>
+          </select>
+        </label>
+        {f.kind === 'marketing' ? (
+          <label>
+            Lists
+            <select multiple value={chosen.map(String)} onChange={(e) => setChosen([...e.target.selectedOptions].map((o) => Number(o.value)))} aria-label="Automation lists">
+              {(lists.data?.lists ?? []).map((l) => (
+                <option key={l.id} value={l.id}>
+                  {l.name}
+                </option>
+              ))}
+            </select>
+          </label>
+        ) : null}
+        <label>
+          Hotel codes
+          <input value={f.hotelCodes} onChange={set('hotelCodes')} placeholder="all" size={10} aria-label="Automation hotel codes" />
+        </label>
+        <label>
+          From
+          <input value={f.fromEmail} onChange={set('fromEmail')} placeholder="HERALD_MAIL_FROM" aria-label="Automation from" />
+        </label>
+        <button type="submit">Add automation</button>
+      </div>
+      <ErrorBox error={error ?? templates.error} />
+    </form>
   );
 }
