@@ -45,9 +45,9 @@ function expect(cond, msg) {
   if (!cond) throw new Error(msg);
 }
 
-async function shot(page, name) {
+async function shot(page, name, mask = []) {
   await page.waitForTimeout(300); // let charts and lazy chunks settle
-  await page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
+  await page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true, mask });
 }
 
 async function go(page, route, heading) {
@@ -303,7 +303,7 @@ async function runSteps(page, context, stack, api, consoleErrors) {
     const listed = await api('GET', '/api/keys');
     expect(!JSON.stringify(listed.body).includes(secret.trim()), 'secret listed');
     await page.locator('[aria-label="API keys"] [role=row] >> text=reporting').waitFor();
-    await shot(page, 'settings');
+    await shot(page, 'settings', [page.locator('[data-testid=new-secret]')]); // no secret in a picture
   });
 
   await step('an API error is shown with its message and field', async () => {
