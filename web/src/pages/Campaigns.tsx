@@ -106,7 +106,7 @@ function TemplateEditor({ onSaved }: { onSaved: () => void }) {
   const [subject, setSubject] = useState('Hello {{ contact.name | default: "guest" }}');
   const [html, setHtml] = useState('<h1>Hello {{ contact.name | default: "guest" }}</h1>\n<p>Our summer offers are here.</p>\n<p><a href="https://example.com/offers">See the offers</a></p>');
   const [error, setError] = useState<ApiError | null>(null);
-  const [preview, setPreview] = useState('');
+  const [preview, setPreview] = useState(() => sampleRender(html));
   useEffect(() => {
     // Live preview while typing: merge tags filled with a sample guest, shown in a sandboxed
     // frame (no scripts); the saved template is sanitised by Herald.
