@@ -621,6 +621,10 @@ static enum herald_err check_sync_hardening(const struct cfg *cfg, struct herald
     rc = check_upstream_url(cfg, "HERALD_MIXPANEL_BASE_URL", cfg->mixpanel_base_url, err);
     if (rc)
         return rc;
+    rc = check_upstream_url(cfg, "HERALD_MIXPANEL_GDPR_BASE_URL", cfg->mixpanel_gdpr_base_url,
+                            err); /* privacy */
+    if (rc)
+        return rc;
     if (cfg->mixpanel_hash_emails && strlen(cfg->mixpanel_hash_secret) < 16)
         return herald_error_set(err, HERALD_ERR_CONFIG, "HERALD_MIXPANEL_HASH_SECRET",
                                 "HERALD_MIXPANEL_HASH_SECRET (or _FILE): at least 16 characters "
