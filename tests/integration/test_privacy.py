@@ -166,8 +166,9 @@ def test_hashed_distinct_ids_are_what_mixpanel_is_asked_to_delete(make_herald):
         mp.stop()
 
 
-def test_suppressed_address_is_never_subscribed_again(herald):
-    h = herald
+def test_suppressed_address_is_never_subscribed_again(make_herald):
+    public = "https://news.example.org"
+    h = make_herald(env={"HERALD_PUBLIC_URL": public}).start()
     lid = add_list_api(h)
     add_contact_api(h, ANA, [lid])
     erase(h, ANA)
@@ -190,3 +191,15 @@ def test_suppressed_address_is_never_subscribed_again(herald):
     db = Db(h)
     subs = db.q("SELECT c.email FROM subscriptions s JOIN contacts c ON c.id = s.contact_id")
     assert subs == [(BEN,)]
+    # Nor the public form: it answers as for anyone (no enumeration) and subscribes nobody.
+    r = h.post("/api/lists", {"name": "Letters", "optin": "double"}, key=h.admin_key)
+    form = {"email": ANA, "lists": [r.json()["id"]], "consentText": "Yes"}
+    r = h.post("/subscription/form", form, headers={"Origin": public,
+                                                     "Accept": "application/json"})
+    assert r.status_code in (200, 202), r.text
+    r = h.post("/subscription/form", dict(form, email="cleo@example.com"),
+               headers={"Origin": public, "Accept": "application/json"})
+    assert r.status_code in (200, 202), r.text
+    subs = db.q("SELECT c.email FROM subscriptions s JOIN contacts c ON c.id = s.contact_id "
+                "ORDER BY c.email")
+    assert subs == [(BEN,), ("cleo@example.com",)]
