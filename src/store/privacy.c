@@ -51,6 +51,17 @@ const struct store_stmt_def store_privacy_stmts[STMT_PRIVACY__END - STMT_PRIVACY
                             "subject, subject_hashed, detail) VALUES ($1, $2, $3, $4, $5, $6, $7, "
                             "0, $8)",
                             NULL, true},
+    /* A batch: [[at_ms, actor, action, status, ip, request_id, subject, detail], ...]. */
+    S(PRIV_AUDIT_INSERT_MANY) =
+        {"INSERT INTO audit_log (at_ms, actor, action, status, ip, request_id, subject, "
+         "subject_hashed, detail) SELECT b.value->>0, b.value->>1, b.value->>2, b.value->>3, "
+         "b.value->>4, b.value->>5, b.value->>6, 0, b.value->>7 FROM json_each($1) AS b "
+         "ORDER BY b.key",
+         "INSERT INTO audit_log (at_ms, actor, action, status, ip, request_id, subject, "
+         "subject_hashed, detail) SELECT (b.v->>0)::bigint, b.v->>1, b.v->>2, (b.v->>3)::bigint, "
+         "b.v->>4, b.v->>5, b.v->>6, 0, b.v->>7 FROM json_array_elements($1::json) WITH "
+         "ORDINALITY AS b(v, n) ORDER BY b.n",
+         true},
     S(PRIV_AUDIT_LIST) = {"SELECT " AUDIT_COLS " FROM audit_log WHERE ($1 = 0 OR id < $1) "
                           "ORDER BY id DESC LIMIT $2",
                           NULL, false},
@@ -305,6 +316,25 @@ enum herald_err store_audit_insert(struct store_conn *c, const struct store_audi
                             SV_STR(a->ip),      SV_STR(a->request_id),
                             SV_STR(a->subject), SV_STR(a->detail)};
     return run(c, STMT_PRIV_AUDIT_INSERT, p, 8, NULL);
+}
+
+enum herald_err store_audit_insert_many(struct store_conn *c, const struct store_audit *rows,
+                                        size_t n)
+{
+    json_t *batch = json_array();
+    for (size_t i = 0; i < n; i++) {
+        const struct store_audit *a = &rows[i];
+        json_array_append_new(batch, json_pack("[I, s, s, o, s?, s?, s?, s?]", (json_int_t)a->at_ms,
+                                               a->actor, a->action,
+                                               a->status ? json_integer(a->status) : json_null(),
+                                               a->ip, a->request_id, a->subject, a->detail));
+    }
+    char *text = json_dumps(batch, JSON_COMPACT);
+    json_decref(batch);
+    struct store_val p[] = {SV_STR(text)};
+    int rc = text ? run(c, STMT_PRIV_AUDIT_INSERT_MANY, p, 1, NULL) : HERALD_ERR_NOMEM;
+    free(text);
+    return rc;
 }
 
 static void audit_row(const struct store_res *r, int i, struct store_audit *a)

@@ -45,6 +45,9 @@ struct store_audit {
     bool subject_hashed;
 };
 enum herald_err store_audit_insert(struct store_conn *c, const struct store_audit *a);
+/* n entries in one statement, ids in array order. */
+enum herald_err store_audit_insert_many(struct store_conn *c, const struct store_audit *rows,
+                                        size_t n);
 /* Newest first, ids below before_id (0: from the newest); `subject` NULL for all. */
 enum herald_err store_audit_list(struct store_conn *c, const char *subject, int64_t before_id,
                                  int limit, struct store_audit **out, size_t *count);
