@@ -260,6 +260,8 @@ static int erase_run(struct jobs_ctx *ctx)
     struct run r = {.p = jobs_ctx_arg(ctx), .ctx = ctx, .progress = jobs_ctx_progress(ctx)};
     r.er.id = json_integer_value(json_object_get(jobs_ctx_params(ctx), "erasureId"));
     int rc = erase_steps(&r);
+    if (rc == HERALD_ERR_NOT_FOUND)
+        jobs_ctx_fail(ctx, true, "no erasure request %lld", (long long)r.er.id);
     if (!rc)
         log_emit(
             LOG_INFO, "erasure done",

@@ -241,6 +241,12 @@ static int64_t suppression_count(struct store_conn *c, int *rc)
     return n;
 }
 
+static const char *row_email(json_t *row)
+{
+    const char *e = json_string_value(json_array_get(row, 0));
+    return e ? e : "";
+}
+
 /* The hashes of the batch's addresses that are suppressed, as a JSON object used as a set. */
 static enum herald_err suppressed_set(struct store_conn *c, json_t *rows, const char *salt,
                                       json_t **set)
@@ -250,7 +256,7 @@ static enum herald_err suppressed_set(struct store_conn *c, json_t *rows, const 
     json_array_foreach(rows, i, row)
     {
         char h[STORE_PRIVACY_HASH_LEN];
-        store_privacy_hash(salt, json_string_value(json_array_get(row, 0)) ?: "", h);
+        store_privacy_hash(salt, row_email(row), h);
         json_array_append_new(hashes, json_string(h));
     }
     char *text = json_dumps(hashes, JSON_COMPACT);
@@ -274,7 +280,7 @@ static enum herald_err filter_rows(json_t *rows, const char *salt, json_t *set, 
     json_array_foreach(rows, i, row)
     {
         char h[STORE_PRIVACY_HASH_LEN];
-        store_privacy_hash(salt, json_string_value(json_array_get(row, 0)) ?: "", h);
+        store_privacy_hash(salt, row_email(row), h);
         if (json_object_get(set, h))
             (*dropped)++;
         else
