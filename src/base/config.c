@@ -289,8 +289,8 @@ static const struct cfg_entry cfg_table[] = {
      "days are deleted by the daily retention job; 0 keeps them."},
     {"HERALD_RETENTION_RESERVATIONS_DAYS", CFG_INT, OFF(retention_reservations_days), 0, 36500, "0",
      NULL,
-     "OTA reservations whose stay ended more than this many days ago are deleted by the daily "
-     "retention job (once the OTA tables exist); 0 keeps them."},
+     "OTA reservations (with their revisions) whose departure is more than this many days ago "
+     "are deleted by the daily retention job; 0 keeps them."},
     {"HERALD_RETENTION_DEAD_LETTERS_DAYS", CFG_INT, OFF(retention_dead_letters_days), 0, 36500, "0",
      NULL,
      "Dead letters older than this many days are deleted by the daily retention job; 0 "

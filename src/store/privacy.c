@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "base/clock.h"
 #include "base/crypto.h"
@@ -152,6 +153,31 @@ const struct store_stmt_def store_privacy_stmts[STMT_PRIVACY__END - STMT_PRIVACY
     S(PRIV_RET_RECORD) = {"INSERT INTO privacy_retention_runs (job_id, report, finished_at_ms) "
                           "VALUES ($1, $2, $3)",
                           NULL, true},
+    /* OTA reservations: one row per revision held for the guest's address. */
+    S(PRIV_EXP_RESERVATIONS) =
+        {"SELECT v.id, v.reservation_id, r.channel_id, r.hotel_code, r.res_id, v.seq, "
+         "v.message_kind, v.status, v.arrival, v.departure, v.rooms, v.adults, v.children, "
+         "v.total, v.currency, v.language, v.country, v.booking_channel, v.guest_email, "
+         "v.guest_given_name, v.guest_surname, v.guest_phone, v.consent, v.consent_text, "
+         "v.comments, v.received_at_ms FROM ota_reservation_revisions v JOIN ota_reservations "
+         "r ON r.id = v.reservation_id WHERE (v.guest_email = $1 OR r.guest_email = $1) AND "
+         "v.id > $2 ORDER BY v.id LIMIT $3",
+         NULL, false},
+    /* The stay, rooms and totals stay (the hotel's records); who stayed does not. */
+    S(PRIV_ER_REVISIONS) = {"UPDATE ota_reservation_revisions SET guest_email = NULL, "
+                            "guest_given_name = NULL, guest_surname = NULL, guest_phone = NULL, "
+                            "consent_text = NULL, comments = NULL WHERE guest_email = $1 OR "
+                            "reservation_id IN (SELECT id FROM ota_reservations WHERE "
+                            "guest_email = $1)",
+                            NULL, true},
+    S(PRIV_ER_RESERVATIONS) = {"UPDATE ota_reservations SET guest_email = NULL, guest_name = "
+                               "NULL WHERE guest_email = $1",
+                               NULL, true},
+    /* Revisions go with their reservation (ON DELETE CASCADE). */
+    S(PRIV_RET_RESERVATIONS) = {OLDEST("ota_reservations",
+                                       "(departure IS NOT NULL AND departure < $3) OR (departure "
+                                       "IS NULL AND updated_at_ms < $1)"),
+                                NULL, true},
     S(PRIV_RET_LAST) = {"SELECT report, finished_at_ms FROM privacy_retention_runs ORDER BY id "
                         "DESC LIMIT 1",
                         NULL, false},
@@ -466,6 +492,7 @@ static const struct {
     [STORE_PSRC_FEEDBACK] = {STMT_PRIV_EXP_FEEDBACK, true},
     [STORE_PSRC_DEAD_LETTERS] = {STMT_PRIV_EXP_DEAD, false},
     [STORE_PSRC_AUDIT] = {STMT_PRIV_EXP_AUDIT, false},
+    [STORE_PSRC_RESERVATIONS] = {STMT_PRIV_EXP_RESERVATIONS, false},
 };
 
 void store_privacy_rows_free(struct store_privacy_rows *r)
@@ -539,6 +566,17 @@ static enum herald_err erase_events(struct store_conn *c, const char *email, con
     return rc;
 }
 
+/* *n counts revisions and reservations anonymised. */
+static enum herald_err erase_reservations(struct store_conn *c, const char *email, int64_t *n)
+{
+    struct store_val p[] = {SV_STR(email)};
+    int64_t rows = 0;
+    int rc = run(c, STMT_PRIV_ER_REVISIONS, p, 1, n);
+    rc = rc ? rc : run(c, STMT_PRIV_ER_RESERVATIONS, p, 1, &rows);
+    *n += rows;
+    return rc;
+}
+
 static enum herald_err erase_contact(struct store_conn *c, enum store_privacy_src src,
                                      int64_t contact_id, int64_t *n)
 {
@@ -575,6 +613,8 @@ enum herald_err store_privacy_erase_step(struct store_conn *c, enum store_privac
         return run(c, STMT_PRIV_ER_DEAD, p, 1, n);
     case STORE_PSRC_AUDIT:
         return run(c, STMT_PRIV_ER_AUDIT, p, 2, n);
+    case STORE_PSRC_RESERVATIONS:
+        return erase_reservations(c, email, n);
     default:
         return contact_id ? erase_contact(c, src, contact_id, n) : HERALD_OK;
     }
@@ -589,10 +629,16 @@ enum herald_err store_retention_step(struct store_conn *c, enum store_retention_
         [STORE_RET_SENDS] = STMT_PRIV_RET_SENDS,
         [STORE_RET_FEEDBACK] = STMT_PRIV_RET_FEEDBACK,
         [STORE_RET_DEAD_LETTERS] = STMT_PRIV_RET_DEAD,
+        [STORE_RET_RESERVATIONS] = STMT_PRIV_RET_RESERVATIONS,
     };
-    struct store_val p[] = {SV_I64(before_ms), SV_I64(limit)};
+    char day[16];
+    time_t t = (time_t)(before_ms / 1000);
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    strftime(day, sizeof(day), "%Y-%m-%d", &tm);
+    struct store_val p[] = {SV_I64(before_ms), SV_I64(limit), SV_ARR(day)};
     *n = 0;
-    return run(c, stmts[kind], p, 2, n);
+    return run(c, stmts[kind], p, kind == STORE_RET_RESERVATIONS ? 3 : 2, n);
 }
 
 enum herald_err store_retention_record(struct store_conn *c, const char *job_id, const char *report,

@@ -83,6 +83,7 @@ enum store_privacy_src {
     STORE_PSRC_FEEDBACK,
     STORE_PSRC_DEAD_LETTERS,
     STORE_PSRC_AUDIT,
+    STORE_PSRC_RESERVATIONS, /* OTA reservations and their revisions (migration 0013) */
     STORE_PSRC__COUNT
 };
 /* Text cells, NULL for SQL NULL; the first column is the paging cursor (an integer). */
@@ -118,6 +119,7 @@ enum store_retention_kind {
     STORE_RET_SENDS,
     STORE_RET_FEEDBACK,
     STORE_RET_DEAD_LETTERS,
+    STORE_RET_RESERVATIONS, /* by departure date (before_ms as a date), then last update */
     STORE_RET__COUNT
 };
 /* Deletes at most `limit` rows of `kind` older than before_ms; *n counts them. */
