@@ -50,6 +50,7 @@ struct app {
     /* hotels: OTA channels, validation and pull (ota/channels.h) */
 
     /* hotels: reservations (ota/reservations.h) */
+    struct ota_reservations *ota_reservations; /* ingest, list, get; the revision hook */
 
     /* hotels: push endpoints and webhooks */
 
@@ -58,6 +59,7 @@ struct app {
     /* hotels: guests and automations */
 
     /* privacy: export, erasure, suppression, retention, audit */
+    struct privacy *privacy; /* privacy/privacy.h */
 
     /* dashboard: the web UI's static files */
 

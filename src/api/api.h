@@ -103,6 +103,8 @@ enum http_result api_email_stats(struct http_request *req, void *ctx);
 /* hotels: OTA channels, validation and pull (ota_channels.c) */
 
 /* hotels: reservations (ota_reservations.c) */
+enum http_result api_ota_reservations_list(struct http_request *req, void *ctx);
+enum http_result api_ota_reservations_get(struct http_request *req, void *ctx);
 
 /* hotels: push endpoints and webhooks (ota_push.c) */
 
@@ -111,6 +113,13 @@ enum http_result api_email_stats(struct http_request *req, void *ctx);
 /* hotels: guests and automations (automations.c) */
 
 /* privacy: export, erasure, retention, audit (privacy.c, audit.c) */
+enum http_result api_privacy_export(struct http_request *req, void *ctx);
+enum http_result api_privacy_erase(struct http_request *req, void *ctx);
+enum http_result api_privacy_erasure_get(struct http_request *req, void *ctx);
+enum http_result api_privacy_retention(struct http_request *req, void *ctx);
+enum http_result api_audit_list(struct http_request *req, void *ctx);
+/* The HTTP layer's audit callback (ctx: struct app): queues one entry per keyed change. */
+void api_audit_hook(void *ctx, const struct http_audit_entry *e);
 
 /* dashboard: the web UI's static files (dashboard.c) */
 

@@ -3,6 +3,7 @@
 #include "api/api.h"
 #include "backup/backup.h"
 #include "jobs/schedule.h"
+#include "privacy/privacy.h"
 #include "sync/mixpanel.h"
 
 /* The backup schedule and the newest named backup in HERALD_BACKUP_DIR. */
@@ -20,6 +21,21 @@ static int backup_status(struct app *app, json_t **out)
                      "lastError", bs.last_error[0] ? json_string(bs.last_error) : json_null(),
                      "offsite", *app->cfg.backup_s3_url != '\0');
     return *out ? HERALD_OK : HERALD_ERR_NOMEM;
+}
+
+/* privacy: the retention schedule, its settings and what its last run removed. */
+static int retention_status(struct app *app, json_t **out)
+{
+    struct jobs_schedule_status rs;
+    int rc = jobs_schedule_status(app->schedule, "privacy_retention", &rs);
+    rc = rc ? rc : privacy_retention_status(app->privacy, out);
+    if (rc)
+        return rc;
+    json_object_set_new(*out, "status", json_string(rs.status));
+    json_object_set_new(*out, "nextRunAt", rs.next_run_ms ? api_time(rs.next_run_ms) : json_null());
+    json_object_set_new(*out, "lastError",
+                        rs.last_error[0] ? json_string(rs.last_error) : json_null());
+    return HERALD_OK;
 }
 
 enum http_result api_jobs_status(struct http_request *req, void *ctx)
@@ -57,8 +73,15 @@ enum http_result api_jobs_status(struct http_request *req, void *ctx)
         json_decref(periodic);
         return api_fail(req, rc);
     }
-    json_t *body = json_pack("{s:b, s:{s:o, s:o, s:o}}", "success", 1, "jobs", "periodic_sync",
-                             periodic, "mixpanel_sync", mixpanel, "backup", backup);
+    /* privacy: a store without the privacy tables (migration 0017 rolled back) does not
+     * hide the rest of the status. */
+    json_t *retention = NULL;
+    if ((rc = retention_status(app, &retention)))
+        retention =
+            json_pack("{s:s, s:s}", "status", "unavailable", "lastError", herald_err_code(rc));
+    json_t *body =
+        json_pack("{s:b, s:{s:o, s:o, s:o, s:o}}", "success", 1, "jobs", "periodic_sync", periodic,
+                  "mixpanel_sync", mixpanel, "backup", backup, "privacy_retention", retention);
     http_reply_json(req, 200, body);
     return HTTP_REPLIED;
 }

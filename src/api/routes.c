@@ -82,6 +82,8 @@ const struct http_route api_routes[] = {
     /* ---- hotels: OTA channels, validation and pull ---- */
 
     /* ---- hotels: reservations ---- */
+    {"GET", "/api/ota/reservations", api_ota_reservations_list, HTTP_API_KEY, "ota:read"},
+    {"GET", "/api/ota/reservations/{id}", api_ota_reservations_get, HTTP_API_KEY, "ota:read"},
 
     /* ---- hotels: push endpoints and webhooks ---- */
 
@@ -90,6 +92,11 @@ const struct http_route api_routes[] = {
     /* ---- hotels: guests and automations ---- */
 
     /* ---- privacy: export, erasure, retention, audit ---- */
+    {"GET", "/api/privacy/export", api_privacy_export, HTTP_API_KEY, "privacy"},
+    {"POST", "/api/privacy/erase", api_privacy_erase, HTTP_API_KEY, "privacy"},
+    {"GET", "/api/privacy/erasures/{id}", api_privacy_erasure_get, HTTP_API_KEY, "privacy"},
+    {"POST", "/api/privacy/retention", api_privacy_retention, HTTP_API_KEY, "privacy"},
+    {"GET", "/api/audit", api_audit_list, HTTP_API_KEY, "privacy"},
 
     /* ---- dashboard: the web UI (keep last: it answers GET / and its assets) ---- */
 

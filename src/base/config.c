@@ -280,6 +280,29 @@ static const struct cfg_entry cfg_table[] = {
      "Rehearsals and tests only: the automation scheduler runs this many seconds ahead of (or "
      "behind) the wall clock, so a pre-arrival rule can be watched firing without waiting "
      "days. Logged as a warning when not 0."},
+    /* privacy: retention and Mixpanel deletion requests */
+    {"HERALD_RETENTION_EVENTS_DAYS", CFG_INT, OFF(retention_events_days), 0, 36500, "0", NULL,
+     "Events older than this many days (by event time) are deleted by the daily retention job; "
+     "0 keeps them."},
+    {"HERALD_RETENTION_SENDS_DAYS", CFG_INT, OFF(retention_sends_days), 0, 36500, "0", NULL,
+     "Sending-queue rows no longer pending and opens, clicks and bounces older than this many "
+     "days are deleted by the daily retention job; 0 keeps them."},
+    {"HERALD_RETENTION_RESERVATIONS_DAYS", CFG_INT, OFF(retention_reservations_days), 0, 36500, "0",
+     NULL,
+     "OTA reservations (with their revisions) whose departure is more than this many days ago "
+     "are deleted by the daily retention job; 0 keeps them."},
+    {"HERALD_RETENTION_DEAD_LETTERS_DAYS", CFG_INT, OFF(retention_dead_letters_days), 0, 36500, "0",
+     NULL,
+     "Dead letters older than this many days are deleted by the daily retention job; 0 "
+     "keeps them."},
+    {"HERALD_RETENTION_SCHEDULE", CFG_STR, OFF(retention_schedule), 1, 100, "17 3 * * *", NULL,
+     "Cron expression (UTC) of the retention job, or `off`."},
+    {"HERALD_MIXPANEL_GDPR_TOKEN", CFG_SECRET, OFF(mixpanel_gdpr_token), 0, 4096, "", NULL,
+     "Mixpanel GDPR API OAuth token: with it (and HERALD_MIXPANEL_TOKEN, the project token) an "
+     "erasure asks Mixpanel to delete the distinct_ids Herald forwarded. Also `_FILE`."},
+    {"HERALD_MIXPANEL_GDPR_BASE_URL", CFG_STR, OFF(mixpanel_gdpr_base_url), 1, 2048,
+     "https://mixpanel.com/api/app", NULL,
+     "Mixpanel's GDPR API base (https://eu.mixpanel.com/api/app for EU residency)."},
 };
 
 #define CFG_COUNT (sizeof(cfg_table) / sizeof(cfg_table[0]))
@@ -596,6 +619,10 @@ static enum herald_err check_sync_hardening(const struct cfg *cfg, struct herald
     if (rc)
         return rc;
     rc = check_upstream_url(cfg, "HERALD_MIXPANEL_BASE_URL", cfg->mixpanel_base_url, err);
+    if (rc)
+        return rc;
+    rc = check_upstream_url(cfg, "HERALD_MIXPANEL_GDPR_BASE_URL", cfg->mixpanel_gdpr_base_url,
+                            err); /* privacy */
     if (rc)
         return rc;
     if (cfg->mixpanel_hash_emails && strlen(cfg->mixpanel_hash_secret) < 16)

@@ -108,6 +108,14 @@ struct cfg {
     int automation_send_hour;
     int automation_tick_s;
     int automation_clock_offset_s;
+    /* privacy */
+    int retention_events_days;
+    int retention_sends_days;
+    int retention_reservations_days;
+    int retention_dead_letters_days;
+    char *retention_schedule;
+    char *mixpanel_gdpr_token; /* secret */
+    char *mixpanel_gdpr_base_url;
 };
 
 /* Sets each variable of a KEY=VALUE file that the environment does not already have.

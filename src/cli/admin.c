@@ -7,6 +7,7 @@
 #include "base/clock.h"
 #include "cli/cli.h"
 #include "keys/keys.h"
+#include "privacy/privacy.h"
 #include "store/store.h"
 
 static const char migrate_help[] =
@@ -102,6 +103,18 @@ static void print_key_details(const struct store_key *k)
             k->prefix, k->scopes, k->rate_limit[0] ? k->rate_limit : "server default");
 }
 
+/* privacy: an audit entry for each key change made here (actor "cli"); a failure to write it
+ * is reported, the change itself stands. */
+static void audit_key(struct store *st, const char *action, const char *key_id)
+{
+    char detail[128];
+    snprintf(detail, sizeof(detail), "{\"keyId\":\"%s\"}", key_id);
+    struct privacy_audit a = {.actor = "cli", .action = action, .detail = detail};
+    enum herald_err rc = privacy_audit_write(st, &a);
+    if (rc)
+        cli_error("cannot write the audit entry", rc);
+}
+
 static int keys_create_cmd(struct store *st, int argc, char **argv)
 {
     struct keys_new spec = {0};
@@ -133,6 +146,7 @@ static int keys_create_cmd(struct store *st, int argc, char **argv)
         cli_error("cannot create the key", rc);
         return 1;
     }
+    audit_key(st, "keys.create", key.id);
     printf("%s\n", secret);
     fflush(stdout);
     print_key_details(&key);
@@ -182,6 +196,8 @@ static int keys_revoke_cmd(struct store *st, int argc, char **argv)
         cli_error("cannot revoke the key", rc);
     else
         fprintf(stderr, "revoked %s\n", argv[2]);
+    if (!rc)
+        audit_key(st, "keys.revoke", argv[2]);
     return rc ? 1 : 0;
 }
 
@@ -197,6 +213,8 @@ static int keys_rotate_cmd(struct store *st, int argc, char **argv)
         cli_error("cannot rotate the key", rc);
     else
         print_new_secret(secret, &key, "The previous secret no longer works. Store this one now.");
+    if (!rc)
+        audit_key(st, "keys.rotate", key.id);
     memset(secret, 0, sizeof(secret));
     return rc ? 1 : 0;
 }
@@ -209,6 +227,8 @@ static int keys_bootstrap_cmd(struct store *st, int argc, char **argv)
     struct store_key key;
     bool created;
     enum herald_err rc = keys_bootstrap(st, secret, &key, &created);
+    if (!rc && created)
+        audit_key(st, "keys.bootstrap", key.id);
     if (rc)
         cli_error("cannot create the first key", rc);
     else if (created)

@@ -17,6 +17,8 @@
 #include "mail/inbound.h"
 #include "mail/optin.h"
 #include "mail/token.h"
+#include "ota/reservations.h"
+#include "privacy/privacy.h"
 #include "store/store.h"
 #include "sync/mixpanel.h"
 #include "sync/mixpanel_retry.h"
@@ -110,6 +112,8 @@ static int register_kinds(struct app *app, struct sync_opts *so, const struct mi
     /* hotels: OTA channels, validation and pull */
 
     /* hotels: reservations */
+    if (!rc)
+        rc = ota_reservations_open(app->store, &app->ota_reservations);
 
     /* hotels: push endpoints and webhooks */
 
@@ -118,6 +122,22 @@ static int register_kinds(struct app *app, struct sync_opts *so, const struct mi
     /* hotels: guests and automations */
 
     /* privacy: export, erasure, retention, audit */
+    struct privacy_opts po = {
+        .st = app->store,
+        .jobs = app->jobs,
+        .events_days = app->cfg.retention_events_days,
+        .sends_days = app->cfg.retention_sends_days,
+        .reservations_days = app->cfg.retention_reservations_days,
+        .dead_letters_days = app->cfg.retention_dead_letters_days,
+        .mixpanel_token = app->cfg.mixpanel_token,
+        .mixpanel_gdpr_token = app->cfg.mixpanel_gdpr_token,
+        .mixpanel_gdpr_base_url = app->cfg.mixpanel_gdpr_base_url,
+        .hash_emails = app->cfg.mixpanel_hash_emails,
+        .hash_secret = app->cfg.mixpanel_hash_secret,
+        .timeout_ms = app->cfg.upstream_timeout_ms,
+    };
+    if (!rc && (rc = privacy_start(&po, &app->privacy)))
+        cli_error("cannot start the privacy domain", rc);
 
     if (rc || !mixpanel_configured(mo))
         return rc;
@@ -149,12 +169,16 @@ static int start_schedules(struct app *app)
 {
     char err[200] = "";
     json_t *params = NULL, *empty = json_object();
-    struct jobs_schedule_def defs[2], *d = defs;
+    struct jobs_schedule_def defs[3], *d = defs;
     if (strcmp(app->cfg.sync_schedule, "off") != 0 && (params = sync_periodic_params(app->sync)))
         *d++ = (struct jobs_schedule_def){"periodic_sync", app->cfg.sync_schedule, "sync", params};
     if (strcmp(app->cfg.backup_schedule, "off") != 0)
         *d++ = (struct jobs_schedule_def){"periodic_backup", app->cfg.backup_schedule, "backup",
                                           empty};
+    /* privacy: the daily retention job */
+    if (strcmp(app->cfg.retention_schedule, "off") != 0)
+        *d++ = (struct jobs_schedule_def){"privacy_retention", app->cfg.retention_schedule,
+                                          "retention", empty};
     int rc =
         jobs_schedule_start(app->jobs, defs, (size_t)(d - defs), &app->schedule, err, sizeof(err));
     json_decref(params); /* the schedule keeps its normalised copy */
@@ -230,6 +254,9 @@ static int start_http(struct app *app)
         .handler_ctx = app,
         .key_lookup = api_key_lookup,
         .lookup_ctx = app,
+        /* privacy: audit */
+        .audit = api_audit_hook,
+        .audit_ctx = app,
     };
     app->started_ms = clock_now_ms();
     int rc = http_server_start(&ho, &app->http);
@@ -257,6 +284,8 @@ static void stop_all(struct app *app)
     jobs_free(app->jobs); /* releases running jobs with their progress */
     app->jobs = NULL;
     /* privacy: export, erasure, retention, audit */
+    privacy_stop(app->privacy); /* after the HTTP server and the jobs: flushes the audit queue */
+    app->privacy = NULL;
 
     /* hotels: guests and automations */
 
@@ -265,6 +294,8 @@ static void stop_all(struct app *app)
     /* hotels: push endpoints and webhooks */
 
     /* hotels: reservations */
+    ota_reservations_close(app->ota_reservations);
+    app->ota_reservations = NULL;
 
     /* hotels: OTA channels, validation and pull */
 
@@ -332,6 +363,11 @@ int cli_serve(struct app *app, int argc, char **argv)
     if (strcmp(app->cfg.backup_schedule, "off") != 0 &&
         cron_parse(app->cfg.backup_schedule, &cron, cron_err, sizeof(cron_err))) {
         fprintf(stderr, "herald: configuration error: HERALD_BACKUP_SCHEDULE: %s\n", cron_err);
+        return 2;
+    }
+    if (strcmp(app->cfg.retention_schedule, "off") != 0 && /* privacy */
+        cron_parse(app->cfg.retention_schedule, &cron, cron_err, sizeof(cron_err))) {
+        fprintf(stderr, "herald: configuration error: HERALD_RETENTION_SCHEDULE: %s\n", cron_err);
         return 2;
     }
     struct sync_opts so; /* outlive the domain, which keeps pointers into them */

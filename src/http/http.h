@@ -19,6 +19,7 @@
 
 struct http_request;
 struct http_server;
+struct http_audit_entry; /* privacy: audit */
 
 enum http_result {
     HTTP_REPLIED,
@@ -91,6 +92,11 @@ struct http_server_opts {
     http_key_lookup_fn key_lookup;
     void *lookup_ctx;
     size_t max_stream_body; /* cap of a streamed body; 0: HTTP_DEFAULT_MAX_STREAM_BODY */
+    /* privacy: audit */
+    /* Called once per finished POST/PUT/PATCH/DELETE request that presented a valid key, on
+     * the server thread that completes it (see http_audit_entry below); NULL: none. */
+    void (*audit)(void *ctx, const struct http_audit_entry *entry);
+    void *audit_ctx;
 };
 
 enum herald_err http_server_start(const struct http_server_opts *opts, struct http_server **out);
@@ -202,5 +208,25 @@ enum herald_err http_parse_object(struct http_request *req, json_t *obj,
 /* Reads an optional integer query argument within bounds; answers 400 itself. */
 enum herald_err http_query_int(struct http_request *req, const char *name, long long min,
                                long long max, long long def, long long *out);
+
+/* privacy: streamed replies */
+/* A reply body produced piece by piece (sent chunked, never held whole): `read` fills up to
+ * `max` bytes of buf and returns how many, 0 at the end, or -1 on failure (the connection is
+ * closed: the status line has already gone). It runs on server threads, one call at a time.
+ * `free` releases ctx once the reply is over, however it ends. */
+struct http_stream {
+    long (*read)(void *ctx, char *buf, size_t max);
+    void (*free)(void *ctx);
+};
+/* Sets the reply to the stream (no compression); takes ctx (freed through s->free even when
+ * the reply is never sent). `s` must outlive the request (a static). */
+void http_reply_stream(struct http_request *req, int status, const char *content_type,
+                       const struct http_stream *s, void *ctx);
+
+/* privacy: audit — what the audit callback hears of a finished request. */
+struct http_audit_entry {
+    const char *key_id, *method, *path, *client_ip, *request_id;
+    int status;
+};
 
 #endif

@@ -87,6 +87,9 @@ struct http_request {
     struct http_request *susp_prev, *susp_next;
     void *state;
     void (*state_free)(void *);
+    /* privacy: streamed replies (stream_reply.c) */
+    const struct http_stream *stream;
+    void *stream_ctx;
 };
 
 /* router.c */
@@ -141,6 +144,12 @@ void cors_answer_options(struct http_request *req);
 void reply_free(struct http_request *req);
 /* Sets the 503 shutting_down reply of an abandoned request; the caller holds req->mu. */
 void reply_shutting_down_locked(struct http_request *req);
+
+/* stream_reply.c (privacy: streamed replies): queues a streamed reply; drops one never sent. */
+enum MHD_Result stream_reply_send(struct http_request *req);
+void stream_reply_drop(struct http_request *req);
+/* Hands a finished keyed state-changing request to the audit callback. */
+void stream_reply_audit(struct http_request *req);
 
 /* lifecycle.c: the libmicrohttpd callbacks, suspend/resume and draining. */
 /* Answers 503 every request still suspended and resumes it; returns how many remain in the

@@ -66,6 +66,8 @@ static enum MHD_Result send_reply(struct http_request *req)
 {
     if (!req->reply_set)
         http_reply_error(req, HERALD_ERR_INTERNAL, "handler produced no reply", NULL);
+    if (req->stream) /* privacy: streamed replies */
+        return stream_reply_send(req);
     struct compressed c;
     compress_reply(req, &c);
     struct MHD_Response *resp =
@@ -256,6 +258,7 @@ void lifecycle_on_completed(void *cls, struct MHD_Connection *conn, void **con_c
     if (req->reply_set)
         metrics_record(srv, req, seconds);
     access_log_write(req, seconds, toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? -1 : (int)toe);
+    stream_reply_audit(req); /* privacy: audit */
     *con_cls = NULL;
     atomic_fetch_sub(&srv->in_flight, 1);
     pthread_mutex_lock(&srv->susp_mu);

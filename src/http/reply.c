@@ -121,6 +121,7 @@ void http_reply_header(struct http_request *req, const char *name, const char *v
 
 void reply_free(struct http_request *req)
 {
+    stream_reply_drop(req); /* privacy: streamed replies */
     free(req->reply_body);
     req->reply_body = NULL;
     while (req->headers) {

@@ -6,6 +6,7 @@
 
 #include "events/key.h"
 #include "mail/contacts.h"
+#include "store/privacy.h"
 
 const char *mail_text_trim(const char *s, size_t *len)
 {
@@ -100,6 +101,20 @@ static void fill_new(struct store_subscription *s, const char *optin,
     s->unsubscribed_at_ms = 0;
 }
 
+/* privacy: HERALD_ERR_CONFLICT when the contact's address is on the suppression list (an
+ * erased address: no list, whichever path asks, may have it for marketing). */
+static enum herald_err suppressed_contact(struct store_conn *c, int64_t contact_id)
+{
+    struct store_contact ct;
+    int rc = store_contact_get(c, contact_id, &ct);
+    if (rc)
+        return rc;
+    bool suppressed = false;
+    rc = store_suppressed(c, ct.email, &suppressed);
+    store_contact_clear(&ct);
+    return rc ? rc : suppressed ? HERALD_ERR_CONFLICT : HERALD_OK;
+}
+
 enum herald_err mail_subscription_add_tx(struct store_conn *c, int64_t contact_id, int64_t list_id,
                                          const struct mail_consent *consent, int64_t now_ms,
                                          bool *needs_mail)
@@ -109,6 +124,8 @@ enum herald_err mail_subscription_add_tx(struct store_conn *c, int64_t contact_i
     int rc = store_list_optin(c, list_id, optin);
     if (rc)
         return rc;
+    if ((rc = suppressed_contact(c, contact_id)))
+        return rc == HERALD_ERR_CONFLICT ? HERALD_OK : rc; /* privacy: never re-added */
     struct store_subscription cur;
     rc = store_subscription_get(c, contact_id, list_id, &cur);
     if (rc && rc != HERALD_ERR_NOT_FOUND)

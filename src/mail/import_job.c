@@ -14,6 +14,7 @@
 #include "mail/contacts.h"
 #include "mail/import_internal.h"
 #include "store/imports.h"
+#include "store/privacy.h"
 
 #define BATCH_BYTES ((size_t)8 << 20) /* a batch is written early past this much JSON */
 #define EMAIL_MAX 254
@@ -243,9 +244,15 @@ static int batch_write(struct store_conn *c, struct batch_tx *t, int64_t now)
         rc = store_import_update(c, t->batch, now, &upd);
     if (!rc && t->batch)
         rc = store_import_insert(c, t->batch, now, &ins);
+    /* privacy: suppressed (erased) addresses are never subscribed again */
+    char *allowed = NULL;
+    int64_t suppressed = 0;
     if (!rc && t->batch && r->prm.lists)
-        rc = store_import_subscribe(c, t->batch, r->prm.lists, r->prm.consent_at_ms,
+        rc = store_suppression_filter(c, t->batch, &allowed, &suppressed);
+    if (!rc && allowed)
+        rc = store_import_subscribe(c, allowed, r->prm.lists, r->prm.consent_at_ms,
                                     r->prm.consent_ip, r->prm.consent_text, now, &sub);
+    free(allowed);
     int64_t rest = (int64_t)r->nvalid - upd - ins;
     t->next.updated += upd;
     t->next.imported += ins;

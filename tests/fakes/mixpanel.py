@@ -11,6 +11,13 @@ GET /_stats: arrivals per $insert_id, unique imports (the de-duplication key set
 inside), request and batch sizes, the most imports seen at once (max_in_flight);
 GET /_stats?summary=1: the counts only.
 
+GDPR API (v3, docs.mixpanel.com/reference/gdpr-api): POST /api/app/data-deletions/v3.0/
+?token=<project token> with "Authorization: Bearer <GDPR OAuth token>" (--gdpr-token, default
+mp-gdpr-token) and {"distinct_ids":[...],"compliance_type":"GDPR"|"CCPA"} creates a deletion
+task: 200 {"status":"ok","results":{"task_id":...}}; a wrong token 401, a bad body 400, at most
+2,000 distinct_ids. The same /_faults statuses apply. GET /_deletions lists every request
+received (accepted or not) with its body and the answer's status.
+
 usage: mixpanel.py [--token T | --account USER --secret S --project ID]"""
 import argparse
 import base64
@@ -52,7 +59,11 @@ class Handler(BaseHTTPRequestHandler):
         st = self.server.st
         if self.path == "/_stats":
             with st["lock"]:
-                return self.reply(200, {k: v for k, v in st.items() if k not in ("lock", "seen")})
+                return self.reply(200, {k: v for k, v in st.items()
+                                    if k not in ("lock", "seen", "deletions")})
+        if self.path == "/_deletions":
+            with st["lock"]:
+                return self.reply(200, st["deletions"])
         if self.path == "/_stats?summary=1":  # cheap enough to poll under load
             with st["lock"]:
                 return self.reply(200, {"unique": st["unique"], "requests": st["requests"]})
@@ -68,6 +79,8 @@ class Handler(BaseHTTPRequestHandler):
             with st["lock"]:
                 st["faults"].update(json.loads(raw or b"{}"))
             return self.reply(200, st["faults"])
+        if url.path.rstrip("/") == "/api/app/data-deletions/v3.0":
+            return self.deletion(st, args, q, raw)
         if url.path != "/import":
             return self.reply(404, {"error": "not found"})
         auth = self.headers.get("Authorization", "")
@@ -86,6 +99,36 @@ class Handler(BaseHTTPRequestHandler):
         finally:
             with st["lock"]:
                 st["in_flight"] -= 1
+
+    def deletion(self, st, args, q, raw):
+        """Mixpanel's "Create a Deletion" (GDPR API v3)."""
+        auth = self.headers.get("Authorization", "")
+        record = {"token": q.get("token"), "auth_ok": auth == f"Bearer {args.gdpr_token}",
+                  "body": None, "status": None}
+        try:
+            record["body"] = json.loads(raw or b"null")
+        except ValueError:
+            pass
+        with st["lock"]:
+            st["deletions"].append(record)
+            fault = st["faults"]["statuses"].pop(0) if st["faults"]["statuses"] else None
+        body = record["body"]
+        ids = body.get("distinct_ids") if isinstance(body, dict) else None
+        if fault:
+            status, answer = fault, {"status": "error", "error": "injected"}
+        elif not record["auth_ok"] or q.get("token") != (args.token or args.project_token):
+            status, answer = 401, {"status": "error", "error": "invalid token"}
+        elif (not isinstance(ids, list) or not ids or len(ids) > 2000
+              or not all(isinstance(i, str) and i for i in ids)
+              or body.get("compliance_type", "GDPR") not in ("GDPR", "CCPA")):
+            status, answer = 400, {"status": "error", "error": "invalid request"}
+        else:
+            with st["lock"]:
+                st["next_task"] += 1
+                task = st["next_task"]
+            status, answer = 200, {"status": "ok", "results": {"task_id": str(task)}}
+        record["status"] = status
+        self.reply(status, answer)
 
     def import_events(self, st, raw):
         with st["lock"]:
@@ -173,6 +216,9 @@ def main():
     ap.add_argument("--account")
     ap.add_argument("--secret")
     ap.add_argument("--project")
+    ap.add_argument("--gdpr-token", default="mp-gdpr-token")
+    ap.add_argument("--project-token", default="mp-token",
+                    help="the project token GDPR requests name when imports use an account")
     args = ap.parse_args()
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     server.daemon_threads = True
@@ -180,7 +226,8 @@ def main():
     server.st = {"lock": threading.Lock(), "requests": 0, "batches": [], "arrivals": {},
                  "seen": set(), "unique": 0, "gzip": True, "sample": None,
                  "in_flight": 0, "max_in_flight": 0,
-                 "faults": {"statuses": [], "reject": 0, "delay_ms": 0}}
+                 "faults": {"statuses": [], "reject": 0, "delay_ms": 0},
+                 "deletions": [], "next_task": 0}
     print(f"listening {server.server_address[1]}", flush=True)
     server.serve_forever()
 
