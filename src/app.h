@@ -16,6 +16,8 @@ struct sync;
 struct mixpanel;
 struct mixpanel_retry;
 struct backup_kind;
+struct ota_automations;
+struct ota_guests;
 
 struct app {
     struct cfg cfg;
@@ -56,6 +58,8 @@ struct app {
     /* hotels: rates and availability out */
 
     /* hotels: guests and automations */
+    struct ota_automations *automations; /* rules, sends, the tick kind (ota/automations.h) */
+    struct ota_guests *guests;           /* the reservation revision hook (ota/guests.h) */
 
     /* privacy: export, erasure, suppression, retention, audit */
 

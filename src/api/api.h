@@ -109,6 +109,16 @@ enum http_result api_email_stats(struct http_request *req, void *ctx);
 /* hotels: rates and availability out (ota_updates.c) */
 
 /* hotels: guests and automations (automations.c) */
+enum http_result api_automations_create(struct http_request *req, void *ctx);
+enum http_result api_automations_list(struct http_request *req, void *ctx);
+enum http_result api_automations_get(struct http_request *req, void *ctx);
+enum http_result api_automations_update(struct http_request *req, void *ctx);
+enum http_result api_automations_delete(struct http_request *req, void *ctx);
+enum http_result api_automations_sends(struct http_request *req, void *ctx);
+/* The automations module and the guests hook (after api_campaigns_start: it wakes the
+ * sender); stop after the job workers. */
+enum herald_err api_automations_start(struct app *app);
+void api_automations_stop(struct app *app);
 
 /* privacy: export, erasure, retention, audit (privacy.c, audit.c) */
 

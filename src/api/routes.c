@@ -88,6 +88,12 @@ const struct http_route api_routes[] = {
     /* ---- hotels: rates and availability out ---- */
 
     /* ---- hotels: guests and automations ---- */
+    {"POST", "/api/automations", api_automations_create, HTTP_API_KEY, "campaigns:write"},
+    {"GET", "/api/automations", api_automations_list, HTTP_API_KEY, "campaigns:read"},
+    {"GET", "/api/automations/{id}", api_automations_get, HTTP_API_KEY, "campaigns:read"},
+    {"PATCH", "/api/automations/{id}", api_automations_update, HTTP_API_KEY, "campaigns:write"},
+    {"DELETE", "/api/automations/{id}", api_automations_delete, HTTP_API_KEY, "campaigns:write"},
+    {"GET", "/api/automations/{id}/sends", api_automations_sends, HTTP_API_KEY, "campaigns:read"},
 
     /* ---- privacy: export, erasure, retention, audit ---- */
 

@@ -17,6 +17,7 @@
 #include "mail/inbound.h"
 #include "mail/optin.h"
 #include "mail/token.h"
+#include "ota/automations.h"
 #include "store/store.h"
 #include "sync/mixpanel.h"
 #include "sync/mixpanel_retry.h"
@@ -116,6 +117,8 @@ static int register_kinds(struct app *app, struct sync_opts *so, const struct mi
     /* hotels: rates and availability out */
 
     /* hotels: guests and automations */
+    if (!rc)
+        rc = api_automations_start(app);
 
     /* privacy: export, erasure, retention, audit */
 
@@ -149,12 +152,17 @@ static int start_schedules(struct app *app)
 {
     char err[200] = "";
     json_t *params = NULL, *empty = json_object();
-    struct jobs_schedule_def defs[2], *d = defs;
+    struct jobs_schedule_def defs[3], *d = defs;
     if (strcmp(app->cfg.sync_schedule, "off") != 0 && (params = sync_periodic_params(app->sync)))
         *d++ = (struct jobs_schedule_def){"periodic_sync", app->cfg.sync_schedule, "sync", params};
     if (strcmp(app->cfg.backup_schedule, "off") != 0)
         *d++ = (struct jobs_schedule_def){"periodic_backup", app->cfg.backup_schedule, "backup",
                                           empty};
+    /* hotels: guests and automations: the scheduler's tick */
+    if (app->automations)
+        *d++ = (struct jobs_schedule_def){OTA_AUTOMATION_TICK_KIND,
+                                          ota_automations_schedule_expr(app->automations),
+                                          OTA_AUTOMATION_TICK_KIND, empty};
     int rc =
         jobs_schedule_start(app->jobs, defs, (size_t)(d - defs), &app->schedule, err, sizeof(err));
     json_decref(params); /* the schedule keeps its normalised copy */
@@ -259,6 +267,7 @@ static void stop_all(struct app *app)
     /* privacy: export, erasure, retention, audit */
 
     /* hotels: guests and automations */
+    api_automations_stop(app);
 
     /* hotels: rates and availability out */
 

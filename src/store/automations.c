@@ -56,11 +56,13 @@ const struct store_stmt_def
                                     "updated_at_ms = $4 WHERE id = $1 AND status = 'scheduled'",
                                     NULL, true},
         S(AUTOMATION_SENDS_DUE) = {"SELECT " SEND_COLS " FROM automation_sends a WHERE a.status "
-                                   "= 'scheduled' AND a.due_at_ms <= $1 ORDER BY a.due_at_ms, "
-                                   "a.id LIMIT $2",
+                                   "= 'scheduled' AND a.due_at_ms <= $1 AND a.automation_id IN "
+                                   "(SELECT id FROM automations WHERE enabled = 1) ORDER BY "
+                                   "a.due_at_ms, a.id LIMIT $2",
                                    "SELECT " SEND_COLS " FROM automation_sends a WHERE a.status "
-                                   "= 'scheduled' AND a.due_at_ms <= $1 ORDER BY a.due_at_ms, "
-                                   "a.id LIMIT $2 FOR UPDATE SKIP LOCKED",
+                                   "= 'scheduled' AND a.due_at_ms <= $1 AND a.automation_id IN "
+                                   "(SELECT id FROM automations WHERE enabled = 1) ORDER BY "
+                                   "a.due_at_ms, a.id LIMIT $2 FOR UPDATE OF a SKIP LOCKED",
                                    false},
         S(AUTOMATION_SENDS_LIST) = {"SELECT " SEND_COLS ", q.status, q.sent_at_ms FROM "
                                     "automation_sends a LEFT JOIN send_queue q ON q.campaign_id = "
@@ -311,10 +313,14 @@ enum herald_err store_automation_send_insert(struct store_conn *c,
                                              const struct store_automation_send *s, int64_t now_ms,
                                              int64_t *id)
 {
-    struct store_val p[] = {SV_I64(s->automation_id), SV_I64(s->reservation_id),
-                            SV_I64(s->revision_id),   SV_I64(s->contact_id),
-                            SV_STR(s->hotel_code),    SV_STR(s->status),
-                            SV_I64(s->due_at_ms),     SV_STR(s->reason[0] ? s->reason : NULL),
+    struct store_val p[] = {SV_I64(s->automation_id),
+                            SV_I64(s->reservation_id),
+                            SV_I64(s->revision_id),
+                            SV_I64(s->contact_id),
+                            SV_STR(s->hotel_code),
+                            SV_STR(s->status),
+                            SV_I64(s->due_at_ms),
+                            SV_STR(s->reason[0] ? s->reason : NULL),
                             SV_I64(now_ms)};
     return insert_id(c, STMT_AUTOMATION_SEND_INSERT, p, 9, id);
 }
@@ -361,7 +367,8 @@ static void ids_json(const int64_t *ids, size_t n, char *out, size_t size)
 {
     size_t used = (size_t)snprintf(out, size, "[");
     for (size_t i = 0; i < n && used + 24 < size; i++)
-        used += (size_t)snprintf(out + used, size - used, "%s%lld", i ? "," : "", (long long)ids[i]);
+        used +=
+            (size_t)snprintf(out + used, size - used, "%s%lld", i ? "," : "", (long long)ids[i]);
     snprintf(out + used, size - used, "]");
 }
 
@@ -455,4 +462,20 @@ enum herald_err store_automation_send_enqueue(struct store_conn *c,
         rc = exec(c, STMT_AUTOMATION_SEND_CAMPAIGN, k, 2, NULL);
     *changed = !rc;
     return rc;
+}
+
+enum herald_err store_automation_refs(struct store_conn *c, int64_t template_id,
+                                      const int64_t *lists, size_t nlists, bool *template_ok,
+                                      int64_t *missing_list)
+{
+    char *subject = NULL, *html = NULL, *text = NULL;
+    int rc = store_campaign_template(c, template_id, &subject, &html, &text);
+    free(subject);
+    free(html);
+    free(text);
+    *template_ok = rc == HERALD_OK;
+    if (rc && rc != HERALD_ERR_NOT_FOUND)
+        return rc;
+    *missing_list = 0;
+    return nlists ? store_campaign_lists_missing(c, lists, nlists, missing_list) : HERALD_OK;
 }

@@ -43,7 +43,8 @@ void store_automations_free(struct store_automation *rows, size_t count);
 enum herald_err store_automation_insert(struct store_conn *c, const struct store_automation *a,
                                         int64_t now_ms, int64_t *id);
 /* NOT_FOUND. */
-enum herald_err store_automation_get(struct store_conn *c, int64_t id, struct store_automation *out);
+enum herald_err store_automation_get(struct store_conn *c, int64_t id,
+                                     struct store_automation *out);
 /* Ascending id above after_id, at most limit; only enabled ones when enabled_only. Allocates
  * *out. */
 enum herald_err store_automation_list(struct store_conn *c, int64_t after_id, int limit,
@@ -88,8 +89,8 @@ enum herald_err store_automation_send_reschedule(struct store_conn *c, int64_t i
  * no longer scheduled. */
 enum herald_err store_automation_send_close(struct store_conn *c, int64_t id, const char *status,
                                             const char *reason, int64_t now_ms, bool *changed);
-/* Up to limit scheduled sends due at or before now_ms, oldest due first, locked for this
- * transaction (FOR UPDATE SKIP LOCKED on PostgreSQL). Allocates *out. */
+/* Up to limit scheduled sends of enabled automations due at or before now_ms, oldest due
+ * first, locked for this transaction (FOR UPDATE SKIP LOCKED on PostgreSQL). Allocates *out. */
 enum herald_err store_automation_sends_due(struct store_conn *c, int64_t now_ms, int limit,
                                            struct store_automation_send **out, size_t *count);
 /* One automation's sends, newest first, ids below before_id (0: from the newest), with the
@@ -109,6 +110,12 @@ struct store_automation_recipient {
 enum herald_err store_automation_recipient(struct store_conn *c, int64_t contact_id,
                                            const int64_t *lists, size_t nlists,
                                            struct store_automation_recipient *out);
+
+/* Whether the template exists (*template_ok) and the first of `lists` that does not
+ * (*missing_list, 0: all exist), for a create or change. */
+enum herald_err store_automation_refs(struct store_conn *c, int64_t template_id,
+                                      const int64_t *lists, size_t nlists, bool *template_ok,
+                                      int64_t *missing_list);
 
 /* Hands a scheduled send to the sending queue: a campaign row (name, from, reply-to, tracking
  * and template of the automation, the automation's lists, automation_id, service = kind is
