@@ -32,9 +32,10 @@ static enum http_result reply_view(struct http_request *req, int status, json_t 
 
 static enum http_result fail(struct http_request *req, int rc, const struct herald_error *err)
 {
-    if (rc == HERALD_ERR_NOT_FOUND && (!err || !err->field[0]))
-        return http_reply_error(req, HERALD_ERR_NOT_FOUND, "no such automation", NULL),
-               HTTP_REPLIED;
+    if (rc == HERALD_ERR_NOT_FOUND && (!err || !err->field[0])) {
+        http_reply_error(req, HERALD_ERR_NOT_FOUND, "no such automation", NULL);
+        return HTTP_REPLIED;
+    }
     if (err && err->code == (enum herald_err)rc && rc)
         return api_fail_err(req, err);
     return api_fail(req, rc);
