@@ -163,6 +163,10 @@ enum herald_err api_automations_start(struct app *app)
     struct ota_guests_opts go = {cfg->ota_relay_domains, app->jobs, app->automations};
     if (!rc)
         rc = ota_guests_new(&go, &app->guests);
+    if (!rc && app->ota_reservations) {
+        struct ota_revision_hook hook = ota_guests_hook(app->guests);
+        ota_reservations_set_hook(app->ota_reservations, &hook);
+    }
     return rc;
 }
 
