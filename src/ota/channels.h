@@ -70,4 +70,62 @@ void ota_channels_free_array(struct ota_channel *rows, size_t n);
 /* Wipes the secrets of a channel held on the stack. */
 void ota_channel_wipe(struct ota_channel *ch);
 
+/* ---- sending to a channel (pull connectors here; rates and availability out in otarates) ----
+ *
+ * ota_channel_post() and ota_channel_get() talk to ch->base_url + path over sync/http_client.h
+ * (libcurl: timeouts, Retry-After on 429, backoff on 5xx and transport errors, a client-side
+ * rate limit per channel type held by `chs`), presenting the channel's credentials the way its
+ * type expects:
+ *   siteminder  the body (one OpenTravel element, e.g. <OTA_ReadRQ …>) is wrapped in a SOAP 1.1
+ *               envelope whose Header carries a WS-Security UsernameToken (PasswordText) with
+ *               ch->username / ch->password; `action` goes in the SOAPAction header (quoted);
+ *               Content-Type text/xml; charset=utf-8. The reply is returned as received (the
+ *               envelope included: ota/xml.h unwraps it).
+ *   alpinebits  multipart/form-data with the parts "action" (= `action`, e.g.
+ *               "OTA_Read:GuestRequests") and "request" (= the body), HTTP Basic, and the
+ *               headers X-AlpineBits-ClientProtocolVersion and X-AlpineBits-ClientID.
+ *   booking, expedia, generic
+ *               the body as is, Content-Type text/xml; charset=utf-8, HTTP Basic; `action`
+ *               is ignored (NULL is fine).
+ * No credential is ever logged; the URL in logs and errors is the path only. */
+struct ota_send_opts {
+    long timeout_ms;      /* per attempt; 0: 30000 */
+    int max_attempts;     /* attempts on 5xx / transport errors; 0: 1 (let the job layer retry) */
+    int max_rate_limited; /* 429s waited out (Retry-After honoured) before giving up; 0: none */
+    /* Asked during waits and transfers (e.g. jobs_ctx_should_stop with the job's ctx): true
+     * abandons the request with HERALD_ERR_CANCELLED. NULL: never. */
+    bool (*should_stop)(void *arg);
+    void *stop_arg;
+    /* Extra request headers, "Name: value", NULL-terminated (e.g. the ones Booking.com
+     * documents); NULL for none. An "Accept:" line here replaces the default. */
+    const char *const *headers;
+};
+
+struct ota_reply {
+    long status; /* the last HTTP status; 0 for a transport error */
+    char *body;  /* malloc'ed, NUL-terminated (NULL when nothing came back) */
+    size_t len;
+    int attempts;     /* requests made */
+    int rate_limited; /* 429s waited out */
+    int64_t duration_ms;
+    char error[256]; /* "HTTP 503", a transport error, … ("" on success); never a secret */
+};
+void ota_reply_free(struct ota_reply *r);
+
+/* POSTs `body` (len bytes) to the channel as described above. HERALD_OK with a 2xx reply;
+ * HERALD_ERR_UPSTREAM for a 4xx other than 429, or once attempts / rate-limit waits are used
+ * up (reply->status says which: 401/403 means the credentials were refused, 429 rate limited,
+ * 5xx the channel failed, 0 transport/timeout; the last body is kept); HERALD_ERR_CANCELLED
+ * when should_stop said so; HERALD_ERR_INVALID when the channel has no base_url. Always
+ * fills *reply (free it with ota_reply_free()). */
+enum herald_err ota_channel_post(struct ota_channels *chs, const struct ota_channel *ch,
+                                 const char *path, const char *action, const char *body,
+                                 size_t len, const struct ota_send_opts *opts,
+                                 struct ota_reply *reply);
+/* GETs base_url + path (query included) with the channel's HTTP Basic credentials (every
+ * type; siteminder too). Same returns as ota_channel_post(). */
+enum herald_err ota_channel_get(struct ota_channels *chs, const struct ota_channel *ch,
+                                const char *path, const struct ota_send_opts *opts,
+                                struct ota_reply *reply);
+
 #endif
