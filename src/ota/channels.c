@@ -44,8 +44,7 @@ bool ota_channel_mode_parse(const char *s, enum ota_channel_mode *out)
     return true;
 }
 
-enum herald_err ota_channels_open(struct store *st, const char *key_file,
-                                  struct ota_channels **out)
+enum herald_err ota_channels_open(struct store *st, const char *key_file, struct ota_channels **out)
 {
     struct ota_channels *chs = calloc(1, sizeof(*chs));
     if (!chs)
@@ -200,7 +199,8 @@ enum herald_err ota_channels_list(struct ota_channels *chs, int64_t after_id, in
     int rc = store_run_read(chs->st, list_tx, &t);
     if (rc) {
         ota_channels_free_views(t.rows, t.n);
-        return rc == HERALD_ERR_CRYPTO ? crypto_failure(err) : herald_error_set(err, rc, NULL, NULL);
+        return rc == HERALD_ERR_CRYPTO ? crypto_failure(err)
+                                       : herald_error_set(err, rc, NULL, NULL);
     }
     *out = t.rows;
     *n = t.n;

@@ -82,11 +82,11 @@ void ota_channel_wipe(struct ota_channel *ch);
  * (required on a creation: name, type, mode, hotel_code; base_url for mode pull). */
 struct ota_channel_input {
     const char *name, *type, *mode, *hotel_code, *base_url;
-    long long poll_seconds;  /* -1: unchanged (300 on creation) */
-    int enabled;             /* -1: unchanged (true on creation) */
-    int takes_updates;       /* -1: unchanged (false on creation) */
-    bool has_credentials;    /* the request carried a credentials object */
-    const char *username;    /* within it: NULL leaves a stored value, "" clears it */
+    long long poll_seconds; /* -1: unchanged (300 on creation) */
+    int enabled;            /* -1: unchanged (true on creation) */
+    int takes_updates;      /* -1: unchanged (false on creation) */
+    bool has_credentials;   /* the request carried a credentials object */
+    const char *username;   /* within it: NULL leaves a stored value, "" clears it */
     const char *password;
     const char *webhook_secret;
 };
@@ -169,9 +169,8 @@ void ota_reply_free(struct ota_reply *r);
  * when should_stop said so; HERALD_ERR_INVALID when the channel has no base_url. Always
  * fills *reply (free it with ota_reply_free()). */
 enum herald_err ota_channel_post(struct ota_channels *chs, const struct ota_channel *ch,
-                                 const char *path, const char *action, const char *body,
-                                 size_t len, const struct ota_send_opts *opts,
-                                 struct ota_reply *reply);
+                                 const char *path, const char *action, const char *body, size_t len,
+                                 const struct ota_send_opts *opts, struct ota_reply *reply);
 /* GETs base_url + path (query included) with the channel's HTTP Basic credentials (every
  * type; siteminder too). Same returns as ota_channel_post(). */
 enum herald_err ota_channel_get(struct ota_channels *chs, const struct ota_channel *ch,

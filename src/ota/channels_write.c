@@ -33,8 +33,8 @@ static int apply_credentials(struct ota_channel *ch, const struct ota_channel_in
 {
     if (!in->has_credentials)
         return HERALD_OK;
-    int rc = set_text(ch->username, OTA_SECRET_MAX, in->username, "credentials.username", false,
-                      err);
+    int rc =
+        set_text(ch->username, OTA_SECRET_MAX, in->username, "credentials.username", false, err);
     if (!rc)
         rc = set_text(ch->password, OTA_SECRET_MAX, in->password, "credentials.password", false,
                       err);

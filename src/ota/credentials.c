@@ -48,8 +48,8 @@ enum herald_err ota_cred_seal(const uint8_t key[CRYPTO_AES_KEY_LEN], const struc
     *out = NULL;
     if (!ch->username[0] && !ch->password[0] && !ch->webhook_secret[0])
         return (*out = strdup("")) ? HERALD_OK : HERALD_ERR_NOMEM;
-    json_t *obj = json_pack("{s:s, s:s, s:s}", "username", ch->username, "password",
-                            ch->password, "webhookSecret", ch->webhook_secret);
+    json_t *obj = json_pack("{s:s, s:s, s:s}", "username", ch->username, "password", ch->password,
+                            "webhookSecret", ch->webhook_secret);
     char *plain = obj ? json_dumps(obj, JSON_COMPACT) : NULL;
     json_decref(obj); /* jansson frees its copies without wiping: short-lived, never logged */
     if (!plain)

@@ -11,44 +11,43 @@
 
 #define S(id) [STMT_##id - STMT_OTA_CHANNELS__BASE]
 #define CHANNEL_COLS                                                                               \
-    "id, name, type, mode, hotel_code, base_url, poll_seconds, enabled, takes_updates, "          \
+    "id, name, type, mode, hotel_code, base_url, poll_seconds, enabled, takes_updates, "           \
     "credentials, next_pull_at_ms, COALESCE(last_pull_at_ms, 0), COALESCE(last_pull_status, ''), " \
     "last_error, created_at_ms, updated_at_ms"
 
-const struct store_stmt_def
-    store_ota_channels_stmts[STMT_OTA_CHANNELS__END - STMT_OTA_CHANNELS__BASE] = {
-        [0] = {NULL, NULL, false}, /* the block marker */
-        S(OTA_CHANNEL_INSERT) = {"INSERT INTO ota_channels (name, type, mode, hotel_code, base_url, "
-                                 "poll_seconds, enabled, takes_updates, credentials, "
-                                 "next_pull_at_ms, created_at_ms, updated_at_ms) VALUES ($1, $2, "
-                                 "$3, $4, $5, $6, $7, $8, $9, $10, $10, $10) RETURNING id",
+const struct store_stmt_def store_ota_channels_stmts[STMT_OTA_CHANNELS__END -
+                                                     STMT_OTA_CHANNELS__BASE] = {
+    [0] = {NULL, NULL, false}, /* the block marker */
+    S(OTA_CHANNEL_INSERT) = {"INSERT INTO ota_channels (name, type, mode, hotel_code, base_url, "
+                             "poll_seconds, enabled, takes_updates, credentials, "
+                             "next_pull_at_ms, created_at_ms, updated_at_ms) VALUES ($1, $2, "
+                             "$3, $4, $5, $6, $7, $8, $9, $10, $10, $10) RETURNING id",
+                             NULL, true},
+    S(OTA_CHANNEL_UPDATE) = {"UPDATE ota_channels SET name = $2, type = $3, mode = $4, "
+                             "hotel_code = $5, base_url = $6, poll_seconds = $7, enabled = $8, "
+                             "takes_updates = $9, credentials = $10, next_pull_at_ms = $11, "
+                             "updated_at_ms = $11 WHERE id = $1",
+                             NULL, true},
+    S(OTA_CHANNEL_DELETE) = {"DELETE FROM ota_channels WHERE id = $1", NULL, true},
+    S(OTA_CHANNEL_GET) = {"SELECT " CHANNEL_COLS " FROM ota_channels WHERE id = $1", NULL, false},
+    S(OTA_CHANNEL_LIST) = {"SELECT " CHANNEL_COLS " FROM ota_channels WHERE id > $1 ORDER BY "
+                           "id LIMIT $2",
+                           NULL, false},
+    S(OTA_CHANNEL_DUE) = {"SELECT id, next_pull_at_ms FROM ota_channels WHERE mode = 'pull' "
+                          "AND enabled = 1 AND base_url <> '' AND next_pull_at_ms <= $1 "
+                          "ORDER BY next_pull_at_ms, id LIMIT $2",
+                          NULL, false},
+    /* The compare-and-set: one node wins each due time, and never while the previous pull
+       job of the channel is still queued or running. */
+    S(OTA_CHANNEL_CLAIM_PULL) = {"UPDATE ota_channels SET next_pull_at_ms = $3, pull_job_id = "
+                                 "$4 WHERE id = $1 AND next_pull_at_ms = $2 AND (pull_job_id "
+                                 "IS NULL OR NOT EXISTS (SELECT 1 FROM jobs j WHERE j.id = "
+                                 "ota_channels.pull_job_id AND j.status IN ('pending', "
+                                 "'running')))",
                                  NULL, true},
-        S(OTA_CHANNEL_UPDATE) = {"UPDATE ota_channels SET name = $2, type = $3, mode = $4, "
-                                 "hotel_code = $5, base_url = $6, poll_seconds = $7, enabled = $8, "
-                                 "takes_updates = $9, credentials = $10, next_pull_at_ms = $11, "
-                                 "updated_at_ms = $11 WHERE id = $1",
-                                 NULL, true},
-        S(OTA_CHANNEL_DELETE) = {"DELETE FROM ota_channels WHERE id = $1", NULL, true},
-        S(OTA_CHANNEL_GET) = {"SELECT " CHANNEL_COLS " FROM ota_channels WHERE id = $1", NULL,
-                              false},
-        S(OTA_CHANNEL_LIST) = {"SELECT " CHANNEL_COLS " FROM ota_channels WHERE id > $1 ORDER BY "
-                               "id LIMIT $2",
-                               NULL, false},
-        S(OTA_CHANNEL_DUE) = {"SELECT id, next_pull_at_ms FROM ota_channels WHERE mode = 'pull' "
-                              "AND enabled = 1 AND base_url <> '' AND next_pull_at_ms <= $1 "
-                              "ORDER BY next_pull_at_ms, id LIMIT $2",
-                              NULL, false},
-        /* The compare-and-set: one node wins each due time, and never while the previous pull
-           job of the channel is still queued or running. */
-        S(OTA_CHANNEL_CLAIM_PULL) = {"UPDATE ota_channels SET next_pull_at_ms = $3, pull_job_id = "
-                                     "$4 WHERE id = $1 AND next_pull_at_ms = $2 AND (pull_job_id "
-                                     "IS NULL OR NOT EXISTS (SELECT 1 FROM jobs j WHERE j.id = "
-                                     "ota_channels.pull_job_id AND j.status IN ('pending', "
-                                     "'running')))",
-                                     NULL, true},
-        S(OTA_CHANNEL_PULL_RESULT) = {"UPDATE ota_channels SET last_pull_at_ms = $2, "
-                                      "last_pull_status = $3, last_error = $4 WHERE id = $1",
-                                      NULL, true},
+    S(OTA_CHANNEL_PULL_RESULT) = {"UPDATE ota_channels SET last_pull_at_ms = $2, "
+                                  "last_pull_status = $3, last_error = $4 WHERE id = $1",
+                                  NULL, true},
 };
 
 static int run(struct store_conn *c, enum store_stmt id, const struct store_val *p, int n,
@@ -115,11 +114,16 @@ static int from_row(const struct store_res *r, int row, struct store_ota_channel
 enum herald_err store_ota_channel_insert(struct store_conn *c, const struct store_ota_channel *ch,
                                          int64_t now_ms, int64_t *id)
 {
-    struct store_val p[] = {SV_STR(ch->name),         SV_STR(ch->type),
-                            SV_STR(ch->mode),         SV_STR(ch->hotel_code),
-                            SV_STR(ch->base_url),     SV_I64(ch->poll_seconds),
-                            SV_I64(ch->enabled),      SV_I64(ch->takes_updates),
-                            SV_STR(ch->credentials ? ch->credentials : ""), SV_I64(now_ms)};
+    struct store_val p[] = {SV_STR(ch->name),
+                            SV_STR(ch->type),
+                            SV_STR(ch->mode),
+                            SV_STR(ch->hotel_code),
+                            SV_STR(ch->base_url),
+                            SV_I64(ch->poll_seconds),
+                            SV_I64(ch->enabled),
+                            SV_I64(ch->takes_updates),
+                            SV_STR(ch->credentials ? ch->credentials : ""),
+                            SV_I64(now_ms)};
     struct store_res r = {0};
     int rc = store_query(c, STMT_OTA_CHANNEL_INSERT, p, 10, &r);
     if (!rc)
@@ -131,11 +135,16 @@ enum herald_err store_ota_channel_insert(struct store_conn *c, const struct stor
 enum herald_err store_ota_channel_update(struct store_conn *c, const struct store_ota_channel *ch,
                                          int64_t now_ms)
 {
-    struct store_val p[] = {SV_I64(ch->id),           SV_STR(ch->name),
-                            SV_STR(ch->type),         SV_STR(ch->mode),
-                            SV_STR(ch->hotel_code),   SV_STR(ch->base_url),
-                            SV_I64(ch->poll_seconds), SV_I64(ch->enabled),
-                            SV_I64(ch->takes_updates), SV_STR(ch->credentials ? ch->credentials : ""),
+    struct store_val p[] = {SV_I64(ch->id),
+                            SV_STR(ch->name),
+                            SV_STR(ch->type),
+                            SV_STR(ch->mode),
+                            SV_STR(ch->hotel_code),
+                            SV_STR(ch->base_url),
+                            SV_I64(ch->poll_seconds),
+                            SV_I64(ch->enabled),
+                            SV_I64(ch->takes_updates),
+                            SV_STR(ch->credentials ? ch->credentials : ""),
                             SV_I64(now_ms)};
     int64_t changes = 0;
     int rc = run(c, STMT_OTA_CHANNEL_UPDATE, p, 11, &changes);
