@@ -153,3 +153,32 @@ enum herald_err ota_reply_check(struct ota_reply *reply)
     ota_xml_free(doc);
     return rc;
 }
+
+bool ota_reply_is_empty_batch(const struct ota_reply *reply)
+{
+    struct ota_xml_doc *doc = NULL;
+    if (!reply->body || !reply->len || ota_xml_parse(reply->body, reply->len, NULL, &doc, NULL))
+        return false;
+    xmlNode *root = ota_xml_body(doc);
+    bool empty = false;
+    if (ota_xml_is(root, "OTA_HotelResNotifRQ"))
+        empty = !ota_xml_count(ota_xml_child(root, "HotelReservations"), "HotelReservation");
+    else if (ota_xml_is(root, "OTA_HotelResModifyNotifRQ"))
+        empty = !ota_xml_count(ota_xml_child(root, "HotelResModifies"), "HotelResModify") &&
+                !ota_xml_count(ota_xml_child(root, "HotelResModifies"), "HotelReservation") &&
+                !ota_xml_count(ota_xml_child(root, "HotelReservations"), "HotelReservation");
+    ota_xml_free(doc);
+    return empty;
+}
+
+enum herald_err ota_reply_refine(enum herald_err rc, struct ota_reply *reply)
+{
+    if (rc != HERALD_ERR_UPSTREAM || !reply->body || !reply->len)
+        return rc;
+    char saved[sizeof(reply->error)];
+    memcpy(saved, reply->error, sizeof(saved));
+    if (ota_reply_check(reply) == HERALD_ERR_SIGNATURE)
+        return HERALD_ERR_SIGNATURE;
+    memcpy(reply->error, saved, sizeof(saved));
+    return rc;
+}

@@ -111,12 +111,15 @@ static int pull_queue(struct pull_state *s, size_t q)
     struct ota_send_opts o = send_opts(s);
     s->dead_req = queue;
     int rc = s->conn->fetch(s->p->o.chs, &s->view->ch, q, &o, &reply);
-    if (!rc)
-        rc = ota_reply_check(&reply);
+    rc = rc ? ota_reply_refine(rc, &reply) : ota_reply_check(&reply);
     if (rc) {
         rc = request_failed(s, queue, rc, &reply);
         ota_reply_free(&reply);
         return rc;
+    }
+    if (ota_reply_is_empty_batch(&reply)) {
+        ota_reply_free(&reply);
+        return HERALD_OK;
     }
     struct ota_res_message msg = {0};
     struct herald_error err = {0};
