@@ -16,6 +16,7 @@ struct sync;
 struct mixpanel;
 struct mixpanel_retry;
 struct backup_kind;
+struct ota_push;
 
 struct app {
     struct cfg cfg;
@@ -52,6 +53,7 @@ struct app {
     /* hotels: reservations (ota/reservations.h) */
 
     /* hotels: push endpoints and webhooks */
+    struct ota_push *ota_push; /* ota/push.h */
 
     /* hotels: rates and availability out */
 

@@ -84,6 +84,8 @@ const struct http_route api_routes[] = {
     /* ---- hotels: reservations ---- */
 
     /* ---- hotels: push endpoints and webhooks ---- */
+    {"POST", "/ota/{channelId}/{message}", api_ota_push, HTTP_PARTNER, NULL},
+    {"POST", "/webhooks/ota/{channelId}", api_ota_webhook, HTTP_PARTNER, NULL},
 
     /* ---- hotels: rates and availability out ---- */
 
