@@ -356,8 +356,7 @@ static enum herald_err success_body(struct push_run *r, const struct ota_ingest_
     if (!ids)
         return HERALD_ERR_NOMEM;
     for (size_t i = 0; i < n; i++)
-        ids[i] = (struct ota_rs_res_id){r->msg.items[i].hotel_code, r->msg.items[i].res_id,
-                                        res[i].reservation_id};
+        ids[i] = (struct ota_rs_res_id){r->msg.items[i].res_id, res[i].reservation_id};
     enum herald_err rc = ota_rs_res_ids(b, ids, n);
     free(ids);
     return rc;

@@ -91,6 +91,12 @@ enum herald_err ota_push_webhook(struct ota_push *p, const struct ota_push_reque
                                  int64_t now_ms, struct ota_webhook_result *out,
                                  struct herald_error *err);
 
+/* WS-Security PasswordDigest = Base64(SHA-1(decoded nonce + created + password)) into out.
+ * False when the nonce is not base64 (at most 64 bytes decoded). For tests and tools. */
+#define OTA_WSSE_DIGEST_LEN 32
+bool ota_wsse_password_digest(const char *nonce_b64, const char *created, const char *password,
+                              char out[OTA_WSSE_DIGEST_LEN]);
+
 /* An error the HTTP layer answers on an OTA push route (rate limit, body too large, shutting
  * down), as an RS of the message named in the path, in the envelope the request's
  * Content-Type suggests. */

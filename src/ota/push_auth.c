@@ -6,6 +6,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "base/clock.h"
 #include "base/crypto.h"
 #include "ota/push_internal.h"
 #include "store/ota_inbound.h"
@@ -73,29 +74,36 @@ struct wsse_token {
     char created[64];
 };
 
-/* Base64(SHA-1(nonce + created + password)) against the token's digest. */
-static bool digest_matches(const struct wsse_token *t, const char *password)
+bool ota_wsse_password_digest(const char *nonce_b64, const char *created, const char *password,
+                              char out[OTA_WSSE_DIGEST_LEN])
 {
     uint8_t nonce[NONCE_MAX], md[EVP_MAX_MD_SIZE];
     size_t nlen;
     unsigned int mdlen = 0;
-    if (!ota_b64_decode(t->nonce, strlen(t->nonce), nonce, sizeof(nonce), &nlen) || nlen == 0)
+    if (!ota_b64_decode(nonce_b64, strlen(nonce_b64), nonce, sizeof(nonce), &nlen) || nlen == 0)
         return false;
-    size_t clen = strlen(t->created), plen = strlen(password);
+    size_t clen = strlen(created), plen = strlen(password);
     uint8_t *buf = malloc(nlen + clen + plen);
     if (!buf)
         return false;
     memcpy(buf, nonce, nlen);
-    memcpy(buf + nlen, t->created, clen);
+    memcpy(buf + nlen, created, clen);
     memcpy(buf + nlen + clen, password, plen);
     int ok = EVP_Digest(buf, nlen + clen + plen, md, &mdlen, EVP_sha1(), NULL);
     explicit_bzero(buf, nlen + clen + plen);
     free(buf);
     if (!ok || mdlen != 20)
         return false;
-    char expected[32];
-    crypto_b64(md, mdlen, expected);
-    return secret_equal(t->password, strlen(t->password), expected);
+    crypto_b64(md, mdlen, out);
+    return true;
+}
+
+/* The token's PasswordDigest against the channel's password. */
+static bool digest_matches(const struct wsse_token *t, const char *password)
+{
+    char expected[OTA_WSSE_DIGEST_LEN];
+    return ota_wsse_password_digest(t->nonce, t->created, password, expected) &&
+           secret_equal(t->password, strlen(t->password), expected);
 }
 
 static bool read_token(const struct ota_xml_doc *doc, struct wsse_token *t)
