@@ -56,13 +56,12 @@ static void log_push(struct http_request *req, const struct ota_push_request *rq
     if (ans->err)
         log_info("ota push refused",
                  json_pack("{s:s, s:s?, s:s?, s:i, s:s, s:s}", "request_id", http_req_id(req),
-                           "channel", rq->channel_id, "message", rq->message, "status",
-                           ans->status, "error", herald_err_code(ans->err), "reason",
-                           ans->reason));
+                           "channel", rq->channel_id, "message", rq->message, "status", ans->status,
+                           "error", herald_err_code(ans->err), "reason", ans->reason));
     else
         log_info("ota push stored",
-                 json_pack("{s:s, s:s?, s:s?, s:I, s:I}", "request_id", http_req_id(req),
-                           "channel", rq->channel_id, "message", rq->message, "stored",
+                 json_pack("{s:s, s:s?, s:s?, s:I, s:I}", "request_id", http_req_id(req), "channel",
+                           rq->channel_id, "message", rq->message, "stored",
                            (json_int_t)ans->stored, "duplicates", (json_int_t)ans->duplicates));
 }
 
@@ -114,8 +113,8 @@ enum http_result api_ota_webhook(struct http_request *req, void *ctx)
             return api_fail(req, rc);
         return api_fail_err(req, &err);
     }
-    json_t *body = json_pack("{s:b, s:b, s:b}", "success", 1, "duplicate", res.duplicate,
-                             "replay", res.replay);
+    json_t *body = json_pack("{s:b, s:b, s:b}", "success", 1, "duplicate", res.duplicate, "replay",
+                             res.replay);
     if (body && !res.replay) {
         json_object_set_new(body, "reservationId", json_integer(res.reservation_id));
         json_object_set_new(body, "revisionId", json_integer(res.revision_id));

@@ -229,8 +229,7 @@ size_t dispatch_body_cap(const struct http_server *srv, const char *method, cons
         return srv->opts.max_body;
     const struct http_route *route = &srv->opts.routes[idx];
     if (route->access & HTTP_STREAM)
-        return srv->opts.max_stream_body ? srv->opts.max_stream_body
-                                         : HTTP_DEFAULT_MAX_STREAM_BODY;
+        return srv->opts.max_stream_body ? srv->opts.max_stream_body : HTTP_DEFAULT_MAX_STREAM_BODY;
     if (dispatch_access(route) == HTTP_PARTNER && srv->opts.max_partner_body)
         return srv->opts.max_partner_body;
     return srv->opts.max_body;

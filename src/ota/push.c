@@ -29,7 +29,7 @@ static const struct {
 
 /* One answer under construction: where it goes and what it echoes. */
 struct push_ctx {
-    int m;           /* index in messages, -1 for an unknown message */
+    int m; /* index in messages, -1 for an unknown message */
     enum ota_soap soap;
     char echo[128];
     int64_t now_ms;
@@ -89,7 +89,8 @@ enum herald_err push_channel(struct ota_push *p, const char *id_text, struct ota
 {
     char *end = NULL;
     long long id = id_text ? strtoll(id_text, &end, 10) : 0;
-    if (!id_text || !*id_text || *end || id <= 0 || strspn(id_text, "0123456789") != strlen(id_text))
+    if (!id_text || !*id_text || *end || id <= 0 ||
+        strspn(id_text, "0123456789") != strlen(id_text))
         return herald_error_set(err, HERALD_ERR_NOT_FOUND, NULL, "no such channel");
     return ota_channels_get(p->o.channels, id, ch, err);
 }
@@ -174,19 +175,18 @@ static enum herald_err fail_auth(struct push_ctx *x, const char *message, const 
 /* A store failure: 503, the partner retries; nothing else is said. */
 static enum herald_err fail_system(struct push_ctx *x, const char *message)
 {
-    return fail(x, message, 503, HERALD_ERR_DB_SOFT, OTA_EWT_APPLICATION_ERROR, OTA_ERR_SYSTEM_ERROR,
-                "system error, try again later");
+    return fail(x, message, 503, HERALD_ERR_DB_SOFT, OTA_EWT_APPLICATION_ERROR,
+                OTA_ERR_SYSTEM_ERROR, "system error, try again later");
 }
 
-enum herald_err ota_push_refusal(const char *message, const char *content_type,
-                                 enum herald_err err, const char *text, int64_t now_ms,
-                                 struct ota_push_answer *ans)
+enum herald_err ota_push_refusal(const char *message, const char *content_type, enum herald_err err,
+                                 const char *text, int64_t now_ms, struct ota_push_answer *ans)
 {
     memset(ans, 0, sizeof(*ans));
     buf_init(&ans->body, RS_MAX);
     struct push_ctx x = {message_index(message), guess_soap(content_type, "", 0), "", now_ms, ans};
-    enum ota_ewt type = err == HERALD_ERR_TOO_LARGE ? OTA_EWT_PROCESSING_EXCEPTION
-                                                    : OTA_EWT_APPLICATION_ERROR;
+    enum ota_ewt type =
+        err == HERALD_ERR_TOO_LARGE ? OTA_EWT_PROCESSING_EXCEPTION : OTA_EWT_APPLICATION_ERROR;
     int code = err == HERALD_ERR_TOO_LARGE ? OTA_ERR_UNABLE_TO_PROCESS : OTA_ERR_SYSTEM_UNAVAILABLE;
     return fail(&x, message, herald_err_http_status(err), err, type, code,
                 text ? text : herald_strerror(err));
@@ -264,8 +264,8 @@ static bool step_auth(struct push_run *r)
     if (rc)
         return stop(r, fail_system(&r->x, r->rq->message));
     if (!r->ch.enabled || r->ch.mode != OTA_MODE_PUSH)
-        return stop(r, fail(&r->x, r->rq->message, 403, HERALD_ERR_FORBIDDEN,
-                            OTA_EWT_AUTHORIZATION, OTA_ERR_AUTHORIZATION,
+        return stop(r, fail(&r->x, r->rq->message, 403, HERALD_ERR_FORBIDDEN, OTA_EWT_AUTHORIZATION,
+                            OTA_ERR_AUTHORIZATION,
                             r->ch.enabled ? "this channel is not set up for pushes (mode pull)"
                                           : "this channel is disabled"));
     return true;
@@ -318,9 +318,9 @@ static bool step_hotel(struct push_run *r)
         if (!res->hotel_code[0])
             snprintf(res->hotel_code, sizeof(res->hotel_code), "%s", r->ch.hotel_code);
         else if (strcmp(res->hotel_code, r->ch.hotel_code) != 0)
-            return stop(r, fail(&r->x, r->rq->message, 200, HERALD_ERR_INVALID,
-                                OTA_EWT_AUTHORIZATION, OTA_ERR_INVALID_HOTEL_CODE,
-                                "invalid hotel code for this channel"));
+            return stop(r,
+                        fail(&r->x, r->rq->message, 200, HERALD_ERR_INVALID, OTA_EWT_AUTHORIZATION,
+                             OTA_ERR_INVALID_HOTEL_CODE, "invalid hotel code for this channel"));
     }
     return true;
 }
@@ -400,8 +400,7 @@ enum herald_err ota_push_message(struct ota_push *p, const struct ota_push_reque
     struct push_run r = {.p = p, .rq = rq};
     r.x = (struct push_ctx){message_index(rq->message),
                             guess_soap(rq->content_type, rq->body, rq->len), "", now_ms, ans};
-    if (step_request(&r) && step_channel(&r) && step_auth(&r) && step_parse(&r) &&
-        step_hotel(&r))
+    if (step_request(&r) && step_channel(&r) && step_auth(&r) && step_parse(&r) && step_hotel(&r))
         step_ingest(&r);
     if (r.have_msg)
         ota_res_message_free(&r.msg);

@@ -100,8 +100,7 @@ bool ota_wsse_password_digest(const char *nonce_b64, const char *created, const 
 /* An error the HTTP layer answers on an OTA push route (rate limit, body too large, shutting
  * down), as an RS of the message named in the path, in the envelope the request's
  * Content-Type suggests. */
-enum herald_err ota_push_refusal(const char *message, const char *content_type,
-                                 enum herald_err err, const char *text, int64_t now_ms,
-                                 struct ota_push_answer *ans);
+enum herald_err ota_push_refusal(const char *message, const char *content_type, enum herald_err err,
+                                 const char *text, int64_t now_ms, struct ota_push_answer *ans);
 
 #endif

@@ -133,9 +133,9 @@ static enum herald_err auth_wsse(struct ota_push *p, const struct ota_channel *c
     bool digest = tl >= sl && strcmp(t.type + tl - sl, WSSE_DIGEST_SUFFIX) == 0;
     enum herald_err rc = HERALD_OK;
     bool user_ok = has_password(ch) && secret_equal(t.username, strlen(t.username), ch->username);
-    bool pass_ok = has_password(ch) && (digest ? digest_matches(&t, ch->password)
-                                               : secret_equal(t.password, strlen(t.password),
-                                                              ch->password));
+    bool pass_ok =
+        has_password(ch) && (digest ? digest_matches(&t, ch->password)
+                                    : secret_equal(t.password, strlen(t.password), ch->password));
     if (!(user_ok & pass_ok))
         rc = refuse(err, "wrong user name or password");
     else if ((digest || t.created[0]) && !created_fresh(t.created, now_ms, p->o.tolerance_s))

@@ -95,8 +95,8 @@ static enum herald_err parse_room(json_t *r, const char *path, struct ota_room_s
 {
     if (!json_is_object(r))
         return bad(err, path, "must be an object");
-    enum herald_err rc = get_str(r, "roomType", path, out->room_type, sizeof(out->room_type),
-                                 false, err);
+    enum herald_err rc =
+        get_str(r, "roomType", path, out->room_type, sizeof(out->room_type), false, err);
     if (!rc)
         rc = get_str(r, "ratePlan", path, out->rate_plan, sizeof(out->rate_plan), false, err);
     if (!rc)
@@ -193,8 +193,10 @@ static const struct {
     const char *name;
     enum ota_res_status status;
 } status_names[] = {
-    {"reserved", OTA_RES_RESERVED},       {"in_house", OTA_RES_IN_HOUSE},
-    {"checked_out", OTA_RES_CHECKED_OUT}, {"no_show", OTA_RES_NO_SHOW},
+    {"reserved", OTA_RES_RESERVED},
+    {"in_house", OTA_RES_IN_HOUSE},
+    {"checked_out", OTA_RES_CHECKED_OUT},
+    {"no_show", OTA_RES_NO_SHOW},
 };
 
 static const struct {
@@ -225,18 +227,17 @@ static enum herald_err parse_status(json_t *data, struct ota_reservation *res,
 /* SHA-256 hex of the canonical content: the same event delivered twice gives the same key. */
 static enum herald_err revision_key(struct ota_reservation *r)
 {
-    json_t *a = json_pack("[s,s,i,s,s,s,s,s,s,s,s,s,s,s,s,b,b,s,I,I]", r->hotel_code, r->res_id,
-                          (int)r->status, r->arrival, r->departure, r->total, r->currency,
-                          r->booking_channel, r->guest.given_name, r->guest.surname,
-                          r->guest.email, r->guest.phone, r->guest.language, r->guest.country,
-                          r->guest.consent_text, r->guest.consent_given, r->guest.consent_refused,
-                          r->comments ? r->comments : "", (json_int_t)r->created_ms,
-                          (json_int_t)r->modified_ms);
+    json_t *a = json_pack(
+        "[s,s,i,s,s,s,s,s,s,s,s,s,s,s,s,b,b,s,I,I]", r->hotel_code, r->res_id, (int)r->status,
+        r->arrival, r->departure, r->total, r->currency, r->booking_channel, r->guest.given_name,
+        r->guest.surname, r->guest.email, r->guest.phone, r->guest.language, r->guest.country,
+        r->guest.consent_text, r->guest.consent_given, r->guest.consent_refused,
+        r->comments ? r->comments : "", (json_int_t)r->created_ms, (json_int_t)r->modified_ms);
     for (size_t i = 0; a && i < r->nrooms; i++) {
         struct ota_room_stay *s = &r->rooms[i];
-        json_array_append_new(a, json_pack("[s,s,s,s,i,i,s]", s->room_type, s->rate_plan,
-                                           s->arrival, s->departure, s->adults, s->children,
-                                           s->amount));
+        json_array_append_new(a,
+                              json_pack("[s,s,s,s,i,i,s]", s->room_type, s->rate_plan, s->arrival,
+                                        s->departure, s->adults, s->children, s->amount));
     }
     char *text = a ? json_dumps(a, JSON_COMPACT) : NULL;
     json_decref(a);
@@ -254,8 +255,8 @@ static enum herald_err parse_data(json_t *data, const char *default_hotel,
                                   struct ota_reservation *res, bool cancel,
                                   struct herald_error *err)
 {
-    enum herald_err rc = get_str(data, "hotelCode", "data", res->hotel_code,
-                                 sizeof(res->hotel_code), false, err);
+    enum herald_err rc =
+        get_str(data, "hotelCode", "data", res->hotel_code, sizeof(res->hotel_code), false, err);
     if (!rc && !res->hotel_code[0])
         snprintf(res->hotel_code, sizeof(res->hotel_code), "%s", default_hotel);
     if (!rc)
@@ -319,8 +320,7 @@ static enum herald_err parse_event(json_t *doc, const char *default_hotel,
     out->kind = event_types[t].kind;
     res->status = event_types[t].status;
     snprintf(out->root_name, sizeof(out->root_name), "%s", type);
-    enum herald_err rc =
-        parse_data(data, default_hotel, res, out->kind == OTA_MSG_CANCEL, err);
+    enum herald_err rc = parse_data(data, default_hotel, res, out->kind == OTA_MSG_CANCEL, err);
     if (!rc)
         rc = parse_comments(data, res, err);
     return rc ? rc : revision_key(res);

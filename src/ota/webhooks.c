@@ -62,8 +62,7 @@ static bool secret_key(const char *secret, uint8_t key[KEY_MAX], size_t *key_len
 {
     if (strncmp(secret, "whsec_", 6) == 0)
         secret += 6;
-    return *secret && ota_b64_decode(secret, strlen(secret), key, KEY_MAX, key_len) &&
-           *key_len > 0;
+    return *secret && ota_b64_decode(secret, strlen(secret), key, KEY_MAX, key_len) && *key_len > 0;
 }
 
 /* base64(HMAC-SHA256(key, id "." timestamp "." body)) into out (SIG_B64_LEN + 1 bytes). */

@@ -41,8 +41,8 @@ static void test_several_signatures(void **state)
     const char *none = "v1,AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA= v1,short";
     assert_int_equal(verify(SECRET, MSG_ID, TS, none, BODY, 1614265330), HERALD_ERR_SIGNATURE);
     /* v1a (asymmetric) entries are not HMAC signatures */
-    assert_int_equal(verify(SECRET, MSG_ID, TS, "v1a,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=",
-                            BODY, 1614265330),
+    assert_int_equal(verify(SECRET, MSG_ID, TS,
+                            "v1a,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=", BODY, 1614265330),
                      HERALD_ERR_SIGNATURE);
 }
 
@@ -207,12 +207,9 @@ static void test_json_refusals(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_spec_vector),
-        cmocka_unit_test(test_several_signatures),
-        cmocka_unit_test(test_tampering),
-        cmocka_unit_test(test_tolerance_and_headers),
-        cmocka_unit_test(test_b64_and_wsse_digest),
-        cmocka_unit_test(test_json_event),
+        cmocka_unit_test(test_spec_vector),         cmocka_unit_test(test_several_signatures),
+        cmocka_unit_test(test_tampering),           cmocka_unit_test(test_tolerance_and_headers),
+        cmocka_unit_test(test_b64_and_wsse_digest), cmocka_unit_test(test_json_event),
         cmocka_unit_test(test_json_refusals),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
