@@ -18,6 +18,7 @@ struct mixpanel_retry;
 struct backup_kind;
 struct ota_automations;
 struct ota_guests;
+struct ota_push;
 
 struct app {
     struct cfg cfg;
@@ -57,6 +58,7 @@ struct app {
     struct ota_reservations *ota_reservations; /* ingest, list, get; the revision hook */
 
     /* hotels: push endpoints and webhooks */
+    struct ota_push *ota_push; /* ota/push.h */
 
     /* hotels: rates and availability out */
 
