@@ -52,6 +52,7 @@ struct app {
     struct ota_pull *ota_pull;         /* the ota_pull kind and this node's pull scheduler */
 
     /* hotels: reservations (ota/reservations.h) */
+    struct ota_reservations *ota_reservations; /* ingest, list, get; the revision hook */
 
     /* hotels: push endpoints and webhooks */
 

@@ -113,6 +113,8 @@ struct ota_validation;
 json_t *api_ota_validation_json(const struct ota_validation *v);
 
 /* hotels: reservations (ota_reservations.c) */
+enum http_result api_ota_reservations_list(struct http_request *req, void *ctx);
+enum http_result api_ota_reservations_get(struct http_request *req, void *ctx);
 
 /* hotels: push endpoints and webhooks (ota_push.c) */
 
