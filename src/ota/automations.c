@@ -349,9 +349,8 @@ static int insert_send(struct store_conn *c, const struct store_automation *a, c
                                       .due_at_ms = due};
     snprintf(s.hotel_code, sizeof(s.hotel_code), "%s", r->res->hotel_code);
     snprintf(s.status, sizeof(s.status), "scheduled");
-    int64_t id;
-    int rc = store_automation_send_insert(c, &s, r->now_ms, &id);
-    return rc == HERALD_ERR_DUPLICATE ? HERALD_OK : rc; /* this revision has its send */
+    int64_t id; /* 0: this revision has its send already */
+    return store_automation_send_insert(c, &s, r->now_ms, &id);
 }
 
 /* What a reservation's earlier sends of one automation say. */

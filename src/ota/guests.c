@@ -86,7 +86,22 @@ static void guest_name(const struct ota_guest *g, char *out, size_t size)
              g->surname);
 }
 
-/* Creates or updates the guest's contact; *id 0 when the guest has no usable address. */
+static int upsert(struct store_conn *c, const char *email, const char *name, json_t *attrs,
+                  int64_t *id, struct herald_error *err)
+{
+    struct mail_contact_input in = {
+        .email = email,
+        .name = name && name[0] ? name : NULL,
+        .attributes = json_object_size(attrs) ? attrs : NULL,
+    };
+    int64_t mails[MAIL_CONTACT_LISTS_MAX];
+    size_t nmails = 0;
+    bool created = false;
+    return mail_contact_upsert_tx(c, &in, id, &created, mails, &nmails, err);
+}
+
+/* Creates or updates the guest's contact; *id 0 when the guest has no usable address. A name
+   the contacts refuse (too long, control characters) is left out rather than the guest. */
 static int upsert_contact(struct store_conn *c, const struct ota_reservation *res, int64_t *id)
 {
     char name[sizeof(res->guest.given_name) + sizeof(res->guest.surname) + 2];
@@ -98,23 +113,18 @@ static int upsert_contact(struct store_conn *c, const struct ota_reservation *re
         json_object_set_new(attrs, "language", json_string(res->guest.language));
     if (res->guest.country[0])
         json_object_set_new(attrs, "country", json_string(res->guest.country));
-    struct mail_contact_input in = {
-        .email = res->guest.email,
-        .name = name[0] ? name : NULL,
-        .attributes = json_object_size(attrs) ? attrs : NULL,
-    };
-    int64_t mails[MAIL_CONTACT_LISTS_MAX];
-    size_t nmails = 0;
-    bool created = false;
     struct herald_error err = {0};
-    int rc = mail_contact_upsert_tx(c, &in, id, &created, mails, &nmails, &err);
+    int rc = upsert(c, res->guest.email, name, attrs, id, &err);
+    if (rc == HERALD_ERR_INVALID && strcmp(err.field, "name") == 0)
+        rc = upsert(c, res->guest.email, NULL, attrs, id, &err);
     json_decref(attrs);
-    if (rc == HERALD_ERR_INVALID || rc == HERALD_ERR_DUPLICATE) {
-        /* an address or name the contacts refuse: the reservation is kept, the guest is no
-           contact (the field only, never the value, is logged) */
+    if (rc == HERALD_ERR_DUPLICATE)
+        return HERALD_ERR_DB_SOFT; /* another ingestion created it meanwhile: run again */
+    if (rc == HERALD_ERR_INVALID) {
+        /* an address the contacts refuse: the reservation is kept, the guest is no contact
+           (the field only, never the value, is logged) */
         log_warn("an OTA guest could not become a contact",
-                 json_pack("{s:s, s:s}", "field", err.field[0] ? err.field : "", "error",
-                           herald_strerror(rc)));
+                 json_pack("{s:s, s:s}", "field", err.field, "error", herald_strerror(rc)));
         *id = 0;
         return HERALD_OK;
     }

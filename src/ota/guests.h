@@ -17,8 +17,10 @@
  *   never for a contact with a global opt-out (permanent). An explicit refusal
  *   ("newsletter:no") unsubscribes the guest from those lists.
  * - the automations schedule, reschedule or cancel their sends (ota_automations_on_revision()).
- * A guest without a usable email is no contact (nothing sent, the reservation is still stored).
- * Errors: only the store's (a non-zero return rolls the ingestion batch back). */
+ * A guest without a usable email is no contact (nothing sent, the reservation is still stored);
+ * a name the contacts refuse is left out. Errors: only the store's (a non-zero return rolls the
+ * ingestion batch back); HERALD_ERR_DB_SOFT when a concurrent ingestion created the same
+ * contact meanwhile, so the transaction runner runs the batch again and finds it. */
 #ifndef HERALD_OTA_GUESTS_H
 #define HERALD_OTA_GUESTS_H
 

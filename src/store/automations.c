@@ -45,7 +45,8 @@ const struct store_stmt_def
         S(AUTOMATION_SEND_INSERT) = {"INSERT INTO automation_sends (automation_id, "
                                      "reservation_id, revision_id, contact_id, hotel_code, "
                                      "status, due_at_ms, reason, created_at_ms, updated_at_ms) "
-                                     "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9) "
+                                     "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9) ON "
+                                     "CONFLICT (automation_id, revision_id) DO NOTHING "
                                      "RETURNING id",
                                      NULL, true},
         S(AUTOMATION_SEND_RESCHEDULE) = {"UPDATE automation_sends SET revision_id = $2, "

@@ -75,8 +75,8 @@ struct store_automation_send {
 enum herald_err store_automation_sends_of(struct store_conn *c, int64_t automation_id,
                                           int64_t reservation_id,
                                           struct store_automation_send **out, size_t *count);
-/* Inserts a send (status, due, contact, revision from s). DUPLICATE for a revision that has
- * one. */
+/* Inserts a send (status, due, contact, revision from s); *id 0 when that revision already has
+ * one (nothing written). */
 enum herald_err store_automation_send_insert(struct store_conn *c,
                                              const struct store_automation_send *s, int64_t now_ms,
                                              int64_t *id);
