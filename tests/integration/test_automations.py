@@ -143,3 +143,26 @@ def test_pre_arrival_rescheduled_and_cancelled(make_herald, workdir):
         cid = final[b_id]["campaignId"]
         assert h.get(f"/api/campaigns/{cid}", key=key).json()["status"] == "finished"
         assert len(smtp.messages()) == 2
+
+
+def test_cancelled_trigger_sends_once(make_herald, workdir):
+    """A "cancelled" automation (offset 0) mails the guest once, when the cancellation arrives;
+    a re-delivered cancellation adds nothing."""
+    with SmtpFake() as smtp:
+        h, _ = start_herald(make_herald, smtp, workdir)
+        key = h.admin_key
+        tpl = mk_template(h, key, name="Cancelled", subject="Your booking was cancelled")
+        auto = mk_automation(h, key, name="Sorry", trigger="cancelled", templateId=tpl)
+        ch = mk_channel(h, key)
+        push(h, ch, res_xml("X-1", "fay@example.com", day(15), day(16), given="Fay"))
+        assert sends(h, key, auto["id"]) == []
+        for _ in range(2):
+            push(h, ch, res_xml("X-1", "fay@example.com", day(15), day(16), status="Cancelled",
+                                given="Fay"))
+        [m] = smtp.wait_messages(1)
+        assert m["rcpt_tos"] == ["fay@example.com"]
+        assert b"Your booking was cancelled" in m["raw"]
+        [row] = wait_for(lambda: (lambda r: r if r and r[0]["status"] == "sent" else None)(
+            sends(h, key, auto["id"])), what="sent")
+        assert row["reason"] is None
+        assert len(smtp.messages()) == 1

@@ -96,3 +96,43 @@ def test_relay_address_gets_service_mail_only(make_herald, workdir):
         assert skipped[relay_id]["reason"] == "relay_address"
         wait_for(lambda: all(s["status"] == "sent" for s in sends(h, key, service["id"])),
                  what="service sends recorded sent")
+
+
+def test_unsubscribe_from_stay_mail_is_global_and_permanent(make_herald, workdir):
+    """A booking confirmation (service mail, sent at once) carries List-Unsubscribe; the
+    guest's one-click unsubscribe is a global opt-out: a later booking's newsletter:yes
+    subscribes nothing, and later stay mail is skipped."""
+    with SmtpFake() as smtp:
+        h, _ = start_herald(make_herald, smtp, workdir)
+        key = h.admin_key
+        news = mk_list(h, key, "News")
+        tpl = mk_template(h, key)
+        confirm = mk_automation(h, key, name="Thanks for booking", trigger="booking_confirmed",
+                                templateId=tpl)
+        mk_automation(h, key, name="Offers", trigger="post_stay", templateId=tpl,
+                      kind="marketing", lists=[news])
+        ch = mk_channel(h, key)
+        push(h, ch, res_xml("U-1", "eva@example.com", day(10), day(12), given="Eva"))
+        [m] = smtp.wait_messages(1)
+        assert m["rcpt_tos"] == ["eva@example.com"]
+        msg = email.message_from_bytes(m["raw"], policy=email.policy.default)
+        url = str(msg["List-Unsubscribe"]).split("<", 1)[1].split(">", 1)[0]
+        path = "/unsubscribe/" + url.rsplit("/unsubscribe/", 1)[1]
+        r = h.post(path, data="List-Unsubscribe=One-Click",
+                   headers={"Content-Type": "application/x-www-form-urlencoded"})
+        assert r.status_code == 200, r.text
+        assert contact(h, key, "eva@example.com")["unsubscribedAt"]
+
+        # a modification sends no second confirmation; a new booking with an opt-in
+        # subscribes nothing, and its confirmation is skipped
+        push(h, ch, res_xml("U-1", "eva@example.com", day(11), day(12), status="Modify",
+                            given="Eva"))
+        push(h, ch, res_xml("U-2", "eva@example.com", day(40), day(42), consent="yes",
+                            given="Eva"))
+        eva = contact(h, key, "eva@example.com")
+        assert eva["subscriptions"] == [] and eva["unsubscribedAt"]
+        rows = wait_for(lambda: (lambda r: r if len(r) == 2 and r[0]["status"] != "scheduled"
+                                 else None)(sends(h, key, confirm["id"])), what="U-2 handled")
+        assert rows[0]["status"] == "skipped" and rows[0]["reason"] == "unsubscribed"
+        assert rows[1]["status"] == "sent"
+        assert len(smtp.messages()) == 1
