@@ -255,6 +255,33 @@ static int queue_tx(struct store_conn *c, void *arg)
     return rc;
 }
 
+/* Nothing is due before its time; then the pre-arrival send becomes a service campaign of its
+   own with one pending queue row. */
+static void check_tick(struct fixture *f, struct read_tx *r, int64_t due)
+{
+    int queued, skipped;
+    assert_int_equal(ota_automations_tick(f->autos, due - 60000, &queued, &skipped), HERALD_OK);
+    assert_int_equal(queued + skipped, 0);
+    assert_int_equal(ota_automations_tick(f->autos, due + 60000, &queued, &skipped), HERALD_OK);
+    assert_int_equal(queued, 1);
+    assert_int_equal(skipped, 0);
+    read_sends(f, r, f->pre_id, 1);
+    assert_string_equal(r->sends[0].status, "queued");
+    struct queue_tx q = {.campaign_id = r->sends[0].campaign_id, .automation_id = f->pre_id};
+    assert_true(q.campaign_id > 0);
+    assert_int_equal(store_run_read(f->st, queue_tx, &q), HERALD_OK);
+    assert_string_equal(q.cp.status, "running");
+    assert_int_equal(q.cp.template_id, f->template_id);
+    assert_non_null(q.cp.html); /* the template's content, snapshotted */
+    assert_string_equal(q.cp.subject, "Your stay");
+    assert_int_equal(q.nlisted, 0); /* listed under its automation, not with the campaigns */
+    assert_int_equal(q.nsends, 1);
+    assert_string_equal(q.sends[0].delivery, "pending");
+    store_campaign_clear(&q.cp);
+    store_campaigns_free(q.listed, q.nlisted);
+    free(q.sends);
+}
+
 static void test_guests_and_automations(void **state)
 {
     (void)state;
@@ -285,29 +312,7 @@ static void test_guests_and_automations(void **state)
     assert_int_equal(r.sends[0].revision_id, 2);
     assert_int_equal(r.sends[0].due_at_ms, day_of("2027-03-17") + 9 * HOUR_MS);
 
-    /* nothing is due before its time; then it becomes a service campaign of its own */
-    int queued, skipped;
-    int64_t due = day_of("2027-03-17") + 9 * HOUR_MS;
-    assert_int_equal(ota_automations_tick(f.autos, due - 60000, &queued, &skipped), HERALD_OK);
-    assert_int_equal(queued + skipped, 0);
-    assert_int_equal(ota_automations_tick(f.autos, due + 60000, &queued, &skipped), HERALD_OK);
-    assert_int_equal(queued, 1);
-    assert_int_equal(skipped, 0);
-    read_sends(&f, &r, f.pre_id, 1);
-    assert_string_equal(r.sends[0].status, "queued");
-    struct queue_tx q = {.campaign_id = r.sends[0].campaign_id, .automation_id = f.pre_id};
-    assert_true(q.campaign_id > 0);
-    assert_int_equal(store_run_read(f.st, queue_tx, &q), HERALD_OK);
-    assert_string_equal(q.cp.status, "running");
-    assert_int_equal(q.cp.template_id, f.template_id);
-    assert_non_null(q.cp.html); /* the template's content, snapshotted */
-    assert_string_equal(q.cp.subject, "Your stay");
-    assert_int_equal(q.nlisted, 0); /* listed under its automation, not with the campaigns */
-    assert_int_equal(q.nsends, 1);
-    assert_string_equal(q.sends[0].delivery, "pending");
-    store_campaign_clear(&q.cp);
-    store_campaigns_free(q.listed, q.nlisted);
-    free(q.sends);
+    check_tick(&f, &r, day_of("2027-03-17") + 9 * HOUR_MS);
     /* the same revision again, or one with the same dates, adds nothing */
     revision(&f, &res, 1, 3, now + 2 * HOUR_MS);
     read_sends(&f, &r, f.pre_id, 1);
