@@ -406,6 +406,10 @@ static int apply_rule(struct store_conn *c, struct ota_automations *m,
         ota_automation_due_ms(a->trigger, a->offset_days, m->o.send_hour, r->res, r->now_ms);
     if (due == 0)
         return HERALD_OK;
+    /* booked after the pre-arrival moment but before arrival: at once */
+    if (strcmp(a->trigger, "pre_arrival") == 0 && due < r->now_ms &&
+        r->now_ms < ota_automation_due_ms(a->trigger, 0, 0, r->res, r->now_ms))
+        due = r->now_ms;
     if (h.scheduled_id)
         return store_automation_send_reschedule(c, h.scheduled_id, r->revision_id, r->contact_id,
                                                 due, r->now_ms, &changed);

@@ -3,7 +3,8 @@
  * hotelCodes?} and the one send it makes per reservation revision it applies to.
  *
  * Triggers and due times (HERALD_AUTOMATION_SEND_HOUR, UTC):
- *   pre_arrival        arrival − offsetDays, at the send hour
+ *   pre_arrival        arrival − offsetDays, at the send hour (a booking that arrives after
+ *                      that moment but before the arrival day: at once)
  *   post_stay          departure + offsetDays, at the send hour
  *   booking_confirmed  the first non-cancelled revision of a reservation: at once (offset 0)
  *                      or that day + offsetDays at the send hour

@@ -318,6 +318,15 @@ static void test_guests_and_automations(void **state)
     read_sends(&f, &r, f.pre_id, 1);
     assert_int_equal(r.nsends, 1);
 
+    /* a last-minute booking (after its pre-arrival moment, before arrival): at once */
+    struct ota_reservation lm;
+    booking(&lm, "lm@example.com", "2027-03-18", "2027-03-19", false);
+    int64_t late_now = day_of("2027-03-16") + 14 * HOUR_MS;
+    revision(&f, &lm, 5, 50, late_now);
+    read_sends(&f, &r, f.pre_id, 5);
+    assert_int_equal(r.nsends, 1);
+    assert_int_equal(r.sends[0].due_at_ms, late_now);
+
     /* a cancellation cancels the scheduled post-stay mail and schedules the cancelled one */
     res.status = OTA_RES_CANCEL;
     revision(&f, &res, 1, 4, now + 3 * HOUR_MS);
