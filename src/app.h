@@ -51,6 +51,7 @@ struct app {
     /* hotels: OTA channels, validation and pull (ota/channels.h) */
 
     /* hotels: reservations (ota/reservations.h) */
+    struct ota_reservations *ota_reservations; /* ingest, list, get; the revision hook */
 
     /* hotels: push endpoints and webhooks */
     struct ota_push *ota_push; /* ota/push.h */

@@ -103,6 +103,8 @@ enum http_result api_email_stats(struct http_request *req, void *ctx);
 /* hotels: OTA channels, validation and pull (ota_channels.c) */
 
 /* hotels: reservations (ota_reservations.c) */
+enum http_result api_ota_reservations_list(struct http_request *req, void *ctx);
+enum http_result api_ota_reservations_get(struct http_request *req, void *ctx);
 
 /* hotels: push endpoints and webhooks (ota_push.c) */
 enum http_result api_ota_push(struct http_request *req, void *ctx);

@@ -82,6 +82,8 @@ const struct http_route api_routes[] = {
     /* ---- hotels: OTA channels, validation and pull ---- */
 
     /* ---- hotels: reservations ---- */
+    {"GET", "/api/ota/reservations", api_ota_reservations_list, HTTP_API_KEY, "ota:read"},
+    {"GET", "/api/ota/reservations/{id}", api_ota_reservations_get, HTTP_API_KEY, "ota:read"},
 
     /* ---- hotels: push endpoints and webhooks ---- */
     {"POST", "/ota/{channelId}/{message}", api_ota_push, HTTP_PARTNER, NULL},

@@ -17,6 +17,7 @@
 #include "mail/inbound.h"
 #include "mail/optin.h"
 #include "mail/token.h"
+#include "ota/reservations.h"
 #include "store/store.h"
 #include "sync/mixpanel.h"
 #include "sync/mixpanel_retry.h"
@@ -110,6 +111,8 @@ static int register_kinds(struct app *app, struct sync_opts *so, const struct mi
     /* hotels: OTA channels, validation and pull */
 
     /* hotels: reservations */
+    if (!rc)
+        rc = ota_reservations_open(app->store, &app->ota_reservations);
 
     /* hotels: push endpoints and webhooks */
 
@@ -265,6 +268,8 @@ static void stop_all(struct app *app)
     /* hotels: push endpoints and webhooks */
 
     /* hotels: reservations */
+    ota_reservations_close(app->ota_reservations);
+    app->ota_reservations = NULL;
 
     /* hotels: OTA channels, validation and pull */
 
