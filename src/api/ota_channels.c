@@ -89,6 +89,7 @@ static int parse_credentials(struct http_request *req, json_t *doc, struct ota_c
 static int parse_input(struct http_request *req, struct ota_channel_input *in, json_t **doc)
 {
     long long poll = -1;
+    json_t *cred = NULL;
     memset(in, 0, sizeof(*in));
     const struct http_field spec[] = {
         {"name", HF_STRING, false, 0, 0, &in->name},
@@ -97,7 +98,7 @@ static int parse_input(struct http_request *req, struct ota_channel_input *in, j
         {"hotelCode", HF_STRING, false, 0, 0, &in->hotel_code},
         {"baseUrl", HF_STRING, false, 0, 0, &in->base_url},
         {"pollSeconds", HF_INT, false, 1, 86400, &poll},
-        {"credentials", HF_OBJECT, false, 0, 0, NULL},
+        {"credentials", HF_OBJECT, false, 0, 0, &cred},
     };
     if (http_parse_json(req, spec, sizeof(spec) / sizeof(spec[0]), doc))
         return HERALD_ERR_INVALID;

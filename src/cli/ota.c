@@ -114,8 +114,21 @@ int cli_ota(struct app *app, int argc, char **argv)
 enum herald_err cli_ota_start(struct app *app)
 {
     int rc = ota_channels_open(app->store, app->cfg.ota_secret_file, &app->ota_channels);
-    if (rc)
+    if (rc) {
         cli_error("cannot read or create HERALD_OTA_SECRET_FILE", rc);
+        return rc;
+    }
+    struct ota_pull_opts po = {
+        .st = app->store,
+        .chs = app->ota_channels,
+        .reservations = &app->ota_reservations, /* opened under the reservations anchor */
+        .timeout_ms = app->cfg.upstream_timeout_ms,
+        .max_message_bytes = (size_t)app->cfg.ota_max_message_bytes,
+        .tick_ms = 1000,
+    };
+    rc = ota_pull_start(app->jobs, &po, &app->ota_pull);
+    if (rc)
+        cli_error("cannot start the OTA pull scheduler", rc);
     return rc;
 }
 

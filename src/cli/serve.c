@@ -110,6 +110,8 @@ static int register_kinds(struct app *app, struct sync_opts *so, const struct mi
     }
 
     /* hotels: OTA channels, validation and pull */
+    if (!rc)
+        rc = cli_ota_start(app);
 
     /* hotels: reservations */
     if (!rc)
@@ -291,6 +293,7 @@ static void stop_all(struct app *app)
     app->ota_reservations = NULL;
 
     /* hotels: OTA channels, validation and pull */
+    cli_ota_stop(app);
 
     mail_import_free(app->imports); /* email: CSV contact imports (after the jobs layer) */
     app->imports = NULL;

@@ -32,7 +32,10 @@ static int request_failed(struct pull_state *s, const char *what, int rc, struct
     bool auth = rc == HERALD_ERR_SIGNATURE || r->status == 401 || r->status == 403;
     bool client = r->status >= 400 && r->status < 500 && r->status != 429;
     snprintf(s->error, sizeof(s->error), "%s: %s%s", what,
-             auth ? "the channel refused the credentials: " : "", r->error);
+             auth                                  ? "the channel refused the credentials: "
+             : rc == HERALD_ERR_UPSTREAM_MALFORMED ? "the channel sent a malformed message: "
+                                                   : "",
+             r->error);
     if (auth || client || rc == HERALD_ERR_UPSTREAM_MALFORMED || rc == HERALD_ERR_INVALID) {
         s->permanent = true;
         free(s->dead_payload);
