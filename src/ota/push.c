@@ -38,6 +38,8 @@ struct push_ctx {
 
 enum herald_err ota_push_open(const struct ota_push_opts *opts, struct ota_push **out)
 {
+    if (!opts->store || !opts->channels || !opts->reservations)
+        return HERALD_ERR_INTERNAL; /* started before the channels and reservations domains */
     struct ota_push *p = calloc(1, sizeof(*p));
     if (!p)
         return HERALD_ERR_NOMEM;

@@ -39,7 +39,8 @@ struct ota_push_opts {
 };
 
 struct ota_push;
-/* The options' pointers must outlive the object. HERALD_ERR_NOMEM. */
+/* The options' pointers must outlive the object. HERALD_ERR_INTERNAL when one is NULL,
+ * HERALD_ERR_NOMEM. */
 enum herald_err ota_push_open(const struct ota_push_opts *opts, struct ota_push **out);
 void ota_push_close(struct ota_push *p);
 

@@ -6,9 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "base/buf.h"
 #include "base/clock.h"
-#include "base/crypto.h"
 #include "ota/webhooks.h"
 
 #define MAX_ROOMS 64
@@ -224,32 +222,6 @@ static enum herald_err parse_status(json_t *data, struct ota_reservation *res,
     return bad(err, "data.status", "must be reserved, in_house, checked_out or no_show");
 }
 
-/* SHA-256 hex of the canonical content: the same event delivered twice gives the same key. */
-static enum herald_err revision_key(struct ota_reservation *r)
-{
-    json_t *a = json_pack(
-        "[s,s,i,s,s,s,s,s,s,s,s,s,s,s,s,b,b,s,I,I]", r->hotel_code, r->res_id, (int)r->status,
-        r->arrival, r->departure, r->total, r->currency, r->booking_channel, r->guest.given_name,
-        r->guest.surname, r->guest.email, r->guest.phone, r->guest.language, r->guest.country,
-        r->guest.consent_text, r->guest.consent_given, r->guest.consent_refused,
-        r->comments ? r->comments : "", (json_int_t)r->created_ms, (json_int_t)r->modified_ms);
-    for (size_t i = 0; a && i < r->nrooms; i++) {
-        struct ota_room_stay *s = &r->rooms[i];
-        json_array_append_new(a,
-                              json_pack("[s,s,s,s,i,i,s]", s->room_type, s->rate_plan, s->arrival,
-                                        s->departure, s->adults, s->children, s->amount));
-    }
-    char *text = a ? json_dumps(a, JSON_COMPACT) : NULL;
-    json_decref(a);
-    if (!text)
-        return HERALD_ERR_NOMEM;
-    uint8_t h[CRYPTO_SHA256_LEN];
-    crypto_sha256(text, strlen(text), h);
-    free(text);
-    crypto_hex(h, sizeof(h), r->revision_key);
-    return HERALD_OK;
-}
-
 /* The fields of data shared by every event type. */
 static enum herald_err parse_data(json_t *data, const char *default_hotel,
                                   struct ota_reservation *res, bool cancel,
@@ -323,7 +295,11 @@ static enum herald_err parse_event(json_t *doc, const char *default_hotel,
     enum herald_err rc = parse_data(data, default_hotel, res, out->kind == OTA_MSG_CANCEL, err);
     if (!rc)
         rc = parse_comments(data, res, err);
-    return rc ? rc : revision_key(res);
+    if (!rc) {
+        res->kind = out->kind;
+        ota_reservation_compute_key(res); /* the same key an OpenTravel message would get */
+    }
+    return rc;
 }
 
 enum herald_err ota_webhook_parse(const char *body, size_t len, const char *default_hotel_code,
@@ -343,10 +319,6 @@ enum herald_err ota_webhook_parse(const char *body, size_t len, const char *defa
 
 void ota_webhook_message_free(struct ota_res_message *msg)
 {
-    for (size_t i = 0; i < msg->n; i++) {
-        free(msg->items[i].rooms);
-        free(msg->items[i].comments);
-    }
-    free(msg->items);
+    ota_res_message_free(msg);
     memset(msg, 0, sizeof(*msg));
 }

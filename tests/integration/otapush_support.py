@@ -124,7 +124,8 @@ def res_notif(hotel, res_id, root="OTA_HotelResNotifRQ", echo=None, **kw):
             f'Version="1.0" ResStatus="{status}">{container}</{root}>')
 
 
-def cancel_rq(hotel, res_id, echo=None, given="Anna", surname="Rossi"):
+def cancel_rq(hotel, res_id, echo=None, given="Anna", surname="Rossi",
+              email="anna.rossi@example.com"):
     """An OTA_CancelRQ naming the channel's reservation id and the hotel."""
     echo = echo or uuid.uuid4().hex
     return (f'<OTA_CancelRQ xmlns="{OTA_NS}" EchoToken="{echo}" TimeStamp="{now_iso()}" '
@@ -132,6 +133,7 @@ def cancel_rq(hotel, res_id, echo=None, given="Anna", surname="Rossi"):
             f'<UniqueID Type="14" ID={quoteattr(res_id)}/>'
             f'<Verification><PersonName><GivenName>{escape(given)}</GivenName>'
             f'<Surname>{escape(surname)}</Surname></PersonName>'
+            f'<Email>{escape(email)}</Email>'
             f'<TPA_Extensions><BasicPropertyInfo HotelCode={quoteattr(hotel)}/></TPA_Extensions>'
             '</Verification></OTA_CancelRQ>')
 
@@ -258,6 +260,8 @@ def create_channel(h, name, hotel, type_="siteminder", mode="push", user="pushus
     if secret:
         creds["webhookSecret"] = secret
     body = {"name": name, "type": type_, "hotelCode": hotel, "mode": mode, "credentials": creds}
+    if mode == "pull":  # never reached: only its refusal of pushes is tested
+        body.update({"baseUrl": "http://127.0.0.1:9/ota", "pollSeconds": 3600})
     r = h.post("/api/ota/channels", body, key=h.admin_key)
     assert r.status_code == 201, r.text
     ch = r.json()["channel"] if "channel" in r.json() else r.json()

@@ -108,7 +108,7 @@ def test_reservation_life_over_every_auth_and_envelope(make_herald):
     got = {x["resId"]: x for x in _reservations(h)}
     assert set(got) == {"SMX-1001", "SMX-1002"}
     assert got["SMX-1001"]["id"] == rid and got["SMX-1001"]["status"] == "cancel"
-    assert got["SMX-1001"]["revisions"] == 3  # commit, modify, cancel: the retry added none
+    assert got["SMX-1001"]["revisionCount"] == 3  # commit, modify, cancel: the retry added none
     assert len(_ota_events(h)) == 4
 
 
