@@ -400,8 +400,9 @@ static int apply_rule(struct store_conn *c, struct ota_automations *m,
                                                  "reservation cancelled", r->now_ms, &changed)
                    : HERALD_OK;
     bool confirmed = strcmp(a->trigger, "booking_confirmed") == 0;
-    if (!r->contact_id || (confirmed && h.any))
-        return HERALD_OK; /* no recipient; a confirmation goes once per reservation */
+    if (!r->contact_id || (confirmed && (h.any || r->res->status == OTA_RES_RESERVED)))
+        return HERALD_OK; /* no recipient; a confirmation goes once per reservation, not for a
+                             waitlisted one */
     int64_t due =
         ota_automation_due_ms(a->trigger, a->offset_days, m->o.send_hour, r->res, r->now_ms);
     if (due == 0)

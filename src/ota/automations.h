@@ -6,7 +6,8 @@
  *   pre_arrival        arrival − offsetDays, at the send hour (a booking that arrives after
  *                      that moment but before the arrival day: at once)
  *   post_stay          departure + offsetDays, at the send hour
- *   booking_confirmed  the first non-cancelled revision of a reservation: at once (offset 0)
+ *   booking_confirmed  the first revision of a reservation neither cancelled nor waitlisted
+ *                      (OTA_RES_RESERVED): at once (offset 0)
  *                      or that day + offsetDays at the send hour
  *   cancelled          the cancelling revision: at once, or that day + offsetDays at the hour
  * Revisions: a new revision reschedules a still scheduled send in place (new due time,
