@@ -116,6 +116,8 @@ struct cfg {
     char *retention_schedule;
     char *mixpanel_gdpr_token; /* secret */
     char *mixpanel_gdpr_base_url;
+    /* otapush */
+    struct cfg_rate ota_push_rate;
 };
 
 /* Sets each variable of a KEY=VALUE file that the environment does not already have.

@@ -224,7 +224,7 @@ static enum herald_err ingest_one(struct store_conn *c, struct ingest_tx *t, siz
     snprintf(name, sizeof(name), "%s%s%s", res->guest.given_name,
              res->guest.given_name[0] && res->guest.surname[0] ? " " : "", res->guest.surname);
     if (!rc && !out->duplicate)
-        rc = store_ota_res_apply(c, out->reservation_id, &v, name, t->now_ms);
+        rc = store_ota_res_apply(c, out->reservation_id, &v, name, res->modified_ms, t->now_ms);
     free(v.rooms);
     if (rc || out->duplicate)
         return rc;

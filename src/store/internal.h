@@ -181,6 +181,14 @@ enum store_stmt {
     /* ---- ota_channels.c: OTA channels (encrypted credentials) and their pull cursors ---- */
     STMT_OTA_CHANNELS__BASE = STMT_IMPORTS__END,
 
+    STMT_OTA_CHANNEL_INSERT,
+    STMT_OTA_CHANNEL_UPDATE,
+    STMT_OTA_CHANNEL_DELETE,
+    STMT_OTA_CHANNEL_GET,
+    STMT_OTA_CHANNEL_LIST,
+    STMT_OTA_CHANNEL_DUE,
+    STMT_OTA_CHANNEL_CLAIM_PULL,
+    STMT_OTA_CHANNEL_PULL_RESULT,
     STMT_OTA_CHANNELS__END,
     /* ---- ota_reservations.c: reservations and their revisions ---- */
     STMT_OTA_RESERVATIONS__BASE = STMT_OTA_CHANNELS__END,
@@ -198,7 +206,9 @@ enum store_stmt {
     STMT_OTA_RESERVATIONS__END,
     /* ---- ota_inbound.c: pushed messages and webhook ids already seen ---- */
     STMT_OTA_INBOUND__BASE = STMT_OTA_RESERVATIONS__END,
-
+    STMT_OTA_SEEN_GET,
+    STMT_OTA_SEEN_MARK,
+    STMT_OTA_SEEN_SWEEP,
     STMT_OTA_INBOUND__END,
     /* ---- ota_updates.c: rate and availability intents and the delivery outbox ---- */
     STMT_OTA_UPDATES__BASE = STMT_OTA_INBOUND__END,
@@ -206,7 +216,25 @@ enum store_stmt {
     STMT_OTA_UPDATES__END,
     /* ---- automations.c: guests' consent from reservations and stay-triggered automations ---- */
     STMT_AUTOMATIONS__BASE = STMT_OTA_UPDATES__END,
-
+    STMT_AUTOMATION_INSERT,
+    STMT_AUTOMATION_GET,
+    STMT_AUTOMATION_LIST,
+    STMT_AUTOMATION_UPDATE,
+    STMT_AUTOMATION_DELETE,
+    STMT_AUTOMATION_SENDS_OF,
+    STMT_AUTOMATION_SEND_INSERT,
+    STMT_AUTOMATION_SEND_RESCHEDULE,
+    STMT_AUTOMATION_SEND_CLOSE,
+    STMT_AUTOMATION_SENDS_DUE,
+    STMT_AUTOMATION_SENDS_LIST,
+    STMT_AUTOMATION_SEND_QUEUED,
+    STMT_AUTOMATION_SEND_CAMPAIGN,
+    STMT_AUTOMATION_CONTACT,
+    STMT_AUTOMATION_CONFIRMED_LIST,
+    STMT_AUTOMATION_CAMPAIGN_MARK,
+    STMT_AUTOMATION_QUEUE_INSERT,
+    STMT_AUTOMATION_FB_COUNTS,
+    STMT_AUTOMATION_QUEUE_STATS,
     STMT_AUTOMATIONS__END,
 
     /* ---- privacy.c: suppression list, audit log, export/erase/retention queries ---- */

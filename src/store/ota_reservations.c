@@ -35,10 +35,15 @@ const struct store_stmt_def
         S(OTA_RES_COUNT_REVISION) = {"UPDATE ota_reservations SET revisions = revisions + 1, "
                                      "updated_at_ms = $2 WHERE id = $1",
                                      NULL, true},
+        /* $8: the revision's LastModifyDateTime, 0 when the message has none (then the order
+           of arrival decides). */
         S(OTA_RES_SET_LATEST) = {"UPDATE ota_reservations SET status = $2, arrival = $3, "
                                  "departure = $4, guest_email = $5, guest_name = $6, "
-                                 "current_revision_id = $7, current_modified_ms = $8 "
-                                 "WHERE id = $1 AND current_modified_ms <= $8",
+                                 "current_revision_id = $7, current_modified_ms = CASE WHEN "
+                                 "CAST($8 AS BIGINT) > current_modified_ms THEN CAST($8 AS BIGINT) "
+                                 "ELSE current_modified_ms END WHERE id = $1 AND "
+                                 "(CAST($8 AS BIGINT) = 0 OR current_modified_ms <= CAST($8 AS "
+                                 "BIGINT))",
                                  NULL, true},
         S(OTA_RES_GET) = {"SELECT " RES_COLS " FROM ota_reservations WHERE id = $1", NULL, false},
         S(OTA_RES_LIST) = {"SELECT " RES_COLS " FROM ota_reservations WHERE id > $1 "
@@ -169,7 +174,7 @@ enum herald_err store_ota_rev_insert(struct store_conn *c, const struct store_ot
 }
 
 enum herald_err store_ota_res_apply(struct store_conn *c, int64_t id, const struct store_ota_rev *v,
-                                    const char *guest_name, int64_t now_ms)
+                                    const char *guest_name, int64_t order_ms, int64_t now_ms)
 {
     struct store_val p1[] = {SV_I64(id), SV_I64(now_ms)};
     struct store_res r = {0};
@@ -184,7 +189,7 @@ enum herald_err store_ota_res_apply(struct store_conn *c, int64_t id, const stru
                              opt_str(v->guest_email),
                              opt_str(guest_name),
                              SV_I64(v->id),
-                             SV_I64(v->modified_ms)};
+                             SV_I64(order_ms)};
     rc = store_query(c, STMT_OTA_RES_SET_LATEST, p2, 8, &r);
     store_res_free(&r);
     return rc;

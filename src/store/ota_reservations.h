@@ -45,11 +45,12 @@ enum herald_err store_ota_res_upsert(struct store_conn *c, int64_t channel_id,
  * *id is the stored revision's id. */
 enum herald_err store_ota_rev_insert(struct store_conn *c, const struct store_ota_rev *rev,
                                      int64_t *id, bool *duplicate);
-/* Counts one more revision and, unless the reservation already holds a revision modified
- * later than modified_ms, makes this one its summary. */
+/* Counts one more revision and makes it the reservation's summary, unless both it and the
+ * summary carry a LastModifyDateTime and the summary's is later (an older revision delivered
+ * late). order_ms: the revision's LastModifyDateTime, 0 when its message has none. */
 enum herald_err store_ota_res_apply(struct store_conn *c, int64_t id,
                                     const struct store_ota_rev *rev, const char *guest_name,
-                                    int64_t now_ms);
+                                    int64_t order_ms, int64_t now_ms);
 
 struct store_ota_res_filter {
     const char *hotel_code, *status;       /* NULL = any */

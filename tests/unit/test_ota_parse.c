@@ -603,12 +603,28 @@ static void test_ingest(void **state)
     json_decref(o);
     assert_int_equal(ota_reservations_get(r, id + 1000, &o, &err), HERALD_ERR_NOT_FOUND);
 
+    /* An older revision delivered late is kept, but the summary stays the newest one's. */
+    struct ota_res_message late;
+    assert_int_equal(parse_fixture("booking_modify.xml", 0, &late, &err), HERALD_OK);
+    snprintf(late.items[0].total, sizeof(late.items[0].total), "900.00");
+    late.items[0].modified_ms -= 60000;
+    ota_reservation_compute_key(&late.items[0]);
+    assert_int_equal(ota_reservations_ingest(r, &ch, late.items, 1, 1800000000000, res, &err),
+                     HERALD_OK);
+    assert_false(res[0].duplicate);
+    assert_int_equal(ota_reservations_get(r, id, &o, &err), HERALD_OK);
+    assert_string_equal(json_string_value(json_object_get(o, "status")), "cancel");
+    assert_int_equal(json_integer_value(json_object_get(o, "revisionCount")), 4);
+    json_decref(o);
+    ota_res_message_free(&late);
+    assert_int_equal(count_events(st), 4);
+
     /* A hook refusing the second reservation of a batch rolls the first back too. */
     h.calls = 0;
     h.fail_on = 2;
     ingest_fixture(r, &ch, "siteminder_retrieve.xml", HERALD_ERR_INTERNAL, res, 2);
     assert_int_equal(count_reservations(r, NULL), 1);
-    assert_int_equal(count_events(st), 3);
+    assert_int_equal(count_events(st), 4);
     h.fail_on = 0;
     ingest_fixture(r, &ch, "siteminder_retrieve.xml", HERALD_OK, res, 2);
     assert_int_equal(count_reservations(r, NULL), 3);
