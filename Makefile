@@ -5,6 +5,9 @@ FUZZ_BUILD ?= build-fuzz
 JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
 PYTHON     ?= /usr/bin/python3
 FUZZ_SECONDS ?= 30
+# The black-box tests mostly wait on servers, so a few pytest workers (pytest-xdist) share the
+# two cores well; each worker starts its own PostgreSQL and fakes on free ports.
+PYTEST_WORKERS ?= 3
 
 .PHONY: all build run test unit integration test-asan fuzz bench docs format deps deps-test clean
 
@@ -38,14 +41,14 @@ unit:
 	cd $(BUILD) && $(CURDIR)/scripts/with-pg.sh ctest --output-on-failure -j$(JOBS)
 
 integration:
-	HERALD_BIN=$(CURDIR)/$(BUILD)/herald $(PYTHON) -m pytest -q -p no:cacheprovider tests/integration
+	HERALD_BIN=$(CURDIR)/$(BUILD)/herald $(PYTHON) -m pytest -q -p no:cacheprovider -n $(PYTEST_WORKERS) tests/integration
 
 # The same suites under AddressSanitizer + UndefinedBehaviorSanitizer (leaks fail).
 test-asan: deps-test
 	@if [ ! -f $(ASAN_BUILD)/CMakeCache.txt ]; then cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DHERALD_SANITIZE=ON >/dev/null; fi
 	cmake --build $(ASAN_BUILD) -j$(JOBS)
 	cd $(ASAN_BUILD) && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 $(CURDIR)/scripts/with-pg.sh ctest --output-on-failure -j$(JOBS)
-	HERALD_BIN=$(CURDIR)/$(ASAN_BUILD)/herald HERALD_SANITIZED=1 $(PYTHON) -m pytest -q -p no:cacheprovider tests/integration
+	HERALD_BIN=$(CURDIR)/$(ASAN_BUILD)/herald HERALD_SANITIZED=1 $(PYTHON) -m pytest -q -p no:cacheprovider -n $(PYTEST_WORKERS) tests/integration
 
 # libFuzzer targets, each for FUZZ_SECONDS.
 fuzz: deps-test

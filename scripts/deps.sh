@@ -7,7 +7,8 @@ run_pkgs=(build-essential cmake pkg-config libmicrohttpd-dev libjansson-dev libs
           libpq-dev libssl-dev zlib1g-dev libcurl4-openssl-dev postgresql-client
           libxml2-dev libopendkim-dev)
 test_pkgs=(libcmocka-dev postgresql python3-pytest python3-requests clang libclang-rt-14-dev
-           wrk prometheus openssl curl sqlite3 procps python3-aiosmtpd python3-dkim postfix)
+           wrk prometheus openssl curl sqlite3 procps python3-aiosmtpd python3-dkim postfix
+           python3-pytest-xdist)
 
 pkgs=("${run_pkgs[@]}")
 if [ "${1:-run}" = "test" ]; then

@@ -101,14 +101,41 @@ enum http_result api_bounces_post(struct http_request *req, void *ctx);
 enum http_result api_email_stats(struct http_request *req, void *ctx);
 
 /* hotels: OTA channels, validation and pull (ota_channels.c) */
+enum http_result api_ota_channels_create(struct http_request *req, void *ctx);
+enum http_result api_ota_channels_list(struct http_request *req, void *ctx);
+enum http_result api_ota_channels_get(struct http_request *req, void *ctx);
+enum http_result api_ota_channels_update(struct http_request *req, void *ctx);
+enum http_result api_ota_channels_delete(struct http_request *req, void *ctx);
+enum http_result api_ota_channels_validate(struct http_request *req, void *ctx);
+struct ota_validation;
+/* {"channelId","ok","checks":[{"name","result","message","durationMs"}]} (also the CLI's --json).
+ */
+json_t *api_ota_validation_json(const struct ota_validation *v);
 
 /* hotels: reservations (ota_reservations.c) */
+enum http_result api_ota_reservations_list(struct http_request *req, void *ctx);
+enum http_result api_ota_reservations_get(struct http_request *req, void *ctx);
 
 /* hotels: push endpoints and webhooks (ota_push.c) */
+enum http_result api_ota_push(struct http_request *req, void *ctx);
+enum http_result api_ota_webhook(struct http_request *req, void *ctx);
+/* The server's partner_error: errors the HTTP layer answers on /ota/... as OpenTravel RS. */
+bool api_ota_partner_error(struct http_request *req, enum herald_err err, const char *message,
+                           void *ctx);
 
 /* hotels: rates and availability out (ota_updates.c) */
 
 /* hotels: guests and automations (automations.c) */
+enum http_result api_automations_create(struct http_request *req, void *ctx);
+enum http_result api_automations_list(struct http_request *req, void *ctx);
+enum http_result api_automations_get(struct http_request *req, void *ctx);
+enum http_result api_automations_update(struct http_request *req, void *ctx);
+enum http_result api_automations_delete(struct http_request *req, void *ctx);
+enum http_result api_automations_sends(struct http_request *req, void *ctx);
+/* The automations module and the guests hook (after api_campaigns_start: it wakes the
+ * sender); stop after the job workers. */
+enum herald_err api_automations_start(struct app *app);
+void api_automations_stop(struct app *app);
 
 /* privacy: export, erasure, retention, audit (privacy.c, audit.c) */
 enum http_result api_privacy_export(struct http_request *req, void *ctx);

@@ -73,13 +73,12 @@ enum http_result api_jobs_status(struct http_request *req, void *ctx)
         json_decref(periodic);
         return api_fail(req, rc);
     }
+    /* privacy: a store without the privacy tables (migration 0017 rolled back) does not
+     * hide the rest of the status. */
     json_t *retention = NULL;
-    if ((rc = retention_status(app, &retention))) {
-        json_decref(mixpanel);
-        json_decref(periodic);
-        json_decref(backup);
-        return api_fail(req, rc);
-    }
+    if ((rc = retention_status(app, &retention)))
+        retention =
+            json_pack("{s:s, s:s}", "status", "unavailable", "lastError", herald_err_code(rc));
     json_t *body =
         json_pack("{s:b, s:{s:o, s:o, s:o, s:o}}", "success", 1, "jobs", "periodic_sync", periodic,
                   "mixpanel_sync", mixpanel, "backup", backup, "privacy_retention", retention);

@@ -1,5 +1,5 @@
-/* GET /api/analytics/email-stats: sending and feedback counts for one campaign or all, over an
- * optional time window (mail/stats.h computes them). */
+/* GET /api/analytics/email-stats: sending and feedback counts for one campaign, one automation or
+ * all, over an optional time window (mail/stats.h computes them). */
 #include <stdlib.h>
 #include <string.h>
 
@@ -31,6 +31,14 @@ enum http_result api_email_stats(struct http_request *req, void *ctx)
         if (!*campaign || *end || id <= 0)
             return invalid(req, "campaignId", "campaignId must be a positive integer");
         q.campaign_id = id;
+    }
+    const char *automation = http_req_query(req, "automationId");
+    if (automation) {
+        char *end = NULL;
+        long long id = strtoll(automation, &end, 10);
+        if (!*automation || *end || id <= 0)
+            return invalid(req, "automationId", "automationId must be a positive integer");
+        q.automation_id = id;
     }
     if (from && !read_time(from, &q.from_ms))
         return invalid(req, "from", "from must be an ISO-8601 date or date-time");

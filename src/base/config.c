@@ -289,8 +289,8 @@ static const struct cfg_entry cfg_table[] = {
      "days are deleted by the daily retention job; 0 keeps them."},
     {"HERALD_RETENTION_RESERVATIONS_DAYS", CFG_INT, OFF(retention_reservations_days), 0, 36500, "0",
      NULL,
-     "OTA reservations whose stay ended more than this many days ago are deleted by the daily "
-     "retention job (once the OTA tables exist); 0 keeps them."},
+     "OTA reservations (with their revisions) whose departure is more than this many days ago "
+     "are deleted by the daily retention job; 0 keeps them."},
     {"HERALD_RETENTION_DEAD_LETTERS_DAYS", CFG_INT, OFF(retention_dead_letters_days), 0, 36500, "0",
      NULL,
      "Dead letters older than this many days are deleted by the daily retention job; 0 "
@@ -303,6 +303,12 @@ static const struct cfg_entry cfg_table[] = {
     {"HERALD_MIXPANEL_GDPR_BASE_URL", CFG_STR, OFF(mixpanel_gdpr_base_url), 1, 2048,
      "https://mixpanel.com/api/app", NULL,
      "Mixpanel's GDPR API base (https://eu.mixpanel.com/api/app for EU residency)."},
+    /* otapush: the partners' access class */
+    {"HERALD_OTA_PUSH_RATE_LIMIT", CFG_RATE, OFF(ota_push_rate), 1, 100000000, "6000/min", NULL,
+     "Requests per client IP to the OTA push and webhook endpoints (`/ota/...`, "
+     "`/webhooks/ota/...`), which take no API key. A channel manager posts every hotel's "
+     "reservations from a few addresses, so this sits far above HERALD_RATE_LIMIT_IP; failed "
+     "authentications are also charged to the HERALD_RATE_LIMIT_IP bucket."},
     /* dashboard */
     {"HERALD_WEB_DIR", CFG_STR, OFF(web_dir), 1, 4096, "./web/dist", NULL,
      "Folder of the built dashboard (`make web` writes web/dist), served at /. When it holds no "
@@ -623,6 +629,10 @@ static enum herald_err check_sync_hardening(const struct cfg *cfg, struct herald
     if (rc)
         return rc;
     rc = check_upstream_url(cfg, "HERALD_MIXPANEL_BASE_URL", cfg->mixpanel_base_url, err);
+    if (rc)
+        return rc;
+    rc = check_upstream_url(cfg, "HERALD_MIXPANEL_GDPR_BASE_URL", cfg->mixpanel_gdpr_base_url,
+                            err); /* privacy */
     if (rc)
         return rc;
     if (cfg->mixpanel_hash_emails && strlen(cfg->mixpanel_hash_secret) < 16)

@@ -116,6 +116,8 @@ struct cfg {
     char *retention_schedule;
     char *mixpanel_gdpr_token; /* secret */
     char *mixpanel_gdpr_base_url;
+    /* otapush */
+    struct cfg_rate ota_push_rate;
     /* dashboard */
     char *web_dir;
 };

@@ -17,6 +17,9 @@
 #include "mail/inbound.h"
 #include "mail/optin.h"
 #include "mail/token.h"
+#include "ota/automations.h"
+#include "ota/push.h"
+#include "ota/reservations.h"
 #include "privacy/privacy.h"
 #include "store/store.h"
 #include "sync/mixpanel.h"
@@ -109,14 +112,32 @@ static int register_kinds(struct app *app, struct sync_opts *so, const struct mi
     }
 
     /* hotels: OTA channels, validation and pull */
+    if (!rc)
+        rc = cli_ota_start(app);
 
     /* hotels: reservations */
+    if (!rc)
+        rc = ota_reservations_open(app->store, &app->ota_reservations);
 
     /* hotels: push endpoints and webhooks */
+    if (!rc) {
+        struct ota_push_opts po = {
+            .store = app->store,
+            .channels = app->ota_channels,
+            .reservations = app->ota_reservations,
+            .max_message_bytes = (size_t)app->cfg.ota_max_message_bytes,
+            .tolerance_s = app->cfg.ota_webhook_tolerance_s,
+        };
+        rc = ota_push_open(&po, &app->ota_push);
+        if (rc)
+            cli_error("cannot start the OTA push endpoints", rc);
+    }
 
     /* hotels: rates and availability out */
 
     /* hotels: guests and automations */
+    if (!rc)
+        rc = api_automations_start(app);
 
     /* privacy: export, erasure, retention, audit */
     struct privacy_opts po = {
@@ -166,7 +187,7 @@ static int start_schedules(struct app *app)
 {
     char err[200] = "";
     json_t *params = NULL, *empty = json_object();
-    struct jobs_schedule_def defs[3], *d = defs;
+    struct jobs_schedule_def defs[8], *d = defs;
     if (strcmp(app->cfg.sync_schedule, "off") != 0 && (params = sync_periodic_params(app->sync)))
         *d++ = (struct jobs_schedule_def){"periodic_sync", app->cfg.sync_schedule, "sync", params};
     if (strcmp(app->cfg.backup_schedule, "off") != 0)
@@ -176,6 +197,11 @@ static int start_schedules(struct app *app)
     if (strcmp(app->cfg.retention_schedule, "off") != 0)
         *d++ = (struct jobs_schedule_def){"privacy_retention", app->cfg.retention_schedule,
                                           "retention", empty};
+    /* hotels: guests and automations: the scheduler's tick */
+    if (app->automations)
+        *d++ = (struct jobs_schedule_def){OTA_AUTOMATION_TICK_KIND,
+                                          ota_automations_schedule_expr(app->automations),
+                                          OTA_AUTOMATION_TICK_KIND, empty};
     int rc =
         jobs_schedule_start(app->jobs, defs, (size_t)(d - defs), &app->schedule, err, sizeof(err));
     json_decref(params); /* the schedule keeps its normalised copy */
@@ -254,6 +280,10 @@ static int start_http(struct app *app)
         /* privacy: audit */
         .audit = api_audit_hook,
         .audit_ctx = app,
+        /* hotels: push endpoints and webhooks (the partners' access class) */
+        .rate_partner = cfg->ota_push_rate,
+        .max_partner_body = (size_t)cfg->ota_max_message_bytes,
+        .partner_error = api_ota_partner_error,
     };
     app->started_ms = clock_now_ms();
     int rc = http_server_start(&ho, &app->http);
@@ -285,14 +315,20 @@ static void stop_all(struct app *app)
     app->privacy = NULL;
 
     /* hotels: guests and automations */
+    api_automations_stop(app);
 
     /* hotels: rates and availability out */
 
     /* hotels: push endpoints and webhooks */
+    ota_push_close(app->ota_push);
+    app->ota_push = NULL;
 
     /* hotels: reservations */
+    ota_reservations_close(app->ota_reservations);
+    app->ota_reservations = NULL;
 
     /* hotels: OTA channels, validation and pull */
+    cli_ota_stop(app);
 
     mail_import_free(app->imports); /* email: CSV contact imports (after the jobs layer) */
     app->imports = NULL;

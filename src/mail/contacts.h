@@ -109,4 +109,13 @@ enum herald_err mail_subscription_add_tx(struct store_conn *c, int64_t contact_i
                                          const struct mail_consent *consent, int64_t now_ms,
                                          bool *needs_mail);
 
+/* mail_contact_create() with upsert, inside the caller's transaction (an OTA guest is made a
+ * contact in the reservation's ingestion transaction): the same validation and rules, the
+ * same checks on every path that creates a contact. Confirmation mails are not queued: the
+ * lists that need one are written to mails[0..*nmails) (room for MAIL_CONTACT_LISTS_MAX), for
+ * the caller to queue in its transaction (jobs_submit_tx of MAIL_OPTIN_JOB_KIND) or after it. */
+enum herald_err mail_contact_upsert_tx(struct store_conn *c, const struct mail_contact_input *in,
+                                       int64_t *id, bool *created, int64_t *mails, size_t *nmails,
+                                       struct herald_error *err);
+
 #endif

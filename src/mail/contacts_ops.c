@@ -374,3 +374,26 @@ enum herald_err mail_contact_list(struct store *st, const struct store_contact_f
     struct read_tx t = {.f = &nf, .rows = out, .count = count};
     return finish(store_run_read(st, list_tx, &t), err);
 }
+
+enum herald_err mail_contact_upsert_tx(struct store_conn *c, const struct mail_contact_input *in,
+                                       int64_t *id, bool *created, int64_t *mails, size_t *nmails,
+                                       struct herald_error *err)
+{
+    struct contact_tx *t = calloc(1, sizeof(*t));
+    if (!t)
+        return HERALD_ERR_NOMEM;
+    if (err)
+        memset(err, 0, sizeof(*err));
+    *t = (struct contact_tx){.in = in, .upsert = true, .err = err};
+    int rc = check_input(t, true);
+    if (!rc)
+        rc = create_tx(c, t);
+    if (!rc) {
+        *id = t->id;
+        *created = t->created;
+        *nmails = t->nmails;
+        memcpy(mails, t->mails, t->nmails * sizeof(*mails));
+    }
+    free(t);
+    return finish(rc, err);
+}

@@ -14,7 +14,8 @@ struct stats_op {
 static int stats_tx(struct store_conn *c, void *arg)
 {
     struct stats_op *op = arg;
-    struct store_stats_filter f = {op->q->campaign_id, op->q->from_ms, op->q->to_ms, op->q->now_ms};
+    struct store_stats_filter f = {op->q->campaign_id, op->q->from_ms, op->q->to_ms, op->q->now_ms,
+                                   op->q->automation_id};
     return store_email_stats(c, &f, &op->raw);
 }
 

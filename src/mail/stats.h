@@ -11,10 +11,11 @@
 struct store;
 
 struct mail_stats_query {
-    int64_t campaign_id; /* 0: every campaign */
-    int64_t from_ms;     /* inclusive; INT64_MIN: no bound */
-    int64_t to_ms;       /* exclusive; INT64_MAX: no bound */
-    int64_t now_ms;      /* the send rate counts the minute before it */
+    int64_t campaign_id;   /* 0: every campaign */
+    int64_t from_ms;       /* inclusive; INT64_MIN: no bound */
+    int64_t to_ms;         /* exclusive; INT64_MAX: no bound */
+    int64_t now_ms;        /* the send rate counts the minute before it */
+    int64_t automation_id; /* > 0: the sends of one automation (campaign_id ignored) */
 };
 
 struct mail_stats {

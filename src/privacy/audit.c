@@ -49,11 +49,10 @@ struct batch_tx {
 static int batch_tx(struct store_conn *c, void *arg)
 {
     struct batch_tx *t = arg;
-    int rc = HERALD_OK;
-    for (size_t i = 0; !rc && i < t->n; i++)
-        rc = t->rows[i].actor && t->rows[i].action ? store_audit_insert(c, &t->rows[i])
-                                                   : HERALD_ERR_NOMEM;
-    return rc;
+    for (size_t i = 0; i < t->n; i++)
+        if (!t->rows[i].actor || !t->rows[i].action)
+            return HERALD_ERR_NOMEM;
+    return store_audit_insert_many(c, t->rows, t->n);
 }
 
 static void flush(struct audit_writer *w, struct store_audit *rows, size_t n)

@@ -258,12 +258,14 @@ static int erase_steps(struct run *r)
 static int erase_run(struct jobs_ctx *ctx)
 {
     struct run r = {.p = jobs_ctx_arg(ctx), .ctx = ctx, .progress = jobs_ctx_progress(ctx)};
-    r.er.id = json_integer_value(json_object_get(jobs_ctx_params(ctx), "erasureId"));
+    int64_t id = json_integer_value(json_object_get(jobs_ctx_params(ctx), "erasureId"));
+    r.er.id = id;
     int rc = erase_steps(&r);
+    if (rc == HERALD_ERR_NOT_FOUND)
+        jobs_ctx_fail(ctx, true, "no erasure request %lld", (long long)id);
     if (!rc)
-        log_emit(
-            LOG_INFO, "erasure done",
-            json_pack("{s:I, s:s}", "erasure_id", (json_int_t)r.er.id, "job_id", jobs_ctx_id(ctx)));
+        log_emit(LOG_INFO, "erasure done",
+                 json_pack("{s:I, s:s}", "erasure_id", (json_int_t)id, "job_id", jobs_ctx_id(ctx)));
     store_erasure_clear(&r.er);
     return rc;
 }

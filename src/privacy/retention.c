@@ -22,6 +22,7 @@ static const struct {
     {"sends", STORE_RET_SENDS},
     {"feedback", STORE_RET_FEEDBACK},
     {"deadLetters", STORE_RET_DEAD_LETTERS},
+    {"reservations", STORE_RET_RESERVATIONS},
 };
 
 static int days_of(const struct privacy_opts *o, enum store_retention_kind k)
@@ -34,6 +35,8 @@ static int days_of(const struct privacy_opts *o, enum store_retention_kind k)
         return o->sends_days;
     case STORE_RET_DEAD_LETTERS:
         return o->dead_letters_days;
+    case STORE_RET_RESERVATIONS:
+        return o->reservations_days;
     default:
         return 0;
     }

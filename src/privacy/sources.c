@@ -37,6 +37,18 @@ static const struct privacy_col audit_cols[] = {
     {"status", 'i'}, {"ip", 's'}, {"requestId", 's'}, {"detail", 'j'},
 };
 
+static const struct privacy_col reservation_cols[] = {
+    {"revisionId", 'i'},  {"reservationId", 'i'},  {"channelId", 'i'},
+    {"hotelCode", 's'},   {"resId", 's'},          {"seq", 'i'},
+    {"messageKind", 's'}, {"status", 's'},         {"arrival", 's'},
+    {"departure", 's'},   {"rooms", 'j'},          {"adults", 'i'},
+    {"children", 'i'},    {"total", 's'},          {"currency", 's'},
+    {"language", 's'},    {"country", 's'},        {"bookingChannel", 's'},
+    {"guestEmail", 's'},  {"guestGivenName", 's'}, {"guestSurname", 's'},
+    {"guestPhone", 's'},  {"consent", 's'},        {"consentText", 's'},
+    {"comments", 's'},    {"receivedAt", 't'},
+};
+
 /* Erasure runs in this order; "contact" reads its id first and deletes the row last of all
  * (erase.c), the others are keyed by the address or that id. */
 const struct privacy_source privacy_sources[] = {
@@ -47,5 +59,6 @@ const struct privacy_source privacy_sources[] = {
     {"feedback", "mail_feedback", STORE_PSRC_FEEDBACK, COLS(feedback_cols), false},
     {"deadLetters", "dead_letters", STORE_PSRC_DEAD_LETTERS, COLS(dead_letter_cols), false},
     {"audit", "audit_log", STORE_PSRC_AUDIT, COLS(audit_cols), false},
+    {"reservations", "ota_reservations", STORE_PSRC_RESERVATIONS, COLS(reservation_cols), false},
 };
 const size_t privacy_source_count = sizeof(privacy_sources) / sizeof(privacy_sources[0]);

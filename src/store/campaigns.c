@@ -13,12 +13,14 @@
     "tracking, send_at_ms, recipients, start_job_id, started_at_ms, finished_at_ms, "              \
     "created_at_ms, updated_at_ms"
 /* MAILABLE (SPEC): q is the send_queue row, c its contact (LEFT JOIN: a deleted contact is
- * not mailable). */
+ * not mailable). A service campaign (an automation's service mail about a stay, migration
+ * 0016) needs no list subscription; everything else still holds. */
 #define MAILABLE                                                                                   \
     "(CASE WHEN c.id IS NOT NULL AND c.status = 'enabled' AND c.delivery = 'ok' AND "              \
-    "c.unsubscribed_at_ms IS NULL AND EXISTS (SELECT 1 FROM subscriptions s JOIN "                 \
+    "c.unsubscribed_at_ms IS NULL AND (EXISTS (SELECT 1 FROM campaigns k WHERE k.id = "            \
+    "q.campaign_id AND k.service = 1) OR EXISTS (SELECT 1 FROM subscriptions s JOIN "              \
     "campaign_lists cl ON cl.list_id = s.list_id AND cl.campaign_id = q.campaign_id WHERE "        \
-    "s.contact_id = q.contact_id AND s.status = 'confirmed') THEN 1 ELSE 0 END)"
+    "s.contact_id = q.contact_id AND s.status = 'confirmed')) THEN 1 ELSE 0 END)"
 #define FILL_FROM                                                                                  \
     " FROM subscriptions s JOIN campaign_lists cl ON cl.list_id = s.list_id AND "                  \
     "cl.campaign_id = $1 JOIN contacts c ON c.id = s.contact_id WHERE s.status = 'confirmed' "     \
@@ -52,8 +54,9 @@ const struct store_stmt_def store_campaigns_stmts[STMT_CAMPAIGNS__END - STMT_CAM
     S(STMT_CAMPAIGN_LISTS_GET) = {"SELECT list_id FROM campaign_lists WHERE campaign_id = $1 "
                                   "ORDER BY list_id",
                                   NULL, false},
+    /* an automation's per-send campaigns are listed under their automation, not here */
     S(STMT_CAMPAIGN_LIST) = {"SELECT " CAMP_COLS " FROM campaigns WHERE ($1 = 0 OR id < $1) "
-                             "ORDER BY id DESC LIMIT $2",
+                             "AND automation_id IS NULL ORDER BY id DESC LIMIT $2",
                              NULL, false},
     S(STMT_CAMPAIGN_UPDATE) = {"UPDATE campaigns SET name = $2, subject = $3, from_email = $4, "
                                "from_name = $5, reply_to = $6, template_id = $7, html = $8, text "

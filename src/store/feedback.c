@@ -6,30 +6,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "store/feedback_sql.h"
 #include "store/internal.h"
 
 #define FB(id) [STMT_##id - STMT_FEEDBACK__BASE]
 #define CONTACT_COLS "id, email, status, delivery, soft_bounces, unsubscribed_at_ms"
-/* Per kind: rows, and distinct (campaign, contact) pairs in [$2, $3); one campaign or all (two
-   statements, so each gets its own plan: the per-campaign one uses the campaign index). */
-#define FEEDBACK_COUNTS(where)                                                                     \
-    "SELECT kind, COALESCE(SUM(n), 0), COUNT(*) FROM (SELECT kind, campaign_id, contact_id, "      \
-    "COUNT(*) AS n FROM mail_feedback WHERE " where " created_at_ms >= $2 AND "                    \
-    "created_at_ms < $3 GROUP BY kind, campaign_id, contact_id) t GROUP BY kind"
-/* sent (accepted), of those bounced later, failed, bounced, pending now, accepted in the last
-   minute: [$2, $3) the window, [$4, $5) the last minute; one campaign or all. */
-#define QUEUE_STATS(where)                                                                         \
-    "SELECT COALESCE(SUM(CASE WHEN status IN ('sent', 'bounced') AND sent_at_ms >= $2 AND "        \
-    "sent_at_ms < $3 THEN 1 ELSE 0 END), 0), "                                                     \
-    "COALESCE(SUM(CASE WHEN status = 'bounced' AND sent_at_ms >= $2 AND sent_at_ms < $3 "          \
-    "THEN 1 ELSE 0 END), 0), "                                                                     \
-    "COALESCE(SUM(CASE WHEN status = 'failed' AND updated_at_ms >= $2 AND updated_at_ms < $3 "     \
-    "THEN 1 ELSE 0 END), 0), "                                                                     \
-    "COALESCE(SUM(CASE WHEN status = 'bounced' AND updated_at_ms >= $2 AND updated_at_ms < $3 "    \
-    "THEN 1 ELSE 0 END), 0), "                                                                     \
-    "COALESCE(SUM(CASE WHEN status = 'pending' THEN 1 ELSE 0 END), 0), "                           \
-    "COALESCE(SUM(CASE WHEN status IN ('sent', 'bounced') AND sent_at_ms >= $4 AND "               \
-    "sent_at_ms < $5 THEN 1 ELSE 0 END), 0) FROM send_queue " where
 #define ONE_CAMPAIGN "campaign_id = $1 AND"
 /* $1 is unused but bound, so both variants take the same parameters. */
 #define ALL_CAMPAIGNS "CAST($1 AS BIGINT) IS NOT NULL AND"
@@ -306,14 +287,16 @@ enum herald_err store_feedback_claim_report(struct store_conn *c, const char *re
     return write_stmt(c, STMT_FB_CLAIM_REPORT, p, 5, fresh);
 }
 
-/* Feedback counts of campaign `campaign_id` (< 0: all) within [from, to). */
-static enum herald_err counts_query(struct store_conn *c, int64_t campaign_id, int64_t from_ms,
-                                    int64_t to_ms, struct store_feedback_counts *out)
+/* Feedback counts of statement `stmt` (per campaign, all, or per automation: `id`) within
+   [from, to). */
+static enum herald_err counts_stmt(struct store_conn *c, enum store_stmt stmt, int64_t id,
+                                   int64_t from_ms, int64_t to_ms,
+                                   struct store_feedback_counts *out)
 {
-    struct store_val p[] = {SV_I64(campaign_id), SV_I64(from_ms), SV_I64(to_ms)};
+    struct store_val p[] = {SV_I64(id), SV_I64(from_ms), SV_I64(to_ms)};
     struct store_res r = {0};
     memset(out, 0, sizeof(*out));
-    int rc = store_query(c, campaign_id < 0 ? STMT_FB_COUNTS_ALL : STMT_FB_COUNTS, p, 3, &r);
+    int rc = store_query(c, stmt, p, 3, &r);
     for (int i = 0; !rc && i < r.nrows; i++) {
         const char *kind = store_res_text(&r, i, 0);
         int64_t rows = store_res_i64(&r, i, 1), pairs = store_res_i64(&r, i, 2);
@@ -338,6 +321,14 @@ static enum herald_err counts_query(struct store_conn *c, int64_t campaign_id, i
     return rc;
 }
 
+/* Feedback counts of campaign `campaign_id` (< 0: all) within [from, to). */
+static enum herald_err counts_query(struct store_conn *c, int64_t campaign_id, int64_t from_ms,
+                                    int64_t to_ms, struct store_feedback_counts *out)
+{
+    return counts_stmt(c, campaign_id < 0 ? STMT_FB_COUNTS_ALL : STMT_FB_COUNTS, campaign_id,
+                       from_ms, to_ms, out);
+}
+
 enum herald_err store_feedback_counts(struct store_conn *c, int64_t campaign_id,
                                       struct store_feedback_counts *out)
 {
@@ -348,14 +339,20 @@ enum herald_err store_email_stats(struct store_conn *c, const struct store_stats
                                   struct store_email_stats *out)
 {
     memset(out, 0, sizeof(*out));
-    int64_t campaign = f->campaign_id > 0 ? f->campaign_id : -1;
-    int rc = counts_query(c, campaign, f->from_ms, f->to_ms, &out->fb);
+    bool automation = f->automation_id > 0;
+    int64_t campaign = automation ? f->automation_id : f->campaign_id > 0 ? f->campaign_id : -1;
+    int rc = automation ? counts_stmt(c, STMT_AUTOMATION_FB_COUNTS, campaign, f->from_ms, f->to_ms,
+                                      &out->fb)
+                        : counts_query(c, campaign, f->from_ms, f->to_ms, &out->fb);
     if (rc)
         return rc;
     struct store_val p[] = {SV_I64(campaign), SV_I64(f->from_ms), SV_I64(f->to_ms),
                             SV_I64(f->now_ms - 60000), SV_I64(f->now_ms)};
     struct store_res r = {0};
-    rc = store_query(c, campaign > 0 ? STMT_FB_QUEUE_STATS : STMT_FB_QUEUE_STATS_ALL, p, 5, &r);
+    enum store_stmt q = automation     ? STMT_AUTOMATION_QUEUE_STATS
+                        : campaign > 0 ? STMT_FB_QUEUE_STATS
+                                       : STMT_FB_QUEUE_STATS_ALL;
+    rc = store_query(c, q, p, 5, &r);
     if (!rc && r.nrows == 1) {
         out->sent = store_res_i64(&r, 0, 0);
         out->bounced_after_sent = store_res_i64(&r, 0, 1);
@@ -365,7 +362,7 @@ enum herald_err store_email_stats(struct store_conn *c, const struct store_stats
         out->sent_last_minute = store_res_i64(&r, 0, 5);
     }
     store_res_free(&r);
-    if (rc || f->campaign_id > 0)
+    if (rc || f->campaign_id > 0 || automation)
         return rc;
     /* Hard bounces recorded for no campaign (a webhook naming only an address) bounced no
        queued message but still count. */

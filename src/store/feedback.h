@@ -109,6 +109,9 @@ struct store_stats_filter {
     int64_t from_ms;     /* inclusive */
     int64_t to_ms;       /* exclusive */
     int64_t now_ms;      /* for the send rate: messages accepted in [now - 60 s, now) */
+    /* > 0: only the campaigns of this automation's sends (campaigns.automation_id, migration
+       0016); campaign_id is then ignored. */
+    int64_t automation_id;
 };
 struct store_email_stats {
     int64_t sent, bounced_after_sent, failed, bounced, queue_length, sent_last_minute;

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "base/clock.h"
 #include "base/crypto.h"
@@ -51,6 +52,17 @@ const struct store_stmt_def store_privacy_stmts[STMT_PRIVACY__END - STMT_PRIVACY
                             "subject, subject_hashed, detail) VALUES ($1, $2, $3, $4, $5, $6, $7, "
                             "0, $8)",
                             NULL, true},
+    /* A batch: [[at_ms, actor, action, status, ip, request_id, subject, detail], ...]. */
+    S(PRIV_AUDIT_INSERT_MANY) =
+        {"INSERT INTO audit_log (at_ms, actor, action, status, ip, request_id, subject, "
+         "subject_hashed, detail) SELECT b.value->>0, b.value->>1, b.value->>2, b.value->>3, "
+         "b.value->>4, b.value->>5, b.value->>6, 0, b.value->>7 FROM json_each($1) AS b "
+         "ORDER BY b.key",
+         "INSERT INTO audit_log (at_ms, actor, action, status, ip, request_id, subject, "
+         "subject_hashed, detail) SELECT (b.v->>0)::bigint, b.v->>1, b.v->>2, (b.v->>3)::bigint, "
+         "b.v->>4, b.v->>5, b.v->>6, 0, b.v->>7 FROM json_array_elements($1::json) WITH "
+         "ORDINALITY AS b(v, n) ORDER BY b.n",
+         true},
     S(PRIV_AUDIT_LIST) = {"SELECT " AUDIT_COLS " FROM audit_log WHERE ($1 = 0 OR id < $1) "
                           "ORDER BY id DESC LIMIT $2",
                           NULL, false},
@@ -141,6 +153,31 @@ const struct store_stmt_def store_privacy_stmts[STMT_PRIVACY__END - STMT_PRIVACY
     S(PRIV_RET_RECORD) = {"INSERT INTO privacy_retention_runs (job_id, report, finished_at_ms) "
                           "VALUES ($1, $2, $3)",
                           NULL, true},
+    /* OTA reservations: one row per revision held for the guest's address. */
+    S(PRIV_EXP_RESERVATIONS) =
+        {"SELECT v.id, v.reservation_id, r.channel_id, r.hotel_code, r.res_id, v.seq, "
+         "v.message_kind, v.status, v.arrival, v.departure, v.rooms, v.adults, v.children, "
+         "v.total, v.currency, v.language, v.country, v.booking_channel, v.guest_email, "
+         "v.guest_given_name, v.guest_surname, v.guest_phone, v.consent, v.consent_text, "
+         "v.comments, v.received_at_ms FROM ota_reservation_revisions v JOIN ota_reservations "
+         "r ON r.id = v.reservation_id WHERE (v.guest_email = $1 OR r.guest_email = $1) AND "
+         "v.id > $2 ORDER BY v.id LIMIT $3",
+         NULL, false},
+    /* The stay, rooms and totals stay (the hotel's records); who stayed does not. */
+    S(PRIV_ER_REVISIONS) = {"UPDATE ota_reservation_revisions SET guest_email = NULL, "
+                            "guest_given_name = NULL, guest_surname = NULL, guest_phone = NULL, "
+                            "consent_text = NULL, comments = NULL WHERE guest_email = $1 OR "
+                            "reservation_id IN (SELECT id FROM ota_reservations WHERE "
+                            "guest_email = $1)",
+                            NULL, true},
+    S(PRIV_ER_RESERVATIONS) = {"UPDATE ota_reservations SET guest_email = NULL, guest_name = "
+                               "NULL WHERE guest_email = $1",
+                               NULL, true},
+    /* Revisions go with their reservation (ON DELETE CASCADE). */
+    S(PRIV_RET_RESERVATIONS) = {OLDEST("ota_reservations",
+                                       "(departure IS NOT NULL AND departure < $3) OR (departure "
+                                       "IS NULL AND updated_at_ms < $1)"),
+                                NULL, true},
     S(PRIV_RET_LAST) = {"SELECT report, finished_at_ms FROM privacy_retention_runs ORDER BY id "
                         "DESC LIMIT 1",
                         NULL, false},
@@ -230,6 +267,12 @@ static int64_t suppression_count(struct store_conn *c, int *rc)
     return n;
 }
 
+static const char *row_email(json_t *row)
+{
+    const char *e = json_string_value(json_array_get(row, 0));
+    return e ? e : "";
+}
+
 /* The hashes of the batch's addresses that are suppressed, as a JSON object used as a set. */
 static enum herald_err suppressed_set(struct store_conn *c, json_t *rows, const char *salt,
                                       json_t **set)
@@ -239,7 +282,7 @@ static enum herald_err suppressed_set(struct store_conn *c, json_t *rows, const 
     json_array_foreach(rows, i, row)
     {
         char h[STORE_PRIVACY_HASH_LEN];
-        store_privacy_hash(salt, json_string_value(json_array_get(row, 0)) ?: "", h);
+        store_privacy_hash(salt, row_email(row), h);
         json_array_append_new(hashes, json_string(h));
     }
     char *text = json_dumps(hashes, JSON_COMPACT);
@@ -263,7 +306,7 @@ static enum herald_err filter_rows(json_t *rows, const char *salt, json_t *set, 
     json_array_foreach(rows, i, row)
     {
         char h[STORE_PRIVACY_HASH_LEN];
-        store_privacy_hash(salt, json_string_value(json_array_get(row, 0)) ?: "", h);
+        store_privacy_hash(salt, row_email(row), h);
         if (json_object_get(set, h))
             (*dropped)++;
         else
@@ -305,6 +348,25 @@ enum herald_err store_audit_insert(struct store_conn *c, const struct store_audi
                             SV_STR(a->ip),      SV_STR(a->request_id),
                             SV_STR(a->subject), SV_STR(a->detail)};
     return run(c, STMT_PRIV_AUDIT_INSERT, p, 8, NULL);
+}
+
+enum herald_err store_audit_insert_many(struct store_conn *c, const struct store_audit *rows,
+                                        size_t n)
+{
+    json_t *batch = json_array();
+    for (size_t i = 0; i < n; i++) {
+        const struct store_audit *a = &rows[i];
+        json_array_append_new(batch, json_pack("[I, s, s, o, s?, s?, s?, s?]", (json_int_t)a->at_ms,
+                                               a->actor, a->action,
+                                               a->status ? json_integer(a->status) : json_null(),
+                                               a->ip, a->request_id, a->subject, a->detail));
+    }
+    char *text = json_dumps(batch, JSON_COMPACT);
+    json_decref(batch);
+    struct store_val p[] = {SV_STR(text)};
+    int rc = text ? run(c, STMT_PRIV_AUDIT_INSERT_MANY, p, 1, NULL) : HERALD_ERR_NOMEM;
+    free(text);
+    return rc;
 }
 
 static void audit_row(const struct store_res *r, int i, struct store_audit *a)
@@ -430,6 +492,7 @@ static const struct {
     [STORE_PSRC_FEEDBACK] = {STMT_PRIV_EXP_FEEDBACK, true},
     [STORE_PSRC_DEAD_LETTERS] = {STMT_PRIV_EXP_DEAD, false},
     [STORE_PSRC_AUDIT] = {STMT_PRIV_EXP_AUDIT, false},
+    [STORE_PSRC_RESERVATIONS] = {STMT_PRIV_EXP_RESERVATIONS, false},
 };
 
 void store_privacy_rows_free(struct store_privacy_rows *r)
@@ -503,6 +566,17 @@ static enum herald_err erase_events(struct store_conn *c, const char *email, con
     return rc;
 }
 
+/* *n counts revisions and reservations anonymised. */
+static enum herald_err erase_reservations(struct store_conn *c, const char *email, int64_t *n)
+{
+    struct store_val p[] = {SV_STR(email)};
+    int64_t rows = 0;
+    int rc = run(c, STMT_PRIV_ER_REVISIONS, p, 1, n);
+    rc = rc ? rc : run(c, STMT_PRIV_ER_RESERVATIONS, p, 1, &rows);
+    *n += rows;
+    return rc;
+}
+
 static enum herald_err erase_contact(struct store_conn *c, enum store_privacy_src src,
                                      int64_t contact_id, int64_t *n)
 {
@@ -539,6 +613,8 @@ enum herald_err store_privacy_erase_step(struct store_conn *c, enum store_privac
         return run(c, STMT_PRIV_ER_DEAD, p, 1, n);
     case STORE_PSRC_AUDIT:
         return run(c, STMT_PRIV_ER_AUDIT, p, 2, n);
+    case STORE_PSRC_RESERVATIONS:
+        return erase_reservations(c, email, n);
     default:
         return contact_id ? erase_contact(c, src, contact_id, n) : HERALD_OK;
     }
@@ -553,10 +629,16 @@ enum herald_err store_retention_step(struct store_conn *c, enum store_retention_
         [STORE_RET_SENDS] = STMT_PRIV_RET_SENDS,
         [STORE_RET_FEEDBACK] = STMT_PRIV_RET_FEEDBACK,
         [STORE_RET_DEAD_LETTERS] = STMT_PRIV_RET_DEAD,
+        [STORE_RET_RESERVATIONS] = STMT_PRIV_RET_RESERVATIONS,
     };
-    struct store_val p[] = {SV_I64(before_ms), SV_I64(limit)};
+    char day[16];
+    time_t t = (time_t)(before_ms / 1000);
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    strftime(day, sizeof(day), "%Y-%m-%d", &tm);
+    struct store_val p[] = {SV_I64(before_ms), SV_I64(limit), SV_ARR(day)};
     *n = 0;
-    return run(c, stmts[kind], p, 2, n);
+    return run(c, stmts[kind], p, kind == STORE_RET_RESERVATIONS ? 3 : 2, n);
 }
 
 enum herald_err store_retention_record(struct store_conn *c, const char *job_id, const char *report,

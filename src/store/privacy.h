@@ -45,6 +45,9 @@ struct store_audit {
     bool subject_hashed;
 };
 enum herald_err store_audit_insert(struct store_conn *c, const struct store_audit *a);
+/* n entries in one statement, ids in array order. */
+enum herald_err store_audit_insert_many(struct store_conn *c, const struct store_audit *rows,
+                                        size_t n);
 /* Newest first, ids below before_id (0: from the newest); `subject` NULL for all. */
 enum herald_err store_audit_list(struct store_conn *c, const char *subject, int64_t before_id,
                                  int limit, struct store_audit **out, size_t *count);
@@ -80,6 +83,7 @@ enum store_privacy_src {
     STORE_PSRC_FEEDBACK,
     STORE_PSRC_DEAD_LETTERS,
     STORE_PSRC_AUDIT,
+    STORE_PSRC_RESERVATIONS, /* OTA reservations and their revisions (migration 0013) */
     STORE_PSRC__COUNT
 };
 /* Text cells, NULL for SQL NULL; the first column is the paging cursor (an integer). */
@@ -115,6 +119,7 @@ enum store_retention_kind {
     STORE_RET_SENDS,
     STORE_RET_FEEDBACK,
     STORE_RET_DEAD_LETTERS,
+    STORE_RET_RESERVATIONS, /* by departure date (before_ms as a date), then last update */
     STORE_RET__COUNT
 };
 /* Deletes at most `limit` rows of `kind` older than before_ms; *n counts them. */

@@ -110,3 +110,26 @@ def wait_forwarded(mp, n, timeout=30):
             return
         time.sleep(0.1)
     raise AssertionError(f"Mixpanel got {mp.stats()['unique']} of {n} events")
+
+
+def add_reservation(db, email, given="Anabel", surname="Example", departure="2030-05-04",
+                    revisions=2, res_id=None):
+    """An OTA reservation (migration 0013's tables, as ingestion writes them) for a guest,
+    with `revisions` revisions."""
+    t = now_ms()
+    res_id = res_id or f"R{abs(hash((email, departure))) % 10**9}"
+    rid = int(db.one(
+        f"INSERT INTO ota_reservations (channel_id, hotel_code, res_id, status, arrival, "
+        f"departure, guest_email, guest_name, revisions, created_at_ms, updated_at_ms) VALUES "
+        f"(1, 'HOTEL1', {lit(res_id)}, 'commit', '2030-05-01', {lit(departure)}, {lit(email)}, "
+        f"{lit(given + ' ' + surname)}, {revisions}, {t}, {t}) RETURNING id"))
+    for seq in range(1, revisions + 1):
+        db.q(f"INSERT INTO ota_reservation_revisions (reservation_id, revision_key, seq, "
+             f"message_kind, status, arrival, departure, rooms, adults, total, currency, "
+             f"guest_email, guest_given_name, guest_surname, guest_phone, consent, consent_text, "
+             f"comments, received_at_ms) VALUES ({rid}, {lit(f'rk{rid}-{seq}')}, {seq}, "
+             f"'OTA_HotelResNotifRQ', 'commit', '2030-05-01', {lit(departure)}, "
+             f"'[{{\"roomType\":\"DBL\"}}]', 2, '240.00', 'EUR', {lit(email)}, {lit(given)}, "
+             f"{lit(surname)}, '+351 912 345 678', 'given', 'newsletter:yes', "
+             f"'late arrival, vegan breakfast', {t})")
+    return rid

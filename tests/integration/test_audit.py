@@ -98,3 +98,29 @@ def test_the_log_is_append_only(herald):
         with pytest.raises(Exception):
             db.q(sql)
     assert int(db.one("SELECT count(*) FROM audit_log")) >= 1
+
+
+def test_concurrent_changes_are_each_recorded_once(herald):
+    h = herald
+    from concurrent.futures import ThreadPoolExecutor
+
+    def post(i):
+        return h.post("/api/event-keys/generate",
+                      {"events": [{"platform": "herald", "campaignId": "c", "eventType": "opened",
+                                   "email": f"p{i}@example.com"}]}, key=h.admin_key).status_code
+
+    with ThreadPoolExecutor(8) as pool:
+        codes = list(pool.map(post, range(400)))
+    assert set(codes) <= {200, 201}
+    db = Db(h)
+    deadline = time.time() + 10
+    while time.time() < deadline:
+        n = int(db.one("SELECT count(*) FROM audit_log WHERE action = "
+                       "'POST /api/event-keys/generate'"))
+        if n >= 400:
+            break
+        time.sleep(0.1)
+    assert n == 400
+    ids = [r[0] for r in db.q("SELECT request_id FROM audit_log WHERE action = "
+                              "'POST /api/event-keys/generate'")]
+    assert len(set(ids)) == 400

@@ -8,8 +8,9 @@ import json
 import zipfile
 
 from mailfeedback import Db
-from privacy_support import (add_contact_api, add_events, add_list_api, deletions, dump_all,
-                             erase, mixpanel_with_gdpr, seed_person, wait_forwarded)
+from privacy_support import (add_contact_api, add_events, add_list_api, add_reservation,
+                             deletions, dump_all, erase, mixpanel_with_gdpr, seed_person,
+                             wait_forwarded)
 
 ANA = "ana.privacy@example.com"
 BEN = "ben.other@example.com"
@@ -20,6 +21,8 @@ def test_export_json_holds_every_source_and_only_that_person(herald):
     lid = add_list_api(h)
     seed_person(h, ANA, lid)
     add_events(h, BEN, 2)
+    add_reservation(Db(h), ANA)
+    add_reservation(Db(h), BEN, given="Ben")
     r = h.get("/api/privacy/export", key=h.admin_key, params={"email": "  Ana.Privacy@Example.com"})
     assert r.status_code == 200, r.text
     assert r.headers["Content-Type"].startswith("application/json")
@@ -37,6 +40,10 @@ def test_export_json_holds_every_source_and_only_that_person(herald):
     assert [x["status"] for x in doc["sends"]] == ["sent"]
     assert sorted(f["kind"] for f in doc["feedback"]) == ["click", "open"]
     assert len(doc["deadLetters"]) == 1 and ANA in doc["deadLetters"][0]["payload"]
+    assert [v["seq"] for v in doc["reservations"]] == [1, 2]
+    v = doc["reservations"][0]
+    assert v["guestGivenName"] == "Anabel" and v["hotelCode"] == "HOTEL1"
+    assert v["rooms"] == [{"roomType": "DBL"}] and v["comments"] == "late arrival, vegan breakfast"
     assert all(BEN not in json.dumps(v) for v in doc.values())
 
 
@@ -50,7 +57,8 @@ def test_export_zip_has_one_csv_per_source(herald):
     z = zipfile.ZipFile(io.BytesIO(r.content))
     assert z.testzip() is None
     assert set(z.namelist()) == {"contact.csv", "subscriptions.csv", "events.csv", "sends.csv",
-                                 "feedback.csv", "deadLetters.csv", "audit.csv"}
+                                 "feedback.csv", "deadLetters.csv", "audit.csv",
+                                 "reservations.csv"}
     events = list(csv.DictReader(io.StringIO(z.read("events.csv").decode())))
     assert len(events) == 3 and events[0]["platform"] == "herald"
     assert json.loads(events[0]["properties"])["who"] == ANA
@@ -100,13 +108,16 @@ def test_erase_removes_everything_and_reports_per_table(make_herald):
         lid = add_list_api(h)
         seed_person(h, ANA, lid)
         add_events(h, BEN, 2)
+        db = Db(h)
+        add_reservation(db, ANA)
+        add_reservation(db, BEN, given="Ben")
         wait_forwarded(mp, 5)
         accepted, done = erase(h, ANA.upper())
         assert accepted["status"] == "pending" and accepted["jobId"]
         rep = done["report"]
         assert rep["tables"] == {"contacts": 1, "subscriptions": 1, "event_source": 3,
                                  "send_queue": 1, "mail_feedback": 2, "dead_letters": 1,
-                                 "audit_log": 1}
+                                 "audit_log": 1, "ota_reservations": 3}
         assert rep["suppressed"] is True
         assert rep["mixpanel"]["status"] == "requested" and rep["mixpanel"]["taskId"] == "1"
         [d] = deletions(mp)
@@ -115,8 +126,11 @@ def test_erase_removes_everything_and_reports_per_table(make_herald):
         # Nothing anywhere holds the address any more; the other person is untouched.
         dump = dump_all(h)
         assert ANA not in dump.lower()
-        assert BEN in dump
-        db = Db(h)
+        assert "Anabel" not in dump and dump.count("vegan") == 2  # Ben's two revisions
+        assert BEN in dump and "Ben" in dump
+        # The hotel keeps the stay (dates, rooms, totals), not who stayed.
+        assert db.q("SELECT count(*), min(total) FROM ota_reservation_revisions WHERE "
+                    "guest_email IS NULL") == [("2", "240.00")]
         keys = [r[0] for r in db.q("SELECT event_key FROM event_source WHERE email = ''")]
         assert len(keys) == 3 and len(set(keys)) == 3
         assert all(k.startswith("erased_") and len(k) == 7 + 64 for k in keys)
@@ -127,7 +141,7 @@ def test_erase_removes_everything_and_reports_per_table(make_herald):
         doc = h.get("/api/privacy/export", key=h.admin_key, params={"email": ANA}).json()
         assert doc["suppressed"] is True
         assert all(doc[k] == [] for k in ("contact", "subscriptions", "events", "sends",
-                                          "feedback", "deadLetters"))
+                                          "feedback", "deadLetters", "reservations"))
         # A second request for the same address is harmless (nothing left, still suppressed).
         _, again = erase(h, ANA)
         assert again["report"]["tables"]["event_source"] == 0
@@ -166,8 +180,9 @@ def test_hashed_distinct_ids_are_what_mixpanel_is_asked_to_delete(make_herald):
         mp.stop()
 
 
-def test_suppressed_address_is_never_subscribed_again(herald):
-    h = herald
+def test_suppressed_address_is_never_subscribed_again(make_herald):
+    public = "https://news.example.org"
+    h = make_herald(env={"HERALD_PUBLIC_URL": public}).start()
     lid = add_list_api(h)
     add_contact_api(h, ANA, [lid])
     erase(h, ANA)
@@ -190,3 +205,15 @@ def test_suppressed_address_is_never_subscribed_again(herald):
     db = Db(h)
     subs = db.q("SELECT c.email FROM subscriptions s JOIN contacts c ON c.id = s.contact_id")
     assert subs == [(BEN,)]
+    # Nor the public form: it answers as for anyone (no enumeration) and subscribes nobody.
+    r = h.post("/api/lists", {"name": "Letters", "optin": "double"}, key=h.admin_key)
+    form = {"email": ANA, "lists": [r.json()["id"]], "consentText": "Yes"}
+    r = h.post("/subscription/form", form, headers={"Origin": public,
+                                                     "Accept": "application/json"})
+    assert r.status_code in (200, 202), r.text
+    r = h.post("/subscription/form", dict(form, email="cleo@example.com"),
+               headers={"Origin": public, "Accept": "application/json"})
+    assert r.status_code in (200, 202), r.text
+    subs = db.q("SELECT c.email FROM subscriptions s JOIN contacts c ON c.id = s.contact_id "
+                "ORDER BY c.email")
+    assert subs == [(BEN,), ("cleo@example.com",)]
