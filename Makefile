@@ -9,7 +9,7 @@ FUZZ_SECONDS ?= 30
 # two cores well; each worker starts its own PostgreSQL and fakes on free ports.
 PYTEST_WORKERS ?= 3
 
-.PHONY: all build run test unit integration test-asan fuzz bench docs format deps deps-test clean
+.PHONY: all build run test unit integration test-asan fuzz bench docs format deps deps-test clean web test-web
 
 all: build
 
@@ -27,6 +27,7 @@ deps-test:
 # when none exists, and serves on 127.0.0.1:8080 (override with HERALD_* variables or .env).
 run: deps
 	@$(MAKE) --no-print-directory build
+	@scripts/web-build.sh --if-missing || echo "dashboard not built: serving the API only" >&2
 	@./$(BUILD)/herald migrate up
 	@./$(BUILD)/herald keys bootstrap
 	exec ./$(BUILD)/herald serve
@@ -34,7 +35,17 @@ run: deps
 # Every test: C unit tests, then the black-box suite on SQLite and on PostgreSQL.
 test: deps-test
 	@$(MAKE) --no-print-directory build
-	@$(MAKE) --no-print-directory unit integration
+	@$(MAKE) --no-print-directory unit integration test-web
+
+# The dashboard (web/): npm ci when needed, type check, Vite build into web/dist.
+web: deps
+	scripts/web-build.sh
+
+# The dashboard's component tests and end-to-end run (Playwright + Debian chromium against
+# build/herald on SQLite with the fakes); screenshots in build/e2e-screenshots/.
+test-web: deps-test
+	@$(MAKE) --no-print-directory build
+	HERALD_BIN=$(CURDIR)/$(BUILD)/herald scripts/web-test.sh
 
 # The store's unit tests run on SQLite and on a private PostgreSQL that with-pg.sh starts.
 unit:

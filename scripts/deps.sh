@@ -5,10 +5,10 @@ set -euo pipefail
 
 run_pkgs=(build-essential cmake pkg-config libmicrohttpd-dev libjansson-dev libsqlite3-dev
           libpq-dev libssl-dev zlib1g-dev libcurl4-openssl-dev postgresql-client
-          libxml2-dev libopendkim-dev)
+          libxml2-dev libopendkim-dev nodejs npm)
 test_pkgs=(libcmocka-dev postgresql python3-pytest python3-requests clang libclang-rt-14-dev
            wrk prometheus openssl curl sqlite3 procps python3-aiosmtpd python3-dkim postfix
-           python3-pytest-xdist)
+           python3-pytest-xdist chromium)
 
 pkgs=("${run_pkgs[@]}")
 if [ "${1:-run}" = "test" ]; then
@@ -17,6 +17,10 @@ fi
 
 missing=()
 for p in "${pkgs[@]}"; do
+    # NodeSource's nodejs ships npm itself (and conflicts with Debian's npm package).
+    if [ "$p" = npm ] && command -v npm >/dev/null 2>&1; then
+        continue
+    fi
     if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
         missing+=("$p")
     fi
