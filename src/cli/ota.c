@@ -118,6 +118,8 @@ enum herald_err cli_ota_start(struct app *app)
         cli_error("cannot read or create HERALD_OTA_SECRET_FILE", rc);
         return rc;
     }
+    ota_channels_allow_insecure(app->ota_channels,
+                                strcmp(app->cfg.allow_insecure_upstream, "true") == 0);
     struct ota_pull_opts po = {
         .st = app->store,
         .chs = app->ota_channels,

@@ -229,6 +229,9 @@ static void test_domain(void **state)
                                    .password = "secret-1"};
     struct ota_channel_view v;
     struct herald_error err = {0};
+    assert_int_equal(ota_channels_create(chs, &in, &v, &err), HERALD_ERR_INVALID);
+    assert_string_equal(err.field, "baseUrl"); /* http:// refused by default */
+    ota_channels_allow_insecure(chs, true);
     assert_int_equal(ota_channels_create(chs, &in, &v, &err), HERALD_OK);
     int64_t id = v.ch.id;
     assert_string_equal(v.ch.password, "secret-1");
@@ -290,6 +293,7 @@ static void test_domain(void **state)
     char other[600];
     snprintf(other, sizeof(other), "%s.other", key_path);
     assert_int_equal(ota_channels_open(st, key_path, &chs), HERALD_OK);
+    ota_channels_allow_insecure(chs, true);
     in.name = "second";
     assert_int_equal(ota_channels_create(chs, &in, &v, &err), HERALD_OK);
     ota_channels_close(chs);
