@@ -65,8 +65,9 @@ static struct ota_send_opts send_opts(struct pull_state *s)
                                   .stop_arg = s->ctx};
 }
 
-/* Stores msg, then acknowledges it. */
-static int ingest_and_ack(struct pull_state *s, size_t q, struct ota_res_message *msg)
+/* Stores msg, then acknowledges it (answer: the reply it came in, for a dead letter). */
+static int ingest_and_ack(struct pull_state *s, size_t q, struct ota_res_message *msg,
+                          struct ota_reply *answer)
 {
     struct ota_reservations *res = *s->p->o.reservations;
     if (!res) {
@@ -82,7 +83,7 @@ static int ingest_and_ack(struct pull_state *s, size_t q, struct ota_res_message
         snprintf(s->error, sizeof(s->error), "%s: cannot store the reservations: %s",
                  s->conn->queues[q], herald_error_message(&err));
         free(results);
-        return rc == HERALD_ERR_INVALID ? parse_failed(s, s->conn->queues[q], &err, NULL) : rc;
+        return rc == HERALD_ERR_INVALID ? parse_failed(s, s->conn->queues[q], &err, answer) : rc;
     }
     for (size_t i = 0; i < msg->n; i++)
         results[i].duplicate ? s->duplicates++ : s->stored++;
@@ -132,7 +133,7 @@ static int pull_queue(struct pull_state *s, size_t q)
         rc = parse_failed(s, queue, &err, &reply);
     } else {
         s->fetched += (int64_t)msg.n;
-        rc = msg.n ? ingest_and_ack(s, q, &msg) : HERALD_OK;
+        rc = msg.n ? ingest_and_ack(s, q, &msg, &reply) : HERALD_OK;
     }
     ota_res_message_free(&msg);
     ota_reply_free(&reply);
