@@ -38,6 +38,20 @@ static void silent_error(void *user, xmlErrorPtr e)
         fl->line = e->line > 0 ? e->line : -1;
 }
 
+/* The thread's own handlers, for errors raised outside the parser context (encoding
+ * conversion, I/O): libxml2 would print them, with input bytes, on stderr. */
+static void silent_generic(void *ctx, const char *msg, ...)
+{
+    (void)ctx;
+    (void)msg;
+}
+
+static void silent_structured(void *ctx, xmlErrorPtr e)
+{
+    (void)ctx;
+    (void)e;
+}
+
 /* A DOCTYPE: stop before any declaration inside it is read. */
 static void refuse_subset(void *user, const xmlChar *name, const xmlChar *ext, const xmlChar *sys)
 {
@@ -144,7 +158,16 @@ static enum herald_err run_parse(const char *data, size_t len, xmlDoc **out,
     if (!ctxt)
         return herald_error_set(err, HERALD_ERR_NOMEM, NULL, NULL);
     int opts = XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING | XML_PARSE_NOCDATA;
+    /* libxml2 keeps these per thread: silence them for this parse, then put them back. */
+    xmlGenericErrorFunc old_generic = xmlGenericError;
+    void *old_generic_ctx = xmlGenericErrorContext;
+    xmlStructuredErrorFunc old_structured = xmlStructuredError;
+    void *old_structured_ctx = xmlStructuredErrorContext;
+    xmlSetGenericErrorFunc(NULL, silent_generic);
+    xmlSetStructuredErrorFunc(NULL, silent_structured);
     xmlDoc *doc = xmlCtxtReadMemory(ctxt, data, (int)len, NULL, NULL, opts);
+    xmlSetGenericErrorFunc(old_generic_ctx, old_generic);
+    xmlSetStructuredErrorFunc(old_structured_ctx, old_structured);
     bool ok = doc && ctxt->wellFormed && !fl.doctype && !doc->intSubset && !doc->extSubset;
     xmlFreeParserCtxt(ctxt);
     if (!ok) {

@@ -3,6 +3,8 @@
  * refused, ids and statuses picked by the documented rules, stable revision keys. */
 #include "unit.h"
 
+#include <unistd.h>
+
 #include "ota/res_parse_internal.h"
 #include "ota/reservations.h"
 #include "ota/xml.h"
@@ -95,6 +97,40 @@ static void test_xml_limits(void **state)
     assert_int_equal(ota_xml_parse(u16, 2 * n + 2, NULL, &d, &err), HERALD_ERR_XML_INVALID);
     assert_null(strstr(err.message, "x"));
     free(u16);
+}
+
+/* libxml2 says nothing on stderr, whatever the input: its messages quote input bytes. */
+static void test_xml_silent(void **state)
+{
+    (void)state;
+    char dir[256], path[300];
+    unit_tmpdir(dir, sizeof(dir));
+    snprintf(path, sizeof(path), "%s/stderr", dir);
+    fflush(stderr);
+    int saved = dup(2);
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    dup2(fileno(f), 2);
+    const char *inputs[] = {
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?><a>4111111111111111\xff\xfe</a>",
+        "<?xml version=\"1.0\" encoding=\"ISO-2022-JP\"?><a>4111111111111111\x1b$B\xff</a>",
+        "<?xml version=\"1.0\" encoding=\"x-none\"?><a>4111111111111111</a>",
+        "<a><b>4111111111111111</a>",
+        "<a>&undefined4111111111111111;</a>",
+    };
+    for (size_t i = 0; i < sizeof(inputs) / sizeof(inputs[0]); i++) {
+        struct ota_xml_doc *d = NULL;
+        struct herald_error err = {0};
+        assert_int_equal(ota_xml_parse(inputs[i], strlen(inputs[i]), NULL, &d, &err),
+                         HERALD_ERR_XML_INVALID);
+        assert_null(strstr(err.message, "4111"));
+    }
+    fflush(stderr);
+    dup2(saved, 2);
+    close(saved);
+    fseek(f, 0, SEEK_END);
+    assert_int_equal(ftell(f), 0);
+    fclose(f);
 }
 
 static void test_rs_writer(void **state)
@@ -456,19 +492,13 @@ static void test_revision_key_stable(void **state)
 int main(void)
 {
     const struct CMUnitTest checks[] = {
-        cmocka_unit_test(test_xml_reader),
-        cmocka_unit_test(test_xml_soap),
-        cmocka_unit_test(test_xml_limits),
-        cmocka_unit_test(test_rs_writer),
-        cmocka_unit_test(test_mask_and_decimals),
-        cmocka_unit_test(test_booking_new),
-        cmocka_unit_test(test_booking_modify_cancel),
-        cmocka_unit_test(test_siteminder),
-        cmocka_unit_test(test_alpinebits),
-        cmocka_unit_test(test_cancel_and_expedia),
-        cmocka_unit_test(test_hostile),
-        cmocka_unit_test(test_reservation_ids),
-        cmocka_unit_test(test_revision_key_stable),
+        cmocka_unit_test(test_xml_reader),         cmocka_unit_test(test_xml_soap),
+        cmocka_unit_test(test_xml_limits),         cmocka_unit_test(test_xml_silent),
+        cmocka_unit_test(test_rs_writer),          cmocka_unit_test(test_mask_and_decimals),
+        cmocka_unit_test(test_booking_new),        cmocka_unit_test(test_booking_modify_cancel),
+        cmocka_unit_test(test_siteminder),         cmocka_unit_test(test_alpinebits),
+        cmocka_unit_test(test_cancel_and_expedia), cmocka_unit_test(test_hostile),
+        cmocka_unit_test(test_reservation_ids),    cmocka_unit_test(test_revision_key_stable),
     };
     return cmocka_run_group_tests_name("ota xml and parse", checks, NULL, NULL);
 }
