@@ -11,10 +11,12 @@
 
 #include "events/key.h"
 #include "ota/reservations_internal.h"
+#include "ota/xml.h"
 #include "store/ota_reservations.h"
 
 enum herald_err ota_reservations_open(struct store *st, struct ota_reservations **out)
 {
+    ota_xml_init(); /* at start-up, before the server's threads */
     *out = calloc(1, sizeof(**out));
     if (!*out)
         return HERALD_ERR_NOMEM;

@@ -23,6 +23,11 @@ static void init_libxml(void)
     xmlInitParser();
 }
 
+void ota_xml_init(void)
+{
+    pthread_once(&init_once, init_libxml);
+}
+
 /* What the SAX hooks saw; hung off ctxt->_private. */
 struct parse_flags {
     bool doctype;
@@ -198,7 +203,7 @@ enum herald_err ota_xml_parse(const char *data, size_t len, const struct ota_xml
     if (has_bytes(data, len, "<!DOCTYPE") || has_bytes(data, len, "<!ENTITY"))
         return herald_error_set(err, HERALD_ERR_XML_INVALID, "body",
                                 "DOCTYPE and entity declarations are not accepted");
-    pthread_once(&init_once, init_libxml);
+    ota_xml_init();
     xmlDoc *doc = NULL;
     enum herald_err rc = run_parse(data, len, &doc, err);
     if (rc)
