@@ -247,6 +247,47 @@ static void test_ingest_batch_rules(void **state)
     store_close(st);
 }
 
+/* A bare OTA_CancelRQ (no stay, no guest address): the summary keeps its stay and guest, and
+ * the cancellation's event goes to the guest the reservation already had. */
+static void test_bare_cancellation(void **state)
+{
+    (void)state;
+    struct store *st = open_store();
+    assert_int_equal(store_run_tx(st, wipe, NULL), HERALD_OK);
+    struct ota_reservations *r;
+    assert_int_equal(ota_reservations_open(st, &r), HERALD_OK);
+    struct ota_channel ch = {.id = 4, .hotel_code = "8812345"};
+    struct ota_ingest_result res[2];
+    ingest_fixture(r, &ch, "booking_resnotif.xml", HERALD_OK, res, 2);
+    int64_t id = res[0].reservation_id;
+    const char *cancel = "<OTA_CancelRQ xmlns='http://www.opentravel.org/OTA/2003/05' "
+                         "CancelType='Cancel'><UniqueID Type='14' ID='4105532919'/>"
+                         "<Verification><PersonName><Surname>Lindqvist</Surname></PersonName>"
+                         "<TPA_Extensions><BasicPropertyInfo HotelCode='8812345'/>"
+                         "</TPA_Extensions></Verification></OTA_CancelRQ>";
+    struct ota_res_message m;
+    struct herald_error err = {0};
+    assert_int_equal(ota_res_parse(cancel, strlen(cancel), 0, &m, &err), HERALD_OK);
+    assert_string_equal(m.items[0].guest.email, "");
+    assert_int_equal(ota_reservations_ingest(r, &ch, m.items, 1, 1800000000000, res, &err),
+                     HERALD_OK);
+    assert_int_equal(res[0].reservation_id, id);
+    ota_res_message_free(&m);
+    json_t *o = NULL;
+    assert_int_equal(ota_reservations_get(r, id, &o, &err), HERALD_OK);
+    assert_string_equal(json_string_value(json_object_get(o, "status")), "cancel");
+    assert_string_equal(json_string_value(json_object_get(o, "arrival")), "2027-03-14");
+    assert_string_equal(json_string_value(json_object_get(o, "guestEmail")),
+                        "ilindq.683201@guest.booking.com");
+    json_t *last = json_array_get(json_object_get(o, "revisions"), 1);
+    assert_string_equal(json_string_value(json_object_get(last, "message")), "OTA_CancelRQ");
+    assert_true(json_is_null(json_object_get(json_object_get(last, "guest"), "email")));
+    json_decref(o);
+    assert_int_equal(count_events(st), 2);
+    ota_reservations_close(r);
+    store_close(st);
+}
+
 /* The SQLite files (database and WAL) never hold the card numbers of the fixtures. */
 static void test_no_card_on_disk(void **state)
 {
@@ -318,6 +359,7 @@ int main(void)
     const struct CMUnitTest checks[] = {
         cmocka_unit_test_setup(test_ingest, setup_sqlite),
         cmocka_unit_test_setup(test_ingest_batch_rules, setup_sqlite),
+        cmocka_unit_test_setup(test_bare_cancellation, setup_sqlite),
         cmocka_unit_test_setup(test_no_card_on_disk, setup_sqlite),
     };
     int failed = cmocka_run_group_tests_name("ota ingest", checks, NULL, NULL);
@@ -326,6 +368,7 @@ int main(void)
         const struct CMUnitTest on_postgres[] = {
             cmocka_unit_test_setup(test_ingest, setup_postgres),
             cmocka_unit_test_setup(test_ingest_batch_rules, setup_postgres),
+            cmocka_unit_test_setup(test_bare_cancellation, setup_postgres),
         };
         failed += cmocka_run_group_tests_name("ota ingest on postgres", on_postgres, NULL, NULL);
     }
