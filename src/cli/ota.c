@@ -10,6 +10,7 @@
 #include "cli/cli.h"
 #include "ota/channels.h"
 #include "ota/pull.h"
+#include "ota/xml.h"
 #include "store/store.h"
 
 static const char ota_help[] =
@@ -97,6 +98,7 @@ int cli_ota(struct app *app, int argc, char **argv)
         }
     }
     struct ota_channels *chs = NULL;
+    ota_xml_init();
     if (cli_open_store(app, &app->store))
         return 2;
     int rc = ota_channels_open(app->store, app->cfg.ota_secret_file, &chs);
