@@ -53,26 +53,28 @@ static const char *ack_status(enum ota_res_status s)
 }
 
 static enum herald_err report_item(const struct ota_reservation *r,
-                                   const struct ota_ingest_result *res, bool cancel_type_15,
-                                   const char *herald_id_type, struct buf *out)
+                                   const struct ota_ingest_result *res,
+                                   const struct ota_report_style *style, struct buf *out)
 {
-    int rc = buf_printf(out, "<HotelReservation ResStatus=\"%s\"><UniqueID Type=\"%s\" ID=\"",
-                        ack_status(r->status),
-                        cancel_type_15 && r->status == OTA_RES_CANCEL ? "15" : "14");
+    bool cancel = r->status == OTA_RES_CANCEL;
+    int rc =
+        style->alpinebits
+            ? buf_printf(out, "<HotelReservation><UniqueID Type=\"%s\" ID=\"", cancel ? "15" : "14")
+            : buf_printf(out, "<HotelReservation ResStatus=\"%s\"><UniqueID Type=\"14\" ID=\"",
+                         ack_status(r->status));
     rc = rc ? rc : ota_xml_escape(out, r->res_id);
     rc = rc ? rc : buf_append_str(out, "\"/>");
-    if (!rc && herald_id_type)
+    if (!rc && !style->alpinebits && style->herald_id_type)
         rc = buf_printf(out,
                         "<ResGlobalInfo><HotelReservationIDs><HotelReservationID ResID_Type=\"%s\" "
                         "ResID_Value=\"%lld\"/></HotelReservationIDs></ResGlobalInfo>",
-                        herald_id_type, (long long)res->reservation_id);
+                        style->herald_id_type, (long long)res->reservation_id);
     return rc ? rc : buf_append_str(out, "</HotelReservation>");
 }
 
 enum herald_err ota_build_notif_report(const struct ota_res_message *msg,
-                                       const struct ota_ingest_result *results, const char *version,
-                                       bool cancel_type_15, const char *herald_id_type,
-                                       struct buf *out)
+                                       const struct ota_ingest_result *results,
+                                       const struct ota_report_style *style, struct buf *out)
 {
     char ts[32], echo[32];
     ota_timestamp(ts);
@@ -82,9 +84,9 @@ enum herald_err ota_build_notif_report(const struct ota_res_message *msg,
                    "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<OTA_NotifReportRQ xmlns=\"" OTA_NS
                    "\" Version=\"%s\" EchoToken=\"%s\" TimeStamp=\"%s\"><Success/>"
                    "<NotifDetails><HotelNotifReport><HotelReservations>",
-                   version, echo, ts);
+                   style->version, echo, ts);
     for (size_t i = 0; !rc && i < msg->n; i++)
-        rc = report_item(&msg->items[i], &results[i], cancel_type_15, herald_id_type, out);
+        rc = report_item(&msg->items[i], &results[i], style, out);
     return rc ? rc
               : buf_append_str(out, "</HotelReservations></HotelNotifReport></NotifDetails>"
                                     "</OTA_NotifReportRQ>");

@@ -109,7 +109,8 @@ static void test_builders(void **state)
     struct ota_ingest_result results[2] = {{.reservation_id = 41}, {.reservation_id = 42}};
     struct ota_res_message msg = {.items = items, .n = 2};
     buf_reset(&b);
-    assert_int_equal(ota_build_notif_report(&msg, results, "7.000", true, "14", &b), HERALD_OK);
+    struct ota_report_style smx = {"1.0", false, "14"}, ab = {"7.000", true, NULL};
+    assert_int_equal(ota_build_notif_report(&msg, results, &smx, &b), HERALD_OK);
     doc = parse(&b);
     xmlNode *root = ota_xml_body(doc);
     assert_true(ota_xml_is(root, "OTA_NotifReportRQ"));
@@ -122,10 +123,20 @@ static void test_builders(void **state)
     assert_string_equal(v, "R<1>");
     ota_xml_attr(first, "ResStatus", v, sizeof(v));
     assert_string_equal(v, "Book");
-    ota_xml_attr(ota_xml_child(second, "UniqueID"), "Type", v, sizeof(v));
-    assert_string_equal(v, "15");
+    ota_xml_attr(second, "ResStatus", v, sizeof(v));
+    assert_string_equal(v, "Cancel");
     ota_xml_attr(ota_xml_find(second, "HotelReservationID"), "ResID_Value", v, sizeof(v));
     assert_string_equal(v, "42");
+    ota_xml_free(doc);
+    buf_reset(&b); /* AlpineBits: UniqueID only, 15 for the cancellation */
+    assert_int_equal(ota_build_notif_report(&msg, results, &ab, &b), HERALD_OK);
+    doc = parse(&b);
+    list = ota_xml_path(ota_xml_body(doc), "NotifDetails/HotelNotifReport/HotelReservations");
+    second = ota_xml_next(ota_xml_child(list, "HotelReservation"), "HotelReservation");
+    assert_false(ota_xml_has_attr(second, "ResStatus"));
+    assert_null(ota_xml_find(second, "HotelReservationID"));
+    ota_xml_attr(ota_xml_child(second, "UniqueID"), "Type", v, sizeof(v));
+    assert_string_equal(v, "15");
     ota_xml_free(doc);
     buf_free(&b);
 }
