@@ -131,8 +131,9 @@ static enum herald_err check_fault(xmlNode *fault, struct ota_reply *reply)
     return auth ? HERALD_ERR_SIGNATURE : HERALD_ERR_UPSTREAM;
 }
 
-enum herald_err ota_reply_check(struct ota_reply *reply)
+enum herald_err ota_reply_check(struct ota_reply *reply, size_t max_bytes)
 {
+    struct ota_xml_limits lim = {.max_bytes = max_bytes};
     size_t len = reply->len;
     const char *p = reply->body;
     while (len && p && (*p == ' ' || *p == '\n' || *p == '\r' || *p == '\t'))
@@ -141,7 +142,7 @@ enum herald_err ota_reply_check(struct ota_reply *reply)
         return HERALD_OK;
     struct ota_xml_doc *doc = NULL;
     struct herald_error err = {0};
-    if (ota_xml_parse(p, len, NULL, &doc, &err)) {
+    if (ota_xml_parse(p, len, &lim, &doc, &err)) {
         snprintf(reply->error, sizeof(reply->error), "the reply is not XML: %s",
                  herald_error_message(&err));
         return HERALD_ERR_UPSTREAM_MALFORMED;
@@ -156,10 +157,11 @@ enum herald_err ota_reply_check(struct ota_reply *reply)
     return rc;
 }
 
-bool ota_reply_is_empty_batch(const struct ota_reply *reply)
+bool ota_reply_is_empty_batch(const struct ota_reply *reply, size_t max_bytes)
 {
+    struct ota_xml_limits lim = {.max_bytes = max_bytes};
     struct ota_xml_doc *doc = NULL;
-    if (!reply->body || !reply->len || ota_xml_parse(reply->body, reply->len, NULL, &doc, NULL))
+    if (!reply->body || !reply->len || ota_xml_parse(reply->body, reply->len, &lim, &doc, NULL))
         return false;
     xmlNode *root = ota_xml_body(doc);
     bool empty = false;
@@ -173,13 +175,13 @@ bool ota_reply_is_empty_batch(const struct ota_reply *reply)
     return empty;
 }
 
-enum herald_err ota_reply_refine(enum herald_err rc, struct ota_reply *reply)
+enum herald_err ota_reply_refine(enum herald_err rc, struct ota_reply *reply, size_t max_bytes)
 {
     if (rc != HERALD_ERR_UPSTREAM || !reply->body || !reply->len)
         return rc;
     char saved[sizeof(reply->error)];
     memcpy(saved, reply->error, sizeof(saved));
-    if (ota_reply_check(reply) == HERALD_ERR_SIGNATURE)
+    if (ota_reply_check(reply, max_bytes) == HERALD_ERR_SIGNATURE)
         return HERALD_ERR_SIGNATURE;
     memcpy(reply->error, saved, sizeof(saved));
     return rc;

@@ -61,15 +61,16 @@ enum herald_err ota_build_notif_report(const struct ota_res_message *msg,
  * when the error is about authentication (EWT 4, 5, 6, 9; a WS-Security fault), else
  * HERALD_ERR_UPSTREAM, with reply->error set to the error's type, code and short text.
  * HERALD_ERR_UPSTREAM_MALFORMED when a non-empty body is not XML. HERALD_OK otherwise (an
- * empty body included). */
-enum herald_err ota_reply_check(struct ota_reply *reply);
+ * empty body included). max_bytes caps the body read (HERALD_OTA_MAX_MESSAGE_BYTES; 0: the
+ * reader's default). */
+enum herald_err ota_reply_check(struct ota_reply *reply, size_t max_bytes);
 /* True when the reply is a Booking.com-style notification carrying no reservation (an empty
  * queue: OTA_HotelResNotifRQ / OTA_HotelResModifyNotifRQ without items), which ota_res_parse
  * refuses as a push but a pull reads as "nothing new". */
-bool ota_reply_is_empty_batch(const struct ota_reply *reply);
+bool ota_reply_is_empty_batch(const struct ota_reply *reply, size_t max_bytes);
 /* For a failed request whose body explains it: HERALD_ERR_SIGNATURE when the body is an
  * authentication error or WS-Security fault (reply->error then says so), else rc. */
-enum herald_err ota_reply_refine(enum herald_err rc, struct ota_reply *reply);
+enum herald_err ota_reply_refine(enum herald_err rc, struct ota_reply *reply, size_t max_bytes);
 /* "YYYY-MM-DDTHH:MM:SSZ" of now. */
 void ota_timestamp(char out[32]);
 

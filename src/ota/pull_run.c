@@ -93,7 +93,7 @@ static int ingest_and_ack(struct pull_state *s, size_t q, struct ota_res_message
     if (!rc)
         rc = s->conn->ack(s->p->o.chs, &s->view->ch, q, msg, results, &o, &reply);
     if (!rc)
-        rc = ota_reply_check(&reply);
+        rc = ota_reply_check(&reply, s->p->o.max_message_bytes);
     if (!rc)
         s->acknowledged += (int64_t)msg->n;
     else if (rc != HERALD_ERR_CANCELLED) {
@@ -115,13 +115,14 @@ static int pull_queue(struct pull_state *s, size_t q)
     struct ota_send_opts o = send_opts(s);
     s->dead_req = queue;
     int rc = s->conn->fetch(s->p->o.chs, &s->view->ch, q, &o, &reply);
-    rc = rc ? ota_reply_refine(rc, &reply) : ota_reply_check(&reply);
+    size_t max = s->p->o.max_message_bytes;
+    rc = rc ? ota_reply_refine(rc, &reply, max) : ota_reply_check(&reply, max);
     if (rc) {
         rc = request_failed(s, queue, rc, &reply);
         ota_reply_free(&reply);
         return rc;
     }
-    if (ota_reply_is_empty_batch(&reply)) {
+    if (ota_reply_is_empty_batch(&reply, s->p->o.max_message_bytes)) {
         ota_reply_free(&reply);
         return HERALD_OK;
     }

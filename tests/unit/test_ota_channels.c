@@ -144,7 +144,7 @@ static void test_builders(void **state)
 static int check(const char *body)
 {
     struct ota_reply r = {.body = (char *)body, .len = strlen(body)};
-    return ota_reply_check(&r);
+    return ota_reply_check(&r, 0);
 }
 
 static void test_reply_checks(void **state)
@@ -166,12 +166,12 @@ static void test_reply_checks(void **state)
     r.body = fault;
     r.len = strlen(fault);
     strcpy(r.error, "HTTP 500");
-    assert_int_equal(ota_reply_refine(HERALD_ERR_UPSTREAM, &r), HERALD_ERR_SIGNATURE);
+    assert_int_equal(ota_reply_refine(HERALD_ERR_UPSTREAM, &r, 0), HERALD_ERR_SIGNATURE);
     char plain[] = "<error>boom</error>";
     r.body = plain;
     r.len = strlen(plain);
     strcpy(r.error, "HTTP 500");
-    assert_int_equal(ota_reply_refine(HERALD_ERR_UPSTREAM, &r), HERALD_ERR_UPSTREAM);
+    assert_int_equal(ota_reply_refine(HERALD_ERR_UPSTREAM, &r, 0), HERALD_ERR_UPSTREAM);
     assert_string_equal(r.error, "HTTP 500");
     char empty[] = "<OTA_HotelResNotifRQ><HotelReservations/></OTA_HotelResNotifRQ>";
     char one[] = "<OTA_HotelResNotifRQ><HotelReservations><HotelReservation/>"
@@ -180,9 +180,9 @@ static void test_reply_checks(void **state)
     struct ota_reply e = {.body = empty, .len = strlen(empty)};
     struct ota_reply o = {.body = one, .len = strlen(one)};
     struct ota_reply m = {.body = mod, .len = strlen(mod)};
-    assert_true(ota_reply_is_empty_batch(&e));
-    assert_false(ota_reply_is_empty_batch(&o));
-    assert_true(ota_reply_is_empty_batch(&m));
+    assert_true(ota_reply_is_empty_batch(&e, 0));
+    assert_false(ota_reply_is_empty_batch(&o, 0));
+    assert_true(ota_reply_is_empty_batch(&m, 0));
 }
 
 static struct store *open_store(void)
