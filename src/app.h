@@ -16,6 +16,7 @@ struct sync;
 struct mixpanel;
 struct mixpanel_retry;
 struct backup_kind;
+struct ota_push;
 
 struct app {
     struct cfg cfg;
@@ -48,11 +49,14 @@ struct app {
     struct mail_inbound *inbound; /* the bounce listener; NULL when HERALD_BOUNCE_LISTEN is off */
 
     /* hotels: OTA channels, validation and pull (ota/channels.h) */
+    struct ota_channels *ota_channels; /* the channels domain (credentials key, rate limits) */
+    struct ota_pull *ota_pull;         /* the ota_pull kind and this node's pull scheduler */
 
     /* hotels: reservations (ota/reservations.h) */
     struct ota_reservations *ota_reservations; /* ingest, list, get; the revision hook */
 
     /* hotels: push endpoints and webhooks */
+    struct ota_push *ota_push; /* ota/push.h */
 
     /* hotels: rates and availability out */
 

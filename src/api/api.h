@@ -101,12 +101,27 @@ enum http_result api_bounces_post(struct http_request *req, void *ctx);
 enum http_result api_email_stats(struct http_request *req, void *ctx);
 
 /* hotels: OTA channels, validation and pull (ota_channels.c) */
+enum http_result api_ota_channels_create(struct http_request *req, void *ctx);
+enum http_result api_ota_channels_list(struct http_request *req, void *ctx);
+enum http_result api_ota_channels_get(struct http_request *req, void *ctx);
+enum http_result api_ota_channels_update(struct http_request *req, void *ctx);
+enum http_result api_ota_channels_delete(struct http_request *req, void *ctx);
+enum http_result api_ota_channels_validate(struct http_request *req, void *ctx);
+struct ota_validation;
+/* {"channelId","ok","checks":[{"name","result","message","durationMs"}]} (also the CLI's --json).
+ */
+json_t *api_ota_validation_json(const struct ota_validation *v);
 
 /* hotels: reservations (ota_reservations.c) */
 enum http_result api_ota_reservations_list(struct http_request *req, void *ctx);
 enum http_result api_ota_reservations_get(struct http_request *req, void *ctx);
 
 /* hotels: push endpoints and webhooks (ota_push.c) */
+enum http_result api_ota_push(struct http_request *req, void *ctx);
+enum http_result api_ota_webhook(struct http_request *req, void *ctx);
+/* The server's partner_error: errors the HTTP layer answers on /ota/... as OpenTravel RS. */
+bool api_ota_partner_error(struct http_request *req, enum herald_err err, const char *message,
+                           void *ctx);
 
 /* hotels: rates and availability out (ota_updates.c) */
 

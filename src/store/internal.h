@@ -181,6 +181,14 @@ enum store_stmt {
     /* ---- ota_channels.c: OTA channels (encrypted credentials) and their pull cursors ---- */
     STMT_OTA_CHANNELS__BASE = STMT_IMPORTS__END,
 
+    STMT_OTA_CHANNEL_INSERT,
+    STMT_OTA_CHANNEL_UPDATE,
+    STMT_OTA_CHANNEL_DELETE,
+    STMT_OTA_CHANNEL_GET,
+    STMT_OTA_CHANNEL_LIST,
+    STMT_OTA_CHANNEL_DUE,
+    STMT_OTA_CHANNEL_CLAIM_PULL,
+    STMT_OTA_CHANNEL_PULL_RESULT,
     STMT_OTA_CHANNELS__END,
     /* ---- ota_reservations.c: reservations and their revisions ---- */
     STMT_OTA_RESERVATIONS__BASE = STMT_OTA_CHANNELS__END,
@@ -198,7 +206,9 @@ enum store_stmt {
     STMT_OTA_RESERVATIONS__END,
     /* ---- ota_inbound.c: pushed messages and webhook ids already seen ---- */
     STMT_OTA_INBOUND__BASE = STMT_OTA_RESERVATIONS__END,
-
+    STMT_OTA_SEEN_GET,
+    STMT_OTA_SEEN_MARK,
+    STMT_OTA_SEEN_SWEEP,
     STMT_OTA_INBOUND__END,
     /* ---- ota_updates.c: rate and availability intents and the delivery outbox ---- */
     STMT_OTA_UPDATES__BASE = STMT_OTA_INBOUND__END,
