@@ -30,7 +30,7 @@ static const struct {
     {"Booked", OTA_RES_COMMIT},
     {"Confirmed", OTA_RES_COMMIT},
     {"New", OTA_RES_COMMIT},
-    {"Requested", OTA_RES_COMMIT},
+    {"Requested", OTA_RES_RESERVED},
     {"Initiate", OTA_RES_COMMIT},
     {"Modify", OTA_RES_MODIFY},
     {"Modified", OTA_RES_MODIFY},
