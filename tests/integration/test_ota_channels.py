@@ -177,7 +177,8 @@ def test_validate_siteminder_and_cli(make_herald, smx):
     assert checks(body) == {"reachable": "ok", "auth": "ok", "read": "ok"}, body
     posts = smx.records("POST")
     assert posts and posts[-1]["headers"]["SOAPAction"] == '"OTA_ReadRQ"'
-    assert "UsernameToken" in posts[-1]["body"] and 'SelectionType="Undelivered"' in posts[-1]["body"]
+    assert "UsernameToken" in posts[-1]["body"]
+    assert 'SelectionType="Undelivered"' in posts[-1]["body"]
     assert not posts[-1]["headers"]["hasAuthorization"]  # WS-Security only, no Basic
 
     res = h.cli("ota", "validate", check=False)
