@@ -30,7 +30,7 @@ BACKENDS = os.environ.get("BACKENDS", "sqlite,postgres").split(",")
 SCRIPT = os.path.join(HERE, "ota_push.lua")
 HOTEL = "BENCH-HOTEL"
 USER, PASSWORD = "bench", "Bench!Pass-2026"
-ENV = {"HERALD_OTA_PUSH_RATE_LIMIT": "100000000/min", "HERALD_RATE_LIMIT_IP": "100000000/min"}
+ENV = {"HERALD_OTA_PUSH_RATE_LIMIT": "10000000/min", "HERALD_RATE_LIMIT_IP": "10000000/min"}
 
 
 def measured(h, url, script=None, args=(), env=None):

@@ -39,30 +39,42 @@ static void charge_failure(struct http_request *req, struct app *app)
     http_req_take_rate(req, FAIL_BUCKET, &app->cfg.rate_limit_ip, &retry);
 }
 
-static enum http_result reply_answer(struct http_request *req, struct ota_push_answer *ans)
+/* Sets the reply (the body is copied); the answer stays the caller's. */
+static void reply_answer(struct http_request *req, const struct ota_push_answer *ans)
 {
     if (ans->status == 503)
         http_reply_header(req, "Retry-After", "1");
     if (ans->status == 401)
         http_reply_header(req, "WWW-Authenticate", "Basic realm=\"herald-ota\"");
     http_reply_raw(req, ans->status, ans->content_type, ans->body.data, ans->body.len);
-    ota_push_answer_free(ans);
-    return HTTP_REPLIED;
 }
 
-static void log_push(struct http_request *req, const struct ota_push_request *rq,
+static void log_push(struct http_request *req, const char *channel, const char *message,
                      const struct ota_push_answer *ans)
 {
     if (ans->err)
         log_info("ota push refused",
                  json_pack("{s:s, s:s?, s:s?, s:i, s:s, s:s}", "request_id", http_req_id(req),
-                           "channel", rq->channel_id, "message", rq->message, "status", ans->status,
-                           "error", herald_err_code(ans->err), "reason", ans->reason));
+                           "channel", channel, "message", message, "status", ans->status, "error",
+                           herald_err_code(ans->err), "reason", ans->reason));
     else
         log_info("ota push stored",
                  json_pack("{s:s, s:s?, s:s?, s:I, s:I}", "request_id", http_req_id(req), "channel",
-                           rq->channel_id, "message", rq->message, "stored",
-                           (json_int_t)ans->stored, "duplicates", (json_int_t)ans->duplicates));
+                           channel, "message", message, "stored", (json_int_t)ans->stored,
+                           "duplicates", (json_int_t)ans->duplicates));
+}
+
+/* The writer ingested a push: answer it from there and let the server send the reply. */
+static void push_done(void *arg, enum herald_err rc, struct ota_push_answer *ans)
+{
+    struct http_request *req = arg;
+    if (rc) {
+        http_reply_error(req, rc, NULL, NULL);
+    } else {
+        log_push(req, http_req_param(req, "channelId"), http_req_param(req, "message"), ans);
+        reply_answer(req, ans);
+    }
+    http_req_resume(req);
 }
 
 enum http_result api_ota_push(struct http_request *req, void *ctx)
@@ -73,21 +85,26 @@ enum http_result api_ota_push(struct http_request *req, void *ctx)
     fill_request(req, &rq);
     int64_t now = clock_now_ms();
     enum herald_err rc;
+    bool pending = false;
     if (!failures_left(req, app)) {
         http_reply_header(req, "Retry-After", "60");
         rc = ota_push_refusal(rq.message, rq.content_type, HERALD_ERR_RATE_LIMITED,
                               "too many failed authentications from this address", now, &ans);
     } else {
-        rc = ota_push_message(app->ota_push, &rq, now, &ans);
+        rc = ota_push_message(app->ota_push, &rq, now, &ans, push_done, req, &pending);
     }
+    if (pending)
+        return HTTP_SUSPENDED;
     if (rc) {
         ota_push_answer_free(&ans);
         return api_fail(req, rc);
     }
     if (ans.auth_failed)
         charge_failure(req, app);
-    log_push(req, &rq, &ans);
-    return reply_answer(req, &ans);
+    log_push(req, rq.channel_id, rq.message, &ans);
+    reply_answer(req, &ans);
+    ota_push_answer_free(&ans);
+    return HTTP_REPLIED;
 }
 
 enum http_result api_ota_webhook(struct http_request *req, void *ctx)

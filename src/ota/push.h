@@ -69,11 +69,19 @@ struct ota_push_answer {
 };
 void ota_push_answer_free(struct ota_push_answer *a);
 
+/* Called on the writer thread with the answer of a push handed to it (ans valid during the
+ * call only; rc HERALD_ERR_NOMEM when no answer could be written). */
+typedef void (*ota_push_done_fn)(void *arg, enum herald_err rc, struct ota_push_answer *ans);
+
 /* An OTA push: authenticates, parses, checks the message against its endpoint and the
- * channel's hotel code, ingests, and writes the RS into *ans. Returns HERALD_OK whenever *ans
- * holds an answer (errors included: they are in the RS), HERALD_ERR_NOMEM otherwise. */
+ * channel's hotel code, ingests, and writes the RS. With done NULL the ingestion runs here;
+ * otherwise an accepted message is handed to the writer thread, which ingests it with the other
+ * pushes waiting (group commit): *pending is then true, *ans is empty and done() answers later.
+ * Returns HERALD_OK whenever the answer is (or will be) written, errors included, as they are
+ * in the RS; HERALD_ERR_NOMEM otherwise. */
 enum herald_err ota_push_message(struct ota_push *p, const struct ota_push_request *rq,
-                                 int64_t now_ms, struct ota_push_answer *ans);
+                                 int64_t now_ms, struct ota_push_answer *ans, ota_push_done_fn done,
+                                 void *arg, bool *pending);
 
 /* What a webhook did. */
 struct ota_webhook_result {

@@ -258,3 +258,27 @@ def test_refusals_answer_in_the_request_envelope(make_herald, soap):
     ns, root = ota.rs_root(r.text)
     assert ns == (ota.SOAP11_NS if soap == "1.1" else ota.SOAP12_NS)
     assert root.tag == "{%s}OTA_HotelResNotifRS" % ota.OTA_NS
+
+
+def test_concurrent_pushes_share_transactions(make_herald):
+    """64 pushes at once (the writer batches them): distinct reservations each get their own
+    id, re-deliveries of one revision racing each other store it once and all get its id."""
+    import concurrent.futures
+    h = _serve(make_herald)
+    c = _channel(h)
+    same = ota.res_notif(HOTEL, "RACE-0")
+    bodies = [ota.res_notif(HOTEL, f"RACE-{i}") for i in range(1, 49)] + [same] * 16
+
+    def push(body):
+        client = ota.PushClient(h, c.channel_id, "pushuser", PASSWORD)
+        return client.post("OTA_HotelResNotifRQ", body)
+
+    with concurrent.futures.ThreadPoolExecutor(64) as pool:
+        answers = list(pool.map(push, bodies))
+    for r in answers:
+        _success(r, "OTA_HotelResNotifRS")
+    ids = [_herald_id(r.text) for r in answers]
+    assert len(set(ids[:48])) == 48 and len(set(ids[48:])) == 1
+    got = {x["resId"]: x for x in _reservations(h)}
+    assert len(got) == 49 and got["RACE-0"]["revisionCount"] == 1
+    assert got["RACE-0"]["id"] == ids[48]

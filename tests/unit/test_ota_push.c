@@ -5,6 +5,10 @@
 
 #include "ota/push.h"
 #include "ota/webhooks.h"
+#include "store/internal.h"
+#include "store/ota_inbound.h"
+
+static char db_url[1200];
 
 #define SECRET "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 #define MSG_ID "msg_p5jXN8AQM9LWM0D4loKWxJek"
@@ -204,13 +208,108 @@ static void test_json_refusals(void **state)
     ota_webhook_message_free(&msg);
 }
 
+/* ---------------------------------------------------------------- the seen-id store */
+
+static int seen_fn(struct store_conn *c, void *arg)
+{
+    (void)arg;
+    assert_int_equal(store_exec(c, "DELETE FROM ota_inbound_seen; DELETE FROM ota_channels; "
+                                   "INSERT INTO ota_channels (id, name, type, mode, hotel_code, "
+                                   "created_at_ms, updated_at_ms) VALUES (1, 'a', 'generic', "
+                                   "'push', 'H1', 0, 0), (2, 'b', 'generic', 'push', 'H2', 0, 0)"),
+                     HERALD_OK);
+    bool fresh = false, seen = true;
+    assert_int_equal(store_ota_seen_mark(c, 1, "webhook", "msg_1", 1000, 2000, &fresh), 0);
+    assert_true(fresh);
+    assert_int_equal(store_ota_seen_mark(c, 1, "webhook", "msg_1", 1500, 2500, &fresh), 0);
+    assert_false(fresh); /* a repeat before expiry */
+    assert_int_equal(store_ota_seen_get(c, 1, "webhook", "msg_1", 1999, &seen), 0);
+    assert_true(seen);
+    assert_int_equal(store_ota_seen_get(c, 1, "webhook", "msg_1", 2000, &seen), 0);
+    assert_false(seen); /* expired */
+    assert_int_equal(store_ota_seen_mark(c, 1, "webhook", "msg_1", 2000, 3000, &fresh), 0);
+    assert_true(fresh); /* an expired row is renewed */
+    assert_int_equal(store_ota_seen_mark(c, 2, "webhook", "msg_1", 2000, 3000, &fresh), 0);
+    assert_true(fresh); /* ids are per channel */
+    assert_int_equal(store_ota_seen_mark(c, 1, "wsse_nonce", "msg_1", 2000, 3000, &fresh), 0);
+    assert_true(fresh); /* and per kind */
+    assert_int_equal(store_ota_seen_mark(c, 1, "wsse_nonce", "n2", 2000, 9000, &fresh), 0);
+    int64_t deleted = -1;
+    assert_int_equal(store_ota_seen_sweep(c, 3000, 2, &deleted), 0);
+    assert_int_equal(deleted, 2); /* bounded batch */
+    assert_int_equal(store_ota_seen_sweep(c, 3000, 100, &deleted), 0);
+    assert_int_equal(deleted, 1);
+    assert_int_equal(store_ota_seen_get(c, 1, "wsse_nonce", "n2", 3000, &seen), 0);
+    assert_true(seen);
+    /* deleting the channel takes its ids along */
+    assert_int_equal(store_exec(c, "DELETE FROM ota_channels WHERE id = 1"), HERALD_OK);
+    assert_int_equal(store_ota_seen_get(c, 1, "wsse_nonce", "n2", 3000, &seen), 0);
+    assert_false(seen);
+    return HERALD_ERR_CONFLICT; /* roll back: leave the database as it was */
+}
+
+static void test_seen_store(void **state)
+{
+    (void)state;
+    struct store_opts opts = {db_url, 1, 2, false};
+    struct store *st;
+    assert_int_equal(store_open(&opts, &st), HERALD_OK);
+    int applied;
+    assert_int_equal(store_migrate_up(st, &applied), HERALD_OK);
+    assert_int_equal(store_run_tx(st, seen_fn, NULL), HERALD_ERR_CONFLICT);
+    store_close(st);
+}
+
+static int setup_sqlite(void **state)
+{
+    (void)state;
+    char dir[512];
+    unit_tmpdir(dir, sizeof(dir));
+    snprintf(db_url, sizeof(db_url), "sqlite:%s/push.db", dir);
+    return 0;
+}
+
+static int make_db(struct store_conn *c, void *arg)
+{
+    (void)arg;
+    int rc = store_exec(c, "DROP DATABASE IF EXISTS herald_unit_otapush");
+    return rc ? rc : store_exec(c, "CREATE DATABASE herald_unit_otapush");
+}
+
+static int setup_postgres(void **state)
+{
+    (void)state;
+    const char *pg = getenv("HERALD_TEST_PG_URL");
+    struct store_opts opts = {pg, 1, 1, false};
+    struct store *st;
+    assert_int_equal(store_open(&opts, &st), HERALD_OK);
+    assert_int_equal(store_run_plain(st, make_db, NULL), HERALD_OK);
+    store_close(st);
+    const char *slash = strrchr(pg, '/');
+    snprintf(db_url, sizeof(db_url), "%.*s/herald_unit_otapush", (int)(slash - pg), pg);
+    return 0;
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_spec_vector),         cmocka_unit_test(test_several_signatures),
-        cmocka_unit_test(test_tampering),           cmocka_unit_test(test_tolerance_and_headers),
-        cmocka_unit_test(test_b64_and_wsse_digest), cmocka_unit_test(test_json_event),
+        cmocka_unit_test(test_spec_vector),
+        cmocka_unit_test(test_several_signatures),
+        cmocka_unit_test(test_tampering),
+        cmocka_unit_test(test_tolerance_and_headers),
+        cmocka_unit_test(test_b64_and_wsse_digest),
+        cmocka_unit_test(test_json_event),
         cmocka_unit_test(test_json_refusals),
+        cmocka_unit_test_setup(test_seen_store, setup_sqlite),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    int failed = cmocka_run_group_tests_name("ota push", tests, NULL, NULL);
+    const char *pg = getenv("HERALD_TEST_PG_URL");
+    if (pg && *pg) {
+        const struct CMUnitTest on_postgres[] = {
+            cmocka_unit_test_setup(test_seen_store, setup_postgres),
+        };
+        failed +=
+            cmocka_run_group_tests_name("ota push store on postgres", on_postgres, NULL, NULL);
+    }
+    return failed;
 }
