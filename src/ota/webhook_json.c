@@ -126,7 +126,7 @@ static enum herald_err parse_rooms(json_t *data, struct ota_reservation *res,
         return HERALD_ERR_NOMEM;
     res->nrooms = n;
     for (size_t i = 0; i < n; i++) {
-        char path[32];
+        char path[48];
         snprintf(path, sizeof(path), "data.rooms[%zu]", i);
         struct ota_room_stay *room = &res->rooms[i];
         enum herald_err rc = parse_room(json_array_get(rooms, i), path, room, err);
