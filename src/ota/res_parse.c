@@ -30,7 +30,7 @@ static const struct {
     {"Booked", OTA_RES_COMMIT},
     {"Confirmed", OTA_RES_COMMIT},
     {"New", OTA_RES_COMMIT},
-    {"Requested", OTA_RES_COMMIT},
+    {"Requested", OTA_RES_RESERVED},
     {"Initiate", OTA_RES_COMMIT},
     {"Modify", OTA_RES_MODIFY},
     {"Modified", OTA_RES_MODIFY},
@@ -86,36 +86,39 @@ static enum ota_res_status pick_status(const xmlNode *el, enum ota_msg_kind kind
     return kind == OTA_MSG_RES_MODIFY_NOTIF ? OTA_RES_MODIFY : OTA_RES_COMMIT;
 }
 
-/* The channel's reservation id: UniqueID Type 14 (reservation) or 15 (its cancellation), then
- * HotelReservationID ResID_Type 14, then any other id that is not ours (type 3) nor a message
- * id (type 16). */
-static bool pick_res_id(const xmlNode *el, char *out, size_t cap)
+/* Types that never name the channel's reservation: 3 (Herald's own), 13 (an internet broker
+ * or campaign, AlpineBits), 16 (a message id). */
+static bool foreign_type(const char *type)
+{
+    return strcmp(type, "3") == 0 || strcmp(type, "13") == 0 || strcmp(type, "16") == 0;
+}
+
+/* The first id among `list`'s `item` elements whose type attribute is `want` (NULL: any type
+ * but a foreign one). */
+static bool id_of_type(const xmlNode *list, const char *item, const char *type_attr,
+                       const char *id_attr, const char *want, char *out, size_t cap)
 {
     char type[8];
-    for (xmlNode *u = ota_xml_child(el, "UniqueID"); u; u = ota_xml_next(u, "UniqueID")) {
-        ota_xml_attr(u, "Type", type, sizeof(type));
-        if ((strcmp(type, "14") == 0 || strcmp(type, "15") == 0) &&
-            ota_xml_attr(u, "ID", out, cap) && *out)
-            return true;
-    }
-    const xmlNode *ids = ota_xml_path(el, "ResGlobalInfo/HotelReservationIDs");
-    const char *pass_types[] = {"14", NULL};
-    for (int pass = 0; pass < 2; pass++)
-        for (xmlNode *h = ota_xml_child(ids, "HotelReservationID"); h;
-             h = ota_xml_next(h, "HotelReservationID")) {
-            ota_xml_attr(h, "ResID_Type", type, sizeof(type));
-            bool match = pass_types[pass] ? strcmp(type, "14") == 0
-                                          : strcmp(type, "3") != 0 && strcmp(type, "16") != 0;
-            if (match && ota_xml_attr(h, "ResID_Value", out, cap) && *out)
-                return true;
-        }
-    for (xmlNode *u = ota_xml_child(el, "UniqueID"); u; u = ota_xml_next(u, "UniqueID")) {
-        ota_xml_attr(u, "Type", type, sizeof(type));
-        if (strcmp(type, "16") != 0 && strcmp(type, "3") != 0 && ota_xml_attr(u, "ID", out, cap) &&
-            *out)
+    for (xmlNode *u = ota_xml_child(list, item); u; u = ota_xml_next(u, item)) {
+        ota_xml_attr(u, type_attr, type, sizeof(type));
+        bool match = want ? strcmp(type, want) == 0 : !foreign_type(type);
+        if (match && ota_xml_attr(u, id_attr, out, cap) && *out)
             return true;
     }
     return false;
+}
+
+/* The channel's reservation id: UniqueID Type 14 (reservation), then 15 (AlpineBits: the
+ * cancellation of that reservation, same id), then HotelReservationID ResID_Type 14, then any
+ * other HotelReservationID or UniqueID of a type that is not foreign. */
+static bool pick_res_id(const xmlNode *el, char *out, size_t cap)
+{
+    const xmlNode *ids = ota_xml_path(el, "ResGlobalInfo/HotelReservationIDs");
+    return id_of_type(el, "UniqueID", "Type", "ID", "14", out, cap) ||
+           id_of_type(el, "UniqueID", "Type", "ID", "15", out, cap) ||
+           id_of_type(ids, "HotelReservationID", "ResID_Type", "ResID_Value", "14", out, cap) ||
+           id_of_type(ids, "HotelReservationID", "ResID_Type", "ResID_Value", NULL, out, cap) ||
+           id_of_type(el, "UniqueID", "Type", "ID", NULL, out, cap);
 }
 
 static void pick_hotel_code(const xmlNode *el, char *out, size_t cap)
@@ -224,6 +227,7 @@ enum herald_err ota_parse_reservation(const xmlNode *el, enum ota_msg_kind kind,
     if (!r->nrooms) /* OTA_CancelRQ: the stay is in Verification */
         stay_from_verification(el, r);
     pick_booking_channel(el, r->booking_channel, sizeof(r->booking_channel));
+    ota_mask_card_runs(r->booking_channel);
     ota_parse_guest(el, &r->guest);
     rc = collect_comments(el, &r->comments);
     if (rc)

@@ -11,10 +11,12 @@
 
 #include "events/key.h"
 #include "ota/reservations_internal.h"
+#include "ota/xml.h"
 #include "store/ota_reservations.h"
 
 enum herald_err ota_reservations_open(struct store *st, struct ota_reservations **out)
 {
+    ota_xml_init(); /* at start-up, before the server's threads */
     *out = calloc(1, sizeof(**out));
     if (!*out)
         return HERALD_ERR_NOMEM;
@@ -130,6 +132,7 @@ struct ev_ctx {
     const struct ota_channel *ch;
     const struct ota_reservation *res;
     const char *hotel;
+    const char *email; /* the event's: the revision's guest, else the reservation's */
     int64_t reservation_id, revision_id, now_ms;
     bool created;
 };
@@ -159,13 +162,13 @@ static char *event_payload(const struct ev_ctx *e)
  * the event store keys events by email. */
 static enum herald_err insert_event(struct store_conn *c, const struct ev_ctx *e)
 {
-    if (!e->res->guest.email[0])
+    if (!e->email[0])
         return HERALD_OK;
     char campaign[OTA_HOTEL_CODE_MAX], source[96];
     campaign_of(e->hotel, campaign, sizeof(campaign));
     snprintf(source, sizeof(source), "ch%" PRId64 ":%s", e->ch->id, e->res->revision_key);
-    struct evkey_input in = {
-        "ota", campaign, event_type(e->res, e->created), e->res->guest.email, source, NULL, NULL};
+    struct evkey_input in = {"ota", campaign, event_type(e->res, e->created), e->email, source,
+                             NULL,  NULL};
     struct evkey_fields f;
     struct evkey_problem problem;
     if (!campaign[0] || evkey_validate(&in, &f, &problem))
@@ -208,14 +211,13 @@ static enum herald_err ingest_one(struct store_conn *c, struct ingest_tx *t, siz
     const struct ota_reservation *res = &t->items[i];
     struct ota_ingest_result *out = &t->results[i];
     const char *hotel = res->hotel_code[0] ? res->hotel_code : t->ch->hotel_code;
-    int64_t revisions = 0;
-    bool created = false;
-    enum herald_err rc =
-        store_ota_res_upsert(c, t->ch->id, hotel, res->res_id, ota_res_status_name(res->status),
-                             t->now_ms, &out->reservation_id, &revisions, &created);
+    struct store_ota_res_key key;
+    enum herald_err rc = store_ota_res_upsert(c, t->ch->id, hotel, res->res_id,
+                                              ota_res_status_name(res->status), t->now_ms, &key);
+    out->reservation_id = key.id;
     struct store_ota_rev v;
     if (!rc)
-        rc = make_rev(res, out->reservation_id, revisions + 1, t->now_ms, &v);
+        rc = make_rev(res, out->reservation_id, key.revisions + 1, t->now_ms, &v);
     if (rc)
         return rc;
     rc = store_ota_rev_insert(c, &v, &out->revision_id, &out->duplicate);
@@ -224,12 +226,19 @@ static enum herald_err ingest_one(struct store_conn *c, struct ingest_tx *t, siz
     snprintf(name, sizeof(name), "%s%s%s", res->guest.given_name,
              res->guest.given_name[0] && res->guest.surname[0] ? " " : "", res->guest.surname);
     if (!rc && !out->duplicate)
-        rc = store_ota_res_apply(c, out->reservation_id, &v, name, t->now_ms);
+        rc = store_ota_res_apply(c, out->reservation_id, &v, name, res->modified_ms, t->now_ms);
     free(v.rooms);
     if (rc || out->duplicate)
         return rc;
-    struct ev_ctx e = {t->ch,     res,    hotel, out->reservation_id, out->revision_id,
-                       t->now_ms, created};
+    /* A revision without an address (a bare cancellation) is the same guest's. */
+    struct ev_ctx e = {t->ch,
+                       res,
+                       hotel,
+                       res->guest.email[0] ? res->guest.email : key.guest_email,
+                       out->reservation_id,
+                       out->revision_id,
+                       t->now_ms,
+                       key.created};
     rc = insert_event(c, &e);
     if (!rc && t->r->hook.on_revision &&
         t->r->hook.on_revision(t->r->hook.arg, c, t->ch, res, out->reservation_id, out->revision_id,

@@ -3,6 +3,7 @@
  * operations over those tables (store/ota_reservations.h, migration 0013). */
 #include "store/ota_reservations.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -27,18 +28,27 @@ const struct store_stmt_def
                              "$5) ON CONFLICT (channel_id, hotel_code, res_id) DO NOTHING "
                              "RETURNING id",
                              NULL, true},
-        S(OTA_RES_FIND) = {"SELECT id, revisions FROM ota_reservations WHERE channel_id = $1 "
-                           "AND hotel_code = $2 AND res_id = $3",
-                           "SELECT id, revisions FROM ota_reservations WHERE channel_id = $1 "
-                           "AND hotel_code = $2 AND res_id = $3 FOR UPDATE",
+        S(OTA_RES_FIND) = {"SELECT id, revisions, guest_email FROM ota_reservations WHERE "
+                           "channel_id = $1 AND hotel_code = $2 AND res_id = $3",
+                           "SELECT id, revisions, guest_email FROM ota_reservations WHERE "
+                           "channel_id = $1 AND hotel_code = $2 AND res_id = $3 FOR UPDATE",
                            false},
         S(OTA_RES_COUNT_REVISION) = {"UPDATE ota_reservations SET revisions = revisions + 1, "
                                      "updated_at_ms = $2 WHERE id = $1",
                                      NULL, true},
-        S(OTA_RES_SET_LATEST) = {"UPDATE ota_reservations SET status = $2, arrival = $3, "
-                                 "departure = $4, guest_email = $5, guest_name = $6, "
-                                 "current_revision_id = $7, current_modified_ms = $8 "
-                                 "WHERE id = $1 AND current_modified_ms <= $8",
+        /* What the revision leaves out (a bare cancellation has no stay nor guest) keeps the
+           summary's value. $8: the revision's LastModifyDateTime, 0 when the message has none
+           (then the order of arrival decides). */
+        S(OTA_RES_SET_LATEST) = {"UPDATE ota_reservations SET status = $2, "
+                                 "arrival = COALESCE($3, arrival), "
+                                 "departure = COALESCE($4, departure), "
+                                 "guest_email = COALESCE($5, guest_email), "
+                                 "guest_name = COALESCE($6, guest_name), "
+                                 "current_revision_id = $7, current_modified_ms = CASE WHEN "
+                                 "CAST($8 AS BIGINT) > current_modified_ms THEN CAST($8 AS BIGINT) "
+                                 "ELSE current_modified_ms END WHERE id = $1 AND "
+                                 "(CAST($8 AS BIGINT) = 0 OR current_modified_ms <= CAST($8 AS "
+                                 "BIGINT))",
                                  NULL, true},
         S(OTA_RES_GET) = {"SELECT " RES_COLS " FROM ota_reservations WHERE id = $1", NULL, false},
         S(OTA_RES_LIST) = {"SELECT " RES_COLS " FROM ota_reservations WHERE id > $1 "
@@ -87,26 +97,27 @@ static enum herald_err dup_cell(const struct store_res *r, int row, int col, cha
 
 enum herald_err store_ota_res_upsert(struct store_conn *c, int64_t channel_id,
                                      const char *hotel_code, const char *res_id, const char *status,
-                                     int64_t now_ms, int64_t *id, int64_t *revisions, bool *created)
+                                     int64_t now_ms, struct store_ota_res_key *out)
 {
     struct store_val p[] = {SV_I64(channel_id), SV_STR(hotel_code), SV_STR(res_id), SV_STR(status),
                             SV_I64(now_ms)};
     struct store_res r = {0};
+    memset(out, 0, sizeof(*out));
     enum herald_err rc = store_query(c, STMT_OTA_RES_INSERT, p, 5, &r);
-    *created = !rc && r.nrows == 1;
-    if (*created) {
-        *id = store_res_i64(&r, 0, 0);
-        *revisions = 0;
-    }
+    out->created = !rc && r.nrows == 1;
+    if (out->created)
+        out->id = store_res_i64(&r, 0, 0);
     store_res_free(&r);
-    if (rc || *created)
+    if (rc || out->created)
         return rc;
     rc = store_query(c, STMT_OTA_RES_FIND, p, 3, &r);
     if (!rc && r.nrows != 1)
         rc = HERALD_ERR_DB;
     if (!rc) {
-        *id = store_res_i64(&r, 0, 0);
-        *revisions = store_res_i64(&r, 0, 1);
+        out->id = store_res_i64(&r, 0, 0);
+        out->revisions = store_res_i64(&r, 0, 1);
+        const char *email = store_res_text(&r, 0, 2);
+        snprintf(out->guest_email, sizeof(out->guest_email), "%s", email ? email : "");
     }
     store_res_free(&r);
     return rc;
@@ -169,7 +180,7 @@ enum herald_err store_ota_rev_insert(struct store_conn *c, const struct store_ot
 }
 
 enum herald_err store_ota_res_apply(struct store_conn *c, int64_t id, const struct store_ota_rev *v,
-                                    const char *guest_name, int64_t now_ms)
+                                    const char *guest_name, int64_t order_ms, int64_t now_ms)
 {
     struct store_val p1[] = {SV_I64(id), SV_I64(now_ms)};
     struct store_res r = {0};
@@ -184,7 +195,7 @@ enum herald_err store_ota_res_apply(struct store_conn *c, int64_t id, const stru
                              opt_str(v->guest_email),
                              opt_str(guest_name),
                              SV_I64(v->id),
-                             SV_I64(v->modified_ms)};
+                             SV_I64(order_ms)};
     rc = store_query(c, STMT_OTA_RES_SET_LATEST, p2, 8, &r);
     store_res_free(&r);
     return rc;

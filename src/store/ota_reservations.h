@@ -34,22 +34,28 @@ struct store_ota_rev {
     int64_t created_ms, modified_ms, received_at_ms;
 };
 
-/* Finds the reservation (channel, hotel, res_id) or inserts it with `status`; *created says
- * which, *revisions is its revision count so far. Safe against a concurrent insert of the same
- * key (ON CONFLICT DO NOTHING, then read). */
+struct store_ota_res_key {
+    int64_t id;
+    bool created;          /* inserted by this call */
+    int64_t revisions;     /* its revision count so far */
+    char guest_email[320]; /* the summary's guest address, "" when none or created */
+};
+/* Finds the reservation (channel, hotel, res_id) (locked FOR UPDATE on PostgreSQL) or inserts
+ * it with `status`. Safe against a concurrent insert of the same key (ON CONFLICT DO NOTHING,
+ * then read). */
 enum herald_err store_ota_res_upsert(struct store_conn *c, int64_t channel_id,
                                      const char *hotel_code, const char *res_id, const char *status,
-                                     int64_t now_ms, int64_t *id, int64_t *revisions,
-                                     bool *created);
+                                     int64_t now_ms, struct store_ota_res_key *out);
 /* Inserts a revision unless (reservation_id, revision_key) exists: then *duplicate is true and
  * *id is the stored revision's id. */
 enum herald_err store_ota_rev_insert(struct store_conn *c, const struct store_ota_rev *rev,
                                      int64_t *id, bool *duplicate);
-/* Counts one more revision and, unless the reservation already holds a revision modified
- * later than modified_ms, makes this one its summary. */
+/* Counts one more revision and makes it the reservation's summary, unless both it and the
+ * summary carry a LastModifyDateTime and the summary's is later (an older revision delivered
+ * late). order_ms: the revision's LastModifyDateTime, 0 when its message has none. */
 enum herald_err store_ota_res_apply(struct store_conn *c, int64_t id,
                                     const struct store_ota_rev *rev, const char *guest_name,
-                                    int64_t now_ms);
+                                    int64_t order_ms, int64_t now_ms);
 
 struct store_ota_res_filter {
     const char *hotel_code, *status;       /* NULL = any */
