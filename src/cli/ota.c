@@ -10,6 +10,7 @@
 #include "cli/cli.h"
 #include "ota/channels.h"
 #include "ota/pull.h"
+#include "ota/xml.h"
 #include "store/store.h"
 
 static const char ota_help[] =
@@ -97,6 +98,7 @@ int cli_ota(struct app *app, int argc, char **argv)
         }
     }
     struct ota_channels *chs = NULL;
+    ota_xml_init();
     if (cli_open_store(app, &app->store))
         return 2;
     int rc = ota_channels_open(app->store, app->cfg.ota_secret_file, &chs);
@@ -118,6 +120,8 @@ enum herald_err cli_ota_start(struct app *app)
         cli_error("cannot read or create HERALD_OTA_SECRET_FILE", rc);
         return rc;
     }
+    ota_channels_allow_insecure(app->ota_channels,
+                                strcmp(app->cfg.allow_insecure_upstream, "true") == 0);
     struct ota_pull_opts po = {
         .st = app->store,
         .chs = app->ota_channels,

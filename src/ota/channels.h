@@ -117,6 +117,9 @@ void ota_channels_free_views(struct ota_channel_view *rows, size_t n);
 /* Parses "booking", … / "pull", "push"; false for anything else. */
 bool ota_channel_type_parse(const char *s, enum ota_channel_type *out);
 bool ota_channel_mode_parse(const char *s, enum ota_channel_mode *out);
+/* Whether a channel's baseUrl may be http:// (HERALD_ALLOW_INSECURE_UPSTREAM; off by default:
+ * only https:// is accepted on create and update, field "baseUrl"). */
+void ota_channels_allow_insecure(struct ota_channels *chs, bool allow);
 /* The store this domain works on (for the pull scheduler and validation). */
 struct store *ota_channels_store(struct ota_channels *chs);
 

@@ -29,7 +29,8 @@ static enum herald_err ab_ack(struct ota_channels *chs, const struct ota_channel
     (void)q;
     struct buf rq;
     buf_init(&rq, (size_t)16 << 20);
-    int rc = ota_build_notif_report(msg, results, AB_VERSION, true, NULL, &rq);
+    static const struct ota_report_style style = {AB_VERSION, true, NULL};
+    int rc = ota_build_notif_report(msg, results, &style, &rq);
     if (!rc)
         rc = ota_channel_post(chs, ch, "", "OTA_NotifReport:GuestRequests", rq.data, rq.len, o,
                               reply);

@@ -53,26 +53,28 @@ static const char *ack_status(enum ota_res_status s)
 }
 
 static enum herald_err report_item(const struct ota_reservation *r,
-                                   const struct ota_ingest_result *res, bool cancel_type_15,
-                                   const char *herald_id_type, struct buf *out)
+                                   const struct ota_ingest_result *res,
+                                   const struct ota_report_style *style, struct buf *out)
 {
-    int rc = buf_printf(out, "<HotelReservation ResStatus=\"%s\"><UniqueID Type=\"%s\" ID=\"",
-                        ack_status(r->status),
-                        cancel_type_15 && r->status == OTA_RES_CANCEL ? "15" : "14");
+    bool cancel = r->status == OTA_RES_CANCEL;
+    int rc =
+        style->alpinebits
+            ? buf_printf(out, "<HotelReservation><UniqueID Type=\"%s\" ID=\"", cancel ? "15" : "14")
+            : buf_printf(out, "<HotelReservation ResStatus=\"%s\"><UniqueID Type=\"14\" ID=\"",
+                         ack_status(r->status));
     rc = rc ? rc : ota_xml_escape(out, r->res_id);
     rc = rc ? rc : buf_append_str(out, "\"/>");
-    if (!rc && herald_id_type)
+    if (!rc && !style->alpinebits && style->herald_id_type)
         rc = buf_printf(out,
                         "<ResGlobalInfo><HotelReservationIDs><HotelReservationID ResID_Type=\"%s\" "
                         "ResID_Value=\"%lld\"/></HotelReservationIDs></ResGlobalInfo>",
-                        herald_id_type, (long long)res->reservation_id);
+                        style->herald_id_type, (long long)res->reservation_id);
     return rc ? rc : buf_append_str(out, "</HotelReservation>");
 }
 
 enum herald_err ota_build_notif_report(const struct ota_res_message *msg,
-                                       const struct ota_ingest_result *results, const char *version,
-                                       bool cancel_type_15, const char *herald_id_type,
-                                       struct buf *out)
+                                       const struct ota_ingest_result *results,
+                                       const struct ota_report_style *style, struct buf *out)
 {
     char ts[32], echo[32];
     ota_timestamp(ts);
@@ -82,9 +84,9 @@ enum herald_err ota_build_notif_report(const struct ota_res_message *msg,
                    "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<OTA_NotifReportRQ xmlns=\"" OTA_NS
                    "\" Version=\"%s\" EchoToken=\"%s\" TimeStamp=\"%s\"><Success/>"
                    "<NotifDetails><HotelNotifReport><HotelReservations>",
-                   version, echo, ts);
+                   style->version, echo, ts);
     for (size_t i = 0; !rc && i < msg->n; i++)
-        rc = report_item(&msg->items[i], &results[i], cancel_type_15, herald_id_type, out);
+        rc = report_item(&msg->items[i], &results[i], style, out);
     return rc ? rc
               : buf_append_str(out, "</HotelReservations></HotelNotifReport></NotifDetails>"
                                     "</OTA_NotifReportRQ>");
@@ -129,8 +131,9 @@ static enum herald_err check_fault(xmlNode *fault, struct ota_reply *reply)
     return auth ? HERALD_ERR_SIGNATURE : HERALD_ERR_UPSTREAM;
 }
 
-enum herald_err ota_reply_check(struct ota_reply *reply)
+enum herald_err ota_reply_check(struct ota_reply *reply, size_t max_bytes)
 {
+    struct ota_xml_limits lim = {.max_bytes = max_bytes};
     size_t len = reply->len;
     const char *p = reply->body;
     while (len && p && (*p == ' ' || *p == '\n' || *p == '\r' || *p == '\t'))
@@ -139,7 +142,7 @@ enum herald_err ota_reply_check(struct ota_reply *reply)
         return HERALD_OK;
     struct ota_xml_doc *doc = NULL;
     struct herald_error err = {0};
-    if (ota_xml_parse(p, len, NULL, &doc, &err)) {
+    if (ota_xml_parse(p, len, &lim, &doc, &err)) {
         snprintf(reply->error, sizeof(reply->error), "the reply is not XML: %s",
                  herald_error_message(&err));
         return HERALD_ERR_UPSTREAM_MALFORMED;
@@ -154,10 +157,11 @@ enum herald_err ota_reply_check(struct ota_reply *reply)
     return rc;
 }
 
-bool ota_reply_is_empty_batch(const struct ota_reply *reply)
+bool ota_reply_is_empty_batch(const struct ota_reply *reply, size_t max_bytes)
 {
+    struct ota_xml_limits lim = {.max_bytes = max_bytes};
     struct ota_xml_doc *doc = NULL;
-    if (!reply->body || !reply->len || ota_xml_parse(reply->body, reply->len, NULL, &doc, NULL))
+    if (!reply->body || !reply->len || ota_xml_parse(reply->body, reply->len, &lim, &doc, NULL))
         return false;
     xmlNode *root = ota_xml_body(doc);
     bool empty = false;
@@ -171,13 +175,13 @@ bool ota_reply_is_empty_batch(const struct ota_reply *reply)
     return empty;
 }
 
-enum herald_err ota_reply_refine(enum herald_err rc, struct ota_reply *reply)
+enum herald_err ota_reply_refine(enum herald_err rc, struct ota_reply *reply, size_t max_bytes)
 {
     if (rc != HERALD_ERR_UPSTREAM || !reply->body || !reply->len)
         return rc;
     char saved[sizeof(reply->error)];
     memcpy(saved, reply->error, sizeof(saved));
-    if (ota_reply_check(reply) == HERALD_ERR_SIGNATURE)
+    if (ota_reply_check(reply, max_bytes) == HERALD_ERR_SIGNATURE)
         return HERALD_ERR_SIGNATURE;
     memcpy(reply->error, saved, sizeof(saved));
     return rc;

@@ -43,27 +43,34 @@ extern const struct ota_connector ota_pull_booking, ota_pull_siteminder, ota_pul
  * generic) or without selection (alpinebits: the server sends what was not acknowledged). */
 enum herald_err ota_build_read_rq(const struct ota_channel *ch, const char *version,
                                   bool undelivered, struct buf *out);
+/* How an OTA_NotifReportRQ is written for a channel type. */
+struct ota_report_style {
+    const char *version;
+    bool alpinebits;            /* AlpineBits: HotelReservation carries only UniqueID, Type 14
+                                   (15 for a cancellation), no ResStatus, no Herald id */
+    const char *herald_id_type; /* otherwise: Herald's id as HotelReservationID with this
+                                   ResID_Type (NULL: not sent) */
+};
 /* An OTA_NotifReportRQ with <Success/> acknowledging each reservation of msg: its ResStatus
- * (Book/Modify/Cancel), UniqueID Type="14" (Type="15" for a cancellation when
- * cancel_type_15) ID = the channel's id, and Herald's id as HotelReservationID with
- * ResID_Type = herald_id_type (NULL: not sent). */
+ * (Book/Modify/Cancel), UniqueID Type="14" ID = the channel's id, and Herald's id, as the
+ * style says. */
 enum herald_err ota_build_notif_report(const struct ota_res_message *msg,
-                                       const struct ota_ingest_result *results, const char *version,
-                                       bool cancel_type_15, const char *herald_id_type,
-                                       struct buf *out);
+                                       const struct ota_ingest_result *results,
+                                       const struct ota_report_style *style, struct buf *out);
 /* A reply that is 2xx but carries OpenTravel <Errors> or a SOAP Fault: HERALD_ERR_SIGNATURE
  * when the error is about authentication (EWT 4, 5, 6, 9; a WS-Security fault), else
  * HERALD_ERR_UPSTREAM, with reply->error set to the error's type, code and short text.
  * HERALD_ERR_UPSTREAM_MALFORMED when a non-empty body is not XML. HERALD_OK otherwise (an
- * empty body included). */
-enum herald_err ota_reply_check(struct ota_reply *reply);
+ * empty body included). max_bytes caps the body read (HERALD_OTA_MAX_MESSAGE_BYTES; 0: the
+ * reader's default). */
+enum herald_err ota_reply_check(struct ota_reply *reply, size_t max_bytes);
 /* True when the reply is a Booking.com-style notification carrying no reservation (an empty
  * queue: OTA_HotelResNotifRQ / OTA_HotelResModifyNotifRQ without items), which ota_res_parse
  * refuses as a push but a pull reads as "nothing new". */
-bool ota_reply_is_empty_batch(const struct ota_reply *reply);
+bool ota_reply_is_empty_batch(const struct ota_reply *reply, size_t max_bytes);
 /* For a failed request whose body explains it: HERALD_ERR_SIGNATURE when the body is an
  * authentication error or WS-Security fault (reply->error then says so), else rc. */
-enum herald_err ota_reply_refine(enum herald_err rc, struct ota_reply *reply);
+enum herald_err ota_reply_refine(enum herald_err rc, struct ota_reply *reply, size_t max_bytes);
 /* "YYYY-MM-DDTHH:MM:SSZ" of now. */
 void ota_timestamp(char out[32]);
 

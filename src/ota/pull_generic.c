@@ -29,7 +29,8 @@ static enum herald_err generic_ack(struct ota_channels *chs, const struct ota_ch
     (void)q;
     struct buf rq;
     buf_init(&rq, (size_t)16 << 20);
-    int rc = ota_build_notif_report(msg, results, GENERIC_VERSION, false, "3", &rq);
+    static const struct ota_report_style style = {GENERIC_VERSION, false, "3"};
+    int rc = ota_build_notif_report(msg, results, &style, &rq);
     if (!rc)
         rc = ota_channel_post(chs, ch, "", NULL, rq.data, rq.len, o, reply);
     buf_free(&rq);

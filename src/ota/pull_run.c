@@ -65,8 +65,9 @@ static struct ota_send_opts send_opts(struct pull_state *s)
                                   .stop_arg = s->ctx};
 }
 
-/* Stores msg, then acknowledges it. */
-static int ingest_and_ack(struct pull_state *s, size_t q, struct ota_res_message *msg)
+/* Stores msg, then acknowledges it (answer: the reply it came in, for a dead letter). */
+static int ingest_and_ack(struct pull_state *s, size_t q, struct ota_res_message *msg,
+                          struct ota_reply *answer)
 {
     struct ota_reservations *res = *s->p->o.reservations;
     if (!res) {
@@ -82,7 +83,7 @@ static int ingest_and_ack(struct pull_state *s, size_t q, struct ota_res_message
         snprintf(s->error, sizeof(s->error), "%s: cannot store the reservations: %s",
                  s->conn->queues[q], herald_error_message(&err));
         free(results);
-        return rc == HERALD_ERR_INVALID ? parse_failed(s, s->conn->queues[q], &err, NULL) : rc;
+        return rc == HERALD_ERR_INVALID ? parse_failed(s, s->conn->queues[q], &err, answer) : rc;
     }
     for (size_t i = 0; i < msg->n; i++)
         results[i].duplicate ? s->duplicates++ : s->stored++;
@@ -92,7 +93,7 @@ static int ingest_and_ack(struct pull_state *s, size_t q, struct ota_res_message
     if (!rc)
         rc = s->conn->ack(s->p->o.chs, &s->view->ch, q, msg, results, &o, &reply);
     if (!rc)
-        rc = ota_reply_check(&reply);
+        rc = ota_reply_check(&reply, s->p->o.max_message_bytes);
     if (!rc)
         s->acknowledged += (int64_t)msg->n;
     else if (rc != HERALD_ERR_CANCELLED) {
@@ -114,13 +115,14 @@ static int pull_queue(struct pull_state *s, size_t q)
     struct ota_send_opts o = send_opts(s);
     s->dead_req = queue;
     int rc = s->conn->fetch(s->p->o.chs, &s->view->ch, q, &o, &reply);
-    rc = rc ? ota_reply_refine(rc, &reply) : ota_reply_check(&reply);
+    size_t max = s->p->o.max_message_bytes;
+    rc = rc ? ota_reply_refine(rc, &reply, max) : ota_reply_check(&reply, max);
     if (rc) {
         rc = request_failed(s, queue, rc, &reply);
         ota_reply_free(&reply);
         return rc;
     }
-    if (ota_reply_is_empty_batch(&reply)) {
+    if (ota_reply_is_empty_batch(&reply, s->p->o.max_message_bytes)) {
         ota_reply_free(&reply);
         return HERALD_OK;
     }
@@ -132,7 +134,7 @@ static int pull_queue(struct pull_state *s, size_t q)
         rc = parse_failed(s, queue, &err, &reply);
     } else {
         s->fetched += (int64_t)msg.n;
-        rc = msg.n ? ingest_and_ack(s, q, &msg) : HERALD_OK;
+        rc = msg.n ? ingest_and_ack(s, q, &msg, &reply) : HERALD_OK;
     }
     ota_res_message_free(&msg);
     ota_reply_free(&reply);

@@ -28,7 +28,8 @@ static enum herald_err smx_ack(struct ota_channels *chs, const struct ota_channe
     (void)q;
     struct buf rq;
     buf_init(&rq, (size_t)16 << 20);
-    int rc = ota_build_notif_report(msg, results, SMX_VERSION, false, "14", &rq);
+    static const struct ota_report_style style = {SMX_VERSION, false, "14"};
+    int rc = ota_build_notif_report(msg, results, &style, &rq);
     if (!rc)
         rc = ota_channel_post(chs, ch, "", "OTA_NotifReportRQ", rq.data, rq.len, o, reply);
     buf_free(&rq);

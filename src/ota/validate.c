@@ -53,7 +53,7 @@ static void check_auth_read(struct ota_channels *chs, const struct ota_channel *
     struct ota_reply r = {0};
     int64_t t0 = clock_now_ms();
     int rc = conn->fetch(chs, ch, 0, &o, &r);
-    rc = rc ? ota_reply_refine(rc, &r) : ota_reply_check(&r);
+    rc = rc ? ota_reply_refine(rc, &r, max_bytes) : ota_reply_check(&r, max_bytes);
     bool refused = rc == HERALD_ERR_SIGNATURE || r.status == 401 || r.status == 403;
     if (rc) {
         set(auth, OTA_CHECK_FAILED, t0, "%s: %s",
@@ -68,7 +68,7 @@ static void check_auth_read(struct ota_channels *chs, const struct ota_channel *
     int64_t t1 = clock_now_ms();
     struct ota_res_message msg = {0};
     struct herald_error err = {0};
-    rc = ota_reply_is_empty_batch(&r)
+    rc = ota_reply_is_empty_batch(&r, max_bytes)
              ? HERALD_OK
              : ota_res_parse(r.body ? r.body : "", r.len, max_bytes, &msg, &err);
     char n[64];

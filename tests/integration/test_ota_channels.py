@@ -197,3 +197,15 @@ def test_validate_siteminder_and_cli(make_herald, smx):
     assert res.returncode == 1 and json.loads(res.stdout)["checks"][1]["result"] == "failed"
     assert h.cli("ota", "validate", "--channel", "999999", check=False).returncode == 1
     assert h.cli("ota", "bogus", check=False).returncode == 2
+
+
+def test_plain_http_needs_the_insecure_setting(make_herald):
+    h = make_herald(env={"HERALD_ALLOW_INSECURE_UPSTREAM": "false"}).start()
+    key = ota_key(h)
+    body = {"name": "n", "type": "booking", "mode": "pull", "hotelCode": "H",
+            "baseUrl": "http://ota.example/hotels/ota"}
+    r = h.post("/api/ota/channels", body, key=key)
+    assert r.status_code == 400 and r.json()["error"]["field"] == "baseUrl"
+    body["baseUrl"] = "https://ota.example/hotels/ota"
+    body["enabled"] = False
+    assert h.post("/api/ota/channels", body, key=key).status_code == 201

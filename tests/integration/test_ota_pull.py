@@ -161,7 +161,8 @@ def test_malformed_answer_recorded_with_dead_letter(make_herald, booking):
 
 @pytest.mark.parametrize("shape", ["soap", "bare", "alpinebits"])
 def test_opentravel_read_report_shapes(make_herald, shape):
-    fake = SiteMinderFake(shape=shape)
+    # A password XML must escape in the WS-Security header (and Basic must carry as is).
+    fake = SiteMinderFake(shape=shape, password='p&ss<w>"rd\'')
     try:
         h = make_herald(env=FAST).start()
         key = ota_key(h)
@@ -216,3 +217,35 @@ def test_disabled_and_push_channels_are_not_polled(make_herald, booking):
     create_channel(h, key, name="push", mode="push", baseUrl=booking.base_url)
     time.sleep(2.5)
     assert booking.records() == [] and booking.stats()["queue"] == ["D-1"]
+
+
+def test_two_nodes_one_pull_per_channel_at_a_time(make_herald, booking, backend, workdir):
+    if backend != "postgres":
+        pytest.skip("several nodes share PostgreSQL; SQLite is one machine's store")
+    env = dict(FAST, HERALD_OTA_SECRET_FILE=f"{workdir}/ota.key")
+    a = make_herald(env=env)
+    b = make_herald(migrate=False, subdir="node-b", env=env)
+    b.env["HERALD_DATABASE_URL"] = b.db_url = a.db_url
+    b.admin_key = a.admin_key
+    a.start()
+    b.start()
+    key = ota_key(a)
+    ch = booking_channel(a, key, booking)
+    cid = ch["id"]
+    for i in range(5):
+        booking.add(resId=f"N-{i}")
+        time.sleep(1)
+    wait_for(lambda: len(booking.stats()["acked"]) == 5, what="all acknowledged")
+    time.sleep(1.5)
+    st = booking.stats()
+    assert sorted(r for r, _ in st["acked"]) == [f"N-{i}" for i in range(5)]  # once each
+    assert reservation_count(a, cid) == 5
+    # One pull job per due time, whichever node queued it: about one a second, never two.
+    made = [float(r[0]) / 1000 for r in sql(a, "SELECT created_at_ms FROM jobs WHERE kind = "
+                                                "'ota_pull' ORDER BY created_at_ms")]
+    gaps = [y - x for x, y in zip(made, made[1:])]
+    assert len(made) >= 5 and min(gaps) >= 0.9, gaps
+    # Never a second pull queued while one is pending or running.
+    running = sql(a, "SELECT COUNT(*) FROM jobs WHERE kind = 'ota_pull' AND status IN "
+                     "('pending', 'running')")
+    assert int(running[0][0]) <= 1
