@@ -58,7 +58,7 @@ void http_reply_json(struct http_request *req, int status, json_t *body)
 static bool partner_reply(struct http_request *req, enum herald_err err, const char *message)
 {
     const struct http_server *srv = req->srv;
-    if (!srv->opts.partner_error || req->route_idx < 0 ||
+    if (!srv || !srv->opts.partner_error || req->route_idx < 0 ||
         dispatch_access(&srv->opts.routes[req->route_idx]) != HTTP_PARTNER)
         return false;
     pthread_mutex_lock(&req->mu);

@@ -82,7 +82,9 @@ enum herald_err ota_push_open(const struct ota_push_opts *opts, struct ota_push 
     atomic_init(&p->marks, 0);
     enum herald_err rc = push_cache_new(&p->cache);
     if (!rc)
-        rc = push_writer_start(opts->reservations, &p->writer);
+        rc = push_writer_start(opts->reservations,
+                               strcmp(store_backend_name(opts->store), "postgres") == 0 ? 4 : 1,
+                               &p->writer);
     if (rc) {
         push_cache_free(p->cache);
         free(p);

@@ -29,8 +29,9 @@ struct push_job {
     struct herald_error err;
     void (*done)(struct push_job *job); /* on the writer thread, once rc and results are set */
 };
-/* Starts the writer thread. HERALD_ERR_NOMEM / HERALD_ERR_INTERNAL. */
-enum herald_err push_writer_start(struct ota_reservations *res, struct push_writer **out);
+/* Starts `threads` writer threads (1..8). HERALD_ERR_NOMEM / HERALD_ERR_INTERNAL. */
+enum herald_err push_writer_start(struct ota_reservations *res, int threads,
+                                  struct push_writer **out);
 /* Queues a job; false when the queue is full or the writer stopping (nothing queued). */
 bool push_writer_submit(struct push_writer *w, struct push_job *job);
 /* Ingests and completes what is queued, then stops the thread. */

@@ -1,6 +1,8 @@
-/* Group commit for pushed reservations: one writer thread takes the pushes queued by the HTTP
- * threads and ingests them per channel in one transaction (one fsync for many pushes); when a
- * batch is refused, each push is ingested alone, so one bad message never fails another. */
+/* Group commit for pushed reservations: writer threads take the pushes queued by the HTTP
+ * threads and ingest them per channel in one transaction (one fsync for many pushes); when a
+ * batch is refused, each push is ingested alone, so one bad message never fails another. One
+ * writer on SQLite (one writer at a time anyway), several on PostgreSQL (concurrent
+ * transactions; a race on one reservation is a retried or duplicate revision). */
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,9 +15,12 @@
 #define QUEUE_MAX 4096      /* pushes waiting: past it, submit refuses (503) */
 #define LINGER_MS 1         /* wait this long for more while pushes keep arriving */
 
+#define MAX_THREADS 8
+
 struct push_writer {
     struct ota_reservations *res;
-    pthread_t thread;
+    pthread_t threads[MAX_THREADS];
+    int nthreads;
     pthread_mutex_t mu;
     pthread_cond_t cv;
     struct push_job *head, *tail;
@@ -120,7 +125,8 @@ static void *writer_main(void *arg)
     return NULL;
 }
 
-enum herald_err push_writer_start(struct ota_reservations *res, struct push_writer **out)
+enum herald_err push_writer_start(struct ota_reservations *res, int threads,
+                                  struct push_writer **out)
 {
     struct push_writer *w = calloc(1, sizeof(*w));
     if (!w)
@@ -128,13 +134,18 @@ enum herald_err push_writer_start(struct ota_reservations *res, struct push_writ
     w->res = res;
     pthread_mutex_init(&w->mu, NULL);
     clock_cond_init(&w->cv);
-    if (pthread_create(&w->thread, NULL, writer_main, w) != 0) {
+    threads = threads < 1 ? 1 : threads > MAX_THREADS ? MAX_THREADS : threads;
+    for (; w->nthreads < threads; w->nthreads++) {
+        if (pthread_create(&w->threads[w->nthreads], NULL, writer_main, w) != 0)
+            break;
+        pthread_setname_np(w->threads[w->nthreads], "herald-otapush");
+    }
+    if (w->nthreads == 0) {
         pthread_cond_destroy(&w->cv);
         pthread_mutex_destroy(&w->mu);
         free(w);
         return HERALD_ERR_INTERNAL;
     }
-    pthread_setname_np(w->thread, "herald-otapush");
     *out = w;
     return HERALD_OK;
 }
@@ -165,7 +176,8 @@ void push_writer_stop(struct push_writer *w)
     w->stopping = true;
     pthread_cond_broadcast(&w->cv);
     pthread_mutex_unlock(&w->mu);
-    pthread_join(w->thread, NULL); /* what was queued is ingested and answered first */
+    for (int i = 0; i < w->nthreads; i++) /* what was queued is ingested and answered first */
+        pthread_join(w->threads[i], NULL);
     pthread_cond_destroy(&w->cv);
     pthread_mutex_destroy(&w->mu);
     free(w);

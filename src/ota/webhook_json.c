@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "base/clock.h"
+#include "ota/res_parse_internal.h"
 #include "ota/webhooks.h"
 
 #define MAX_ROOMS 64
@@ -125,7 +126,7 @@ static enum herald_err parse_rooms(json_t *data, struct ota_reservation *res,
         return HERALD_ERR_NOMEM;
     res->nrooms = n;
     for (size_t i = 0; i < n; i++) {
-        char path[32];
+        char path[48];
         snprintf(path, sizeof(path), "data.rooms[%zu]", i);
         struct ota_room_stay *room = &res->rooms[i];
         enum herald_err rc = parse_room(json_array_get(rooms, i), path, room, err);
@@ -266,7 +267,10 @@ static enum herald_err parse_comments(json_t *data, struct ota_reservation *res,
     if (!json_is_string(c) || json_string_length(c) > MAX_COMMENTS)
         return bad(err, "data.comments", "must be a string of at most 4000 bytes");
     res->comments = strdup(json_string_value(c));
-    return res->comments ? HERALD_OK : HERALD_ERR_NOMEM;
+    if (!res->comments)
+        return HERALD_ERR_NOMEM;
+    ota_mask_card_runs(res->comments); /* a card number typed into free text goes no further */
+    return HERALD_OK;
 }
 
 static enum herald_err parse_event(json_t *doc, const char *default_hotel,

@@ -208,7 +208,7 @@ def test_card_number_is_nowhere(make_herald):
     c = _channel(h)
     for soap, auth, res_id in ((None, "basic", "CARD-1"), ("1.1", "wsse", "CARD-2")):
         msg = ota.res_notif(HOTEL, res_id, card=ota.CARD_NUMBER,
-                            comment="Guest asked to keep the room quiet.")
+                            comment=f"Quiet room please; pay with {ota.CARD_NUMBER}.")
         _success(c.post("OTA_HotelResNotifRQ", msg, soap=soap, auth=auth), "OTA_HotelResNotifRS",
                  ota.SOAP11_NS if soap else None)
     # refused messages carry it too: they must not leak it either

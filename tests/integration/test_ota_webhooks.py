@@ -137,7 +137,7 @@ def test_card_number_in_a_webhook_is_nowhere(make_herald):
     event = ota.booking_event("booking_new", "PAY-1",
                               payment={"cardNumber": ota.CARD_NUMBER, "cvc": "737",
                                        "holder": "Jonas Berg", "expiry": "12/29"},
-                              comments="Quiet room please")
+                              comments=f"Quiet room please. My card: {ota.CARD_NUMBER}")
     r = ota.post_webhook(h, cid, secret, event)
     assert r.status_code == 200, r.text
     rid = r.json()["reservationId"]

@@ -111,7 +111,7 @@ static const char *NEW_EVENT =
     "\"rooms\":[{\"roomType\":\"DBL\",\"ratePlan\":\"BAR\",\"adults\":2,\"children\":1,"
     "\"amount\":\"480.00\"}],"
     "\"payment\":{\"cardNumber\":\"4111111111111111\",\"cvc\":\"123\"},"
-    "\"comments\":\"late arrival\"}}";
+    "\"comments\":\"late arrival, card 4111 1111 1111 1111 if needed\"}}";
 
 static void test_json_event(void **state)
 {
@@ -136,7 +136,7 @@ static void test_json_event(void **state)
     assert_string_equal(r->rooms[0].arrival, "2026-12-01"); /* inherited from the stay */
     assert_int_equal(r->adults, 2);
     assert_int_equal(r->children, 1);
-    assert_string_equal(r->comments, "late arrival");
+    assert_string_equal(r->comments, "late arrival, card XXXX XXXX XXXX XXXX if needed");
     assert_int_equal(strlen(r->revision_key), 64);
     /* nothing of the payment block was copied anywhere */
     assert_null(memmem(r, sizeof(*r), "4111111111111111", 16));
