@@ -125,7 +125,8 @@ static enum herald_err check_fault(xmlNode *fault, struct ota_reply *reply)
     if (!t)
         t = ota_xml_path(fault, "Reason/Text");
     ota_xml_text(t, text, sizeof(text));
-    snprintf(reply->error, sizeof(reply->error), "SOAP fault %s: %s", code, text);
+    /* The fault is cut to fit: it is a diagnostic, not data. */
+    snprintf(reply->error, sizeof(reply->error), "SOAP fault %.80s: %.150s", code, text);
     bool auth = strstr(code, "Security") || strstr(code, "Authentication") ||
                 strstr(code, "InvalidSecurity");
     return auth ? HERALD_ERR_SIGNATURE : HERALD_ERR_UPSTREAM;
