@@ -127,7 +127,14 @@ struct ota_ingest_result {
 
 /* Stores a batch in ONE transaction: each reservation keyed by (channel, hotel code,
  * res_id), each new revision appended with its event (platform "ota"), the hook run. All or
- * nothing: on error nothing of the batch is stored. results has n entries. */
+ * nothing: on error nothing of the batch is stored. results has n entries.
+ * An item without a hotel code takes ch->hotel_code. The event (campaign = hotel code, type
+ * reservationCreated|Modified|Cancelled|StatusChanged) goes to the revision's guest address,
+ * else the reservation's; none when neither exists. The reservation's summary takes what the
+ * revision carries (what it leaves out keeps its value) unless the revision is older, by
+ * LastModifyDateTime, than the summary's. HERALD_ERR_INVALID (an item without res_id or
+ * revision_key, nothing written), HERALD_ERR_INTERNAL (the hook refused: err->field "hook"),
+ * store errors. */
 enum herald_err ota_reservations_ingest(struct ota_reservations *r, const struct ota_channel *ch,
                                         const struct ota_reservation *items, size_t n,
                                         int64_t now_ms, struct ota_ingest_result *results,
