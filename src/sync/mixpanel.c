@@ -15,6 +15,7 @@
 #include "base/clock.h"
 #include "base/log.h"
 #include "jobs/jobs.h"
+#include "store/privacy.h"
 #include "sync/http_client.h"
 #include "sync/mixpanel_batch.h"
 
@@ -234,6 +235,7 @@ struct cursor_tx {
     struct store_event *rows;
     size_t n;
     int limit;
+    bool suppressions; /* the suppression list is not empty */
 };
 
 static int acquire_tx(struct store_conn *c, void *arg)
@@ -249,8 +251,10 @@ static int read_tx(struct store_conn *c, void *arg)
     store_events_free(t->rows, t->n);
     t->rows = NULL;
     t->n = 0;
-    return store_events_after(c, t->last_id, t->now - t->m->opts.grace_ms, t->limit, &t->rows,
-                              &t->n);
+    int rc = store_suppression_refresh(c, STORE_SUPP_MAX_AGE_MS, &t->suppressions);
+    return rc ? rc
+              : store_events_after(c, t->last_id, t->now - t->m->opts.grace_ms, t->limit, &t->rows,
+                                   &t->n);
 }
 
 static int advance_tx(struct store_conn *c, void *arg)
@@ -265,7 +269,33 @@ static void prepared_clear(struct prepared *p)
     memset(p, 0, sizeof(*p));
 }
 
-/* Reads the events after from_id. */
+static void event_strings_free(struct store_event *e)
+{
+    char *strings[] = {e->event_key,  e->email,     e->platform,   e->campaign_id,
+                       e->event_type, e->source_id, e->namespace_, e->payload};
+    for (size_t i = 0; i < sizeof(strings) / sizeof(strings[0]); i++)
+        free(strings[i]);
+}
+
+/* Leaves out the events that name nobody (erased: an empty address or an "erased_" key; Mixpanel
+ * would refuse them) and those of a suppressed address (erased, the erasure job not through yet):
+ * the cursor still moves past them. Returns how many are kept, in order. */
+static size_t drop_erased(struct mixpanel *m, struct store_event *rows, size_t n, bool check)
+{
+    size_t kept = 0;
+    for (size_t i = 0; i < n; i++) {
+        struct store_event *e = &rows[i];
+        bool erased = !e->email || !*e->email || strncmp(e->event_key, "erased_", 7) == 0;
+        if (erased || (check && store_suppression_hit(m->st, e->email))) {
+            event_strings_free(e);
+            continue;
+        }
+        rows[kept++] = *e;
+    }
+    return kept;
+}
+
+/* Reads the events after from_id: to_id is the last one read, rows those to forward. */
 static void prepare(struct mixpanel *m, int64_t from_id, struct prepared *out)
 {
     struct cursor_tx t = {
@@ -274,9 +304,9 @@ static void prepare(struct mixpanel *m, int64_t from_id, struct prepared *out)
     out->from_id = from_id;
     out->rc = store_run_read(m->st, read_tx, &t);
     if (!out->rc && t.n > 0) {
-        out->rows = t.rows;
-        out->n = t.n;
         out->to_id = t.rows[t.n - 1].id;
+        out->rows = t.rows;
+        out->n = drop_erased(m, t.rows, t.n, t.suppressions);
     } else {
         store_events_free(t.rows, t.n);
     }
@@ -325,7 +355,7 @@ static bool take_batch(struct mixpanel *m, int64_t from_id, struct prepared *out
     if (ok) {
         *out = m->slot;
         memset(&m->slot, 0, sizeof(m->slot));
-        if (out->rc == HERALD_OK && out->n > 0) {
+        if (out->rc == HERALD_OK && out->to_id > 0) {
             m->want = true;
             m->want_from = out->to_id;
             pthread_cond_broadcast(&m->pcv);
@@ -340,6 +370,8 @@ static bool take_batch(struct mixpanel *m, int64_t from_id, struct prepared *out
 static int forward_batch(struct sender *s, const struct prepared *p)
 {
     struct mixpanel_batch b;
+    if (p->n == 0)
+        return HERALD_OK; /* every event read was erased: only the cursor moves */
     int rc = mixpanel_batch_build(p->rows, p->n, s->m->hash_key, &b);
     rc = rc ? rc : send_range(s, &b, 0, b.n);
     mixpanel_batch_free(&b);
@@ -445,7 +477,7 @@ static void feed(struct mixpanel *m, struct window *w)
         w->feeding = false;
         return;
     }
-    if (!renew_lease(m, w) || !take_batch(m, w->next_from, &p) || p.rc || p.n == 0) {
+    if (!renew_lease(m, w) || !take_batch(m, w->next_from, &p) || p.rc || p.to_id == 0) {
         if (p.rc)
             log_warn("mixpanel forwarder cannot read the store",
                      json_pack("{s:s}", "error", herald_strerror(p.rc)));
