@@ -12,6 +12,7 @@
 #include "base/clock.h"
 #include "base/log.h"
 #include "base/text.h"
+#include "store/privacy.h"
 
 /* Two generations of open-addressed string sets: when the young one fills, the old one is
  * dropped. Memory stays bounded and a key is remembered for at least `limit` insertions. */
@@ -330,6 +331,23 @@ enum herald_err ingest_start(struct store *st, const struct ingest_opts *opts, s
     return HERALD_OK;
 }
 
+/* A key stored before its address was erased is no repeat: the writer must see (and drop)
+ * it, so that the answer says suppressed. Hashes addresses only when the list is not empty. */
+static size_t unanswer_suppressed(struct ingest *ing, struct ingest_item *items, size_t n,
+                                  size_t found)
+{
+    size_t undone = 0;
+    if (found == 0 || store_suppression_version(ing->st) <= 0)
+        return 0;
+    for (size_t i = 0; i < n; i++) {
+        if (items[i].answered && store_suppression_hit(ing->st, items[i].ev.email)) {
+            items[i].answered = false;
+            undone++;
+        }
+    }
+    return undone;
+}
+
 size_t ingest_lookup(struct ingest *ing, struct ingest_item *items, size_t n)
 {
     if (!ing->cache.limit)
@@ -346,6 +364,7 @@ size_t ingest_lookup(struct ingest *ing, struct ingest_item *items, size_t n)
         }
     }
     pthread_mutex_unlock(&ing->cache_mu);
+    found -= unanswer_suppressed(ing, items, n, found);
     atomic_fetch_add(&ing->cache_hits, found);
     atomic_fetch_add(&ing->duplicates, found);
     return found;

@@ -47,6 +47,8 @@ enum herald_err store_suppression_refresh(struct store_conn *c, int64_t max_age_
 /* Whether `email` (trimmed and lowercased here) is on the copy; hashes only when the copy is
  * not empty. Thread-safe. */
 bool store_suppression_hit(struct store *st, const char *email);
+/* The copy's version (the list's row count when last refreshed; -1: no privacy tables). */
+int64_t store_suppression_version(struct store *st);
 
 /* ---- audit log (append-only) ---- */
 struct store_audit {

@@ -112,3 +112,11 @@ bool store_suppression_hit(struct store *st, const char *email)
     pthread_mutex_unlock(&s->mu);
     return hit;
 }
+
+int64_t store_suppression_version(struct store *st)
+{
+    pthread_mutex_lock(&st->supp.mu);
+    int64_t v = st->supp.count;
+    pthread_mutex_unlock(&st->supp.mu);
+    return v;
+}
