@@ -382,6 +382,7 @@ struct pool_conn {
 struct store_supp {
     pthread_mutex_t mu;
     int64_t checked_ms, count;
+    _Atomic int64_t exists_ms; /* when the privacy tables were last seen */
     char salt[65];
     char *hashes;
     size_t n;

@@ -10,6 +10,7 @@
 #include "store/privacy.h"
 
 #define HASH_HEX 64
+#define EXISTS_MS 5000
 
 static int64_t query_i64(struct store_conn *c, enum store_stmt id, int *rc)
 {
@@ -61,12 +62,14 @@ enum herald_err store_suppression_refresh(struct store_conn *c, int64_t max_age_
     pthread_mutex_unlock(&s->mu);
     if (fresh)
         return HERALD_OK;
-    int rc;
+    int rc = HERALD_OK;
     /* A schema rolled back below the privacy tables holds no list: no failed statement (which
-       would abort a PostgreSQL transaction), just an empty list. */
-    int64_t count = query_i64(c, STMT_PRIV_SUPP_EXISTS, &rc) ? 0 : -1;
-    if (!rc && count == 0)
-        count = query_i64(c, STMT_PRIV_SUPP_COUNT, &rc);
+       would abort a PostgreSQL transaction), just an empty list. Known tables are looked for
+       again only every EXISTS_MS. */
+    bool exists = s->exists_ms && now - s->exists_ms < EXISTS_MS;
+    if (!exists && (exists = query_i64(c, STMT_PRIV_SUPP_EXISTS, &rc) > 0) && !rc)
+        s->exists_ms = now; /* a racy write of a hint: at worst one more look */
+    int64_t count = exists && !rc ? query_i64(c, STMT_PRIV_SUPP_COUNT, &rc) : -1;
     if (rc)
         return rc;
     char salt[65] = "", *hashes = NULL;
