@@ -333,11 +333,15 @@ enum herald_err ingest_start(struct store *st, const struct ingest_opts *opts, s
 
 /* A key stored before its address was erased is no repeat: the writer must see (and drop)
  * it, so that the answer says suppressed. Hashes addresses only when the list is not empty. */
+#define LOOKUP_MAX_AGE_MS 1000
+
 static size_t unanswer_suppressed(struct ingest *ing, struct ingest_item *items, size_t n,
                                   size_t found)
 {
     size_t undone = 0;
-    if (found == 0 || store_suppression_version(ing->st) <= 0)
+    /* Writer batches refresh the copy; without them, a read at most once a second. */
+    if (found == 0 || store_suppression_refresh_read(ing->st, LOOKUP_MAX_AGE_MS) ||
+        store_suppression_version(ing->st) <= 0)
         return 0;
     for (size_t i = 0; i < n; i++) {
         if (items[i].answered && store_suppression_hit(ing->st, items[i].ev.email)) {

@@ -46,6 +46,8 @@ enum herald_err store_suppression_filter(struct store_conn *c, const char *batch
  * transaction that starts after the erasure's suppression committed sees it. */
 #define STORE_SUPP_MAX_AGE_MS 0
 enum herald_err store_suppression_refresh(struct store_conn *c, int64_t max_age_ms, bool *any);
+/* The same in a read transaction of its own. */
+enum herald_err store_suppression_refresh_read(struct store *st, int64_t max_age_ms);
 /* Whether `email` (trimmed and lowercased here) is on the copy; hashes only when the copy is
  * not empty. Thread-safe. */
 bool store_suppression_hit(struct store *st, const char *email);

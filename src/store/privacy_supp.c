@@ -123,3 +123,20 @@ int64_t store_suppression_version(struct store *st)
     pthread_mutex_unlock(&st->supp.mu);
     return v;
 }
+
+struct refresh_arg {
+    int64_t max_age_ms;
+    bool any;
+};
+
+static int refresh_tx(struct store_conn *c, void *arg)
+{
+    struct refresh_arg *a = arg;
+    return store_suppression_refresh(c, a->max_age_ms, &a->any);
+}
+
+enum herald_err store_suppression_refresh_read(struct store *st, int64_t max_age_ms)
+{
+    struct refresh_arg a = {max_age_ms, false};
+    return store_run_read(st, refresh_tx, &a);
+}

@@ -192,18 +192,11 @@ static size_t drop_erased(struct mixpanel *m, struct store_event *rows, size_t n
     return kept;
 }
 
-static int refresh_tx(struct store_conn *c, void *arg)
-{
-    (void)arg;
-    bool any;
-    return store_suppression_refresh(c, STORE_SUPP_MAX_AGE_MS, &any);
-}
-
 /* Whether an address was erased since the batch was filtered: then it is not sent again (the
  * forwarder restarts from the cursor and reads the events again, without that address's). */
 static bool suppressions_changed(struct sender *s)
 {
-    return store_run_read(s->m->st, refresh_tx, NULL) == HERALD_OK &&
+    return store_suppression_refresh_read(s->m->st, 0) == HERALD_OK &&
            store_suppression_version(s->m->st) != s->batch.supp_version;
 }
 
