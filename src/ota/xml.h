@@ -167,7 +167,6 @@ enum herald_err ota_xml_escape(struct buf *out, const char *s);
  * entry with its HotelReservationIDs — the channel's id as ResID_Type="14" (when given) and
  * Herald's own as ResID_Type="3". Appended to out, to be passed as ota_rs.body. */
 struct ota_rs_res_id {
-    const char *hotel_code; /* NULL/"" = omitted */
     const char *channel_res_id;
     int64_t herald_id;
 };
