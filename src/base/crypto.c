@@ -371,3 +371,61 @@ int crypto_hmac_sha256(const void *key, size_t key_len, const void *data, size_t
         return HERALD_ERR_CRYPTO;
     return HERALD_OK;
 }
+
+/* ---- AES-256-GCM of a buffer ---- */
+
+void crypto_wipe(void *p, size_t len)
+{
+    if (p && len)
+        OPENSSL_cleanse(p, len);
+}
+
+enum herald_err crypto_seal(const uint8_t key[CRYPTO_AES_KEY_LEN], const void *aad, size_t aad_len,
+                            const void *in, size_t len, uint8_t *out)
+{
+    if (len > INT32_MAX - GCM_TAG_LEN || aad_len > INT32_MAX)
+        return HERALD_ERR_CRYPTO;
+    uint8_t *nonce = out, *ct = out + GCM_NONCE_LEN, *tag = ct + len;
+    if (crypto_random(nonce, GCM_NONCE_LEN))
+        return HERALD_ERR_CRYPTO;
+    EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
+    int olen = 0, rc = HERALD_ERR_CRYPTO;
+    if (ctx && EVP_EncryptInit_ex(ctx, EVP_aes_256_gcm(), NULL, NULL, NULL) == 1 &&
+        EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_IVLEN, GCM_NONCE_LEN, NULL) == 1 &&
+        EVP_EncryptInit_ex(ctx, NULL, NULL, key, nonce) == 1 &&
+        (aad_len == 0 || EVP_EncryptUpdate(ctx, NULL, &olen, aad, (int)aad_len) == 1) &&
+        (len == 0 || EVP_EncryptUpdate(ctx, ct, &olen, in, (int)len) == 1) &&
+        EVP_EncryptFinal_ex(ctx, ct + len, &olen) == 1 &&
+        EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, GCM_TAG_LEN, tag) == 1)
+        rc = HERALD_OK;
+    EVP_CIPHER_CTX_free(ctx);
+    return rc;
+}
+
+enum herald_err crypto_open(const uint8_t key[CRYPTO_AES_KEY_LEN], const void *aad, size_t aad_len,
+                            const uint8_t *in, size_t len, uint8_t *out, size_t *out_len)
+{
+    *out_len = 0;
+    if (len < CRYPTO_SEAL_OVERHEAD || len > INT32_MAX || aad_len > INT32_MAX)
+        return HERALD_ERR_CRYPTO;
+    size_t n = len - CRYPTO_SEAL_OVERHEAD;
+    const uint8_t *nonce = in, *ct = in + GCM_NONCE_LEN, *tag = ct + n;
+    uint8_t tagcopy[GCM_TAG_LEN];
+    memcpy(tagcopy, tag, GCM_TAG_LEN);
+    EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
+    int olen = 0, rc = HERALD_ERR_CRYPTO;
+    if (ctx && EVP_DecryptInit_ex(ctx, EVP_aes_256_gcm(), NULL, NULL, NULL) == 1 &&
+        EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_IVLEN, GCM_NONCE_LEN, NULL) == 1 &&
+        EVP_DecryptInit_ex(ctx, NULL, NULL, key, nonce) == 1 &&
+        (aad_len == 0 || EVP_DecryptUpdate(ctx, NULL, &olen, aad, (int)aad_len) == 1) &&
+        (n == 0 || EVP_DecryptUpdate(ctx, out, &olen, ct, (int)n) == 1) &&
+        EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG, GCM_TAG_LEN, tagcopy) == 1 &&
+        EVP_DecryptFinal_ex(ctx, out + n, &olen) == 1) {
+        *out_len = n;
+        rc = HERALD_OK;
+    } else if (n) {
+        OPENSSL_cleanse(out, n);
+    }
+    EVP_CIPHER_CTX_free(ctx);
+    return rc;
+}

@@ -52,4 +52,21 @@ bool crypto_file_is_encrypted(const char *path);
 int crypto_hmac_sha256(const void *key, size_t key_len, const void *data, size_t len,
                        uint8_t out[CRYPTO_SHA256_LEN]);
 
+/* ---- AES-256-GCM of a buffer (OTA channel credentials at rest) ----
+ * A sealed buffer is nonce (12 random bytes) | ciphertext | tag (16 bytes): len + 28 bytes.
+ * `aad` (may be NULL with aad_len 0) is authenticated, not stored: opening needs the same
+ * (it binds a sealed value to its context, e.g. the column it belongs to). */
+#define CRYPTO_SEAL_OVERHEAD 28
+/* Seals `len` bytes into `out` (len + CRYPTO_SEAL_OVERHEAD bytes). HERALD_ERR_CRYPTO. */
+enum herald_err crypto_seal(const uint8_t key[CRYPTO_AES_KEY_LEN], const void *aad, size_t aad_len,
+                            const void *in, size_t len, uint8_t *out);
+/* Opens what crypto_seal() wrote (`len` bytes, at least CRYPTO_SEAL_OVERHEAD) into `out`
+ * (len - CRYPTO_SEAL_OVERHEAD bytes); *out_len gets that. HERALD_ERR_CRYPTO when the tag
+ * does not verify (wrong key, other aad, damaged) or the input is too short; `out` is then
+ * wiped. */
+enum herald_err crypto_open(const uint8_t key[CRYPTO_AES_KEY_LEN], const void *aad, size_t aad_len,
+                            const uint8_t *in, size_t len, uint8_t *out, size_t *out_len);
+/* Wipes `len` bytes in a way the compiler keeps (OPENSSL_cleanse). */
+void crypto_wipe(void *p, size_t len);
+
 #endif

@@ -70,6 +70,56 @@ void ota_channels_free_array(struct ota_channel *rows, size_t n);
 /* Wipes the secrets of a channel held on the stack. */
 void ota_channel_wipe(struct ota_channel *ch);
 
+/* ---- the API's operations (api/ota_channels.c), each in its own transaction ----
+ * Errors: HERALD_ERR_INVALID with the field in *err (name empty or too long, unknown type or
+ * mode, hotelCode missing, baseUrl not http(s) or missing for a pull channel, pollSeconds out
+ * of 1..86400, a credential over OTA_SECRET_MAX - 1 bytes, a webhookSecret not "whsec_…",
+ * mode pull for a type without a pull connector), HERALD_ERR_DUPLICATE (name taken; field
+ * "name"), HERALD_ERR_NOT_FOUND, HERALD_ERR_CRYPTO (stored credentials that do not open with
+ * the key: the key file changed), store errors. */
+
+/* A creation or a change: NULL strings and negative numbers stay as they are on a change
+ * (required on a creation: name, type, mode, hotel_code; base_url for mode pull). */
+struct ota_channel_input {
+    const char *name, *type, *mode, *hotel_code, *base_url;
+    long long poll_seconds; /* -1: unchanged (300 on creation) */
+    int enabled;            /* -1: unchanged (true on creation) */
+    int takes_updates;      /* -1: unchanged (false on creation) */
+    bool has_credentials;   /* the request carried a credentials object */
+    const char *username;   /* within it: NULL leaves a stored value, "" clears it */
+    const char *password;
+    const char *webhook_secret;
+};
+
+/* A channel as the API shows it: the channel (credentials decrypted: show only whether each
+ * is set) and its pull state. */
+struct ota_channel_view {
+    struct ota_channel ch;
+    int64_t next_pull_at_ms, last_pull_at_ms; /* 0: never */
+    char last_pull_status[32];                /* "ok", "failed", "retrying", "" */
+    char last_error[512];                     /* "" when none */
+};
+
+enum herald_err ota_channels_create(struct ota_channels *chs, const struct ota_channel_input *in,
+                                    struct ota_channel_view *out, struct herald_error *err);
+enum herald_err ota_channels_update(struct ota_channels *chs, int64_t id,
+                                    const struct ota_channel_input *in,
+                                    struct ota_channel_view *out, struct herald_error *err);
+enum herald_err ota_channels_delete(struct ota_channels *chs, int64_t id);
+enum herald_err ota_channels_view(struct ota_channels *chs, int64_t id,
+                                  struct ota_channel_view *out, struct herald_error *err);
+/* Channels with id > after_id, ascending, at most limit. *out is malloc'ed: free with
+ * ota_channels_free_views() (which wipes the secrets). */
+enum herald_err ota_channels_list(struct ota_channels *chs, int64_t after_id, int limit,
+                                  struct ota_channel_view **out, size_t *n,
+                                  struct herald_error *err);
+void ota_channels_free_views(struct ota_channel_view *rows, size_t n);
+/* Parses "booking", … / "pull", "push"; false for anything else. */
+bool ota_channel_type_parse(const char *s, enum ota_channel_type *out);
+bool ota_channel_mode_parse(const char *s, enum ota_channel_mode *out);
+/* The store this domain works on (for the pull scheduler and validation). */
+struct store *ota_channels_store(struct ota_channels *chs);
+
 /* ---- sending to a channel (pull connectors here; rates and availability out in otarates) ----
  *
  * ota_channel_post() and ota_channel_get() talk to ch->base_url + path over sync/http_client.h
@@ -119,9 +169,8 @@ void ota_reply_free(struct ota_reply *r);
  * when should_stop said so; HERALD_ERR_INVALID when the channel has no base_url. Always
  * fills *reply (free it with ota_reply_free()). */
 enum herald_err ota_channel_post(struct ota_channels *chs, const struct ota_channel *ch,
-                                 const char *path, const char *action, const char *body,
-                                 size_t len, const struct ota_send_opts *opts,
-                                 struct ota_reply *reply);
+                                 const char *path, const char *action, const char *body, size_t len,
+                                 const struct ota_send_opts *opts, struct ota_reply *reply);
 /* GETs base_url + path (query included) with the channel's HTTP Basic credentials (every
  * type; siteminder too). Same returns as ota_channel_post(). */
 enum herald_err ota_channel_get(struct ota_channels *chs, const struct ota_channel *ch,

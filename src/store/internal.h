@@ -181,6 +181,14 @@ enum store_stmt {
     /* ---- ota_channels.c: OTA channels (encrypted credentials) and their pull cursors ---- */
     STMT_OTA_CHANNELS__BASE = STMT_IMPORTS__END,
 
+    STMT_OTA_CHANNEL_INSERT,
+    STMT_OTA_CHANNEL_UPDATE,
+    STMT_OTA_CHANNEL_DELETE,
+    STMT_OTA_CHANNEL_GET,
+    STMT_OTA_CHANNEL_LIST,
+    STMT_OTA_CHANNEL_DUE,
+    STMT_OTA_CHANNEL_CLAIM_PULL,
+    STMT_OTA_CHANNEL_PULL_RESULT,
     STMT_OTA_CHANNELS__END,
     /* ---- ota_reservations.c: reservations and their revisions ---- */
     STMT_OTA_RESERVATIONS__BASE = STMT_OTA_CHANNELS__END,

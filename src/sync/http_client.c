@@ -237,7 +237,13 @@ static int build_url(struct hc_client *c, const char *path_query, char *url, siz
 
 static struct curl_slist *build_headers(const struct hc_client *c, const struct hc_body *body)
 {
-    struct curl_slist *headers = curl_slist_append(NULL, "Accept: application/json");
+    bool own_accept = false;
+    for (const char *const *h = c->opts.headers; h && *h; h++)
+        own_accept = own_accept || strncasecmp(*h, "Accept:", 7) == 0;
+    struct curl_slist *headers =
+        own_accept ? NULL : curl_slist_append(NULL, "Accept: application/json");
+    for (const char *const *h = c->opts.headers; h && *h; h++)
+        headers = curl_slist_append(headers, *h);
     if (c->auth_header)
         headers = curl_slist_append(headers, c->auth_header);
     if (body) {

@@ -42,6 +42,9 @@ struct hc_opts {
     /* true: should_stop is asked during waits only, a transfer under way is finished (the
        Mixpanel forwarder: an import cut off after Mixpanel took it would arrive twice). */
     bool finish_transfers;
+    /* Extra request headers, "Name: value", NULL-terminated (OTA channels: SOAPAction, the
+       AlpineBits protocol headers); an "Accept:" line replaces the default. NULL: none. */
+    const char *const *headers;
 };
 
 struct hc_client;

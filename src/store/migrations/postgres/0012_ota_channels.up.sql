@@ -16,6 +16,7 @@ CREATE TABLE ota_channels (
     last_pull_at_ms BIGINT,
     last_pull_status TEXT,
     last_error TEXT,
+    pull_job_id TEXT,
     created_at_ms BIGINT NOT NULL,
     updated_at_ms BIGINT NOT NULL
 );
