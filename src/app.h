@@ -54,6 +54,7 @@ struct app {
     /* hotels: push endpoints and webhooks */
 
     /* hotels: rates and availability out */
+    struct ota_updates *ota_updates; /* intents and the delivery outbox (ota/updates.h) */
 
     /* hotels: guests and automations */
 

@@ -107,6 +107,9 @@ enum http_result api_email_stats(struct http_request *req, void *ctx);
 /* hotels: push endpoints and webhooks (ota_push.c) */
 
 /* hotels: rates and availability out (ota_updates.c) */
+enum http_result api_ota_rates_put(struct http_request *req, void *ctx);
+enum http_result api_ota_availability_put(struct http_request *req, void *ctx);
+enum http_result api_ota_updates_list(struct http_request *req, void *ctx);
 
 /* hotels: guests and automations (automations.c) */
 

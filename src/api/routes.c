@@ -86,6 +86,9 @@ const struct http_route api_routes[] = {
     /* ---- hotels: push endpoints and webhooks ---- */
 
     /* ---- hotels: rates and availability out ---- */
+    {"PUT", "/api/ota/rates", api_ota_rates_put, HTTP_API_KEY, "ota:write"},
+    {"PUT", "/api/ota/availability", api_ota_availability_put, HTTP_API_KEY, "ota:write"},
+    {"GET", "/api/ota/updates", api_ota_updates_list, HTTP_API_KEY, "ota:read"},
 
     /* ---- hotels: guests and automations ---- */
 

@@ -17,6 +17,7 @@
 #include "mail/inbound.h"
 #include "mail/optin.h"
 #include "mail/token.h"
+#include "ota/updates.h"
 #include "store/store.h"
 #include "sync/mixpanel.h"
 #include "sync/mixpanel_retry.h"
@@ -114,6 +115,13 @@ static int register_kinds(struct app *app, struct sync_opts *so, const struct mi
     /* hotels: push endpoints and webhooks */
 
     /* hotels: rates and availability out */
+    if (!rc) {
+        struct ota_updates_opts uo = {.st = app->store,
+                                      .key_file = app->cfg.ota_secret_file,
+                                      .jobs = app->jobs,
+                                      .timeout_ms = 30000};
+        rc = ota_updates_register(&uo, &app->ota_updates);
+    }
 
     /* hotels: guests and automations */
 
@@ -261,6 +269,8 @@ static void stop_all(struct app *app)
     /* hotels: guests and automations */
 
     /* hotels: rates and availability out */
+    ota_updates_free(app->ota_updates); /* after the jobs layer: no delivery runs now */
+    app->ota_updates = NULL;
 
     /* hotels: push endpoints and webhooks */
 

@@ -27,6 +27,7 @@
 #include "base/buf.h"
 #include "jobs/jobs.h"
 #include "ota/channels.h"
+#include "ota/updates.h"
 #include "store/ota_updates.h"
 
 enum ari_kind { ARI_RATES, ARI_RESTRICTIONS, ARI_INVENTORY };
@@ -34,13 +35,13 @@ enum ari_msg { ARI_MSG_NONE, ARI_MSG_RATE_AMOUNT, ARI_MSG_AVAIL, ARI_MSG_INV_COU
 
 struct ari_shape {
     enum ota_channel_type type;
-    enum ari_msg msg[3];         /* by enum ari_kind; ARI_MSG_NONE: not sent to this type */
-    bool month_batches;          /* one calendar month per request (and per outbox row) */
-    bool deltas;                 /* skip rows that would change nothing */
-    bool soap;                   /* ota_channel_post() wraps; the SOAPAction is the RQ name */
-    const char *path_prefix;     /* appended: path_prefix + message name ("" = base_url) */
-    const char *const *headers;  /* extra request headers */
-    const char *const *actions;  /* by enum ari_msg: the action handed to ota_channel_post() */
+    enum ari_msg msg[3];        /* by enum ari_kind; ARI_MSG_NONE: not sent to this type */
+    bool month_batches;         /* one calendar month per request (and per outbox row) */
+    bool deltas;                /* skip rows that would change nothing */
+    bool soap;                  /* ota_channel_post() wraps; the SOAPAction is the RQ name */
+    const char *path_prefix;    /* appended: path_prefix + message name ("" = base_url) */
+    const char *const *headers; /* extra request headers */
+    const char *const *actions; /* by enum ari_msg: the action handed to ota_channel_post() */
 };
 
 /* The shape of a channel type (never NULL). */
@@ -55,8 +56,8 @@ const char *ari_msg_root(enum ari_msg m);
  * first row's kind (and month where the shape batches by month), at most OTA_ARI_BATCH, and
  * never a row after an earlier row of the same kind, room type and rate plan that stays behind
  * (so the order per key holds). Writes indexes into pick; returns how many. */
-size_t ari_pick_batch(const struct ari_shape *shape, const struct store_ari_update *rows,
-                      size_t n, size_t *pick);
+size_t ari_pick_batch(const struct ari_shape *shape, const struct store_ari_update *rows, size_t n,
+                      size_t *pick);
 
 /* Appends the request document for the picked rows (one hotel; item i carries LocatorID i+1)
  * to out. HERALD_ERR_INVALID for a payload it cannot read, buf errors. */
@@ -82,8 +83,34 @@ enum ari_reply_kind ari_read_reply(long status, const char *body, size_t len, si
                                    struct ari_item_result *items, char *why, size_t why_cap);
 void ari_items_clear(struct ari_item_result *items, size_t n);
 
+/* The domain (updates.h) as its modules see it. */
+struct ota_updates {
+    struct store *st;
+    struct ota_channels *chs;
+    bool own_chs; /* opened here: closed by ota_updates_free() */
+    struct jobs *jobs;
+    long timeout_ms;
+};
+
+/* One intent on its way into the outbox: up to two row templates (kind, fields, payload). */
+struct ari_tpl {
+    enum ari_kind kind;
+    int fields;
+    char *payload;
+};
+struct ari_intent {
+    const char *kind; /* "rates" | "availability" */
+    const char *hotel_code, *room_type, *rate_plan, *from, *to;
+    int weekdays;
+    struct ari_tpl tpl[2];
+    size_t ntpl;
+};
+/* Stores the intent and its outbox rows for every channel that takes them, supersedes what
+ * they cover and queues one `ota_deliver` job per channel, in one transaction (ari_fanout.c). */
+enum herald_err ari_fan_out(struct ota_updates *u, const struct ari_intent *it,
+                            struct ota_intent_result *out);
+
 /* The delivery job kind (ari_deliver.c). */
-struct ota_updates;
 int ari_deliver_validate(void *arg, json_t *raw, json_t **out, struct jobs_problem *problem);
 int ari_deliver_run(struct jobs_ctx *ctx);
 

@@ -84,18 +84,22 @@ static int avail_message(struct buf *b, const struct store_ari_update *u, size_t
     if (!rc && !restriction && !booking_limit && (min || max)) {
         rc = buf_append_str(b, "<LengthsOfStay>");
         if (!rc && min)
-            rc = buf_printf(b, "<LengthOfStay MinMaxMessageType=\"SetMinLOS\" Time=\"%" JSON_INTEGER_FORMAT "\"/>",
-                            json_integer_value(min));
+            rc = buf_printf(
+                b,
+                "<LengthOfStay MinMaxMessageType=\"SetMinLOS\" Time=\"%" JSON_INTEGER_FORMAT "\"/>",
+                json_integer_value(min));
         if (!rc && max)
-            rc = buf_printf(b, "<LengthOfStay MinMaxMessageType=\"SetMaxLOS\" Time=\"%" JSON_INTEGER_FORMAT "\"/>",
-                            json_integer_value(max));
+            rc = buf_printf(
+                b,
+                "<LengthOfStay MinMaxMessageType=\"SetMaxLOS\" Time=\"%" JSON_INTEGER_FORMAT "\"/>",
+                json_integer_value(max));
         if (!rc)
             rc = buf_append_str(b, "</LengthsOfStay>");
     }
     const char *status = json_string_value(json_object_get(p, "status"));
     if (restriction) {
-        json_t *closed = json_object_get(p, strcmp(restriction, "Arrival") == 0 ? "closedToArrival"
-                                                                                : "closedToDeparture");
+        json_t *closed = json_object_get(
+            p, strcmp(restriction, "Arrival") == 0 ? "closedToArrival" : "closedToDeparture");
         if (!rc)
             rc = buf_printf(b, "<RestrictionStatus Restriction=\"%s\" Status=\"%s\"/>", restriction,
                             json_is_true(closed) ? "Close" : "Open");

@@ -116,8 +116,9 @@ enum ari_reply_kind ari_read_reply(long status, const char *body, size_t len, si
         return ARI_REPLY_TRANSIENT;
     }
     if (!success && nerr == 0) {
-        snprintf(why, why_cap, "%s", root ? "the answer has neither <Success/> nor <Errors>"
-                                          : "the answer is not OpenTravel XML");
+        snprintf(why, why_cap, "%s",
+                 root ? "the answer has neither <Success/> nor <Errors>"
+                      : "the answer is not OpenTravel XML");
         ari_items_clear(items, n);
         return ARI_REPLY_TRANSIENT;
     }

@@ -1,5 +1,6 @@
 /* Owns the per channel type shapes of outgoing rate and availability messages (which message
- * carries which kind, paths, headers, month batches, deltas) and the choice of one request's rows. */
+ * carries which kind, paths, headers, month batches, deltas) and the choice of one request's rows.
+ */
 #include <string.h>
 
 #include "ota/ari.h"
@@ -47,7 +48,13 @@ static const struct ari_shape shapes[] = {
      "",
      NULL,
      alpinebits_actions},
-    {OTA_TYPE_EXPEDIA, {ARI_MSG_NONE, ARI_MSG_NONE, ARI_MSG_NONE}, false, false, false, "", NULL,
+    {OTA_TYPE_EXPEDIA,
+     {ARI_MSG_NONE, ARI_MSG_NONE, ARI_MSG_NONE},
+     false,
+     false,
+     false,
+     "",
+     NULL,
      no_actions},
 };
 
@@ -103,8 +110,8 @@ static bool blocked(const struct store_ari_update *rows, const bool *left, size_
     return false;
 }
 
-size_t ari_pick_batch(const struct ari_shape *shape, const struct store_ari_update *rows,
-                      size_t n, size_t *pick)
+size_t ari_pick_batch(const struct ari_shape *shape, const struct store_ari_update *rows, size_t n,
+                      size_t *pick)
 {
     if (n == 0)
         return 0;

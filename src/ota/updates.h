@@ -51,7 +51,7 @@ enum {
 };
 
 struct ota_rate_amount {
-    int guests;       /* 1..OTA_ARI_MAX_AMOUNTS */
+    int guests;         /* 1..OTA_ARI_MAX_AMOUNTS */
     const char *amount; /* decimal text, "120.00" */
 };
 
@@ -69,7 +69,7 @@ struct ota_avail_input {
     const char *from, *to;
     bool has_count;
     int count;
-    const char *status; /* NULL, "open", "close" */
+    const char *status;   /* NULL, "open", "close" */
     int min_los, max_los; /* 0: not set */
     int cta, ctd;         /* -1 not set, 0 open, 1 closed */
     int weekdays;
@@ -93,13 +93,15 @@ void ota_intent_result_clear(struct ota_intent_result *r);
 
 struct ota_updates_opts {
     struct store *st;
-    struct ota_channels *chs;
+    struct ota_channels *chs; /* NULL: the domain opens its own handle with key_file */
+    const char *key_file;     /* HERALD_OTA_SECRET_FILE, when chs is NULL */
     struct jobs *jobs;
     long timeout_ms; /* per request to a channel; 0: 30000 */
 };
 struct ota_updates;
 
-/* Creates the domain and registers the `ota_deliver` job kind (before jobs_start()). */
+/* Creates the domain and registers the `ota_deliver` job kind (before jobs_start()).
+ * HERALD_ERR_IO/CONFIG from ota_channels_open() when it opens its own channels handle. */
 enum herald_err ota_updates_register(const struct ota_updates_opts *opts, struct ota_updates **out);
 void ota_updates_free(struct ota_updates *u);
 

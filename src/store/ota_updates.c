@@ -11,117 +11,118 @@
 
 #define S(id) [STMT_##id - STMT_OTA_UPDATES__BASE]
 #define ARI_COLS                                                                                   \
-    "u.id, u.intent_id, u.channel_id, u.kind, u.hotel_code, u.room_type, u.rate_plan, "           \
-    "u.date_from, u.date_to, u.weekdays, u.fields, u.payload, u.status, u.attempts, u.errors, "   \
-    "u.warnings, COALESCE(u.superseded_by, 0), u.created_at_ms, u.updated_at_ms, "               \
+    "u.id, u.intent_id, u.channel_id, u.kind, u.hotel_code, u.room_type, u.rate_plan, "            \
+    "u.date_from, u.date_to, u.weekdays, u.fields, u.payload, u.status, u.attempts, u.errors, "    \
+    "u.warnings, COALESCE(u.superseded_by, 0), u.created_at_ms, u.updated_at_ms, "                 \
     "COALESCE(u.delivered_at_ms, 0)"
 /* The same channel, kind, room type and rate plan as the row being inserted ($1..$4). */
 #define SAME_KEY "channel_id = $1 AND kind = $2 AND room_type = $3 AND rate_plan = $4"
 #define SAME_KEY_PG                                                                                \
-    "channel_id = $1::bigint AND kind = $2::text AND room_type = $3::text AND rate_plan = $4::text"
+    "channel_id = $1::bigint AND kind = $2::text AND room_type = $3::text AND rate_plan = "        \
+    "$4::text"
 #define LIVE "('pending', 'sending', 'delivered')"
 #define ID_LIST_SQLITE "(SELECT value FROM json_each($2))"
 #define ID_LIST_PG "(SELECT x::bigint FROM json_array_elements_text($2::json) AS x)"
 
-const struct store_stmt_def
-    store_ota_updates_stmts[STMT_OTA_UPDATES__END - STMT_OTA_UPDATES__BASE] = {
-        [0] = {NULL, NULL, false}, /* the block marker */
-        S(ARI_INTENT_INSERT) = {"INSERT INTO ota_ari_intents (kind, hotel_code, room_type, "
-                                "rate_plan, date_from, date_to, body, created_at_ms) VALUES ($1, "
-                                "$2, $3, $4, $5, $6, $7, $8) RETURNING id",
-                                NULL, true},
-        S(ARI_UPDATE_INSERT) = {"INSERT INTO ota_ari_updates (intent_id, channel_id, kind, "
-                                "hotel_code, room_type, rate_plan, date_from, date_to, weekdays, "
-                                "fields, payload, created_at_ms, updated_at_ms) VALUES ($1, $2, "
-                                "$3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12) RETURNING id",
-                                NULL, true},
-        S(ARI_SUPERSEDE) =
-            {"UPDATE ota_ari_updates SET status = 'superseded', superseded_by = $9, "
-             "updated_at_ms = $10 WHERE " SAME_KEY " AND status = 'pending' AND date_from >= $5 "
-             "AND date_to <= $6 AND (weekdays & ~$7) = 0 AND (fields & ~$8) = 0 AND id < $9",
-             "UPDATE ota_ari_updates SET status = 'superseded', superseded_by = $9::bigint, "
-             "updated_at_ms = $10::bigint WHERE " SAME_KEY_PG " AND status = 'pending' AND "
-             "date_from >= $5::text AND date_to <= $6::text AND (weekdays & ~($7::integer)) = 0 "
-             "AND (fields & ~($8::integer)) = 0 AND id < $9::bigint",
-             true},
-        S(ARI_UNCHANGED) =
-            {"SELECT u.payload FROM ota_ari_updates u WHERE " SAME_KEY " AND u.date_from = $5 "
-             "AND u.date_to = $6 AND u.weekdays = $7 AND u.fields = $8 AND u.status IN " LIVE
-             " AND NOT EXISTS (SELECT 1 FROM ota_ari_updates v WHERE v.channel_id = u.channel_id "
-             "AND v.kind = u.kind AND v.room_type = u.room_type AND v.rate_plan = u.rate_plan AND "
-             "v.id > u.id AND v.status IN " LIVE " AND v.date_from <= u.date_to AND v.date_to >= "
-             "u.date_from) ORDER BY u.id DESC LIMIT 1",
-             "SELECT u.payload FROM ota_ari_updates u WHERE u.channel_id = $1::bigint AND u.kind = "
-             "$2::text AND u.room_type = $3::text AND u.rate_plan = $4::text AND u.date_from = "
-             "$5::text AND u.date_to = $6::text AND u.weekdays = $7::integer AND u.fields = "
-             "$8::integer AND u.status IN " LIVE " AND NOT EXISTS (SELECT 1 FROM ota_ari_updates v "
-             "WHERE v.channel_id = u.channel_id AND v.kind = u.kind AND v.room_type = u.room_type "
-             "AND v.rate_plan = u.rate_plan AND v.id > u.id AND v.status IN " LIVE " AND "
-             "v.date_from <= u.date_to AND v.date_to >= u.date_from) ORDER BY u.id DESC LIMIT 1",
-             false},
-        S(ARI_STATE_ENSURE) = {"INSERT INTO ota_ari_channels (channel_id, updated_at_ms) VALUES "
-                               "($1, $2) ON CONFLICT (channel_id) DO NOTHING",
-                               NULL, true},
-        S(ARI_STATE_GET) = {"SELECT COALESCE(holder, ''), lease_until_ms, retry_at_ms, failures, "
-                            "COALESCE(last_error, '') FROM ota_ari_channels WHERE channel_id = $1",
-                            "SELECT COALESCE(holder, ''), lease_until_ms, retry_at_ms, failures, "
-                            "COALESCE(last_error, '') FROM ota_ari_channels WHERE channel_id = $1 "
-                            "FOR UPDATE",
-                            true},
-        S(ARI_STATE_SAVE) = {"UPDATE ota_ari_channels SET holder = NULLIF($2, ''), lease_until_ms "
-                             "= $3, retry_at_ms = $4, failures = $5, last_error = NULLIF($6, ''), "
-                             "updated_at_ms = $7 WHERE channel_id = $1",
-                             "UPDATE ota_ari_channels SET holder = NULLIF($2::text, ''), "
-                             "lease_until_ms = $3::bigint, retry_at_ms = $4::bigint, failures = "
-                             "$5::integer, last_error = NULLIF($6::text, ''), updated_at_ms = "
-                             "$7::bigint WHERE channel_id = $1::bigint",
-                             true},
-        S(ARI_RESET_SENDING) = {"UPDATE ota_ari_updates SET status = 'pending' WHERE channel_id = "
-                                "$1 AND status = 'sending'",
-                                NULL, true},
-        S(ARI_PENDING) = {"SELECT " ARI_COLS " FROM ota_ari_updates u WHERE u.channel_id = $1 AND "
-                          "u.status = 'pending' ORDER BY u.id LIMIT $2",
-                          NULL, false},
-        S(ARI_MARK_SENDING) = {"UPDATE ota_ari_updates SET status = 'sending', updated_at_ms = $3 "
-                               "WHERE channel_id = $1 AND status = 'pending' AND id IN " ID_LIST_SQLITE,
-                               "UPDATE ota_ari_updates SET status = 'sending', updated_at_ms = "
-                               "$3::bigint WHERE channel_id = $1::bigint AND status = 'pending' AND "
-                               "id IN " ID_LIST_PG,
-                               true},
-        S(ARI_OUTCOME) = {"UPDATE ota_ari_updates SET status = $2, attempts = attempts + 1, "
-                          "errors = $3, warnings = $4, updated_at_ms = $5, delivered_at_ms = CASE "
-                          "WHEN $2 = 'delivered' THEN $5 END WHERE id = $1 AND status = 'sending'",
-                          "UPDATE ota_ari_updates SET status = $2::text, attempts = attempts + 1, "
-                          "errors = $3::text, warnings = $4::text, updated_at_ms = $5::bigint, "
-                          "delivered_at_ms = CASE WHEN $2::text = 'delivered' THEN $5::bigint END "
-                          "WHERE id = $1::bigint AND status = 'sending'",
-                          true},
-        S(ARI_RETRY_ROWS) = {"UPDATE ota_ari_updates SET status = CASE WHEN attempts + 1 >= $3 "
-                             "THEN 'failed' ELSE 'pending' END, attempts = attempts + 1, errors = "
-                             "$1, updated_at_ms = $4 WHERE status = 'sending' AND id IN "
-                             "(SELECT value FROM json_each($2))",
-                             "UPDATE ota_ari_updates SET status = CASE WHEN attempts + 1 >= "
-                             "$3::integer THEN 'failed' ELSE 'pending' END, attempts = attempts + "
-                             "1, errors = $1::text, updated_at_ms = $4::bigint WHERE status = "
-                             "'sending' AND id IN " ID_LIST_PG,
-                             true},
-        S(ARI_FAIL_CHANNEL) = {"UPDATE ota_ari_updates SET status = 'failed', errors = $2, "
-                               "updated_at_ms = $3 WHERE channel_id = $1 AND status IN ('pending', "
-                               "'sending')",
-                               NULL, true},
-        S(ARI_LIST) = {"SELECT " ARI_COLS ", COALESCE(c.name, '') FROM ota_ari_updates u LEFT "
-                       "JOIN ota_channels c ON c.id = u.channel_id WHERE u.id > $1 AND ($2 = '' OR "
-                       "u.status = $2 OR ($2 = 'pending' AND u.status = 'sending')) AND ($3 = 0 "
-                       "OR u.channel_id = $3) AND ($4 = '' OR u.hotel_code = $4) AND ($5 = '' OR "
-                       "u.kind = $5) AND ($7 = 0 OR u.intent_id = $7) ORDER BY u.id LIMIT $6",
-                       "SELECT " ARI_COLS ", COALESCE(c.name, '') FROM ota_ari_updates u LEFT "
-                       "JOIN ota_channels c ON c.id = u.channel_id WHERE u.id > $1::bigint AND "
-                       "($2::text = '' OR u.status = $2::text OR ($2::text = 'pending' AND "
-                       "u.status = 'sending')) AND ($3::bigint = 0 OR u.channel_id = $3::bigint) "
-                       "AND ($4::text = '' OR u.hotel_code = $4::text) AND ($5::text = '' OR "
-                       "u.kind = $5::text) AND ($7::bigint = 0 OR u.intent_id = $7::bigint) ORDER "
-                       "BY u.id LIMIT $6::integer",
-                       false},
+const struct store_stmt_def store_ota_updates_stmts[STMT_OTA_UPDATES__END -
+                                                    STMT_OTA_UPDATES__BASE] = {
+    [0] = {NULL, NULL, false}, /* the block marker */
+    S(ARI_INTENT_INSERT) = {"INSERT INTO ota_ari_intents (kind, hotel_code, room_type, "
+                            "rate_plan, date_from, date_to, body, created_at_ms) VALUES ($1, "
+                            "$2, $3, $4, $5, $6, $7, $8) RETURNING id",
+                            NULL, true},
+    S(ARI_UPDATE_INSERT) = {"INSERT INTO ota_ari_updates (intent_id, channel_id, kind, "
+                            "hotel_code, room_type, rate_plan, date_from, date_to, weekdays, "
+                            "fields, payload, created_at_ms, updated_at_ms) VALUES ($1, $2, "
+                            "$3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12) RETURNING id",
+                            NULL, true},
+    S(ARI_SUPERSEDE) =
+        {"UPDATE ota_ari_updates SET status = 'superseded', superseded_by = $9, "
+         "updated_at_ms = $10 WHERE " SAME_KEY " AND status = 'pending' AND date_from >= $5 "
+         "AND date_to <= $6 AND (weekdays & ~$7) = 0 AND (fields & ~$8) = 0 AND id < $9",
+         "UPDATE ota_ari_updates SET status = 'superseded', superseded_by = $9::bigint, "
+         "updated_at_ms = $10::bigint WHERE " SAME_KEY_PG " AND status = 'pending' AND "
+         "date_from >= $5::text AND date_to <= $6::text AND (weekdays & ~($7::integer)) = 0 "
+         "AND (fields & ~($8::integer)) = 0 AND id < $9::bigint",
+         true},
+    S(ARI_UNCHANGED) =
+        {"SELECT u.payload FROM ota_ari_updates u WHERE " SAME_KEY " AND u.date_from = $5 "
+         "AND u.date_to = $6 AND u.weekdays = $7 AND u.fields = $8 AND u.status IN " LIVE
+         " AND NOT EXISTS (SELECT 1 FROM ota_ari_updates v WHERE v.channel_id = u.channel_id "
+         "AND v.kind = u.kind AND v.room_type = u.room_type AND v.rate_plan = u.rate_plan AND "
+         "v.id > u.id AND v.status IN " LIVE " AND v.date_from <= u.date_to AND v.date_to >= "
+         "u.date_from) ORDER BY u.id DESC LIMIT 1",
+         "SELECT u.payload FROM ota_ari_updates u WHERE u.channel_id = $1::bigint AND u.kind = "
+         "$2::text AND u.room_type = $3::text AND u.rate_plan = $4::text AND u.date_from = "
+         "$5::text AND u.date_to = $6::text AND u.weekdays = $7::integer AND u.fields = "
+         "$8::integer AND u.status IN " LIVE " AND NOT EXISTS (SELECT 1 FROM ota_ari_updates v "
+         "WHERE v.channel_id = u.channel_id AND v.kind = u.kind AND v.room_type = u.room_type "
+         "AND v.rate_plan = u.rate_plan AND v.id > u.id AND v.status IN " LIVE " AND "
+         "v.date_from <= u.date_to AND v.date_to >= u.date_from) ORDER BY u.id DESC LIMIT 1",
+         false},
+    S(ARI_STATE_ENSURE) = {"INSERT INTO ota_ari_channels (channel_id, updated_at_ms) VALUES "
+                           "($1, $2) ON CONFLICT (channel_id) DO NOTHING",
+                           NULL, true},
+    S(ARI_STATE_GET) = {"SELECT COALESCE(holder, ''), lease_until_ms, retry_at_ms, failures, "
+                        "COALESCE(last_error, '') FROM ota_ari_channels WHERE channel_id = $1",
+                        "SELECT COALESCE(holder, ''), lease_until_ms, retry_at_ms, failures, "
+                        "COALESCE(last_error, '') FROM ota_ari_channels WHERE channel_id = $1 "
+                        "FOR UPDATE",
+                        true},
+    S(ARI_STATE_SAVE) = {"UPDATE ota_ari_channels SET holder = NULLIF($2, ''), lease_until_ms "
+                         "= $3, retry_at_ms = $4, failures = $5, last_error = NULLIF($6, ''), "
+                         "updated_at_ms = $7 WHERE channel_id = $1",
+                         "UPDATE ota_ari_channels SET holder = NULLIF($2::text, ''), "
+                         "lease_until_ms = $3::bigint, retry_at_ms = $4::bigint, failures = "
+                         "$5::integer, last_error = NULLIF($6::text, ''), updated_at_ms = "
+                         "$7::bigint WHERE channel_id = $1::bigint",
+                         true},
+    S(ARI_RESET_SENDING) = {"UPDATE ota_ari_updates SET status = 'pending' WHERE channel_id = "
+                            "$1 AND status = 'sending'",
+                            NULL, true},
+    S(ARI_PENDING) = {"SELECT " ARI_COLS " FROM ota_ari_updates u WHERE u.channel_id = $1 AND "
+                      "u.status = 'pending' ORDER BY u.id LIMIT $2",
+                      NULL, false},
+    S(ARI_MARK_SENDING) = {"UPDATE ota_ari_updates SET status = 'sending', updated_at_ms = $3 "
+                           "WHERE channel_id = $1 AND status = 'pending' AND id IN " ID_LIST_SQLITE,
+                           "UPDATE ota_ari_updates SET status = 'sending', updated_at_ms = "
+                           "$3::bigint WHERE channel_id = $1::bigint AND status = 'pending' AND "
+                           "id IN " ID_LIST_PG,
+                           true},
+    S(ARI_OUTCOME) = {"UPDATE ota_ari_updates SET status = $2, attempts = attempts + 1, "
+                      "errors = $3, warnings = $4, updated_at_ms = $5, delivered_at_ms = CASE "
+                      "WHEN $2 = 'delivered' THEN $5 END WHERE id = $1 AND status = 'sending'",
+                      "UPDATE ota_ari_updates SET status = $2::text, attempts = attempts + 1, "
+                      "errors = $3::text, warnings = $4::text, updated_at_ms = $5::bigint, "
+                      "delivered_at_ms = CASE WHEN $2::text = 'delivered' THEN $5::bigint END "
+                      "WHERE id = $1::bigint AND status = 'sending'",
+                      true},
+    S(ARI_RETRY_ROWS) = {"UPDATE ota_ari_updates SET status = CASE WHEN attempts + 1 >= $3 "
+                         "THEN 'failed' ELSE 'pending' END, attempts = attempts + 1, errors = "
+                         "$1, updated_at_ms = $4 WHERE status = 'sending' AND id IN "
+                         "(SELECT value FROM json_each($2))",
+                         "UPDATE ota_ari_updates SET status = CASE WHEN attempts + 1 >= "
+                         "$3::integer THEN 'failed' ELSE 'pending' END, attempts = attempts + "
+                         "1, errors = $1::text, updated_at_ms = $4::bigint WHERE status = "
+                         "'sending' AND id IN " ID_LIST_PG,
+                         true},
+    S(ARI_FAIL_CHANNEL) = {"UPDATE ota_ari_updates SET status = 'failed', errors = $2, "
+                           "updated_at_ms = $3 WHERE channel_id = $1 AND status IN ('pending', "
+                           "'sending')",
+                           NULL, true},
+    S(ARI_LIST) = {"SELECT " ARI_COLS ", COALESCE(c.name, '') FROM ota_ari_updates u LEFT "
+                   "JOIN ota_channels c ON c.id = u.channel_id WHERE u.id > $1 AND ($2 = '' OR "
+                   "u.status = $2 OR ($2 = 'pending' AND u.status = 'sending')) AND ($3 = 0 "
+                   "OR u.channel_id = $3) AND ($4 = '' OR u.hotel_code = $4) AND ($5 = '' OR "
+                   "u.kind = $5) AND ($7 = 0 OR u.intent_id = $7) ORDER BY u.id LIMIT $6",
+                   "SELECT " ARI_COLS ", COALESCE(c.name, '') FROM ota_ari_updates u LEFT "
+                   "JOIN ota_channels c ON c.id = u.channel_id WHERE u.id > $1::bigint AND "
+                   "($2::text = '' OR u.status = $2::text OR ($2::text = 'pending' AND "
+                   "u.status = 'sending')) AND ($3::bigint = 0 OR u.channel_id = $3::bigint) "
+                   "AND ($4::text = '' OR u.hotel_code = $4::text) AND ($5::text = '' OR "
+                   "u.kind = $5::text) AND ($7::bigint = 0 OR u.intent_id = $7::bigint) ORDER "
+                   "BY u.id LIMIT $6::integer",
+                   false},
 };
 
 static int run(struct store_conn *c, enum store_stmt id, const struct store_val *p, int n,
@@ -174,9 +175,8 @@ enum herald_err store_ari_intent_insert(struct store_conn *c, const char *kind,
                                         const char *rate_plan, const char *from, const char *to,
                                         const char *body, int64_t now_ms, int64_t *id)
 {
-    struct store_val p[] = {SV_STR(kind), SV_STR(hotel_code), SV_STR(room_type),
-                            SV_STR(rate_plan), SV_STR(from),   SV_STR(to),
-                            SV_STR(body),      SV_I64(now_ms)};
+    struct store_val p[] = {SV_STR(kind), SV_STR(hotel_code), SV_STR(room_type), SV_STR(rate_plan),
+                            SV_STR(from), SV_STR(to),         SV_STR(body),      SV_I64(now_ms)};
     return run_id(c, STMT_ARI_INTENT_INSERT, p, 8, id);
 }
 
@@ -342,8 +342,8 @@ enum herald_err store_ari_retry_rows(struct store_conn *c, const char *ids, cons
     return run(c, STMT_ARI_RETRY_ROWS, p, 4, NULL);
 }
 
-enum herald_err store_ari_fail_channel(struct store_conn *c, int64_t channel_id,
-                                       const char *errors, int64_t now_ms)
+enum herald_err store_ari_fail_channel(struct store_conn *c, int64_t channel_id, const char *errors,
+                                       int64_t now_ms)
 {
     struct store_val p[] = {SV_I64(channel_id), SV_STR(errors), SV_I64(now_ms)};
     return run(c, STMT_ARI_FAIL_CHANNEL, p, 3, NULL);

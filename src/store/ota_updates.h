@@ -7,9 +7,9 @@
  * tried again after a failure).
  *
  * Dates are "YYYY-MM-DD" text (they compare as text); weekdays is a bit mask (bit 0 = Monday ..
- * bit 6 = Sunday, 127 = every day); fields a bit mask of what a restrictions row sets (ota/updates.h).
- * All functions run inside the caller's transaction (store_run_tx()). Errors: HERALD_ERR_NOMEM,
- * HERALD_ERR_NOT_FOUND where a row must exist, store errors (store.h). */
+ * bit 6 = Sunday, 127 = every day); fields a bit mask of what a restrictions row sets
+ * (ota/updates.h). All functions run inside the caller's transaction (store_run_tx()). Errors:
+ * HERALD_ERR_NOMEM, HERALD_ERR_NOT_FOUND where a row must exist, store errors (store.h). */
 #ifndef HERALD_STORE_OTA_UPDATES_H
 #define HERALD_STORE_OTA_UPDATES_H
 
@@ -29,7 +29,7 @@ struct store_ari_update {
         rate_plan[STORE_ARI_CODE_MAX];
     char date_from[11], date_to[11];
     int weekdays, fields;
-    char *payload;  /* JSON object (owned) */
+    char *payload; /* JSON object (owned) */
     char status[16];
     int attempts;
     char *errors, *warnings; /* JSON arrays (owned; NULL when not read) */
@@ -90,8 +90,8 @@ enum herald_err store_ari_retry_rows(struct store_conn *c, const char *ids, cons
                                      int max_attempts, int64_t now_ms);
 /* Every pending or sending row of the channel fails with `errors` (the channel was deleted,
  * disabled or stopped taking updates). */
-enum herald_err store_ari_fail_channel(struct store_conn *c, int64_t channel_id,
-                                       const char *errors, int64_t now_ms);
+enum herald_err store_ari_fail_channel(struct store_conn *c, int64_t channel_id, const char *errors,
+                                       int64_t now_ms);
 
 struct store_ari_filter {
     const char *status;     /* NULL/"": any; "pending" includes rows being sent */
