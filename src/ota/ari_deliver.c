@@ -87,21 +87,19 @@ static int claim_tx(struct store_conn *c, void *arg)
     int rc = store_ari_state_lock(c, r->ch.id, r->now_ms, &st);
     if (rc)
         return rc;
+    st.kicked_at_ms = 0; /* this job runs: what is committed now, it (or the holder) sees */
     bool mine = strcmp(st.holder, r->holder) == 0;
     if (st.holder[0] && !mine && st.lease_until_ms > r->now_ms) {
         r->what = CLAIM_BUSY;
-        return HERALD_OK;
+        return store_ari_state_save(c, &st, r->now_ms);
     }
     if (st.holder[0] && (!mine || r->first)) /* a holder that died mid-send */
         rc = store_ari_reset_sending(c, r->ch.id);
     if (!rc && st.retry_at_ms > r->now_ms) {
         r->what = CLAIM_WAIT;
         r->retry_at_ms = st.retry_at_ms;
-        if (st.holder[0]) {
-            st.holder[0] = '\0';
-            rc = store_ari_state_save(c, &st, r->now_ms);
-        }
-        return rc;
+        st.holder[0] = '\0';
+        return rc ? rc : store_ari_state_save(c, &st, r->now_ms);
     }
     return rc ? rc : take_batch(c, r, &st);
 }
@@ -152,6 +150,7 @@ static int record_transient(struct store_conn *c, struct run *r, struct store_ar
     st->lease_until_ms = 0;
     snprintf(st->last_error, sizeof(st->last_error), "%s", r->why);
     r->retry_at_ms = st->retry_at_ms;
+    st->kicked_at_ms = r->now_ms; /* the follow-up job below */
     if (!rc)
         rc = store_ari_state_save(c, st, r->now_ms);
     if (rc)

@@ -8,6 +8,9 @@
 #include "base/clock.h"
 #include "ota/ari.h"
 
+/* A job queued this long ago and never started is presumed lost: queue another. */
+#define ARI_KICK_STALE_MS 300000
+
 struct fan {
     struct ota_updates *u;
     const struct ari_intent *it;
@@ -118,7 +121,10 @@ static int fan_tx(struct store_conn *c, void *arg)
         for (size_t k = 0; !rc && k < it->ntpl; k++)
             if (shape->msg[it->tpl[k].kind] != ARI_MSG_NONE)
                 rc = put_template(c, f, ch, shape, &it->tpl[k], res);
+        bool kick = false;
         if (!rc && res->queued)
+            rc = store_ari_kick(c, ch->id, f->now_ms, f->now_ms - ARI_KICK_STALE_MS, &kick);
+        if (!rc && kick)
             rc = queue_job(c, f->u, ch->id, 0);
     }
     return rc;

@@ -64,19 +64,23 @@ const struct store_stmt_def store_ota_updates_stmts[STMT_OTA_UPDATES__END -
                            "($1, $2) ON CONFLICT (channel_id) DO NOTHING",
                            NULL, true},
     S(ARI_STATE_GET) = {"SELECT COALESCE(holder, ''), lease_until_ms, retry_at_ms, failures, "
-                        "COALESCE(last_error, '') FROM ota_ari_channels WHERE channel_id = $1",
+                        "COALESCE(last_error, ''), kicked_at_ms FROM ota_ari_channels WHERE "
+                        "channel_id = $1",
                         "SELECT COALESCE(holder, ''), lease_until_ms, retry_at_ms, failures, "
-                        "COALESCE(last_error, '') FROM ota_ari_channels WHERE channel_id = $1 "
-                        "FOR UPDATE",
+                        "COALESCE(last_error, ''), kicked_at_ms FROM ota_ari_channels WHERE "
+                        "channel_id = $1 FOR UPDATE",
                         true},
     S(ARI_STATE_SAVE) = {"UPDATE ota_ari_channels SET holder = NULLIF($2, ''), lease_until_ms "
                          "= $3, retry_at_ms = $4, failures = $5, last_error = NULLIF($6, ''), "
-                         "updated_at_ms = $7 WHERE channel_id = $1",
+                         "updated_at_ms = $7, kicked_at_ms = $8 WHERE channel_id = $1",
                          "UPDATE ota_ari_channels SET holder = NULLIF($2::text, ''), "
                          "lease_until_ms = $3::bigint, retry_at_ms = $4::bigint, failures = "
                          "$5::integer, last_error = NULLIF($6::text, ''), updated_at_ms = "
-                         "$7::bigint WHERE channel_id = $1::bigint",
+                         "$7::bigint, kicked_at_ms = $8::bigint WHERE channel_id = $1::bigint",
                          true},
+    S(ARI_KICK) = {"UPDATE ota_ari_channels SET kicked_at_ms = $2 WHERE channel_id = $1 AND "
+                   "(kicked_at_ms = 0 OR kicked_at_ms < $3)",
+                   NULL, true},
     S(ARI_RESET_SENDING) = {"UPDATE ota_ari_updates SET status = 'pending' WHERE channel_id = "
                             "$1 AND status = 'sending'",
                             NULL, true},
@@ -233,6 +237,7 @@ enum herald_err store_ari_state_lock(struct store_conn *c, int64_t channel_id, i
         out->retry_at_ms = store_res_i64(&r, 0, 2);
         out->failures = (int)store_res_i64(&r, 0, 3);
         copy(out->last_error, sizeof(out->last_error), store_res_text(&r, 0, 4));
+        out->kicked_at_ms = store_res_i64(&r, 0, 5);
     }
     store_res_free(&r);
     return rc;
@@ -241,12 +246,26 @@ enum herald_err store_ari_state_lock(struct store_conn *c, int64_t channel_id, i
 enum herald_err store_ari_state_save(struct store_conn *c, const struct store_ari_state *s,
                                      int64_t now_ms)
 {
-    struct store_val p[] = {SV_I64(s->channel_id),  SV_STR(s->holder),   SV_I64(s->lease_until_ms),
-                            SV_I64(s->retry_at_ms), SV_I64(s->failures), SV_STR(s->last_error),
-                            SV_I64(now_ms)};
+    struct store_val p[] = {
+        SV_I64(s->channel_id),  SV_STR(s->holder),      SV_I64(s->lease_until_ms),
+        SV_I64(s->retry_at_ms), SV_I64(s->failures),    SV_STR(s->last_error),
+        SV_I64(now_ms),         SV_I64(s->kicked_at_ms)};
     int64_t changes = 0;
-    int rc = run(c, STMT_ARI_STATE_SAVE, p, 7, &changes);
+    int rc = run(c, STMT_ARI_STATE_SAVE, p, 8, &changes);
     return rc ? rc : changes ? HERALD_OK : HERALD_ERR_NOT_FOUND;
+}
+
+enum herald_err store_ari_kick(struct store_conn *c, int64_t channel_id, int64_t now_ms,
+                               int64_t stale_before_ms, bool *kicked)
+{
+    struct store_val e[] = {SV_I64(channel_id), SV_I64(now_ms)};
+    int rc = run(c, STMT_ARI_STATE_ENSURE, e, 2, NULL);
+    struct store_val p[] = {SV_I64(channel_id), SV_I64(now_ms), SV_I64(stale_before_ms)};
+    int64_t changes = 0;
+    if (!rc)
+        rc = run(c, STMT_ARI_KICK, p, 3, &changes);
+    *kicked = changes > 0;
+    return rc;
 }
 
 enum herald_err store_ari_reset_sending(struct store_conn *c, int64_t channel_id)

@@ -66,12 +66,17 @@ struct store_ari_state {
     int64_t lease_until_ms, retry_at_ms;
     int failures;
     char last_error[256];
+    int64_t kicked_at_ms; /* a delivery job is queued since (0: none) */
 };
 /* Reads the channel's state, creating it when missing, locked until the transaction ends. */
 enum herald_err store_ari_state_lock(struct store_conn *c, int64_t channel_id, int64_t now_ms,
                                      struct store_ari_state *out);
 enum herald_err store_ari_state_save(struct store_conn *c, const struct store_ari_state *s,
                                      int64_t now_ms);
+/* Whether a delivery job must be queued for the channel: true (and the time noted) unless one
+ * was queued since stale_before_ms and has not started yet. Creates the state row if missing. */
+enum herald_err store_ari_kick(struct store_conn *c, int64_t channel_id, int64_t now_ms,
+                               int64_t stale_before_ms, bool *kicked);
 /* Rows of the channel left 'sending' by a holder whose lease passed: pending again. */
 enum herald_err store_ari_reset_sending(struct store_conn *c, int64_t channel_id);
 /* The channel's pending rows, oldest first (errors/warnings not read). Allocates *out. */

@@ -2,7 +2,8 @@
 -- (PUT /api/ota/rates, PUT /api/ota/availability) and the delivery outbox, one row per
 -- (intent, channel, kind[, month for Booking.com]) with its delivery status, attempts and the
 -- channel's per-item <Errors>/<Warnings>; plus one delivery-state row per channel (who is
--- sending to it, until when, and when it may be tried again after a failure).
+-- sending to it, until when, when it may be tried again after a failure, and since when a
+-- delivery job is queued for it, so that a burst of intents queues one job, not one each).
 CREATE TABLE ota_ari_intents (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     kind TEXT NOT NULL CHECK (kind IN ('rates', 'availability')),
@@ -48,5 +49,6 @@ CREATE TABLE ota_ari_channels (
     retry_at_ms INTEGER NOT NULL DEFAULT 0,
     failures INTEGER NOT NULL DEFAULT 0,
     last_error TEXT,
+    kicked_at_ms INTEGER NOT NULL DEFAULT 0,
     updated_at_ms INTEGER NOT NULL
 );
