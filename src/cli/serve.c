@@ -119,7 +119,7 @@ static int register_kinds(struct app *app, struct sync_opts *so, const struct mi
         struct ota_updates_opts uo = {.st = app->store,
                                       .key_file = app->cfg.ota_secret_file,
                                       .jobs = app->jobs,
-                                      .timeout_ms = 30000};
+                                      .timeout_ms = app->cfg.upstream_timeout_ms};
         rc = ota_updates_register(&uo, &app->ota_updates);
     }
 
