@@ -2,6 +2,7 @@
 intent out to its channels (Booking.com, SiteMinder, generic OpenTravel, AlpineBits shapes)
 through the outbox; GET /api/ota/updates shows each delivery."""
 import datetime
+import signal
 import time
 from collections import defaultdict
 
@@ -339,3 +340,44 @@ def test_year_of_rates_for_ten_rooms_to_three_channels_with_one_failing(herald, 
     print(f"\n365 days x 10 rooms x 3 channels: 3650 PUTs in {put_s:.1f} s, {len(rows)} updates "
           f"delivered in {elapsed:.1f} s, {sum(len(f.records()) for f in (booking, sm, gen))} "
           "requests")
+
+
+def wait_records(fake, n, timeout=20):
+    deadline = time.time() + timeout
+    while len(fake.records()) < n:
+        assert time.time() < deadline, "the channel got no request"
+        time.sleep(0.05)
+
+
+def test_a_timeout_is_retried(make_herald, fakes):
+    h = make_herald(env={"HERALD_UPSTREAM_TIMEOUT_MS": "700"}).start()
+    k = h.admin_key
+    gen = fakes("generic")
+    cg = add_channel(h, "generic", "generic", "H1", gen.base_url)
+    gen.faults(hang=2)
+    assert put(h, k, "rates", rates()).status_code == 202
+    wait_records(gen, 1)
+    gen.faults(hang=0)
+    rows = wait_settled(h, k, channelId=cg, timeout=30)
+    assert rows[0]["status"] == "delivered" and rows[0]["attempts"] == 2, rows
+
+
+def test_kill9_mid_delivery_resumes_after_restart(make_herald, fakes):
+    """Herald killed while a request hangs: after a restart the job takes its channel back
+    (its lease passed) and delivers, in order, what was pending."""
+    h = make_herald(env={"HERALD_JOB_LEASE_SECONDS": "2"}).start()
+    k = h.admin_key
+    gen = fakes("generic")
+    cg = add_channel(h, "generic", "generic", "H1", gen.base_url)
+    gen.faults(hang=30)
+    assert put(h, k, "rates", rates(room="A", frm=day(3), to=day(3))).status_code == 202
+    wait_records(gen, 1)
+    for d in range(4, 8):
+        assert put(h, k, "rates", rates(room="A", frm=day(d), to=day(d))).status_code == 202
+    h.stop(signal.SIGKILL)
+    gen.faults(hang=0)
+    h.start()
+    rows = wait_settled(h, k, channelId=cg, timeout=60)
+    assert [x["status"] for x in rows] == ["delivered"] * 5, rows
+    got = [i["start"] for i in gen.items() if i["t"] > gen.records()[0]["t"]]
+    assert got == [day(d) for d in range(3, 8)], got  # resent once, then in date order
