@@ -119,7 +119,8 @@ static int register_kinds(struct app *app, struct sync_opts *so, const struct mi
         struct ota_updates_opts uo = {.st = app->store,
                                       .key_file = app->cfg.ota_secret_file,
                                       .jobs = app->jobs,
-                                      .timeout_ms = app->cfg.upstream_timeout_ms};
+                                      .timeout_ms = app->cfg.upstream_timeout_ms,
+                                      .job_lease_ms = app->cfg.job_lease_seconds * 1000LL};
         rc = ota_updates_register(&uo, &app->ota_updates);
     }
 

@@ -53,9 +53,9 @@ int ari_kind_parse(const char *s);
 const char *ari_msg_root(enum ari_msg m);
 
 /* Picks, from the channel's pending rows (oldest first), the ones that go in one request: the
- * first row's kind (and month where the shape batches by month), at most OTA_ARI_BATCH, and
- * never a row after an earlier row of the same kind, room type and rate plan that stays behind
- * (so the order per key holds). Writes indexes into pick; returns how many. */
+ * first row's kind and hotel code (and month where the shape batches by month), at most
+ * OTA_ARI_BATCH, and never a row after an earlier row of the same kind, room type and rate plan
+ * that stays behind (so the order per key holds). Writes indexes into pick; returns how many. */
 size_t ari_pick_batch(const struct ari_shape *shape, const struct store_ari_update *rows, size_t n,
                       size_t *pick);
 

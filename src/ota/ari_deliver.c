@@ -217,6 +217,11 @@ static int send_batch(struct run *r)
     }
     char path[128];
     message_path(r->shape, msg, path, sizeof(path));
+    rc = jobs_ctx_renew(r->ctx); /* the whole timeout fits in what is left of the lease */
+    if (rc) {
+        buf_free(&body);
+        return rc;
+    }
     struct ota_send_opts so = {.timeout_ms = r->u->timeout_ms,
                                .max_attempts = 1,
                                .should_stop = jobs_ctx_should_stop,

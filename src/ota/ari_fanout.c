@@ -118,13 +118,16 @@ static int fan_tx(struct store_conn *c, void *arg)
         struct ota_fanout *res = &f->res[i];
         *res = (struct ota_fanout){.channel_id = ch->id, .type = ch->type};
         snprintf(res->channel_name, sizeof(res->channel_name), "%s", ch->name);
+        bool takes = false, kick = false;
+        for (size_t k = 0; k < it->ntpl; k++)
+            takes |= shape->msg[it->tpl[k].kind] != ARI_MSG_NONE;
+        /* The channel's state row first, as the delivery job locks it: one lock order. */
+        if (takes)
+            rc = store_ari_kick(c, ch->id, f->now_ms, f->now_ms - ARI_KICK_STALE_MS, &kick);
         for (size_t k = 0; !rc && k < it->ntpl; k++)
             if (shape->msg[it->tpl[k].kind] != ARI_MSG_NONE)
                 rc = put_template(c, f, ch, shape, &it->tpl[k], res);
-        bool kick = false;
-        if (!rc && res->queued)
-            rc = store_ari_kick(c, ch->id, f->now_ms, f->now_ms - ARI_KICK_STALE_MS, &kick);
-        if (!rc && kick)
+        if (!rc && kick) /* even with nothing queued: the kick promises a job */
             rc = queue_job(c, f->u, ch->id, 0);
     }
     return rc;
@@ -228,6 +231,8 @@ enum herald_err ota_updates_register(const struct ota_updates_opts *opts, struct
                               .chs = opts->chs,
                               .jobs = opts->jobs,
                               .timeout_ms = opts->timeout_ms > 0 ? opts->timeout_ms : 30000};
+    if (opts->job_lease_ms > 0 && u->timeout_ms > opts->job_lease_ms / 2)
+        u->timeout_ms = (long)(opts->job_lease_ms / 2);
     int rc = HERALD_OK;
     if (!u->chs) {
         rc = ota_channels_open(opts->st, opts->key_file, &u->chs);

@@ -122,6 +122,7 @@ size_t ari_pick_batch(const struct ari_shape *shape, const struct store_ari_upda
     const struct store_ari_update *first = &rows[0];
     for (size_t i = 0; i < n && k < OTA_ARI_BATCH; i++) {
         bool fits = strcmp(rows[i].kind, first->kind) == 0 &&
+                    strcmp(rows[i].hotel_code, first->hotel_code) == 0 &&
                     (!shape->month_batches || strncmp(rows[i].date_from, first->date_from, 7) == 0);
         if (fits && !blocked(rows, left, i))
             pick[k++] = i;

@@ -96,7 +96,8 @@ struct ota_updates_opts {
     struct ota_channels *chs; /* NULL: the domain opens its own handle with key_file */
     const char *key_file;     /* HERALD_OTA_SECRET_FILE, when chs is NULL */
     struct jobs *jobs;
-    long timeout_ms; /* per request to a channel; 0: 30000 */
+    long timeout_ms;      /* per request to a channel; 0: 30000 */
+    int64_t job_lease_ms; /* the job layer's lease: a request never outlasts half of it */
 };
 struct ota_updates;
 
