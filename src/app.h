@@ -48,8 +48,11 @@ struct app {
     struct mail_inbound *inbound; /* the bounce listener; NULL when HERALD_BOUNCE_LISTEN is off */
 
     /* hotels: OTA channels, validation and pull (ota/channels.h) */
+    struct ota_channels *ota_channels; /* the channels domain (credentials key, rate limits) */
+    struct ota_pull *ota_pull;         /* the ota_pull kind and this node's pull scheduler */
 
     /* hotels: reservations (ota/reservations.h) */
+    struct ota_reservations *ota_reservations; /* ingest, list, get; the revision hook */
 
     /* hotels: push endpoints and webhooks */
 

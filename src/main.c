@@ -22,6 +22,7 @@ static const char usage[] =
     "  backup [FILE|list]        write a verified, encrypted backup; list local and S3 ones\n"
     "  restore FILE|--remote N   replace the database with a backup (server stopped)\n"
     "  dkim keygen --domain D --selector S  write a DKIM key, print its DNS TXT record\n"
+    "  ota validate [--channel ID]  check OTA channels: reachable, auth, read\n"
     "  version                   print the version\n\n"
     "Options:\n"
     "  --help                    this text; COMMAND --help for one command\n"
@@ -86,6 +87,7 @@ int main(int argc, char **argv)
     } commands[] = {
         {"serve", cli_serve},   {"migrate", cli_migrate}, {"keys", cli_keys},
         {"backup", cli_backup}, {"restore", cli_restore}, {"dkim", cli_dkim},
+        {"ota", cli_ota},
     };
     int (*run)(struct app *, int, char **) = NULL;
     for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)

@@ -101,8 +101,20 @@ enum http_result api_bounces_post(struct http_request *req, void *ctx);
 enum http_result api_email_stats(struct http_request *req, void *ctx);
 
 /* hotels: OTA channels, validation and pull (ota_channels.c) */
+enum http_result api_ota_channels_create(struct http_request *req, void *ctx);
+enum http_result api_ota_channels_list(struct http_request *req, void *ctx);
+enum http_result api_ota_channels_get(struct http_request *req, void *ctx);
+enum http_result api_ota_channels_update(struct http_request *req, void *ctx);
+enum http_result api_ota_channels_delete(struct http_request *req, void *ctx);
+enum http_result api_ota_channels_validate(struct http_request *req, void *ctx);
+struct ota_validation;
+/* {"channelId","ok","checks":[{"name","result","message","durationMs"}]} (also the CLI's --json).
+ */
+json_t *api_ota_validation_json(const struct ota_validation *v);
 
 /* hotels: reservations (ota_reservations.c) */
+enum http_result api_ota_reservations_list(struct http_request *req, void *ctx);
+enum http_result api_ota_reservations_get(struct http_request *req, void *ctx);
 
 /* hotels: push endpoints and webhooks (ota_push.c) */
 

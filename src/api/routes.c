@@ -80,8 +80,17 @@ const struct http_route api_routes[] = {
     {"GET", "/api/analytics/email-stats", api_email_stats, HTTP_API_KEY, "campaigns:read"},
 
     /* ---- hotels: OTA channels, validation and pull ---- */
+    {"POST", "/api/ota/channels", api_ota_channels_create, HTTP_API_KEY, "ota:write"},
+    {"GET", "/api/ota/channels", api_ota_channels_list, HTTP_API_KEY, "ota:read"},
+    {"GET", "/api/ota/channels/{id}", api_ota_channels_get, HTTP_API_KEY, "ota:read"},
+    {"PATCH", "/api/ota/channels/{id}", api_ota_channels_update, HTTP_API_KEY, "ota:write"},
+    {"DELETE", "/api/ota/channels/{id}", api_ota_channels_delete, HTTP_API_KEY, "ota:write"},
+    {"POST", "/api/ota/channels/{id}/validate", api_ota_channels_validate, HTTP_API_KEY,
+     "ota:write"},
 
     /* ---- hotels: reservations ---- */
+    {"GET", "/api/ota/reservations", api_ota_reservations_list, HTTP_API_KEY, "ota:read"},
+    {"GET", "/api/ota/reservations/{id}", api_ota_reservations_get, HTTP_API_KEY, "ota:read"},
 
     /* ---- hotels: push endpoints and webhooks ---- */
 

@@ -26,4 +26,10 @@ void cli_transport_close(struct mail_transport *t);
 /* The backup module's options from the configuration (strings borrowed from cfg). */
 void cli_backup_opts(const struct cfg *cfg, struct backup_opts *o);
 
+/* hotels: OTA channels (cli/ota.c): `herald ota validate`, and the channels domain and the
+ * ota_pull kind + scheduler for serve (start before jobs_start; stop after jobs_free). */
+int cli_ota(struct app *app, int argc, char **argv);
+enum herald_err cli_ota_start(struct app *app);
+void cli_ota_stop(struct app *app);
+
 #endif

@@ -17,6 +17,7 @@
 #include "mail/inbound.h"
 #include "mail/optin.h"
 #include "mail/token.h"
+#include "ota/reservations.h"
 #include "ota/updates.h"
 #include "store/store.h"
 #include "sync/mixpanel.h"
@@ -109,14 +110,19 @@ static int register_kinds(struct app *app, struct sync_opts *so, const struct mi
     }
 
     /* hotels: OTA channels, validation and pull */
+    if (!rc)
+        rc = cli_ota_start(app);
 
     /* hotels: reservations */
+    if (!rc)
+        rc = ota_reservations_open(app->store, &app->ota_reservations);
 
     /* hotels: push endpoints and webhooks */
 
     /* hotels: rates and availability out */
     if (!rc) {
         struct ota_updates_opts uo = {.st = app->store,
+                                      .chs = app->ota_channels,
                                       .key_file = app->cfg.ota_secret_file,
                                       .jobs = app->jobs,
                                       .timeout_ms = app->cfg.upstream_timeout_ms,
@@ -276,8 +282,11 @@ static void stop_all(struct app *app)
     /* hotels: push endpoints and webhooks */
 
     /* hotels: reservations */
+    ota_reservations_close(app->ota_reservations);
+    app->ota_reservations = NULL;
 
     /* hotels: OTA channels, validation and pull */
+    cli_ota_stop(app);
 
     mail_import_free(app->imports); /* email: CSV contact imports (after the jobs layer) */
     app->imports = NULL;

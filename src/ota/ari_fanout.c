@@ -234,7 +234,9 @@ enum herald_err ota_updates_register(const struct ota_updates_opts *opts, struct
     if (opts->job_lease_ms > 0 && u->timeout_ms > opts->job_lease_ms / 2)
         u->timeout_ms = (long)(opts->job_lease_ms / 2);
     int rc = HERALD_OK;
-    if (!u->chs) {
+    if (!u->chs && !opts->key_file)
+        rc = HERALD_ERR_INVALID;
+    else if (!u->chs) {
         rc = ota_channels_open(opts->st, opts->key_file, &u->chs);
         u->own_chs = !rc;
     }

@@ -74,6 +74,11 @@ void ota_channels_close(struct ota_channels *chs)
     free(chs);
 }
 
+void ota_channels_allow_insecure(struct ota_channels *chs, bool allow)
+{
+    chs->allow_insecure = allow;
+}
+
 struct store *ota_channels_store(struct ota_channels *chs)
 {
     return chs->st;

@@ -117,8 +117,45 @@ void ota_channels_free_views(struct ota_channel_view *rows, size_t n);
 /* Parses "booking", … / "pull", "push"; false for anything else. */
 bool ota_channel_type_parse(const char *s, enum ota_channel_type *out);
 bool ota_channel_mode_parse(const char *s, enum ota_channel_mode *out);
+/* Whether a channel's baseUrl may be http:// (HERALD_ALLOW_INSECURE_UPSTREAM; off by default:
+ * only https:// is accepted on create and update, field "baseUrl"). */
+void ota_channels_allow_insecure(struct ota_channels *chs, bool allow);
 /* The store this domain works on (for the pull scheduler and validation). */
 struct store *ota_channels_store(struct ota_channels *chs);
+
+/* ---- validation (ota/validate.c): POST /api/ota/channels/{id}/validate, herald ota validate
+ * Three checks, in order, each ok / failed / skipped with a message and its duration:
+ *   reachable  a GET of the channel's endpoint WITHOUT credentials answers at all (any HTTP
+ *              status; a transport error or timeout fails it);
+ *   auth       the connector's read request WITH the credentials is not refused (HTTP
+ *              401/403, an OpenTravel authentication error or a WS-Security fault fail it;
+ *              so does any other failure, which leaves the credentials unverified);
+ *   read       its answer parses as a reservation message (nothing is acknowledged, so the
+ *              read is harmless: the channel keeps every reservation queued).
+ * A push channel (or a type without a pull connector) skips reachable and read, and its auth
+ * check says whether credentials are set (a push without them is refused). A failed check
+ * skips the ones after it. */
+enum ota_check_result { OTA_CHECK_OK, OTA_CHECK_FAILED, OTA_CHECK_SKIPPED };
+const char *ota_check_result_name(enum ota_check_result r); /* "ok", "failed", "skipped" */
+
+#define OTA_CHECKS 3
+struct ota_check {
+    const char *name; /* "reachable", "auth", "read" */
+    enum ota_check_result result;
+    char message[300]; /* never a credential nor the channel's body */
+    int64_t duration_ms;
+};
+struct ota_validation {
+    int64_t channel_id;
+    bool ok; /* no check failed */
+    struct ota_check checks[OTA_CHECKS];
+};
+/* Runs the checks of channel id (timeout_ms per request; max_bytes caps the parsed answer).
+ * HERALD_ERR_NOT_FOUND / HERALD_ERR_CRYPTO / store errors when the channel cannot be read; a
+ * failing channel is HERALD_OK with out->ok false. */
+enum herald_err ota_channel_validate(struct ota_channels *chs, int64_t id, long timeout_ms,
+                                     size_t max_bytes, struct ota_validation *out,
+                                     struct herald_error *err);
 
 /* ---- sending to a channel (pull connectors here; rates and availability out in otarates) ----
  *

@@ -15,6 +15,7 @@ struct ota_channels {
     struct store *st;
     uint8_t key[CRYPTO_AES_KEY_LEN];
     struct hc_limiter limiters[OTA_TYPE_COUNT]; /* per channel type, shared by every sender */
+    bool allow_insecure;                        /* http:// base URLs accepted */
 };
 
 /* Fills *out from a store row, opening its credentials. HERALD_ERR_CRYPTO when they do not

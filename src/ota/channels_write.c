@@ -59,11 +59,15 @@ static int apply_enums(struct ota_channel *ch, const struct ota_channel_input *i
     return HERALD_OK;
 }
 
-static int check_url(const struct ota_channel *ch, struct herald_error *err)
+static int check_url(const struct ota_channel *ch, bool allow_http, struct herald_error *err)
 {
     const char *u = ch->base_url;
-    if (u[0] && strncmp(u, "http://", 7) != 0 && strncmp(u, "https://", 8) != 0)
-        return bad(err, "baseUrl", "must be an http:// or https:// URL");
+    bool http = !strncmp(u, "http://", 7);
+    if (u[0] && !http && strncmp(u, "https://", 8) != 0)
+        return bad(err, "baseUrl", "must be an https:// URL");
+    if (http && !allow_http)
+        return bad(err, "baseUrl",
+                   "must be an https:// URL (http:// only with HERALD_ALLOW_INSECURE_UPSTREAM)");
     if (u[0] && strpbrk(u, " \t\r\n\"<>"))
         return bad(err, "baseUrl", "must not contain spaces, quotes or angle brackets");
     if (ch->mode == OTA_MODE_PULL && !u[0])
@@ -73,7 +77,7 @@ static int check_url(const struct ota_channel *ch, struct herald_error *err)
 
 /* Applies `in` over *ch (defaults or the stored channel) and checks the result. */
 static int apply_input(struct ota_channel *ch, const struct ota_channel_input *in, bool creating,
-                       struct herald_error *err)
+                       bool allow_http, struct herald_error *err)
 {
     if (creating && !in->name)
         return bad(err, "name", "is required");
@@ -87,7 +91,7 @@ static int apply_input(struct ota_channel *ch, const struct ota_channel_input *i
     if (!rc)
         rc = set_text(ch->base_url, OTA_URL_MAX, in->base_url, "baseUrl", false, err);
     if (!rc)
-        rc = check_url(ch, err);
+        rc = check_url(ch, allow_http, err);
     if (rc)
         return rc;
     if (in->poll_seconds >= 0 && (in->poll_seconds < 1 || in->poll_seconds > 86400))
@@ -130,7 +134,7 @@ static int create_tx(struct store_conn *c, void *arg)
     struct write_tx *t = arg;
     struct ota_channel ch = {.poll_seconds = 300, .enabled = true};
     struct store_ota_channel row;
-    int rc = apply_input(&ch, t->in, true, t->err);
+    int rc = apply_input(&ch, t->in, true, t->chs->allow_insecure, t->err);
     if (!rc)
         rc = to_row(t->chs, &ch, &row);
     ota_channel_wipe(&ch);
@@ -152,7 +156,7 @@ static int update_tx(struct store_conn *c, void *arg)
     rc = ota_channel_from_row(t->chs, &row, &ch);
     store_ota_channel_clear(&row);
     if (!rc)
-        rc = apply_input(&ch, t->in, false, t->err);
+        rc = apply_input(&ch, t->in, false, t->chs->allow_insecure, t->err);
     if (!rc)
         rc = to_row(t->chs, &ch, &row);
     ota_channel_wipe(&ch);

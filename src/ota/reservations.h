@@ -9,6 +9,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <jansson.h>
+
 #include "base/err.h"
 #include "ota/channels.h"
 #include "store/store.h"
@@ -30,6 +32,7 @@ enum ota_msg_kind {
     OTA_MSG_CANCEL,           /* OTA_CancelRQ */
     OTA_MSG_RES_RETRIEVE,     /* OTA_ResRetrieveRS (a pull answer) */
 };
+const char *ota_msg_kind_name(enum ota_msg_kind kind); /* "OTA_HotelResNotifRQ", … */
 
 #define OTA_DATE_LEN 11 /* "YYYY-MM-DD" + NUL */
 
@@ -70,6 +73,7 @@ struct ota_reservation {
     /* SHA-256 hex over the canonical content above: the same revision delivered twice has
      * the same key, any change in it gives a new one. */
     char revision_key[65];
+    enum ota_msg_kind kind; /* the message that carried it (ota_res_parse sets it) */
 };
 
 struct ota_res_message {
@@ -83,11 +87,20 @@ struct ota_res_message {
 
 /* Parses an OpenTravel reservation message (bare or in a SOAP envelope) with the hardened
  * reader of ota/xml.h. Guarantee, PaymentCard and any card-like element are skipped before
- * anything is copied. HERALD_ERR_XML_INVALID (malformed, DTD/entities, too large/deep) or
- * HERALD_ERR_INVALID (well-formed but not a reservation message; err names the element). */
+ * anything is copied. HERALD_ERR_XML_INVALID (malformed, DTD/entities, too large/deep),
+ * HERALD_ERR_INVALID (well-formed but not a reservation message, or a reservation without an
+ * id or with impossible dates; err names the element), HERALD_ERR_UPSTREAM (an
+ * OTA_ResRetrieveRS carrying <Errors>: err->message gives its Type and Code). An
+ * OTA_ResRetrieveRS with an empty ReservationsList gives n == 0. A reservation without a hotel
+ * code gets its channel's at ingestion. */
 enum herald_err ota_res_parse(const char *xml, size_t len, size_t max_bytes,
                               struct ota_res_message *out, struct herald_error *err);
 void ota_res_message_free(struct ota_res_message *msg);
+/* Frees what one reservation owns (rooms, comments) and zeroes it. */
+void ota_reservation_clear(struct ota_reservation *r);
+/* Sets r->revision_key from the fields above (for reservations built by hand, e.g. from a
+ * JSON webhook: fill every field, then call this). ota_res_parse already does it. */
+void ota_reservation_compute_key(struct ota_reservation *r);
 
 /* ---- ingestion ---- */
 
@@ -119,5 +132,29 @@ enum herald_err ota_reservations_ingest(struct ota_reservations *r, const struct
                                         const struct ota_reservation *items, size_t n,
                                         int64_t now_ms, struct ota_ingest_result *results,
                                         struct herald_error *err);
+
+/* ---- reading (GET /api/ota/reservations[/{id}]) ---- */
+
+struct ota_res_query {
+    const char *hotel_code;   /* NULL = any */
+    const char *status;       /* a status name ("commit", "cancel", …), NULL = any */
+    const char *arrival_from; /* "YYYY-MM-DD", inclusive, NULL = open */
+    const char *arrival_to;   /* "YYYY-MM-DD", inclusive, NULL = open */
+    int64_t after_id;         /* paging: reservations with a larger id, ascending */
+    int limit;                /* 1..100 */
+};
+
+/* *items: a new JSON array of reservation summaries ({id, channelId, hotelCode, resId, status,
+ * arrival, departure, guestEmail, guestName, revisionCount, currentRevisionId, createdAt,
+ * updatedAt}); *next_after: the last id when the page is full (more may follow), else 0.
+ * HERALD_ERR_INVALID (err->field "status", "arrivalFrom", "arrivalTo"), store errors. */
+enum herald_err ota_reservations_list(struct ota_reservations *r, const struct ota_res_query *q,
+                                      json_t **items, int64_t *next_after,
+                                      struct herald_error *err);
+/* *out: a new JSON object, the summary plus "revisions": every revision in order (status,
+ * stay, rooms, guests, totals, guest, consent, comments, message kind, times).
+ * HERALD_ERR_NOT_FOUND, store errors. */
+enum herald_err ota_reservations_get(struct ota_reservations *r, int64_t id, json_t **out,
+                                     struct herald_error *err);
 
 #endif

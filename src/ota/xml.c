@@ -23,6 +23,11 @@ static void init_libxml(void)
     xmlInitParser();
 }
 
+void ota_xml_init(void)
+{
+    pthread_once(&init_once, init_libxml);
+}
+
 /* What the SAX hooks saw; hung off ctxt->_private. */
 struct parse_flags {
     bool doctype;
@@ -36,6 +41,20 @@ static void silent_error(void *user, xmlErrorPtr e)
     struct parse_flags *fl = ctxt ? ctxt->_private : NULL;
     if (fl && e && fl->line == 0)
         fl->line = e->line > 0 ? e->line : -1;
+}
+
+/* The thread's own handlers, for errors raised outside the parser context (encoding
+ * conversion, I/O): libxml2 would print them, with input bytes, on stderr. */
+static void silent_generic(void *ctx, const char *msg, ...)
+{
+    (void)ctx;
+    (void)msg;
+}
+
+static void silent_structured(void *ctx, xmlErrorPtr e)
+{
+    (void)ctx;
+    (void)e;
 }
 
 /* A DOCTYPE: stop before any declaration inside it is read. */
@@ -144,7 +163,16 @@ static enum herald_err run_parse(const char *data, size_t len, xmlDoc **out,
     if (!ctxt)
         return herald_error_set(err, HERALD_ERR_NOMEM, NULL, NULL);
     int opts = XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING | XML_PARSE_NOCDATA;
+    /* libxml2 keeps these per thread: silence them for this parse, then put them back. */
+    xmlGenericErrorFunc old_generic = xmlGenericError;
+    void *old_generic_ctx = xmlGenericErrorContext;
+    xmlStructuredErrorFunc old_structured = xmlStructuredError;
+    void *old_structured_ctx = xmlStructuredErrorContext;
+    xmlSetGenericErrorFunc(NULL, silent_generic);
+    xmlSetStructuredErrorFunc(NULL, silent_structured);
     xmlDoc *doc = xmlCtxtReadMemory(ctxt, data, (int)len, NULL, NULL, opts);
+    xmlSetGenericErrorFunc(old_generic_ctx, old_generic);
+    xmlSetStructuredErrorFunc(old_structured_ctx, old_structured);
     bool ok = doc && ctxt->wellFormed && !fl.doctype && !doc->intSubset && !doc->extSubset;
     xmlFreeParserCtxt(ctxt);
     if (!ok) {
@@ -175,7 +203,7 @@ enum herald_err ota_xml_parse(const char *data, size_t len, const struct ota_xml
     if (has_bytes(data, len, "<!DOCTYPE") || has_bytes(data, len, "<!ENTITY"))
         return herald_error_set(err, HERALD_ERR_XML_INVALID, "body",
                                 "DOCTYPE and entity declarations are not accepted");
-    pthread_once(&init_once, init_libxml);
+    ota_xml_init();
     xmlDoc *doc = NULL;
     enum herald_err rc = run_parse(data, len, &doc, err);
     if (rc)

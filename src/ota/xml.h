@@ -53,6 +53,11 @@ enum ota_soap {
 
 struct ota_xml_doc;
 
+/* Initialises libxml2 once for the process. ota_xml_parse calls it too; calling it at start-up,
+ * before threads (ota_reservations_open does), keeps libxml2's own initialisation single-threaded.
+ */
+void ota_xml_init(void);
+
 /* Parses len bytes (need not be NUL-terminated) under lim (NULL = defaults). A document that is
  * a SOAP Envelope must have a Body with exactly one element child (a SOAP Fault counts as that
  * child). HERALD_ERR_XML_INVALID or HERALD_ERR_NOMEM; *out is NULL on error. */

@@ -192,6 +192,16 @@ enum store_stmt {
     STMT_OTA_CHANNELS__END,
     /* ---- ota_reservations.c: reservations and their revisions ---- */
     STMT_OTA_RESERVATIONS__BASE = STMT_OTA_CHANNELS__END,
+    STMT_OTA_RES_INSERT,
+    STMT_OTA_RES_FIND,
+    STMT_OTA_RES_COUNT_REVISION,
+    STMT_OTA_RES_SET_LATEST,
+    STMT_OTA_RES_GET,
+    STMT_OTA_RES_LIST,
+    STMT_OTA_REV_INSERT,
+    STMT_OTA_REV_SET_GUEST,
+    STMT_OTA_REV_FIND,
+    STMT_OTA_REV_LIST,
 
     STMT_OTA_RESERVATIONS__END,
     /* ---- ota_inbound.c: pushed messages and webhook ids already seen ---- */

@@ -33,10 +33,11 @@ const struct store_stmt_def store_ota_channels_stmts[STMT_OTA_CHANNELS__END -
     S(OTA_CHANNEL_LIST) = {"SELECT " CHANNEL_COLS " FROM ota_channels WHERE id > $1 ORDER BY "
                            "id LIMIT $2",
                            NULL, false},
-    S(OTA_CHANNEL_DUE) = {"SELECT id, next_pull_at_ms FROM ota_channels WHERE mode = 'pull' "
-                          "AND enabled = 1 AND base_url <> '' AND next_pull_at_ms <= $1 "
-                          "ORDER BY next_pull_at_ms, id LIMIT $2",
-                          NULL, false},
+    S(OTA_CHANNEL_DUE) =
+        {"SELECT id, next_pull_at_ms, poll_seconds FROM ota_channels WHERE mode = 'pull' "
+         "AND enabled = 1 AND base_url <> '' AND next_pull_at_ms <= $1 "
+         "ORDER BY next_pull_at_ms, id LIMIT $2",
+         NULL, false},
     /* The compare-and-set: one node wins each due time, and never while the previous pull
        job of the channel is still queued or running. */
     S(OTA_CHANNEL_CLAIM_PULL) = {"UPDATE ota_channels SET next_pull_at_ms = $3, pull_job_id = "
@@ -194,17 +195,16 @@ enum herald_err store_ota_channel_list(struct store_conn *c, int64_t after_id, i
     return rc;
 }
 
-enum herald_err store_ota_channel_due(struct store_conn *c, int64_t now_ms, int64_t *ids,
-                                      int64_t *tokens, size_t max, size_t *n)
+enum herald_err store_ota_channel_due(struct store_conn *c, int64_t now_ms,
+                                      struct store_ota_due *rows, size_t max, size_t *n)
 {
     struct store_val p[] = {SV_I64(now_ms), SV_I64((int64_t)max)};
     struct store_res r = {0};
     *n = 0;
     int rc = store_query(c, STMT_OTA_CHANNEL_DUE, p, 2, &r);
-    for (int i = 0; !rc && i < r.nrows && *n < max; i++, (*n)++) {
-        ids[i] = store_res_i64(&r, i, 0);
-        tokens[i] = store_res_i64(&r, i, 1);
-    }
+    for (int i = 0; !rc && i < r.nrows && *n < max; i++, (*n)++)
+        rows[i] = (struct store_ota_due){store_res_i64(&r, i, 0), store_res_i64(&r, i, 1),
+                                         store_res_i64(&r, i, 2)};
     store_res_free(&r);
     return rc;
 }

@@ -51,10 +51,14 @@ enum herald_err store_ota_channel_get(struct store_conn *c, int64_t id,
 enum herald_err store_ota_channel_list(struct store_conn *c, int64_t after_id, int limit,
                                        struct store_ota_channel **out, size_t *n);
 
-/* Ids of enabled pull channels with a base URL whose next_pull_at_ms <= now, most overdue
- * first, with that next_pull_at_ms (the compare-and-set token); at most max. */
-enum herald_err store_ota_channel_due(struct store_conn *c, int64_t now_ms, int64_t *ids,
-                                      int64_t *tokens, size_t max, size_t *n);
+/* A due channel: its id, next_pull_at_ms (the compare-and-set token) and poll period. */
+struct store_ota_due {
+    int64_t id, token, poll_seconds;
+};
+/* Enabled pull channels with a base URL whose next_pull_at_ms <= now, most overdue first; at
+ * most max. */
+enum herald_err store_ota_channel_due(struct store_conn *c, int64_t now_ms,
+                                      struct store_ota_due *rows, size_t max, size_t *n);
 /* Moves a due channel's next_pull_at_ms from `token` to `next_ms` and records `job_id` as its
  * pull in flight, unless another node did first or its previous pull job is still pending or
  * running: HERALD_ERR_CONFLICT then. */

@@ -1,0 +1,140 @@
+/* Card data never leaves the reservation parser: payment subtrees are wiped and removed from
+ * the tree before any field is read, and card-like digit runs in free text are masked. */
+#include <string.h>
+
+#include "ota/res_parse_internal.h"
+
+/* Elements whose whole subtree is payment data (OpenTravel PaymentFormType, GuaranteeType and
+ * the channels' own variants). */
+static const char *const payment_elements[] = {
+    "Guarantee",        "GuaranteesAccepted", "GuaranteeAccepted", "PaymentCard",
+    "CardNumber",       "SeriesCode",         "CardHolderName",    "PaymentForm",
+    "DepositPayments",  "BankAcct",           "DirectBill",        "Voucher",
+    "CardSecurityCode", "CardIssuerName",     "PaymentCards",      "VirtualCreditCard",
+    "AcceptedPayments", "AcceptedPayment",    "Payments",          "Payment",
+};
+
+static bool is_payment(const xmlNode *n)
+{
+    if (!n || n->type != XML_ELEMENT_NODE)
+        return false;
+    for (size_t i = 0; i < sizeof(payment_elements) / sizeof(payment_elements[0]); i++)
+        if (strcmp(ota_xml_name(n), payment_elements[i]) == 0)
+            return true;
+    return false;
+}
+
+static void wipe_string(xmlDoc *doc, xmlChar *s)
+{
+    if (!s)
+        return;
+    if (doc && doc->dict && xmlDictOwns(doc->dict, s))
+        return; /* interned (short or whitespace) text: not ours to overwrite */
+    memset(s, 0, strlen((const char *)s));
+}
+
+/* Overwrites every text and attribute value under n before it is freed. */
+static void wipe_subtree(xmlNode *n)
+{
+    xmlNode *cur = n;
+    while (cur) {
+        if (cur->type == XML_TEXT_NODE || cur->type == XML_CDATA_SECTION_NODE)
+            wipe_string(cur->doc, cur->content);
+        if (cur->type == XML_ELEMENT_NODE)
+            for (xmlAttr *a = cur->properties; a; a = a->next)
+                for (xmlNode *t = a->children; t; t = t->next)
+                    wipe_string(t->doc, t->content);
+        if (cur->type == XML_ELEMENT_NODE && cur->children) {
+            cur = cur->children;
+            continue;
+        }
+        while (cur && cur != n && !cur->next)
+            cur = cur->parent;
+        cur = (cur && cur != n) ? cur->next : NULL;
+    }
+}
+
+size_t ota_scrub_payment(xmlNode *root)
+{
+    size_t dropped = 0;
+    xmlNode *cur = root ? root->children : NULL;
+    while (cur) {
+        if (is_payment(cur)) {
+            xmlNode *victim = cur;
+            /* Step past the victim before unlinking it. */
+            while (cur && cur != root && !cur->next)
+                cur = cur->parent;
+            cur = (cur && cur != root) ? cur->next : NULL;
+            wipe_subtree(victim);
+            xmlUnlinkNode(victim);
+            xmlFreeNode(victim);
+            dropped++;
+            continue;
+        }
+        if (cur->type == XML_ELEMENT_NODE && cur->children) {
+            cur = cur->children;
+            continue;
+        }
+        while (cur && cur != root && !cur->next)
+            cur = cur->parent;
+        cur = (cur && cur != root) ? cur->next : NULL;
+    }
+    return dropped;
+}
+
+static bool luhn_ok(const char *digits, size_t n)
+{
+    int sum = 0;
+    for (size_t i = 0; i < n; i++) {
+        int d = digits[n - 1 - i] - '0';
+        if (i % 2 == 1) {
+            d *= 2;
+            if (d > 9)
+                d -= 9;
+        }
+        sum += d;
+    }
+    return sum % 10 == 0;
+}
+
+/* From s[start] (a digit), the extent of a digit run allowing single spaces/dashes between
+ * digits; collects the digits (up to 20) and returns the run's length in bytes. */
+static size_t digit_run(const char *s, char digits[21], size_t *ndigits)
+{
+    size_t i = 0, last = 0;
+    *ndigits = 0;
+    while (s[i]) {
+        if (s[i] >= '0' && s[i] <= '9') {
+            if (*ndigits < 20)
+                digits[*ndigits] = s[i];
+            (*ndigits)++;
+            last = i + 1;
+            i++;
+        } else if ((s[i] == ' ' || s[i] == '-') && s[i + 1] >= '0' && s[i + 1] <= '9' && i > 0) {
+            i++;
+        } else {
+            break;
+        }
+    }
+    return last;
+}
+
+void ota_mask_card_runs(char *s)
+{
+    if (!s)
+        return;
+    for (size_t i = 0; s[i];) {
+        if (s[i] < '0' || s[i] > '9') {
+            i++;
+            continue;
+        }
+        char digits[21];
+        size_t nd;
+        size_t len = digit_run(s + i, digits, &nd);
+        if (nd >= 13 && nd <= 19 && luhn_ok(digits, nd))
+            for (size_t k = i; k < i + len; k++)
+                if (s[k] >= '0' && s[k] <= '9')
+                    s[k] = 'X';
+        i += len;
+    }
+}

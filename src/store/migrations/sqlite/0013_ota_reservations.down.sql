@@ -1,0 +1,2 @@
+DROP TABLE ota_reservation_revisions;
+DROP TABLE ota_reservations;
