@@ -105,3 +105,14 @@ def wait_settled(h, key, timeout=120, **filters):
             left = [r for r in rows if r["status"] == "pending"]
             raise AssertionError(f"{len(left)} updates still pending: {left[:3]}")
         time.sleep(0.3)
+
+
+def add_channel_api(h, key, name, type_, hotel, base_url, user=None, password=None, **extra):
+    """A channel through POST /api/ota/channels (credentials sealed by Herald); returns its id."""
+    body = {"name": name, "type": type_, "mode": "push", "hotelCode": hotel, "baseUrl": base_url,
+            "takesUpdates": True, **extra}
+    if user:
+        body["credentials"] = {"username": user, "password": password}
+    r = h.post("/api/ota/channels", body, key=key)
+    assert r.status_code == 201, r.text
+    return r.json()["id"]

@@ -8,7 +8,7 @@ from collections import defaultdict
 
 import pytest
 
-from otarates_support import AriFake, add_channel, put, updates, wait_settled
+from otarates_support import AriFake, add_channel, add_channel_api, put, updates, wait_settled
 
 
 def day(offset):
@@ -381,3 +381,50 @@ def test_kill9_mid_delivery_resumes_after_restart(make_herald, fakes):
     assert [x["status"] for x in rows] == ["delivered"] * 5, rows
     got = [i["start"] for i in gen.items() if i["t"] > gen.records()[0]["t"]]
     assert got == [day(d) for d in range(3, 8)], got  # resent once, then in date order
+
+
+def test_each_type_presents_its_credentials(herald, fakes):
+    """Channels made through the API with sealed credentials: Basic for Booking.com, generic and
+    AlpineBits, WS-Security UsernameToken for SiteMinder (each fake refuses anything else);
+    wrong credentials are a 401: failed, not retried."""
+    h, k = herald, herald.admin_key
+    kinds = ("booking", "siteminder", "generic", "alpinebits")
+    fk = {t: fakes(t, user=f"{t}-user", password=f"{t}-s3cret!") for t in kinds}
+    ids = {t: add_channel_api(h, k, t, t, "H9", fk[t].base_url, f"{t}-user", f"{t}-s3cret!")
+           for t in kinds}
+    wrong = fakes("generic", user="right", password="right-pass")
+    cw = add_channel_api(h, k, "wrong", "generic", "H9", wrong.base_url, "right", "wrong-pass")
+    r = put(h, k, "availability", {"hotelCode": "H9", "roomType": "DBL", "from": day(3),
+                                   "to": day(4), "count": 3})
+    assert r.status_code == 202, r.text
+    rows = wait_settled(h, k, hotelCode="H9")
+    by = {x["channelId"]: x for x in rows}
+    for t in kinds:
+        assert by[ids[t]]["status"] == "delivered", (t, by[ids[t]])
+        assert [i["count"] for i in fk[t].items()] == [3], t
+    assert by[cw]["status"] == "failed" and by[cw]["attempts"] == 1
+    assert by[cw]["errors"][0]["code"] == "497"
+    assert len(wrong.records()) == 1
+    log = h.read_log()
+    assert all(f"{t}-s3cret!" not in log for t in kinds) and "wrong-pass" not in log
+
+
+def test_a_channel_disabled_or_deleted_fails_its_pending_updates(herald, fakes):
+    h, k = herald, herald.admin_key
+    a, b = fakes("generic"), fakes("generic")
+    ca = add_channel_api(h, k, "a", "generic", "H1", a.base_url)
+    cb = add_channel_api(h, k, "b", "generic", "H1", b.base_url)
+    a.faults(fail_until=time.time() + 3)
+    b.faults(fail_until=time.time() + 3)
+    assert put(h, k, "rates", rates()).status_code == 202
+    wait_records(a, 1)
+    wait_records(b, 1)
+    assert h.request("PATCH", f"/api/ota/channels/{ca}", key=k,
+                     json={"enabled": False}).status_code == 200
+    assert h.request("DELETE", f"/api/ota/channels/{cb}", key=k).status_code in (200, 204)
+    rows = wait_settled(h, k, channelId=ca, timeout=30)
+    assert rows[0]["status"] == "failed" and rows[0]["errors"][-1]["text"] == "the channel is disabled"
+    assert updates(h, k, channelId=cb) == []  # deleted with its channel
+    # a disabled channel gets nothing new
+    r = put(h, k, "rates", rates(room="TWN"))
+    assert r.json()["channels"] == []
