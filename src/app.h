@@ -16,6 +16,7 @@ struct sync;
 struct mixpanel;
 struct mixpanel_retry;
 struct backup_kind;
+struct ota_push;
 
 struct app {
     struct cfg cfg;
@@ -55,6 +56,7 @@ struct app {
     struct ota_reservations *ota_reservations; /* ingest, list, get; the revision hook */
 
     /* hotels: push endpoints and webhooks */
+    struct ota_push *ota_push; /* ota/push.h */
 
     /* hotels: rates and availability out */
     struct ota_updates *ota_updates; /* intents and the delivery outbox (ota/updates.h) */

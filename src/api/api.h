@@ -117,6 +117,11 @@ enum http_result api_ota_reservations_list(struct http_request *req, void *ctx);
 enum http_result api_ota_reservations_get(struct http_request *req, void *ctx);
 
 /* hotels: push endpoints and webhooks (ota_push.c) */
+enum http_result api_ota_push(struct http_request *req, void *ctx);
+enum http_result api_ota_webhook(struct http_request *req, void *ctx);
+/* The server's partner_error: errors the HTTP layer answers on /ota/... as OpenTravel RS. */
+bool api_ota_partner_error(struct http_request *req, enum herald_err err, const char *message,
+                           void *ctx);
 
 /* hotels: rates and availability out (ota_updates.c) */
 enum http_result api_ota_rates_put(struct http_request *req, void *ctx);

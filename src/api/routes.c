@@ -93,6 +93,8 @@ const struct http_route api_routes[] = {
     {"GET", "/api/ota/reservations/{id}", api_ota_reservations_get, HTTP_API_KEY, "ota:read"},
 
     /* ---- hotels: push endpoints and webhooks ---- */
+    {"POST", "/ota/{channelId}/{message}", api_ota_push, HTTP_PARTNER, NULL},
+    {"POST", "/webhooks/ota/{channelId}", api_ota_webhook, HTTP_PARTNER, NULL},
 
     /* ---- hotels: rates and availability out ---- */
     {"PUT", "/api/ota/rates", api_ota_rates_put, HTTP_API_KEY, "ota:write"},

@@ -280,6 +280,12 @@ static const struct cfg_entry cfg_table[] = {
      "Rehearsals and tests only: the automation scheduler runs this many seconds ahead of (or "
      "behind) the wall clock, so a pre-arrival rule can be watched firing without waiting "
      "days. Logged as a warning when not 0."},
+    /* otapush: the partners' access class */
+    {"HERALD_OTA_PUSH_RATE_LIMIT", CFG_RATE, OFF(ota_push_rate), 1, 100000000, "6000/min", NULL,
+     "Requests per client IP to the OTA push and webhook endpoints (`/ota/...`, "
+     "`/webhooks/ota/...`), which take no API key. A channel manager posts every hotel's "
+     "reservations from a few addresses, so this sits far above HERALD_RATE_LIMIT_IP; failed "
+     "authentications are also charged to the HERALD_RATE_LIMIT_IP bucket."},
 };
 
 #define CFG_COUNT (sizeof(cfg_table) / sizeof(cfg_table[0]))

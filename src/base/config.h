@@ -108,6 +108,8 @@ struct cfg {
     int automation_send_hour;
     int automation_tick_s;
     int automation_clock_offset_s;
+    /* otapush */
+    struct cfg_rate ota_push_rate;
 };
 
 /* Sets each variable of a KEY=VALUE file that the environment does not already have.

@@ -17,6 +17,7 @@
 #include "mail/inbound.h"
 #include "mail/optin.h"
 #include "mail/token.h"
+#include "ota/push.h"
 #include "ota/reservations.h"
 #include "ota/updates.h"
 #include "store/store.h"
@@ -118,6 +119,18 @@ static int register_kinds(struct app *app, struct sync_opts *so, const struct mi
         rc = ota_reservations_open(app->store, &app->ota_reservations);
 
     /* hotels: push endpoints and webhooks */
+    if (!rc) {
+        struct ota_push_opts po = {
+            .store = app->store,
+            .channels = app->ota_channels,
+            .reservations = app->ota_reservations,
+            .max_message_bytes = (size_t)app->cfg.ota_max_message_bytes,
+            .tolerance_s = app->cfg.ota_webhook_tolerance_s,
+        };
+        rc = ota_push_open(&po, &app->ota_push);
+        if (rc)
+            cli_error("cannot start the OTA push endpoints", rc);
+    }
 
     /* hotels: rates and availability out */
     if (!rc) {
@@ -245,6 +258,10 @@ static int start_http(struct app *app)
         .handler_ctx = app,
         .key_lookup = api_key_lookup,
         .lookup_ctx = app,
+        /* hotels: push endpoints and webhooks (the partners' access class) */
+        .rate_partner = cfg->ota_push_rate,
+        .max_partner_body = (size_t)cfg->ota_max_message_bytes,
+        .partner_error = api_ota_partner_error,
     };
     app->started_ms = clock_now_ms();
     int rc = http_server_start(&ho, &app->http);
@@ -280,6 +297,8 @@ static void stop_all(struct app *app)
     app->ota_updates = NULL;
 
     /* hotels: push endpoints and webhooks */
+    ota_push_close(app->ota_push);
+    app->ota_push = NULL;
 
     /* hotels: reservations */
     ota_reservations_close(app->ota_reservations);

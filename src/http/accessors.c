@@ -85,3 +85,10 @@ bool http_req_take_rate(struct http_request *req, const char *bucket, const stru
         atomic_fetch_add(&req->srv->rate_limited, 1);
     return v.allowed;
 }
+
+bool http_req_peek_rate(struct http_request *req, const char *bucket, const struct cfg_rate *rate)
+{
+    char who[160];
+    snprintf(who, sizeof(who), "%s:%s", bucket, req->client_ip);
+    return ratelimit_peek(req->srv->rl, who, rate, clock_now_ms());
+}

@@ -58,6 +58,15 @@ static bool take_links_rate(struct http_request *req)
     return take_rate(req, who, rate->count > 0 ? rate : &req->srv->opts.rate_ip);
 }
 
+/* The per-IP bucket of partners' machine-to-machine posts (OTA pushes, webhooks). */
+static bool take_partner_rate(struct http_request *req)
+{
+    char who[80];
+    snprintf(who, sizeof(who), "ptn:%s", req->client_ip);
+    const struct cfg_rate *rate = &req->srv->opts.rate_partner;
+    return take_rate(req, who, rate->count > 0 ? rate : &req->srv->opts.rate_ip);
+}
+
 /* The per-IP bucket of requests that present a key. */
 static bool take_ip_keyed_rate(struct http_request *req)
 {
@@ -199,6 +208,8 @@ bool dispatch_headers(struct http_request *req)
         ok = take_links_rate(req);
     else if (dispatch_access(route) == HTTP_PUBLIC)
         ok = take_public_rate(req);
+    else if (dispatch_access(route) == HTTP_PARTNER)
+        ok = take_partner_rate(req);
     req->routed = ok;
     if (ok && (route->access & HTTP_STREAM))
         ok = start_stream(req, route);
@@ -214,9 +225,22 @@ size_t dispatch_body_cap(const struct http_server *srv, const char *method, cons
 {
     bool path_matched;
     int idx = router_match(srv->opts.routes, srv->opts.nroutes, method, url, NULL, &path_matched);
-    if (idx < 0 || !(srv->opts.routes[idx].access & HTTP_STREAM))
+    if (idx < 0)
         return srv->opts.max_body;
-    return srv->opts.max_stream_body ? srv->opts.max_stream_body : HTTP_DEFAULT_MAX_STREAM_BODY;
+    const struct http_route *route = &srv->opts.routes[idx];
+    if (route->access & HTTP_STREAM)
+        return srv->opts.max_stream_body ? srv->opts.max_stream_body : HTTP_DEFAULT_MAX_STREAM_BODY;
+    if (dispatch_access(route) == HTTP_PARTNER && srv->opts.max_partner_body)
+        return srv->opts.max_partner_body;
+    return srv->opts.max_body;
+}
+
+void dispatch_route_only(struct http_request *req)
+{
+    bool path_matched;
+    if (req->route_idx < 0)
+        req->route_idx = router_match(req->srv->opts.routes, req->srv->opts.nroutes, req->method,
+                                      req->path, req, &path_matched);
 }
 
 enum http_result dispatch_body(struct http_request *req)

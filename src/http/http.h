@@ -35,6 +35,12 @@ enum http_access {
     HTTP_RECIPIENT,
     HTTP_LIVENESS, /* no key, no limit: only for a handler that touches nothing (/livez) */
     HTTP_API_KEY,  /* Authorization: Bearer KEY, with `scope` when set */
+    /* No key: partners' machine-to-machine posts (OTA pushes, inbound webhooks) that the
+     * handler authenticates itself (per-channel credentials, signatures). Limited per client IP
+     * at rate_partner, in a bucket of their own; the body cap is max_partner_body; errors the
+     * server answers for such a route (429, 413, 503) go through partner_error when set, so the
+     * partner gets them in its own language. */
+    HTTP_PARTNER,
     /* Or-ed with one of the above: the body is streamed, not buffered ("streaming bodies"). */
     HTTP_STREAM = 0x100,
 };
@@ -81,6 +87,16 @@ struct http_server_opts {
     struct cfg_rate rate_ip_keyed;
     /* Per client IP: HTTP_RECIPIENT routes. {0, 0}: rate_ip. */
     struct cfg_rate rate_links;
+    /* Per client IP: HTTP_PARTNER routes. {0, 0}: rate_ip. */
+    struct cfg_rate rate_partner;
+    /* Body cap of HTTP_PARTNER routes; 0: max_body. */
+    size_t max_partner_body;
+    /* Formats an error the server itself answers on an HTTP_PARTNER route (rate limit, body
+     * too large, shutting down), with handler_ctx: it sets the reply (http_reply_raw) with
+     * herald_err_http_status(err) and returns true, or returns false for the JSON error body.
+     * NULL: always the JSON body. */
+    bool (*partner_error)(struct http_request *req, enum herald_err err, const char *message,
+                          void *ctx);
     int max_connections;       /* 0: HTTP_DEFAULT_MAX_CONNECTIONS; lowered to fit RLIMIT_NOFILE */
     int per_ip_connections;    /* 0: HTTP_DEFAULT_PER_IP_CONNECTIONS */
     int idle_timeout_sec;      /* 0: HTTP_DEFAULT_IDLE_TIMEOUT_SEC */
@@ -124,6 +140,9 @@ const char *http_req_param(const struct http_request *req, const char *name);
 const char *http_req_query(struct http_request *req, const char *name);
 const char *http_req_header(struct http_request *req, const char *name);
 const char *http_req_body(const struct http_request *req, size_t *len);
+/* Whether the Content-Type is an XML one: application/xml, text/xml or application/soap+xml
+ * (parameters such as charset or SOAP 1.2's action ignored). False when there is none. */
+bool http_req_is_xml(struct http_request *req);
 const struct http_principal *http_req_principal(const struct http_request *req);
 bool http_req_has_scope(const struct http_request *req, const char *scope);
 /* The client's address (the peer's, as the per-IP limits see it). */
@@ -134,6 +153,9 @@ const char *http_req_client_ip(const struct http_request *req);
  * subscribe form). */
 bool http_req_take_rate(struct http_request *req, const char *bucket, const struct cfg_rate *rate,
                         long *retry_after_sec);
+/* Whether that bucket has a token left, taking none: for a limit on failures, checked before
+ * the work and charged (http_req_take_rate) only when it fails. */
+bool http_req_peek_rate(struct http_request *req, const char *bucket, const struct cfg_rate *rate);
 /* Attaches handler state that lives until the request completes; `free_fn` then runs. */
 void http_req_set_state(struct http_request *req, void *state, void (*free_fn)(void *));
 /* The state attached with http_req_set_state(), or NULL. */

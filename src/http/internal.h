@@ -163,8 +163,11 @@ enum http_result dispatch_body(struct http_request *req);
 /* The access of a route without its HTTP_STREAM flag. */
 enum http_access dispatch_access(const struct http_route *route);
 /* The body cap of a request for method+url: the server's stream cap on a streaming route,
- * max_body on any other. */
+ * max_partner_body (when set) on a partner route, max_body on any other. */
 size_t dispatch_body_cap(const struct http_server *srv, const char *method, const char *url);
+/* Finds the route of a request answered before dispatch_headers() ran (a body announced over
+ * the cap), so that its error is formatted for the route (partner_error). */
+void dispatch_route_only(struct http_request *req);
 
 /* compress.c: gzip of a reply body when the client accepts it and it is worth it. */
 struct compressed {

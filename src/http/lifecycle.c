@@ -37,7 +37,7 @@ static struct http_request *request_new(struct http_server *srv, struct MHD_Conn
     req->route_idx = -1;
     snprintf(req->method, sizeof(req->method), "%s", method);
     req->path = strdup(url);
-    buf_init(&req->body, srv->opts.max_body);
+    buf_init(&req->body, dispatch_body_cap(srv, method, url));
     pthread_mutex_init(&req->mu, NULL);
     const char *rid = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-Request-Id");
     if (rid && text_ident_ok(rid, 64, "-_."))
@@ -93,8 +93,9 @@ static enum MHD_Result on_first_call(struct http_server *srv, struct MHD_Connect
         return MHD_NO;
     *con_cls = req;
     const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Length");
-    if (cl && strtoull(cl, NULL, 10) > dispatch_body_cap(srv, method, url)) {
+    if (cl && strtoull(cl, NULL, 10) > req->body.max) {
         req->early_reply = true;
+        dispatch_route_only(req);
         http_reply_error(req, HERALD_ERR_TOO_LARGE, NULL, NULL);
         return send_reply(req);
     }

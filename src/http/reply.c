@@ -53,9 +53,27 @@ void http_reply_json(struct http_request *req, int status, json_t *body)
     set_reply(req, status, "application/json", text, strlen(text));
 }
 
+/* An error on a partner route, in the partner's own language when the server has a formatter
+ * for it (partner_error). True when it set the reply. */
+static bool partner_reply(struct http_request *req, enum herald_err err, const char *message)
+{
+    const struct http_server *srv = req->srv;
+    if (!srv->opts.partner_error || req->route_idx < 0 ||
+        dispatch_access(&srv->opts.routes[req->route_idx]) != HTTP_PARTNER)
+        return false;
+    pthread_mutex_lock(&req->mu);
+    bool abandoned = req->abandoned;
+    if (!abandoned)
+        req->error_code = herald_err_code(err);
+    pthread_mutex_unlock(&req->mu);
+    return abandoned || srv->opts.partner_error(req, err, message, srv->opts.handler_ctx);
+}
+
 static void reply_error_body(struct http_request *req, enum herald_err err, const char *message,
                              const char *field)
 {
+    if (partner_reply(req, err, message))
+        return;
     json_t *e = json_pack("{s:s, s:s}", "code", herald_err_code(err), "message",
                           message ? message : herald_strerror(err));
     if (e && field)

@@ -26,6 +26,17 @@ static bool json_body_allowed(const char *ct)
            media_type_is(ct, "application/x-www-form-urlencoded");
 }
 
+bool http_req_is_xml(struct http_request *req)
+{
+    const char *ct = http_req_header(req, "Content-Type");
+    if (!ct)
+        return false;
+    while (*ct == ' ')
+        ct++;
+    return media_type_is(ct, "application/xml") || media_type_is(ct, "text/xml") ||
+           media_type_is(ct, "application/soap+xml");
+}
+
 /* HERALD_ERR_INVALID for field `name` (under `path`): message "<field> <what>". */
 static enum herald_err field_error(struct herald_error *err, const char *path, const char *name,
                                    const char *what)

@@ -30,7 +30,7 @@ static const struct {
     {"Booked", OTA_RES_COMMIT},
     {"Confirmed", OTA_RES_COMMIT},
     {"New", OTA_RES_COMMIT},
-    {"Requested", OTA_RES_COMMIT},
+    {"Requested", OTA_RES_RESERVED},
     {"Initiate", OTA_RES_COMMIT},
     {"Modify", OTA_RES_MODIFY},
     {"Modified", OTA_RES_MODIFY},
@@ -227,6 +227,7 @@ enum herald_err ota_parse_reservation(const xmlNode *el, enum ota_msg_kind kind,
     if (!r->nrooms) /* OTA_CancelRQ: the stay is in Verification */
         stay_from_verification(el, r);
     pick_booking_channel(el, r->booking_channel, sizeof(r->booking_channel));
+    ota_mask_card_runs(r->booking_channel);
     ota_parse_guest(el, &r->guest);
     rc = collect_comments(el, &r->comments);
     if (rc)

@@ -206,7 +206,9 @@ enum store_stmt {
     STMT_OTA_RESERVATIONS__END,
     /* ---- ota_inbound.c: pushed messages and webhook ids already seen ---- */
     STMT_OTA_INBOUND__BASE = STMT_OTA_RESERVATIONS__END,
-
+    STMT_OTA_SEEN_GET,
+    STMT_OTA_SEEN_MARK,
+    STMT_OTA_SEEN_SWEEP,
     STMT_OTA_INBOUND__END,
     /* ---- ota_updates.c: rate and availability intents and the delivery outbox ---- */
     STMT_OTA_UPDATES__BASE = STMT_OTA_INBOUND__END,

@@ -1,14 +1,22 @@
 """GET /api/ota/reservations and /api/ota/reservations/{id} against a real Herald on SQLite and
-PostgreSQL: filters, paging, a reservation with its revisions, validation, scopes, and the
-migration's tables. Reservations are written with SQL in the shape ota_reservations_ingest
-writes them (the parser and ingestion themselves are covered by tests/unit/test_ota_parse.c,
-and end to end by the push and pull tests of the other OTA modules)."""
+PostgreSQL: filters, paging, a reservation with its revisions, validation, scopes and the
+migration's keys over rows written with SQL in the shape ota_reservations_ingest writes them;
+then end to end, the channel fixtures of tests/fixtures/ota (Booking.com, SiteMinder SOAP 1.1
+with its own WS-Security header, Expedia, an OTA_CancelRQ in SOAP 1.2) pushed through
+POST /ota/{channelId}/{message}: parsed, deduplicated, evented, no card data anywhere; and the
+hostile fixtures refused with nothing stored."""
 
 import json
+import os
 
 import pytest
+import requests
 
+import otapush_support as ota
 from mailfeedback import Db, lit, now_ms
+
+FIXTURES = os.path.join(os.path.dirname(__file__), "..", "fixtures", "ota")
+CARDS = ["4111111111111111", "5500 0000 0000 0004", "5500000000000004", "4012888888881881"]
 
 
 def add_reservation(db, channel_id, hotel, res_id, revisions):
@@ -210,3 +218,101 @@ def test_uniqueness_in_the_schema(herald):
     add_reservation(db, 5, "H2", "R1", [{"status": "commit"}])
     add_reservation(db, 6, "H1", "R1", [{"status": "commit"}])
     assert db.one("SELECT count(*) FROM ota_reservations WHERE res_id = 'R1'") == "3"
+
+
+# ---- end to end: our channel fixtures pushed through POST /ota/{channelId}/{message} ----
+
+def fixture(name):
+    with open(os.path.join(FIXTURES, name), "rb") as f:
+        return f.read()
+
+
+def push(client, message, name, soap=None):
+    ctype = {"1.1": "text/xml; charset=utf-8", "1.2": "application/soap+xml; charset=utf-8",
+             None: "application/xml"}[soap]
+    r = client.post(message, fixture(name), content_type=ctype)
+    assert r.status_code == 200, r.text
+    assert not ota.rs_errors(r.text), r.text
+    return r
+
+
+def test_pushed_fixtures_end_to_end(make_herald):
+    h = make_herald().start()
+    bdc = ota.create_channel(h, "booking", "8812345", type_="booking", password="Bdc!Pass-2026")
+    client = ota.PushClient(h, bdc, "pushuser", "Bdc!Pass-2026")
+    push(client, "OTA_HotelResNotifRQ", "booking_resnotif.xml")
+    push(client, "OTA_HotelResNotifRQ", "booking_resnotif.xml")  # re-delivered: recognised
+    push(client, "OTA_HotelResModifyNotifRQ", "booking_modify.xml")
+    push(client, "OTA_HotelResModifyNotifRQ", "booking_cancel.xml")
+    # SiteMinder's own envelope and WS-Security header, as the fixture carries them.
+    smx = ota.create_channel(h, "siteminder", "SMHOTEL42", user="herald-pms",
+                             password="s3cret-Pass!2026")
+    r = requests_post_raw(h, smx, "OTA_HotelResNotifRQ", fixture("siteminder_push_soap11.xml"),
+                          "text/xml; charset=utf-8")
+    assert r.status_code == 200 and not ota.rs_errors(r.text), r.text
+    assert "d6a1c7e2-40f1-4c55-9a0e-1b2f3a4c5d6e" in r.text  # the EchoToken comes back
+    exp = ota.create_channel(h, "expedia", "EXPHOTEL9", type_="expedia", password="Exp!Pass-2026")
+    push(ota.PushClient(h, exp, "pushuser", "Exp!Pass-2026"), "OTA_HotelResNotifRQ",
+         "expedia_resnotif.xml")
+    gen = ota.create_channel(h, "generic", "GEN-PARIS-3", type_="generic", password="Gen!Pass-26")
+    push(ota.PushClient(h, gen, "pushuser", "Gen!Pass-26"), "OTA_CancelRQ",
+         "generic_cancel_soap12.xml", soap="1.2")
+
+    body = listing(h, "?hotelCode=8812345")
+    assert len(body["reservations"]) == 1
+    res = body["reservations"][0]
+    assert res["status"] == "cancel" and res["revisionCount"] == 3
+    assert res["resId"] == "4105532919" and res["channelId"] == bdc
+    full = h.get(f"/api/ota/reservations/{res['id']}", key=h.admin_key).json()
+    revs = full["revisions"]
+    assert [v["status"] for v in revs] == ["commit", "modify", "cancel"]
+    assert [v["message"] for v in revs] == ["OTA_HotelResNotifRQ", "OTA_HotelResModifyNotifRQ",
+                                            "OTA_HotelResModifyNotifRQ"]
+    assert revs[0]["total"] == "773.50" and revs[1]["total"] == "912.50"
+    assert revs[0]["adults"] == 3 and revs[0]["children"] == 1
+    assert revs[0]["guest"]["email"] == "ilindq.683201@guest.booking.com"
+    assert "Non-smoking room" in revs[0]["comments"]
+
+    smx_res = listing(h, "?hotelCode=SMHOTEL42")["reservations"]
+    assert [(r["resId"], r["status"]) for r in smx_res] == [("SMX-77120456", "commit")]
+    one = h.get(f"/api/ota/reservations/{smx_res[0]['id']}", key=h.admin_key).json()
+    rev = one["revisions"][0]
+    assert rev["bookingChannel"] == "Expedia" and rev["currency"] == "AUD"
+    assert rev["guest"]["surname"] == "W\u00f3jcik" and rev["guest"]["language"] == "en"
+
+    # Events: one per revision, platform ota, campaign = hotel code.
+    ev = h.get("/api/events?platform=ota&limit=100", key=h.admin_key).json()["events"]
+    types = sorted((e.get("campaignId"), e.get("eventType")) for e in ev)
+    assert types == sorted([("8812345", "reservationCreated"), ("8812345", "reservationModified"),
+                            ("8812345", "reservationCancelled"),
+                            ("SMHOTEL42", "reservationCreated"),
+                            ("EXPHOTEL9", "reservationCreated"),
+                            ("GEN-PARIS-3", "reservationCancelled")]), ev
+    cx = listing(h, "?hotelCode=GEN-PARIS-3")["reservations"]
+    assert [(r["resId"], r["status"], r["arrival"]) for r in cx] == \
+        [("HRS-300912277", "cancel", "2027-05-02")]
+
+    # No card number (nor its holder) anywhere in the database or the log.
+    dump = ota.dump_database(h)
+    log = h.read_log()
+    for needle in CARDS + ["INGRID LINDQVIST", "EXPEDIA VIRTUAL CARD"]:
+        assert needle not in dump, needle
+        assert needle not in log, needle
+
+
+def requests_post_raw(h, channel_id, message, body, ctype):
+    return requests.post(f"{h.url}/ota/{channel_id}/{message}", data=body,
+                         headers={"Content-Type": ctype}, timeout=30)
+
+
+def test_pushed_hostile_fixtures_store_nothing(make_herald):
+    h = make_herald(env={"HERALD_OTA_MAX_MESSAGE_BYTES": "65536"}).start()
+    cid = ota.create_channel(h, "booking", "8812345", type_="booking", password="Bdc!Pass-2026")
+    client = ota.PushClient(h, cid, "pushuser", "Bdc!Pass-2026")
+    for name in ["xxe.xml", "billion_laughs.xml", "too_deep.xml", "malformed.xml",
+                 "oversized.xml"]:
+        r = client.post("OTA_HotelResNotifRQ", fixture(name), content_type="application/xml")
+        assert r.status_code in (400, 413), (name, r.status_code, r.text)
+        assert ota.rs_errors(r.text), (name, r.text)
+    assert listing(h)["reservations"] == []
+    assert "root:" not in h.read_log()  # nothing of /etc/passwd, nor of the messages

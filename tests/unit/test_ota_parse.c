@@ -448,11 +448,14 @@ static void test_reservation_ids(void **state)
                       "</HotelReservation><HotelReservation ResStatus='Reserved'>"
                       "<UniqueID Type='14' ID='b'/></HotelReservation><HotelReservation "
                       "ResStatus='No-show'><UniqueID Type='14' ID='c'/></HotelReservation>"
+                      "<HotelReservation ResStatus='Requested'><UniqueID Type='14' ID='d'/>"
+                      "</HotelReservation>"
                       "</HotelReservations></OTA_HotelResNotifRQ>";
     assert_int_equal(ota_res_parse(pms, strlen(pms), 0, &m, &err), HERALD_OK);
     assert_int_equal(m.items[0].status, OTA_RES_IN_HOUSE);
     assert_int_equal(m.items[1].status, OTA_RES_MODIFY);
     assert_int_equal(m.items[2].status, OTA_RES_NO_SHOW);
+    assert_int_equal(m.items[3].status, OTA_RES_RESERVED); /* an AlpineBits inquiry */
     assert_string_equal(ota_res_status_name(m.items[0].status), "in_house");
     ota_res_message_free(&m);
 }

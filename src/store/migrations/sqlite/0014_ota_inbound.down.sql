@@ -1,0 +1,1 @@
+DROP TABLE ota_inbound_seen;
