@@ -338,6 +338,27 @@ static int list_tx(struct store_conn *c, void *arg)
     return store_ari_list(c, &l->f, 0, 50, &l->rows, &l->n);
 }
 
+/* The rows a, b, c superseded by d, and d delivered with the error it was given. */
+static void check_listing(struct store *st, int64_t a, int64_t b, int64_t c, int64_t d)
+{
+    struct listing la = {.f = {.status = "superseded"}};
+    assert_int_equal(store_run_read(st, list_tx, &la), HERALD_OK);
+    assert_int_equal(la.n, 3);
+    assert_int_equal(la.rows[0].id, a);
+    assert_int_equal(la.rows[1].id, b);
+    assert_int_equal(la.rows[2].id, c);
+    assert_int_equal(la.rows[0].superseded_by, d);
+    assert_string_equal(la.rows[0].channel_name, "c1");
+    store_ari_updates_free(la.rows, la.n);
+    la = (struct listing){.f = {.status = "delivered", .hotel_code = "H&1"}};
+    assert_int_equal(store_run_read(st, list_tx, &la), HERALD_OK);
+    assert_int_equal(la.n, 1);
+    assert_int_equal(la.rows[0].id, d);
+    assert_int_equal(la.rows[0].attempts, 1);
+    assert_string_equal(la.rows[0].errors, "[{\"code\":\"402\"}]");
+    store_ari_updates_free(la.rows, la.n);
+}
+
 static void test_outbox(void **state)
 {
     (void)state;
@@ -387,22 +408,7 @@ static void test_outbox(void **state)
     assert_false(unchanged(st, "2027-01-01", "2027-01-30", 3, p110));
     put_row(st, "2027-01-15", "2027-01-16", 3, p100, &sup);
     assert_false(unchanged(st, "2027-01-01", "2027-01-31", 3, p110));
-    struct listing la = {.f = {.status = "superseded"}};
-    assert_int_equal(store_run_read(st, list_tx, &la), HERALD_OK);
-    assert_int_equal(la.n, 3);
-    assert_int_equal(la.rows[0].id, a);
-    assert_int_equal(la.rows[1].id, b);
-    assert_int_equal(la.rows[2].id, c);
-    assert_int_equal(la.rows[0].superseded_by, d);
-    assert_string_equal(la.rows[0].channel_name, "c1");
-    store_ari_updates_free(la.rows, la.n);
-    la = (struct listing){.f = {.status = "delivered", .hotel_code = "H&1"}};
-    assert_int_equal(store_run_read(st, list_tx, &la), HERALD_OK);
-    assert_int_equal(la.n, 1);
-    assert_int_equal(la.rows[0].id, d);
-    assert_int_equal(la.rows[0].attempts, 1);
-    assert_string_equal(la.rows[0].errors, "[{\"code\":\"402\"}]");
-    store_ari_updates_free(la.rows, la.n);
+    check_listing(st, a, b, c, d);
     store_close(st);
 }
 
