@@ -56,9 +56,35 @@ static char *ids_json(const struct run *r)
     return s;
 }
 
+/* Booking.com: the oldest row's month, every room-rate of it (up to a batch), instead of what
+ * the window of oldest rows holds of it. Rows not inside one month stay as they are. */
+static int month_rows(struct store_conn *c, struct run *r)
+{
+    const struct store_ari_update *first = &r->rows[0];
+    char from[11], to[11];
+    snprintf(from, sizeof(from), "%.7s-01", first->date_from);
+    snprintf(to, sizeof(to), "%.7s-31", first->date_from);
+    if (strcmp(first->date_to, to) > 0)
+        return HERALD_OK;
+    struct store_ari_update *rows = NULL;
+    size_t n = 0;
+    int rc = store_ari_pending_within(c, r->ch.id, first->kind, first->hotel_code, from, to,
+                                      OTA_ARI_BATCH, &rows, &n);
+    if (rc || n == 0) {
+        store_ari_updates_free(rows, n);
+        return rc;
+    }
+    store_ari_updates_free(r->rows, r->nrows);
+    r->rows = rows;
+    r->nrows = n;
+    return HERALD_OK;
+}
+
 static int take_batch(struct store_conn *c, struct run *r, struct store_ari_state *st)
 {
     int rc = store_ari_pending(c, r->ch.id, PENDING_WINDOW, &r->rows, &r->nrows);
+    if (!rc && r->nrows && r->shape->month_batches)
+        rc = month_rows(c, r);
     if (rc)
         return rc;
     r->npick = ari_pick_batch(r->shape, r->rows, r->nrows, r->pick);

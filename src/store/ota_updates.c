@@ -87,6 +87,21 @@ const struct store_stmt_def store_ota_updates_stmts[STMT_OTA_UPDATES__END -
     S(ARI_PENDING) = {"SELECT " ARI_COLS " FROM ota_ari_updates u WHERE u.channel_id = $1 AND "
                       "u.status = 'pending' ORDER BY u.id LIMIT $2",
                       NULL, false},
+    /* ... and no older pending row of the same key outside [from, to] (date order per key). */
+    S(ARI_PENDING_WITHIN) =
+        {"SELECT " ARI_COLS " FROM ota_ari_updates u WHERE u.channel_id = $1 AND u.status = "
+         "'pending' AND u.kind = $2 AND u.hotel_code = $3 AND u.date_from >= $4 AND u.date_to <= "
+         "$5 AND NOT EXISTS (SELECT 1 FROM ota_ari_updates v WHERE v.channel_id = u.channel_id "
+         "AND v.kind = u.kind AND v.room_type = u.room_type AND v.rate_plan = u.rate_plan AND "
+         "v.id < u.id AND v.status = 'pending' AND NOT (v.date_from >= $4 AND v.date_to <= $5)) "
+         "ORDER BY u.id LIMIT $6",
+         "SELECT " ARI_COLS " FROM ota_ari_updates u WHERE u.channel_id = $1::bigint AND "
+         "u.status = 'pending' AND u.kind = $2::text AND u.hotel_code = $3::text AND u.date_from "
+         ">= $4::text AND u.date_to <= $5::text AND NOT EXISTS (SELECT 1 FROM ota_ari_updates v "
+         "WHERE v.channel_id = u.channel_id AND v.kind = u.kind AND v.room_type = u.room_type AND "
+         "v.rate_plan = u.rate_plan AND v.id < u.id AND v.status = 'pending' AND NOT "
+         "(v.date_from >= $4::text AND v.date_to <= $5::text)) ORDER BY u.id LIMIT $6::integer",
+         false},
     S(ARI_MARK_SENDING) = {"UPDATE ota_ari_updates SET status = 'sending', updated_at_ms = $3 "
                            "WHERE channel_id = $1 AND status = 'pending' AND id IN " ID_LIST_SQLITE,
                            "UPDATE ota_ari_updates SET status = 'sending', updated_at_ms = "
@@ -331,6 +346,20 @@ enum herald_err store_ari_pending(struct store_conn *c, int64_t channel_id, int 
     struct store_val p[] = {SV_I64(channel_id), SV_I64(limit)};
     struct store_res r = {0};
     int rc = store_query(c, STMT_ARI_PENDING, p, 2, &r);
+    if (!rc)
+        rc = rows_from(&r, out, n);
+    store_res_free(&r);
+    return rc;
+}
+
+enum herald_err store_ari_pending_within(struct store_conn *c, int64_t channel_id, const char *kind,
+                                         const char *hotel_code, const char *from, const char *to,
+                                         int limit, struct store_ari_update **out, size_t *n)
+{
+    struct store_val p[] = {SV_I64(channel_id), SV_STR(kind), SV_STR(hotel_code),
+                            SV_STR(from),       SV_STR(to),   SV_I64(limit)};
+    struct store_res r = {0};
+    int rc = store_query(c, STMT_ARI_PENDING_WITHIN, p, 6, &r);
     if (!rc)
         rc = rows_from(&r, out, n);
     store_res_free(&r);

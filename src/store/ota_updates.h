@@ -82,6 +82,13 @@ enum herald_err store_ari_reset_sending(struct store_conn *c, int64_t channel_id
 /* The channel's pending rows, oldest first (errors/warnings not read). Allocates *out. */
 enum herald_err store_ari_pending(struct store_conn *c, int64_t channel_id, int limit,
                                   struct store_ari_update **out, size_t *n);
+/* The channel's pending rows of one kind and hotel lying entirely within [from, to] and with
+ * no older pending row of their room type and rate plan outside it, oldest first (Booking.com's
+ * month batches: every room-rate of a month in one request, each key still in date order).
+ * Allocates *out. */
+enum herald_err store_ari_pending_within(struct store_conn *c, int64_t channel_id, const char *kind,
+                                         const char *hotel_code, const char *from, const char *to,
+                                         int limit, struct store_ari_update **out, size_t *n);
 /* pending → sending for the rows whose ids are in `ids` (a JSON array). */
 enum herald_err store_ari_mark_sending(struct store_conn *c, int64_t channel_id, const char *ids,
                                        int64_t now_ms);
