@@ -412,6 +412,56 @@ static void test_outbox(void **state)
     store_close(st);
 }
 
+struct within {
+    struct store_ari_update *rows;
+    size_t n;
+};
+
+static int within_tx(struct store_conn *c, void *arg)
+{
+    struct within *w = arg;
+    store_ari_updates_free(w->rows, w->n);
+    w->rows = NULL;
+    w->n = 0;
+    return store_ari_pending_within(c, 1, "rates", "H&1", "2027-01-01", "2027-01-31", 100, &w->rows,
+                                    &w->n);
+}
+
+/* Booking.com month batches: every room-rate of the month, but a key whose older row lies in
+ * another month waits for it. */
+static void test_month_rows(void **state)
+{
+    (void)state;
+    struct store_opts so = {db_url, 1, 2, false};
+    struct store *st;
+    assert_int_equal(store_open(&so, &st), HERALD_OK);
+    int applied;
+    assert_int_equal(store_migrate_up(st, &applied), HERALD_OK);
+    assert_int_equal(store_run_tx(st, seed, NULL), HERALD_OK);
+    const char *rooms[] = {"A", "B", "A", "C", "B", "C"};
+    const char *dates[][2] = {{"2027-01-01", "2027-01-31"}, {"2027-02-01", "2027-02-28"},
+                              {"2027-02-01", "2027-02-10"}, {"2027-01-05", "2027-01-06"},
+                              {"2027-01-01", "2027-01-31"}, {"2027-01-10", "2027-01-11"}};
+    int64_t ids[6];
+    for (int i = 0; i < 6; i++) {
+        struct step s = {.u = row(0, "rates", rooms[i], dates[i][0], dates[i][1], "{}")};
+        s.u.intent_id = 1;
+        s.u.channel_id = 1;
+        s.u.fields = 1 << i; /* never covering each other */
+        assert_int_equal(store_run_tx(st, insert_tx, &s), HERALD_OK);
+        ids[i] = s.id;
+    }
+    struct within w = {0};
+    assert_int_equal(store_run_read(st, within_tx, &w), HERALD_OK);
+    /* A's January, C's two January rows; B's January waits behind its February row */
+    assert_int_equal(w.n, 3);
+    assert_int_equal(w.rows[0].id, ids[0]);
+    assert_int_equal(w.rows[1].id, ids[3]);
+    assert_int_equal(w.rows[2].id, ids[5]);
+    store_ari_updates_free(w.rows, w.n);
+    store_close(st);
+}
+
 static int setup_sqlite(void **state)
 {
     (void)state;
@@ -445,15 +495,20 @@ static int setup_postgres(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_rate_amount), cmocka_unit_test(test_avail_and_inventory),
-        cmocka_unit_test(test_pick_batch),  cmocka_unit_test(test_read_reply),
-        cmocka_unit_test(test_dates),       cmocka_unit_test_setup(test_outbox, setup_sqlite),
+        cmocka_unit_test(test_rate_amount),
+        cmocka_unit_test(test_avail_and_inventory),
+        cmocka_unit_test(test_pick_batch),
+        cmocka_unit_test(test_read_reply),
+        cmocka_unit_test(test_dates),
+        cmocka_unit_test_setup(test_outbox, setup_sqlite),
+        cmocka_unit_test_setup(test_month_rows, setup_sqlite),
     };
     int failed = cmocka_run_group_tests_name("ota ari", tests, NULL, NULL);
     const char *pg = getenv("HERALD_TEST_PG_URL");
     if (pg && *pg) {
         const struct CMUnitTest on_postgres[] = {
             cmocka_unit_test_setup(test_outbox, setup_postgres),
+            cmocka_unit_test_setup(test_month_rows, setup_postgres),
         };
         failed +=
             cmocka_run_group_tests_name("ota ari outbox on postgres", on_postgres, NULL, NULL);
