@@ -212,6 +212,22 @@ enum store_stmt {
     STMT_OTA_INBOUND__END,
     /* ---- ota_updates.c: rate and availability intents and the delivery outbox ---- */
     STMT_OTA_UPDATES__BASE = STMT_OTA_INBOUND__END,
+    STMT_ARI_INTENT_INSERT,
+    STMT_ARI_UPDATE_INSERT,
+    STMT_ARI_SUPERSEDE,
+    STMT_ARI_UNCHANGED,
+    STMT_ARI_STATE_ENSURE,
+    STMT_ARI_STATE_GET,
+    STMT_ARI_STATE_SAVE,
+    STMT_ARI_KICK,
+    STMT_ARI_RESET_SENDING,
+    STMT_ARI_PENDING,
+    STMT_ARI_PENDING_WITHIN,
+    STMT_ARI_MARK_SENDING,
+    STMT_ARI_OUTCOME,
+    STMT_ARI_RETRY_ROWS,
+    STMT_ARI_FAIL_CHANNEL,
+    STMT_ARI_LIST,
 
     STMT_OTA_UPDATES__END,
     /* ---- automations.c: guests' consent from reservations and stay-triggered automations ---- */
