@@ -209,7 +209,8 @@ static int outcome_tx(struct store_conn *c, void *arg)
 }
 
 /* The path a message is posted to: base_url itself, or base_url + prefix + the message name
- * without its "RQ" (Booking.com: /hotels/ota/OTA_HotelAvailNotif). */
+ * without its "RQ" (Booking.com: base …/hotels/ota + /OTA_HotelAvailNotif, the base its
+ * reservations are pulled from). */
 static void message_path(const struct ari_shape *shape, enum ari_msg msg, char *out, size_t cap)
 {
     const char *root = ari_msg_root(msg);

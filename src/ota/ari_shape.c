@@ -21,7 +21,7 @@ static const struct ari_shape shapes[] = {
      true,
      true,
      false,
-     "/hotels/ota/",
+     "/", /* after the OTA root the pull uses: https://secure-supply-xml.booking.com/hotels/ota */
      booking_headers,
      no_actions},
     {OTA_TYPE_SITEMINDER,

@@ -21,8 +21,9 @@ class AriFake:
         self.proc = subprocess.Popen(args, stdout=subprocess.PIPE, text=True)
         self.port = int(self.proc.stdout.readline().split()[1])
         self.url = f"http://127.0.0.1:{self.port}"
-        # Booking.com: the base is the host, Herald appends /hotels/ota/<message>.
-        self.base_url = self.url if type_ == "booking" else self.url + "/ota/endpoint"
+        # Booking.com: the base is the OTA root (https://secure-supply-xml.booking.com/hotels/ota),
+        # the same one its reservations are pulled from; Herald appends /<message>.
+        self.base_url = (self.url + "/hotels/ota") if type_ == "booking" else self.url + "/ota/endpoint"
 
     def faults(self, **kw):
         return requests.post(self.url + "/_faults", json=kw, timeout=10).json()
