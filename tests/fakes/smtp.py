@@ -25,7 +25,6 @@ import asyncio
 import base64
 import json
 import logging
-import socket
 import threading
 import time
 import warnings
@@ -33,12 +32,6 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlparse
 
 from aiosmtpd.smtp import SMTP, AuthResult, LoginPassword
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class State:
@@ -248,8 +241,10 @@ def main():
     ap.add_argument("--user")
     ap.add_argument("--password")
     args = ap.parse_args()
-    smtp_port, http_port = free_port(), free_port()
-    http = ThreadingHTTPServer(("127.0.0.1", http_port), Control)
+    # Both servers bind port 0 and report what they got: a port picked first and bound later
+    # can be taken in between by a parallel test worker.
+    http = ThreadingHTTPServer(("127.0.0.1", 0), Control)
+    http_port = http.server_address[1]
     threading.Thread(target=http.serve_forever, daemon=True).start()
 
     kw = {"decode_data": False, "data_size_limit": 64 << 20, "hostname": "fake.smtp.test"}
@@ -260,8 +255,9 @@ def main():
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
     server = loop.run_until_complete(loop.create_server(
-        lambda: CountingSMTP(Handler(), loop=loop, **kw), "127.0.0.1", smtp_port,
+        lambda: CountingSMTP(Handler(), loop=loop, **kw), "127.0.0.1", 0,
         backlog=512))
+    smtp_port = server.sockets[0].getsockname()[1]
     print(f"listening {smtp_port} {http_port}", flush=True)
     try:
         loop.run_forever()

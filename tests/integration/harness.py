@@ -57,8 +57,16 @@ class PgCluster:
         subprocess.run(self._cmd([os.path.join(self.bindir, "initdb"), "-D", self.data, "-U",
                                   "postgres", "--auth=trust", "-E", "UTF8", "--no-sync"]),
                        check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        self.port = free_port()
-        self.pg_ctl("start")
+        # The port is picked before the server binds it, so a parallel test worker may take it
+        # in between: then try another.
+        for attempt in range(5):
+            self.port = free_port()
+            try:
+                self.pg_ctl("start")
+                break
+            except subprocess.CalledProcessError:
+                if attempt == 4:
+                    raise
         self.url_base = f"postgres://postgres@127.0.0.1:{self.port}"
 
     def pg_ctl(self, action, extra=()):
