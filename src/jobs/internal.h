@@ -15,6 +15,9 @@ struct jobs_worker {
     struct jobs *j;
     pthread_t thread;
     char job_id[40]; /* under j->mu */
+    /* Who holds the current claim: "<node>/<claim number>". Each claim is its own owner, so a
+     * run whose lease lapsed cannot write over a later claim of the same job on this node. */
+    char owner[48];
     atomic_bool cancel;
     int64_t last_poll_ms;
 };
@@ -28,6 +31,7 @@ struct jobs {
     struct store *st;
     struct jobs_opts opts;
     char node[40];
+    atomic_uint claims; /* numbers this node's claims (the owners of its workers) */
     struct jobs_kind_entry kinds[JOBS_MAX_KINDS];
     size_t nkinds;
     char kind_names[JOBS_MAX_KINDS * 17]; /* "sync,mixpanel_retry": what this node claims */

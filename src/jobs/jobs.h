@@ -153,6 +153,11 @@ json_t *jobs_ctx_progress(const struct jobs_ctx *ctx); /* borrowed; the run upda
  * at most that much; re-reading stores nothing twice). HERALD_ERR_CANCELLED when the job was
  * cancelled, the lease lost or the node is stopping: the run should return it. */
 enum herald_err jobs_ctx_checkpoint(struct jobs_ctx *ctx, bool force);
+/* Inside the run's own transaction `c`: renews the lease there, so what the transaction writes
+ * commits only while the job is still this run's. A run whose lease lapsed (a stall) and was
+ * claimed again, on this node or another, gets HERALD_ERR_CANCELLED and its transaction must
+ * roll back: two runs of one job never both commit work. */
+enum herald_err jobs_ctx_fence(struct jobs_ctx *ctx, struct store_conn *c);
 /* Renews the lease now (saving the progress with it). Same returns as jobs_ctx_checkpoint(). */
 enum herald_err jobs_ctx_renew(struct jobs_ctx *ctx);
 /* For runs that do not save their progress as they go: renews the lease when a third of it

@@ -137,7 +137,7 @@ bool jobs_ctx_should_stop(void *arg)
         struct store_job job = {0};
         snprintf(job.id, sizeof(job.id), "%s", ctx->job->id);
         if (store_run_read(w->j->st, get_tx, &job) == 0) {
-            if (job.cancel_requested || strcmp(job.locked_by, w->j->node) != 0)
+            if (job.cancel_requested || strcmp(job.locked_by, w->owner) != 0)
                 atomic_store(&w->cancel, true);
             store_job_clear(&job);
         }
@@ -168,7 +168,7 @@ static int save_progress(struct jobs_ctx *ctx, const char *text)
     struct jobs_worker *w = ctx->w;
     struct jobs *j = w->j;
     ctx->saved_ms = clock_now_ms();
-    struct progress_tx t = {ctx->job->id, j->node, text, clock_now_ms() + j->opts.lease_ms, false};
+    struct progress_tx t = {ctx->job->id, w->owner, text, clock_now_ms() + j->opts.lease_ms, false};
     int rc = store_run_tx(j->st, progress_tx, &t);
     if (rc == HERALD_ERR_NOT_FOUND) {
         /* The lease was lost (this node stalled past it): another node owns the job now. */
@@ -181,6 +181,17 @@ static int save_progress(struct jobs_ctx *ctx, const char *text)
         atomic_store(&w->cancel, true);
     bool stop = atomic_load(&w->cancel) || atomic_load(&j->stopping) || atomic_load(&j->paused);
     return stop ? HERALD_ERR_CANCELLED : HERALD_OK;
+}
+
+enum herald_err jobs_ctx_fence(struct jobs_ctx *ctx, struct store_conn *c)
+{
+    struct jobs_worker *w = ctx->w;
+    int rc = store_job_fence(c, ctx->job->id, w->owner, clock_now_ms() + w->j->opts.lease_ms);
+    if (rc == HERALD_ERR_NOT_FOUND) {
+        atomic_store(&w->cancel, true);
+        return HERALD_ERR_CANCELLED;
+    }
+    return rc;
 }
 
 enum herald_err jobs_ctx_checkpoint(struct jobs_ctx *ctx, bool force)
@@ -261,7 +272,7 @@ static const char *record_outcome(struct jobs_ctx *ctx, int rc)
     struct jobs_worker *w = ctx->w;
     struct jobs *j = w->j;
     char *text = progress_text(ctx->progress);
-    struct outcome_tx t = {ctx->job, j->node, NULL, ctx->error, text, clock_now_ms(), 0};
+    struct outcome_tx t = {ctx->job, w->owner, NULL, ctx->error, text, clock_now_ms(), 0};
     store_fn fn = finish_tx;
     if (rc == HERALD_OK) {
         t.status = "completed";
@@ -364,7 +375,8 @@ static void *worker_main(void *arg)
             pthread_mutex_unlock(&j->mu);
             continue;
         }
-        struct claim_tx t = {j->node, j->kind_names, now, now + j->opts.lease_ms, &job};
+        snprintf(w->owner, sizeof(w->owner), "%s/%u", j->node, atomic_fetch_add(&j->claims, 1) + 1);
+        struct claim_tx t = {w->owner, j->kind_names, now, now + j->opts.lease_ms, &job};
         int rc = store_run_tx(j->st, claim_tx, &t);
         if (rc == HERALD_OK) {
             set_current(w, &job);

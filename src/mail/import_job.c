@@ -274,7 +274,10 @@ static int batch_tx(struct store_conn *c, void *arg)
     t->next.next_offset = r->end_offset;
     t->next.next_line = r->next_line;
     t->next.done = t->final;
-    int rc = batch_write(c, t, now);
+    /* Rows and progress commit only while this run still holds the job. */
+    int rc = jobs_ctx_fence(r->ctx, c);
+    if (!rc)
+        rc = batch_write(c, t, now);
     if (!rc)
         rc = store_import_save(c, &t->next, now);
     if (!rc && t->final)

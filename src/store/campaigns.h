@@ -14,7 +14,7 @@
  * 'confirmed' subscription to one of the campaign's lists — or, for a service campaign
  * (campaigns.service = 1: an automation's mail about a stay, migration 0016 and
  * store/automations.h), no subscription at all. Campaigns with an automation_id (one per
- * automation send) are left out of store_campaign_list(). 
+ * automation send) are left out of store_campaign_list().
  *
  * Every function runs on the caller's connection, inside the caller's transaction
  * (store_run_tx()/store_run_read()). Errors: HERALD_ERR_NOT_FOUND (no such campaign),

@@ -151,6 +151,13 @@ enum herald_err store_job_progress(struct store_conn *c, const char *id, const c
     return rc;
 }
 
+enum herald_err store_job_fence(struct store_conn *c, const char *id, const char *owner,
+                                int64_t lease_until_ms)
+{
+    struct store_val p[] = {SV_STR(id), SV_STR(owner), SV_I64(lease_until_ms)};
+    return exec_write(c, STMT_JOB_FENCE, p, 3, true);
+}
+
 enum herald_err store_job_finish(struct store_conn *c, const char *id, const char *node,
                                  const char *status, const char *error, const char *progress,
                                  int64_t now_ms)

@@ -66,6 +66,9 @@ const struct store_stmt_def store_stmts[STMT_CORE__END] = {
     [STMT_JOB_PROGRESS] = {"UPDATE jobs SET progress = $3, lease_until_ms = $4 WHERE id = $1 AND "
                            "locked_by = $2 AND status = 'running' RETURNING cancel_requested",
                            NULL, true},
+    [STMT_JOB_FENCE] = {"UPDATE jobs SET lease_until_ms = $3 WHERE id = $1 AND locked_by = $2 AND "
+                        "status = 'running'",
+                        NULL, true},
     [STMT_JOB_FINISH] = {"UPDATE jobs SET status = $3, error = $4, progress = COALESCE($5, "
                          "progress), finished_at_ms = $6, lease_until_ms = NULL WHERE id = $1 AND "
                          "locked_by = $2 AND status = 'running'",

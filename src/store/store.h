@@ -174,6 +174,10 @@ enum herald_err store_job_claim(struct store_conn *c, const char *node, const ch
  * HERALD_ERR_NOT_FOUND when the job is no longer this node's. */
 enum herald_err store_job_progress(struct store_conn *c, const char *id, const char *node,
                                    const char *progress, int64_t lease_until_ms, bool *cancel);
+/* Renews the lease inside the caller's transaction, so work written in it commits only while
+ * the claim is still the caller's. HERALD_ERR_NOT_FOUND when it is not. */
+enum herald_err store_job_fence(struct store_conn *c, const char *id, const char *owner,
+                                int64_t lease_until_ms);
 /* Final status; progress NULL keeps the saved one. */
 enum herald_err store_job_finish(struct store_conn *c, const char *id, const char *node,
                                  const char *status, const char *error, const char *progress,
