@@ -107,6 +107,8 @@ enum store_privacy_src {
 struct store_privacy_rows {
     int nrows, ncols;
     char **cells;
+    int64_t last_id; /* the next page's cursor: rows may have been filtered out after the query */
+    bool more;       /* whether a next page may hold rows */
 };
 void store_privacy_rows_free(struct store_privacy_rows *r);
 static inline const char *store_privacy_cell(const struct store_privacy_rows *r, int row, int col)

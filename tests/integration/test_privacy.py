@@ -8,9 +8,9 @@ import json
 import zipfile
 
 from mailfeedback import Db
-from privacy_support import (add_contact_api, add_events, add_list_api, add_reservation,
-                             deletions, dump_all, erase, mixpanel_with_gdpr, seed_person,
-                             wait_forwarded)
+from privacy_support import (add_contact_api, add_dead_letter, add_events, add_list_api,
+                             add_reservation, deletions, dump_all, erase, mixpanel_with_gdpr,
+                             seed_person, wait_forwarded)
 
 ANA = "ana.privacy@example.com"
 BEN = "ben.other@example.com"
@@ -81,6 +81,28 @@ def test_export_of_many_events_is_complete(herald):
                 zipfile.ZipFile(io.BytesIO(r.content)).read("events.csv").decode()))
             ids = [int(x["id"]) for x in rows]
         assert len(ids) == 2600 and ids == sorted(set(ids))
+
+
+def test_dead_letters_match_whole_addresses_only(herald):
+    """ana@ is inside hana@ and ana@example.com.evil: neither is ana's dead letter."""
+    h, db = herald, Db(herald)
+    ana, hana = "ana@example.com", "hana@example.com"
+    mine = ['{"email":"%s"}' % ana, "Bounce for <ANA@Example.com>.", "to: ana@example.com",
+            '{"csv":"email\\nana@example.com\\n"}']  # a JSON-escaped CSV line
+    others = ['{"email":"%s"}' % hana, "to: x.ana@example.com", "ana@example.com.evil",
+              "ana@example.community"]
+    # More than a page (500) of hana's first: a page that keeps nothing must not end the export.
+    db.q("INSERT INTO dead_letters (kind, reason, request, payload, created_at_ms) VALUES "
+         + ", ".join(["('sync', 'refused', 'POST /import', '{\"email\":\"%s\"}', 1)" % hana]
+                     * 520))
+    for text in others + mine:
+        add_dead_letter(db, text)
+    doc = h.get("/api/privacy/export", key=h.admin_key, params={"email": ana}).json()
+    assert sorted(d["payload"] for d in doc["deadLetters"]) == sorted(mine)
+    _, done = erase(h, ana)
+    assert done["report"]["tables"]["dead_letters"] == len(mine)
+    left = [r[0] for r in db.q("SELECT payload FROM dead_letters ORDER BY id")]
+    assert left[520:] == others and len(left) == 520 + len(others)
 
 
 def test_export_and_erase_refusals(herald):
