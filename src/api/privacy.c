@@ -5,6 +5,7 @@
 
 #include "api/api.h"
 #include "app.h"
+#include "mail/contacts.h"
 #include "privacy/privacy.h"
 
 static long export_read(void *ctx, char *buf, size_t max)
@@ -48,10 +49,13 @@ enum http_result api_privacy_export(struct http_request *req, void *ctx)
     if (rc)
         return api_fail(req, rc);
     struct privacy_audit a = who(req, "privacy.export");
-    char subject[256];
-    snprintf(subject, sizeof(subject), "%s", email);
-    for (char *p = subject; *p; p++)
-        *p = (char)(*p >= 'A' && *p <= 'Z' ? *p + 32 : *p);
+    /* The subject is the address the export was for, in the one form an erasure later hashes
+     * (trimmed, lower-cased): the raw query value would stay behind in clear. */
+    char subject[MAIL_EMAIL_MAX];
+    if ((rc = mail_email_normalize(email, subject))) {
+        privacy_export_free(x);
+        return api_fail(req, rc);
+    }
     a.subject = subject;
     a.detail = zip ? "{\"format\":\"zip\"}" : "{\"format\":\"json\"}";
     a.status = 200;

@@ -105,6 +105,18 @@ def test_dead_letters_match_whole_addresses_only(herald):
     assert left[520:] == others and len(left) == 520 + len(others)
 
 
+def test_audit_subject_is_the_normalised_address_and_is_hashed_on_erasure(herald):
+    h, db = herald, Db(herald)
+    zoe = "zoe@example.com"
+    r = h.get("/api/privacy/export", key=h.admin_key, params={"email": " Zoe@Example.com\t"})
+    assert r.status_code == 200, r.text
+    assert db.q("SELECT subject FROM audit_log WHERE action = 'privacy.export'") == [(zoe,)]
+    erase(h, "  ZOE@example.com ")
+    rows = db.q("SELECT action, subject, subject_hashed FROM audit_log WHERE subject IS NOT NULL")
+    assert {a for a, _, _ in rows} >= {"privacy.export", "privacy.erase"}
+    assert all(str(hashed) == "1" and "zoe" not in subj.lower() for _, subj, hashed in rows)
+
+
 def test_export_and_erase_refusals(herald):
     h = herald
     other, _ = h.create_key("reader", scopes="contacts:read,events:read")
