@@ -87,8 +87,14 @@ const struct store_stmt_def store_privacy_stmts[STMT_PRIVACY__END - STMT_PRIVACY
     S(PRIV_ER_SET_IDS) = {"UPDATE privacy_erasures SET mixpanel_ids = $2 WHERE id = $1", NULL,
                           true},
     S(PRIV_ER_FINISH) = {"UPDATE privacy_erasures SET status = 'done', report = $2, email = NULL, "
-                         "mixpanel_ids = NULL, finished_at_ms = $3 WHERE id = $1",
+                         "mixpanel_ids = CASE WHEN $4 = 1 THEN mixpanel_ids ELSE NULL END, "
+                         "finished_at_ms = $3 WHERE id = $1",
                          NULL, true},
+    /* Compare-and-set on the report: two retries of Mixpanel's deletion never both start. */
+    S(PRIV_ER_MIXPANEL) = {"UPDATE privacy_erasures SET report = $2, mixpanel_ids = CASE WHEN $3 = "
+                           "1 THEN mixpanel_ids ELSE NULL END WHERE id = $1 AND status = 'done' "
+                           "AND report = $4 AND mixpanel_ids IS NOT NULL",
+                           NULL, true},
     S(PRIV_CONTACT_ID) = {"SELECT id FROM contacts WHERE email = $1", NULL, false},
     S(PRIV_FORWARDED) = {"SELECT 1 FROM event_source WHERE email = $1 AND id <= COALESCE((SELECT "
                          "last_id FROM forward_cursors WHERE name = 'mixpanel'), 0) LIMIT 1",
@@ -489,10 +495,19 @@ enum herald_err store_erasure_set_ids(struct store_conn *c, int64_t id, const ch
 }
 
 enum herald_err store_erasure_finish(struct store_conn *c, int64_t id, const char *report,
-                                     int64_t now_ms)
+                                     int64_t now_ms, bool keep_ids)
 {
-    struct store_val p[] = {SV_I64(id), SV_STR(report), SV_I64(now_ms)};
-    return run(c, STMT_PRIV_ER_FINISH, p, 3, NULL);
+    struct store_val p[] = {SV_I64(id), SV_STR(report), SV_I64(now_ms), SV_I64(keep_ids)};
+    return run(c, STMT_PRIV_ER_FINISH, p, 4, NULL);
+}
+
+enum herald_err store_erasure_set_mixpanel(struct store_conn *c, int64_t id, const char *was,
+                                           const char *report, bool keep_ids)
+{
+    struct store_val p[] = {SV_I64(id), SV_STR(report), SV_I64(keep_ids), SV_STR(was)};
+    int64_t n = 0;
+    int rc = run(c, STMT_PRIV_ER_MIXPANEL, p, 4, &n);
+    return rc ? rc : n ? HERALD_OK : HERALD_ERR_CONFLICT;
 }
 
 /* ---- sources ---- */
