@@ -14,6 +14,7 @@ enum store_stmt {
     STMT_KEY_BY_HASH,
     STMT_KEY_BY_ID,
     STMT_KEY_LIST,
+    STMT_KEY_PAGE,
     STMT_KEY_REVOKE,
     STMT_KEY_ROTATE,
     STMT_KEY_COUNT_ACTIVE,

@@ -79,7 +79,7 @@ describe('Settings page', () => {
         keys.push(key);
         return { status: 201, body: { success: true, key, secret: 'hrld_NEWSECRET' } };
       }
-      if (c.url === '/api/keys') return { body: { success: true, keys } };
+      if (c.url.startsWith('/api/keys?')) return { body: { success: true, keys, nextCursor: null, limit: 50 } };
       return undefined;
     });
     render(<Settings />);
@@ -93,5 +93,23 @@ describe('Settings page', () => {
     await waitFor(() => expect(table.textContent).toContain('reporting'));
     fireEvent.click(screen.getByRole('button', { name: 'I have stored it' }));
     expect(screen.queryByText('hrld_NEWSECRET')).toBeNull();
+  });
+
+  it('pages through the keys with the API cursor', async () => {
+    setKey('k');
+    const key = (n: number) => ({ id: `key_${n}`, name: `key number ${n}`, prefix: 'hrld_ab', scopes: 'admin', rateLimit: '', createdAt: '2026-11-26T10:00:00.000Z', rotatedAt: null, revokedAt: null });
+    const calls = mockFetch((c) => {
+      if (!c.url.startsWith('/api/keys?')) return undefined;
+      const second = new URL(c.url, 'http://x').searchParams.get('cursor') === 'c2';
+      return { body: { success: true, keys: second ? [key(3)] : [key(1), key(2)], nextCursor: second ? null : 'c2', limit: 50 } };
+    });
+    render(<Settings />);
+    await screen.findByText('key number 2');
+    expect(calls[0].url).toContain('limit=50');
+    expect(calls[0].url).not.toContain('cursor');
+    fireEvent.click(screen.getByRole('button', { name: 'Load more' }));
+    await screen.findByText('key number 3');
+    expect(calls[1].url).toContain('cursor=c2');
+    expect(screen.queryByRole('button', { name: 'Load more' })).toBeNull();
   });
 });
