@@ -1,7 +1,7 @@
 /// <reference types="vitest/config" />
 // Builds the dashboard into dist/: hashed, minified chunks (one per page via React.lazy) under
 // assets/, and sw.js generated with the exact list of files to keep the shell usable offline.
-import { defineConfig, type Plugin } from 'vite';
+import { defineConfig, transformWithEsbuild, type Plugin } from 'vite';
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 
@@ -9,14 +9,22 @@ function serviceWorker(): Plugin {
   return {
     name: 'herald-service-worker',
     apply: 'build',
-    generateBundle(_options, bundle) {
+    async generateBundle(_options, bundle) {
       const files = Object.keys(bundle).filter((f) => f.startsWith('assets/')).sort();
       const version = createHash('sha256').update(files.join('\n')).digest('hex').slice(0, 12);
       const template = readFileSync(new URL('./src/sw-template.js', import.meta.url), 'utf8');
       const precache = ['/', '/manifest.webmanifest', '/icon.svg', ...files.map((f) => '/' + f)];
+      // The request policy, tested on its own, becomes plain functions of the classic script.
+      const policyFile = new URL('./src/sw-policy.ts', import.meta.url);
+      const policy = await transformWithEsbuild(readFileSync(policyFile, 'utf8'), policyFile.pathname, {
+        loader: 'ts',
+        format: 'esm',
+      });
+      const inline = policy.code.replace(/^export\s*\{[^}]*\};?\s*$/m, '').replace(/^export /gm, '');
       const source = template
-        .replace('__VERSION__', JSON.stringify(version))
-        .replace('__PRECACHE__', JSON.stringify(precache));
+        .replace(/\/\* __POLICY__[^*]*\*\//, () => inline)
+        .replace('__VERSION__', () => JSON.stringify(version))
+        .replace('__PRECACHE__', () => JSON.stringify(precache));
       this.emitFile({ type: 'asset', fileName: 'sw.js', source });
     },
   };

@@ -144,6 +144,7 @@ void api_automations_stop(struct app *app);
 enum http_result api_privacy_export(struct http_request *req, void *ctx);
 enum http_result api_privacy_erase(struct http_request *req, void *ctx);
 enum http_result api_privacy_erasure_get(struct http_request *req, void *ctx);
+enum http_result api_privacy_erasure_retry_mixpanel(struct http_request *req, void *ctx);
 enum http_result api_privacy_retention(struct http_request *req, void *ctx);
 enum http_result api_audit_list(struct http_request *req, void *ctx);
 /* The HTTP layer's audit callback (ctx: struct app): queues one entry per keyed change. */

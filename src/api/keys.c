@@ -1,10 +1,12 @@
 /* Owns /api/keys: list, create, rotate and revoke API keys over HTTP (scope admin), the same
  * operations as `herald keys`; a secret appears once, in the answer that made it. */
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "api/api.h"
+#include "base/crypto.h"
 #include "keys/keys.h"
 
 static json_t *key_json(const struct store_key *k)
@@ -28,19 +30,63 @@ static enum http_result reply_secret(struct http_request *req, int status,
     return HTTP_REPLIED;
 }
 
+/* The cursor: base64url of "key1:<created ms>:<id>" of the page's last key. Keys have text
+ * ids, so the integer id cursor of the other lists cannot carry them. */
+static void cursor_encode(const struct store_key *k, char out[160])
+{
+    char plain[96];
+    int n = snprintf(plain, sizeof(plain), "key1:%" PRId64 ":%s", k->created_at_ms, k->id);
+    crypto_b64url((const uint8_t *)plain, (size_t)n, out);
+}
+
+static bool cursor_decode(const char *cursor, int64_t *ms, char id[40])
+{
+    char plain[96];
+    size_t n = 0;
+    if (strlen(cursor) > 150 ||
+        crypto_b64url_decode(cursor, (uint8_t *)plain, sizeof(plain) - 1, &n))
+        return false;
+    plain[n] = '\0';
+    char *end = NULL;
+    if (strncmp(plain, "key1:", 5) != 0 || plain[5] < '0' || plain[5] > '9')
+        return false;
+    *ms = strtoll(plain + 5, &end, 10);
+    size_t len = *end == ':' ? strlen(end + 1) : 0;
+    if (len == 0 || len >= 40)
+        return false;
+    memcpy(id, end + 1, len + 1);
+    return true;
+}
+
 enum http_result api_keys_list(struct http_request *req, void *ctx)
 {
     struct app *app = ctx;
+    long long limit;
+    int64_t after_ms = -1;
+    char after_id[40] = "";
+    const char *cursor = http_req_query(req, "cursor");
+    if (http_query_int(req, "limit", 1, 100, 50, &limit))
+        return HTTP_REPLIED;
+    if (cursor && !cursor_decode(cursor, &after_ms, after_id))
+        return http_reply_error(req, HERALD_ERR_INVALID, "cursor is not one this server issued",
+                                "cursor"),
+               HTTP_REPLIED;
     struct store_key *keys = NULL;
     size_t n = 0;
-    enum herald_err rc = keys_list(app->store, &keys, &n);
+    enum herald_err rc = keys_page(app->store, after_ms, after_id, (int)limit, &keys, &n);
     if (rc)
         return api_fail(req, rc);
     json_t *arr = json_array();
     for (size_t i = 0; arr && i < n; i++)
         json_array_append_new(arr, key_json(&keys[i]));
+    char next[160];
+    if (n == (size_t)limit)
+        cursor_encode(&keys[n - 1], next);
     free(keys);
-    json_t *body = arr ? json_pack("{s:b, s:o}", "success", 1, "keys", arr) : NULL;
+    json_t *body = arr ? json_pack("{s:b, s:o, s:o, s:I}", "success", 1, "keys", arr, "nextCursor",
+                                   n == (size_t)limit ? json_string(next) : json_null(), "limit",
+                                   (json_int_t)limit)
+                       : NULL;
     if (!body)
         return api_fail(req, HERALD_ERR_NOMEM);
     http_reply_json(req, 200, body);

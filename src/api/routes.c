@@ -113,6 +113,8 @@ const struct http_route api_routes[] = {
     {"GET", "/api/privacy/export", api_privacy_export, HTTP_API_KEY, "privacy"},
     {"POST", "/api/privacy/erase", api_privacy_erase, HTTP_API_KEY, "privacy"},
     {"GET", "/api/privacy/erasures/{id}", api_privacy_erasure_get, HTTP_API_KEY, "privacy"},
+    {"POST", "/api/privacy/erasures/{id}/retry-mixpanel", api_privacy_erasure_retry_mixpanel,
+     HTTP_API_KEY, "privacy"},
     {"POST", "/api/privacy/retention", api_privacy_retention, HTTP_API_KEY, "privacy"},
     {"GET", "/api/audit", api_audit_list, HTTP_API_KEY, "privacy"},
 

@@ -163,6 +163,7 @@ static int register_kinds(struct app *app, struct sync_opts *so, const struct mi
         .hash_emails = app->cfg.mixpanel_hash_emails,
         .hash_secret = app->cfg.mixpanel_hash_secret,
         .timeout_ms = app->cfg.upstream_timeout_ms,
+        .max_attempts = app->cfg.job_max_attempts,
     };
     if (!rc && (rc = privacy_start(&po, &app->privacy)))
         cli_error("cannot start the privacy domain", rc);

@@ -182,6 +182,27 @@ enum herald_err keys_list(struct store *st, struct store_key **out, size_t *coun
     return store_run_read(st, list_tx, &tx);
 }
 
+struct page_tx {
+    int64_t after_ms;
+    const char *after_id;
+    int limit;
+    struct store_key **out;
+    size_t *count;
+};
+
+static int page_tx(struct store_conn *c, void *arg)
+{
+    struct page_tx *tx = arg;
+    return store_key_page(c, tx->after_ms, tx->after_id, tx->limit, tx->out, tx->count);
+}
+
+enum herald_err keys_page(struct store *st, int64_t after_ms, const char *after_id, int limit,
+                          struct store_key **out, size_t *count)
+{
+    struct page_tx tx = {after_ms, after_id, limit, out, count};
+    return store_run_read(st, page_tx, &tx);
+}
+
 struct lookup_tx {
     const char *hash;
     struct store_key *out;

@@ -39,6 +39,10 @@ enum herald_err keys_rotate(struct store *st, const char *id, char secret[KEYS_S
 enum herald_err keys_revoke(struct store *st, const char *id);
 /* Allocates *out (free() it). */
 enum herald_err keys_list(struct store *st, struct store_key **out, size_t *count);
+/* One page of keys in creation order, after the key (after_ms, after_id); after_ms -1 for the
+ * first page. Allocates *out (free() it). */
+enum herald_err keys_page(struct store *st, int64_t after_ms, const char *after_id, int limit,
+                          struct store_key **out, size_t *count);
 /* Finds the active key for a presented secret: HERALD_ERR_UNAUTHORIZED when unknown or
  * revoked. The stored hash is compared in constant time. */
 enum herald_err keys_lookup(struct store *st, const char *secret, struct store_key *out);

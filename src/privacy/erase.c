@@ -88,6 +88,57 @@ enum herald_err privacy_erasure_get(struct store *st, int64_t id, struct store_e
     return store_run_read(st, get_tx, &t);
 }
 
+struct retry_tx {
+    struct privacy *p;
+    int64_t id;
+    char job_id[40];
+};
+
+/* The report with Mixpanel's state "retrying" (its last failure kept), or NULL when the
+ * erasure has nothing to re-send. */
+static char *retrying_report(const struct store_erasure *e)
+{
+    json_t *report = e->report ? json_loads(e->report, 0, NULL) : NULL;
+    json_t *mp = json_object_get(report, "mixpanel");
+    const char *status = json_string_value(json_object_get(mp, "status"));
+    char *text = NULL;
+    if (strcmp(e->status, "done") == 0 && e->mixpanel_ids && status &&
+        strcmp(status, "failed") == 0 &&
+        !json_object_set_new(mp, "status", json_string("retrying")))
+        text = json_dumps(report, JSON_COMPACT | JSON_SORT_KEYS);
+    json_decref(report);
+    return text;
+}
+
+static int retry_tx(struct store_conn *c, void *arg)
+{
+    struct retry_tx *t = arg;
+    struct store_erasure e = {0};
+    int rc = store_erasure_get(c, t->id, &e);
+    char *text = rc ? NULL : retrying_report(&e);
+    if (!rc && !text)
+        rc = HERALD_ERR_CONFLICT;
+    rc = rc ? rc : store_erasure_set_mixpanel(c, t->id, e.report, text, true);
+    json_t *params = json_pack("{s:I, s:b}", "erasureId", (json_int_t)t->id, "mixpanelOnly", 1);
+    struct jobs_problem problem = {{0}, {0}};
+    rc = rc ? rc : jobs_submit_tx(t->p->o.jobs, c, "privacy_erase", params, 0, t->job_id, &problem);
+    json_decref(params);
+    free(text);
+    store_erasure_clear(&e);
+    return rc;
+}
+
+enum herald_err privacy_erasure_retry_mixpanel(struct privacy *p, int64_t id, char job_id[40])
+{
+    struct retry_tx t = {.p = p, .id = id};
+    int rc = store_run_tx(p->o.st, retry_tx, &t);
+    if (rc)
+        return rc;
+    jobs_notify(p->o.jobs);
+    snprintf(job_id, 40, "%s", t.job_id);
+    return HERALD_OK;
+}
+
 /* ---- the job kind ---- */
 static int erase_validate(void *arg, json_t *raw, json_t **out, struct jobs_problem *problem)
 {
@@ -98,7 +149,9 @@ static int erase_validate(void *arg, json_t *raw, json_t **out, struct jobs_prob
         snprintf(problem->message, sizeof(problem->message), "a positive erasure id");
         return HERALD_ERR_INVALID;
     }
-    *out = json_pack("{s:I}", "erasureId", json_integer_value(id));
+    /* mixpanelOnly: a retry of a done erasure's Mixpanel deletion (retry-mixpanel). */
+    *out = json_pack("{s:I, s:b}", "erasureId", json_integer_value(id), "mixpanelOnly",
+                     json_is_true(json_object_get(raw, "mixpanelOnly")));
     return *out ? HERALD_OK : HERALD_ERR_NOMEM;
 }
 
@@ -192,6 +245,16 @@ static bool mixpanel_configured(const struct privacy_opts *o)
     return *o->mixpanel_gdpr_token && *o->mixpanel_token && *o->mixpanel_gdpr_base_url;
 }
 
+/* Whether Mixpanel's state in `res` leaves the distinct_ids to be re-sent. */
+static bool mixpanel_failed(json_t *res)
+{
+    const char *status = json_string_value(json_object_get(res, "status"));
+    return status && strcmp(status, "failed") == 0;
+}
+
+/* Mixpanel's deletion. Refusals that an operator or time can fix (401/403, 429, 5xx, no
+ * answer) fail the attempt so the job layer retries with backoff; the last attempt records
+ * the failure instead, so the erasure finishes and keeps the ids for retry-mixpanel. */
 static int mixpanel_step(struct run *r)
 {
     if (json_object_get(r->progress, "mixpanel"))
@@ -207,10 +270,14 @@ static int mixpanel_step(struct run *r)
     else
         rc = privacy_mixpanel_delete(&r->p->o, ids, &res);
     json_decref(ids);
-    if (rc) {
-        jobs_ctx_fail(r->ctx, false, "Mixpanel's deletion request failed; retried later");
+    if (rc == HERALD_ERR_UPSTREAM && jobs_ctx_attempt(r->ctx) < r->p->o.max_attempts) {
+        jobs_ctx_fail(r->ctx, false, "Mixpanel's deletion request failed (%s); retried later",
+                      json_string_value(json_object_get(res, "reason")));
+        json_decref(res);
         return rc;
     }
+    if (rc && rc != HERALD_ERR_UPSTREAM)
+        return json_decref(res), rc;
     json_object_set_new(r->progress, "mixpanel", res);
     return jobs_ctx_checkpoint(r->ctx, true);
 }
@@ -218,12 +285,29 @@ static int mixpanel_step(struct run *r)
 static int finish_tx(struct store_conn *c, void *arg)
 {
     struct run *r = arg;
-    json_t *report =
-        json_pack("{s:O, s:b, s:O}", "tables", json_object_get(r->progress, "removed"),
-                  "suppressed", 1, "mixpanel", json_object_get(r->progress, "mixpanel"));
+    json_t *mp = json_object_get(r->progress, "mixpanel");
+    json_t *report = json_pack("{s:O, s:b, s:O}", "tables", json_object_get(r->progress, "removed"),
+                               "suppressed", 1, "mixpanel", mp);
     char *text = report ? json_dumps(report, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
     json_decref(report);
-    int rc = text ? store_erasure_finish(c, r->er.id, text, clock_now_ms()) : HERALD_ERR_NOMEM;
+    int rc = text ? store_erasure_finish(c, r->er.id, text, clock_now_ms(), mixpanel_failed(mp))
+                  : HERALD_ERR_NOMEM;
+    free(text);
+    return rc;
+}
+
+/* A retried Mixpanel deletion's outcome replaces the report's "retrying" state. */
+static int retried_tx(struct store_conn *c, void *arg)
+{
+    struct run *r = arg;
+    json_t *mp = json_object_get(r->progress, "mixpanel");
+    json_t *report = r->er.report ? json_loads(r->er.report, 0, NULL) : NULL;
+    if (!json_is_object(report) || json_object_set(report, "mixpanel", mp))
+        return json_decref(report), HERALD_ERR_INTERNAL;
+    char *text = json_dumps(report, JSON_COMPACT | JSON_SORT_KEYS);
+    json_decref(report);
+    int rc = text ? store_erasure_set_mixpanel(c, r->er.id, r->er.report, text, mixpanel_failed(mp))
+                  : HERALD_ERR_NOMEM;
     free(text);
     return rc;
 }
@@ -236,8 +320,20 @@ static int load_tx(struct store_conn *c, void *arg)
     return store_erasure_get(c, id, &r->er);
 }
 
+/* retry-mixpanel's job: only Mixpanel's deletion of a done erasure's kept ids. */
+static int mixpanel_only(struct run *r)
+{
+    int rc = store_run_read(r->p->o.st, load_tx, r);
+    if (rc || strcmp(r->er.status, "done") != 0 || !r->er.mixpanel_ids)
+        return rc;
+    rc = mixpanel_step(r);
+    return rc ? rc : store_run_tx(r->p->o.st, retried_tx, r);
+}
+
 static int erase_steps(struct run *r)
 {
+    if (json_is_true(json_object_get(jobs_ctx_params(r->ctx), "mixpanelOnly")))
+        return mixpanel_only(r);
     int rc = store_run_read(r->p->o.st, load_tx, r);
     if (rc || strcmp(r->er.status, "done") == 0 || !r->er.email)
         return rc;

@@ -199,9 +199,8 @@ static enum herald_err rows(struct privacy_export *x, bool *source_done)
     int rc = store_run_read(x->st, page_tx, &t);
     for (int i = 0; !rc && i < t.rows.nrows; i++)
         rc = x->f == PRIVACY_JSON ? json_row(x, &t.rows, i) : csv_line(x, &t.rows, i);
-    if (!rc && t.rows.nrows)
-        x->after = strtoll(store_privacy_cell(&t.rows, t.rows.nrows - 1, 0), NULL, 10);
-    *source_done = t.rows.nrows < PAGE;
+    x->after = t.rows.last_id;
+    *source_done = !t.rows.more;
     store_privacy_rows_free(&t.rows);
     if (rc || !*source_done)
         return rc;

@@ -63,6 +63,33 @@ static long post(const struct privacy_opts *o, const char *body, struct buf *res
     return status;
 }
 
+/* Why a request was not accepted, for the erasure's report: never Mixpanel's body (it may
+ * echo what was sent) and never a token. */
+static void reason(long status, const char *err, char *out, size_t size)
+{
+    if (status < 0)
+        snprintf(out, size, "no answer from Mixpanel: %s", *err ? err : "transport error");
+    else if (status == 401 || status == 403)
+        snprintf(out, size,
+                 "Mixpanel refused the credentials (HTTP %ld): check HERALD_MIXPANEL_GDPR_TOKEN "
+                 "and HERALD_MIXPANEL_TOKEN, then retry the deletion",
+                 status);
+    else if (status == 429 || status >= 500)
+        snprintf(out, size, "Mixpanel was unavailable (HTTP %ld)", status);
+    else
+        snprintf(out, size, "Mixpanel refused the request (HTTP %ld)", status);
+}
+
+/* The state kept when Mixpanel did not accept the deletion. */
+static json_t *failed(long status, const char *err, size_t n_ids)
+{
+    char why[300];
+    reason(status, err, why, sizeof(why));
+    return json_pack("{s:s, s:o, s:s, s:I}", "status", "failed", "httpStatus",
+                     status > 0 ? json_integer(status) : json_null(), "reason", why, "distinctIds",
+                     (json_int_t)n_ids);
+}
+
 enum herald_err privacy_mixpanel_delete(const struct privacy_opts *o, json_t *ids, json_t **out)
 {
     *out = NULL;
@@ -80,13 +107,15 @@ enum herald_err privacy_mixpanel_delete(const struct privacy_opts *o, json_t *id
     buf_free(&resp);
     log_emit(status == 200 ? LOG_INFO : LOG_WARN, "mixpanel deletion request",
              json_pack("{s:I, s:s}", "status", (json_int_t)status, "error", err));
-    if (status < 0 || status == 429 || status >= 500)
-        return HERALD_ERR_UPSTREAM;
+    size_t n = json_array_size(ids);
     if (status == 200)
         *out = json_pack("{s:s, s:o, s:I}", "status", "requested", "taskId",
-                         tid ? tid : json_null(), "distinctIds", (json_int_t)json_array_size(ids));
+                         tid ? tid : json_null(), "distinctIds", (json_int_t)n);
     else
-        *out = json_pack("{s:s, s:I, s:I}", "status", "refused", "httpStatus", (json_int_t)status,
-                         "distinctIds", (json_int_t)json_array_size(ids));
-    return *out ? HERALD_OK : HERALD_ERR_NOMEM;
+        *out = failed(status, err, n);
+    if (!*out)
+        return HERALD_ERR_NOMEM;
+    /* A wrong or revoked token (401/403) is an operator's fix away, like an outage: retried. */
+    bool transient = status < 0 || status == 401 || status == 403 || status == 429 || status >= 500;
+    return transient ? HERALD_ERR_UPSTREAM : HERALD_OK;
 }

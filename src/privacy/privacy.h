@@ -42,6 +42,9 @@ struct privacy_opts {
     bool hash_emails;
     const char *hash_secret;
     long timeout_ms;
+    /* the job layer's HERALD_JOB_MAX_ATTEMPTS: the last attempt records Mixpanel's failure
+     * instead of failing the job, so the erasure finishes with its ids kept */
+    int max_attempts;
 };
 struct privacy;
 
@@ -87,6 +90,10 @@ enum herald_err privacy_erase_submit(struct privacy *p, const char *email,
                                      const struct privacy_audit *who, int64_t *erasure_id,
                                      char job_id[40]);
 enum herald_err privacy_erasure_get(struct store *st, int64_t id, struct store_erasure *out);
+/* Re-sends Mixpanel's deletion of a done erasure whose request failed (a privacy_erase job in
+ * mixpanel-only mode; its report's mixpanel status becomes "retrying"). HERALD_ERR_NOT_FOUND,
+ * HERALD_ERR_CONFLICT when there is nothing to re-send. */
+enum herald_err privacy_erasure_retry_mixpanel(struct privacy *p, int64_t id, char job_id[40]);
 
 /* ---- retention (retention.c) ---- */
 enum herald_err privacy_retention_submit(struct privacy *p, char job_id[40]);
@@ -110,9 +117,9 @@ enum herald_err privacy_audit_list(struct store *st, const char *subject, int64_
                                    int limit, struct store_audit **out, size_t *count);
 
 /* The erasure job's Mixpanel step (mixpanel_gdpr.c): POSTs one deletion task for `ids` (a JSON
- * array of distinct_ids) and fills *out {"status":"requested","taskId"} or
- * {"status":"refused","httpStatus"}. HERALD_ERR_UPSTREAM (retry later) on a transport error,
- * 429 or 5xx. */
+ * array of distinct_ids) and fills *out {"status":"requested","taskId"} or {"status":"failed",
+ * "httpStatus","reason"}. HERALD_ERR_UPSTREAM (retry later; *out is the state to keep once the
+ * attempts are spent) on a transport error, 401, 403, 429 or 5xx. */
 enum herald_err privacy_mixpanel_delete(const struct privacy_opts *o, json_t *ids, json_t **out);
 
 #endif

@@ -3,10 +3,12 @@
  * erasure and retention statements over the other table groups. */
 #include "store/privacy.h"
 
+#include <ctype.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include "base/clock.h"
@@ -17,7 +19,8 @@
 /* A text parameter that is never NULL (an array). */
 #define SV_ARR(s) ((struct store_val){SV_TEXT, (s), 0})
 #define PAGE " AND id > $2 ORDER BY id LIMIT $3"
-/* A dead letter mentions an address (already lowercased) in its request or payload. */
+/* A dead letter may mention an address (already lowercased) in its request or payload: the
+ * substring test only picks candidates, mentions() then checks the address's boundaries. */
 #define MENTIONS_SQLITE                                                                            \
     "(instr(lower(COALESCE(payload, '')), $1) > 0 OR instr(lower(COALESCE(request, '')), $1) > 0)"
 #define MENTIONS_PG                                                                                \
@@ -84,8 +87,14 @@ const struct store_stmt_def store_privacy_stmts[STMT_PRIVACY__END - STMT_PRIVACY
     S(PRIV_ER_SET_IDS) = {"UPDATE privacy_erasures SET mixpanel_ids = $2 WHERE id = $1", NULL,
                           true},
     S(PRIV_ER_FINISH) = {"UPDATE privacy_erasures SET status = 'done', report = $2, email = NULL, "
-                         "mixpanel_ids = NULL, finished_at_ms = $3 WHERE id = $1",
+                         "mixpanel_ids = CASE WHEN $4 = 1 THEN mixpanel_ids ELSE NULL END, "
+                         "finished_at_ms = $3 WHERE id = $1",
                          NULL, true},
+    /* Compare-and-set on the report: two retries of Mixpanel's deletion never both start. */
+    S(PRIV_ER_MIXPANEL) = {"UPDATE privacy_erasures SET report = $2, mixpanel_ids = CASE WHEN $3 = "
+                           "1 THEN mixpanel_ids ELSE NULL END WHERE id = $1 AND status = 'done' "
+                           "AND report = $4 AND mixpanel_ids IS NOT NULL",
+                           NULL, true},
     S(PRIV_CONTACT_ID) = {"SELECT id FROM contacts WHERE email = $1", NULL, false},
     S(PRIV_FORWARDED) = {"SELECT 1 FROM event_source WHERE email = $1 AND id <= COALESCE((SELECT "
                          "last_id FROM forward_cursors WHERE name = 'mixpanel'), 0) LIMIT 1",
@@ -146,8 +155,13 @@ const struct store_stmt_def store_privacy_stmts[STMT_PRIVACY__END - STMT_PRIVACY
     S(PRIV_ER_FEEDBACK_REPORTS) = {"UPDATE mail_feedback_reports SET contact_id = 0 WHERE "
                                    "contact_id = $1",
                                    NULL, true},
-    S(PRIV_ER_DEAD) = {"DELETE FROM dead_letters WHERE " MENTIONS_SQLITE,
-                       "DELETE FROM dead_letters WHERE " MENTIONS_PG, true},
+    S(PRIV_ER_DEAD_PICK) =
+        {"SELECT id, request, payload FROM dead_letters WHERE " MENTIONS_SQLITE PAGE,
+         "SELECT id, request, payload FROM dead_letters WHERE " MENTIONS_PG PAGE, false},
+    S(PRIV_ER_DEAD_IDS) = {"DELETE FROM dead_letters WHERE id IN (SELECT value FROM json_each($1))",
+                           "DELETE FROM dead_letters WHERE id IN (SELECT "
+                           "json_array_elements_text($1::json)::bigint)",
+                           true},
     S(PRIV_ER_AUDIT) = {"UPDATE audit_log SET subject = $2, subject_hashed = 1 WHERE subject = $1 "
                         "AND subject_hashed = 0",
                         NULL, true},
@@ -481,10 +495,19 @@ enum herald_err store_erasure_set_ids(struct store_conn *c, int64_t id, const ch
 }
 
 enum herald_err store_erasure_finish(struct store_conn *c, int64_t id, const char *report,
-                                     int64_t now_ms)
+                                     int64_t now_ms, bool keep_ids)
 {
-    struct store_val p[] = {SV_I64(id), SV_STR(report), SV_I64(now_ms)};
-    return run(c, STMT_PRIV_ER_FINISH, p, 3, NULL);
+    struct store_val p[] = {SV_I64(id), SV_STR(report), SV_I64(now_ms), SV_I64(keep_ids)};
+    return run(c, STMT_PRIV_ER_FINISH, p, 4, NULL);
+}
+
+enum herald_err store_erasure_set_mixpanel(struct store_conn *c, int64_t id, const char *was,
+                                           const char *report, bool keep_ids)
+{
+    struct store_val p[] = {SV_I64(id), SV_STR(report), SV_I64(keep_ids), SV_STR(was)};
+    int64_t n = 0;
+    int rc = run(c, STMT_PRIV_ER_MIXPANEL, p, 4, &n);
+    return rc ? rc : n ? HERALD_OK : HERALD_ERR_CONFLICT;
 }
 
 /* ---- sources ---- */
@@ -501,6 +524,67 @@ static const struct {
     [STORE_PSRC_AUDIT] = {STMT_PRIV_EXP_AUDIT, false},
     [STORE_PSRC_RESERVATIONS] = {STMT_PRIV_EXP_RESERVATIONS, false},
 };
+
+/* RFC 5322 atext: a local part runs on through any of these, so the "ana@" inside "hana@" is
+ * not a mention of ana. */
+static bool atom_char(unsigned char ch)
+{
+    return isalnum(ch) || (ch && strchr("!#$%&'*+-/=?^_`{|}~", ch));
+}
+
+/* A domain runs on through letters, digits, '-' and a '.' that starts another label
+ * ("ana@example.com.evil"); a sentence's closing '.' ends it. */
+static bool continues_domain(const char *p)
+{
+    unsigned char ch = (unsigned char)p[0];
+    if (isalnum(ch) || ch == '-' || ch == '_')
+        return true;
+    return ch == '.' && (isalnum((unsigned char)p[1]) || p[1] == '-');
+}
+
+/* Whether an address may start at p: what precedes it cannot belong to it. A JSON escape
+ * ("email\nana@…", a CSV line in a request body) ends with a letter but is a separator. */
+static bool starts_address(const char *text, const char *p)
+{
+    if (p == text)
+        return true;
+    if (p - text >= 2 && p[-2] == '\\' && strchr("nrtbf", p[-1]))
+        return true;
+    return !(atom_char((unsigned char)p[-1]) || p[-1] == '.');
+}
+
+/* Whether `text` holds `email` (lowercased) as a whole address, in any letter case. */
+static bool mentions(const char *text, const char *email)
+{
+    size_t n = strlen(email);
+    for (const char *p = text; n && p && *p; p++) {
+        if (strncasecmp(p, email, n) != 0)
+            continue;
+        bool starts = starts_address(text, p);
+        if (starts && !continues_domain(p + n))
+            return true;
+    }
+    return false;
+}
+
+/* Drops the candidate rows whose columns c1 and c2 hold `email` only inside a longer address
+ * (the SQL substring test cannot see boundaries), keeping the others in order. */
+static void keep_mentions(struct store_res *r, const char *email, int c1, int c2)
+{
+    int kept = 0;
+    for (int i = 0; i < r->nrows; i++) {
+        char **row = r->cells + (size_t)i * r->ncols;
+        bool keep = mentions(row[c1], email) || mentions(row[c2], email);
+        for (int j = 0; j < r->ncols; j++) {
+            if (keep)
+                r->cells[(size_t)kept * r->ncols + j] = row[j];
+            else
+                free(row[j]);
+        }
+        kept += keep;
+    }
+    r->nrows = kept;
+}
 
 void store_privacy_rows_free(struct store_privacy_rows *r)
 {
@@ -524,7 +608,13 @@ enum herald_err store_privacy_export_page(struct store_conn *c, enum store_priva
         store_res_free(&r);
         return rc;
     }
-    *out = (struct store_privacy_rows){r.nrows, r.ncols, r.cells};
+    /* The cursor follows the candidates, not the rows kept: a page of dead letters may keep
+     * none and still not be the last. */
+    int64_t last = r.nrows ? store_res_i64(&r, r.nrows - 1, 0) : after;
+    bool more = r.nrows == limit;
+    if (src == STORE_PSRC_DEAD_LETTERS)
+        keep_mentions(&r, email, 4, 5);
+    *out = (struct store_privacy_rows){r.nrows, r.ncols, r.cells, last, more};
     return HERALD_OK;
 }
 
@@ -573,6 +663,33 @@ static enum herald_err erase_events(struct store_conn *c, const char *email, con
     return rc;
 }
 
+/* Dead letters: candidates by substring, page by page, deleted by id once mentions() agrees. */
+static enum herald_err erase_dead(struct store_conn *c, const char *email, int limit, int64_t *n)
+{
+    int64_t after = 0;
+    int rc = HERALD_OK;
+    for (bool more = true; !rc && more;) {
+        struct store_res r = {0};
+        struct store_val p[] = {SV_STR(email), SV_I64(after), SV_I64(limit)};
+        rc = store_query(c, STMT_PRIV_ER_DEAD_PICK, p, 3, &r);
+        more = !rc && r.nrows == limit;
+        after = !rc && r.nrows ? store_res_i64(&r, r.nrows - 1, 0) : after;
+        keep_mentions(&r, email, 1, 2);
+        json_t *ids = json_array();
+        for (int i = 0; i < r.nrows; i++)
+            json_array_append_new(ids, json_integer(store_res_i64(&r, i, 0)));
+        store_res_free(&r);
+        char *text = !rc && json_array_size(ids) ? json_dumps(ids, JSON_COMPACT) : NULL;
+        json_decref(ids);
+        int64_t gone = 0;
+        struct store_val q[] = {SV_STR(text)};
+        rc = rc || !text ? rc : run(c, STMT_PRIV_ER_DEAD_IDS, q, 1, &gone);
+        *n += gone;
+        free(text);
+    }
+    return rc;
+}
+
 /* *n counts revisions and reservations anonymised. */
 static enum herald_err erase_reservations(struct store_conn *c, const char *email, int64_t *n)
 {
@@ -617,7 +734,7 @@ enum herald_err store_privacy_erase_step(struct store_conn *c, enum store_privac
     case STORE_PSRC_EVENTS:
         return erase_events(c, email, salt, limit, n);
     case STORE_PSRC_DEAD_LETTERS:
-        return run(c, STMT_PRIV_ER_DEAD, p, 1, n);
+        return erase_dead(c, email, limit, n);
     case STORE_PSRC_AUDIT:
         return run(c, STMT_PRIV_ER_AUDIT, p, 2, n);
     case STORE_PSRC_RESERVATIONS:

@@ -78,7 +78,8 @@ struct store_erasure {
     char job_id[40];
     char status[8];     /* pending, done */
     char *report;       /* JSON or NULL */
-    char *mixpanel_ids; /* JSON array or NULL (not collected yet; cleared once done) */
+    char *mixpanel_ids; /* JSON array or NULL (not collected yet; cleared once Mixpanel took
+                           them, kept while its deletion request has failed) */
     int64_t created_at_ms, finished_at_ms;
 };
 void store_erasure_clear(struct store_erasure *e);
@@ -87,9 +88,14 @@ enum herald_err store_erasure_insert(struct store_conn *c, const char *email, co
 enum herald_err store_erasure_set_job(struct store_conn *c, int64_t id, const char *job_id);
 enum herald_err store_erasure_get(struct store_conn *c, int64_t id, struct store_erasure *out);
 enum herald_err store_erasure_set_ids(struct store_conn *c, int64_t id, const char *ids_json);
-/* Done: the report kept, the address and the collected ids forgotten. */
+/* Done: the report kept, the address forgotten; the collected ids too unless keep_ids (Mixpanel
+ * has not accepted their deletion yet, so a retry can re-send them). */
 enum herald_err store_erasure_finish(struct store_conn *c, int64_t id, const char *report,
-                                     int64_t now_ms);
+                                     int64_t now_ms, bool keep_ids);
+/* A done erasure whose report is still `was` and whose ids are kept: the report becomes
+ * `report`, the ids are forgotten unless keep_ids. HERALD_ERR_CONFLICT when either changed. */
+enum herald_err store_erasure_set_mixpanel(struct store_conn *c, int64_t id, const char *was,
+                                           const char *report, bool keep_ids);
 
 /* ---- sources: what export and erasure walk ---- */
 enum store_privacy_src {
@@ -107,6 +113,8 @@ enum store_privacy_src {
 struct store_privacy_rows {
     int nrows, ncols;
     char **cells;
+    int64_t last_id; /* the next page's cursor: rows may have been filtered out after the query */
+    bool more;       /* whether a next page may hold rows */
 };
 void store_privacy_rows_free(struct store_privacy_rows *r);
 static inline const char *store_privacy_cell(const struct store_privacy_rows *r, int row, int col)

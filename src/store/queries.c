@@ -147,6 +147,9 @@ const struct store_stmt_def store_stmts[STMT_CORE__END] = {
     [STMT_KEY_BY_HASH] = {"SELECT " KEY_COLS " FROM api_keys WHERE secret_hash = $1", NULL, false},
     [STMT_KEY_BY_ID] = {"SELECT " KEY_COLS " FROM api_keys WHERE id = $1", NULL, false},
     [STMT_KEY_LIST] = {"SELECT " KEY_COLS " FROM api_keys ORDER BY created_at_ms, id", NULL, false},
+    [STMT_KEY_PAGE] = {"SELECT " KEY_COLS " FROM api_keys WHERE created_at_ms > $1 OR "
+                       "(created_at_ms = $1 AND id > $2) ORDER BY created_at_ms, id LIMIT $3",
+                       NULL, false},
     [STMT_KEY_REVOKE] = {"UPDATE api_keys SET revoked_at_ms = $2 WHERE id = $1 AND revoked_at_ms "
                          "IS NULL",
                          NULL, true},
@@ -305,10 +308,12 @@ enum herald_err store_key_find_by_id(struct store_conn *c, const char *id, struc
     return key_find(c, STMT_KEY_BY_ID, id, out);
 }
 
-enum herald_err store_key_list(struct store_conn *c, struct store_key **out, size_t *count)
+static enum herald_err key_rows(struct store_conn *c, enum store_stmt stmt,
+                                const struct store_val *p, int np, struct store_key **out,
+                                size_t *count)
 {
     struct store_res r = {0};
-    int rc = store_query(c, STMT_KEY_LIST, NULL, 0, &r);
+    int rc = store_query(c, stmt, p, np, &r);
     if (rc)
         goto done;
     *out = calloc(r.nrows ? (size_t)r.nrows : 1, sizeof(**out));
@@ -322,6 +327,18 @@ enum herald_err store_key_list(struct store_conn *c, struct store_key **out, siz
 done:
     store_res_free(&r);
     return rc;
+}
+
+enum herald_err store_key_list(struct store_conn *c, struct store_key **out, size_t *count)
+{
+    return key_rows(c, STMT_KEY_LIST, NULL, 0, out, count);
+}
+
+enum herald_err store_key_page(struct store_conn *c, int64_t after_ms, const char *after_id,
+                               int limit, struct store_key **out, size_t *count)
+{
+    struct store_val p[] = {SV_I64(after_ms), SV_STR(after_id), SV_I64(limit)};
+    return key_rows(c, STMT_KEY_PAGE, p, 3, out, count);
 }
 
 static int run_update(struct store_conn *c, enum store_stmt stmt, const struct store_val *p, int n)

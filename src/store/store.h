@@ -75,6 +75,10 @@ enum herald_err store_key_find_by_hash(struct store_conn *c, const char *secret_
 enum herald_err store_key_find_by_id(struct store_conn *c, const char *id, struct store_key *out);
 /* Allocates *out (free() it). */
 enum herald_err store_key_list(struct store_conn *c, struct store_key **out, size_t *count);
+/* Up to `limit` keys after (after_ms, after_id) in (created_at_ms, id) order; after_ms -1 (and
+ * after_id "") from the first. Allocates *out (free() it). */
+enum herald_err store_key_page(struct store_conn *c, int64_t after_ms, const char *after_id,
+                               int limit, struct store_key **out, size_t *count);
 enum herald_err store_key_revoke(struct store_conn *c, const char *id, int64_t now_ms);
 enum herald_err store_key_rotate(struct store_conn *c, const char *id, const char *secret_hash,
                                  const char *prefix, int64_t now_ms);

@@ -5,12 +5,13 @@ deletion for the forwarded distinct_id)."""
 import csv
 import io
 import json
+import time
 import zipfile
 
 from mailfeedback import Db
-from privacy_support import (add_contact_api, add_events, add_list_api, add_reservation,
-                             deletions, dump_all, erase, mixpanel_with_gdpr, seed_person,
-                             wait_forwarded)
+from privacy_support import (GDPR_TOKEN, add_contact_api, add_dead_letter, add_events,
+                             add_list_api, add_reservation, deletions, dump_all, erase,
+                             mixpanel_with_gdpr, seed_person, wait_forwarded)
 
 ANA = "ana.privacy@example.com"
 BEN = "ben.other@example.com"
@@ -81,6 +82,40 @@ def test_export_of_many_events_is_complete(herald):
                 zipfile.ZipFile(io.BytesIO(r.content)).read("events.csv").decode()))
             ids = [int(x["id"]) for x in rows]
         assert len(ids) == 2600 and ids == sorted(set(ids))
+
+
+def test_dead_letters_match_whole_addresses_only(herald):
+    """ana@ is inside hana@ and ana@example.com.evil: neither is ana's dead letter."""
+    h, db = herald, Db(herald)
+    ana, hana = "ana@example.com", "hana@example.com"
+    mine = ['{"email":"%s"}' % ana, "Bounce for <ANA@Example.com>.", "to: ana@example.com",
+            '{"csv":"email\\nana@example.com\\n"}']  # a JSON-escaped CSV line
+    others = ['{"email":"%s"}' % hana, "to: x.ana@example.com", "ana@example.com.evil",
+              "ana@example.community"]
+    # More than a page (500) of hana's first: a page that keeps nothing must not end the export.
+    db.q("INSERT INTO dead_letters (kind, reason, request, payload, created_at_ms) VALUES "
+         + ", ".join(["('sync', 'refused', 'POST /import', '{\"email\":\"%s\"}', 1)" % hana]
+                     * 520))
+    for text in others + mine:
+        add_dead_letter(db, text)
+    doc = h.get("/api/privacy/export", key=h.admin_key, params={"email": ana}).json()
+    assert sorted(d["payload"] for d in doc["deadLetters"]) == sorted(mine)
+    _, done = erase(h, ana)
+    assert done["report"]["tables"]["dead_letters"] == len(mine)
+    left = [r[0] for r in db.q("SELECT payload FROM dead_letters ORDER BY id")]
+    assert left[520:] == others and len(left) == 520 + len(others)
+
+
+def test_audit_subject_is_the_normalised_address_and_is_hashed_on_erasure(herald):
+    h, db = herald, Db(herald)
+    zoe = "zoe@example.com"
+    r = h.get("/api/privacy/export", key=h.admin_key, params={"email": " Zoe@Example.com\t"})
+    assert r.status_code == 200, r.text
+    assert db.q("SELECT subject FROM audit_log WHERE action = 'privacy.export'") == [(zoe,)]
+    erase(h, "  ZOE@example.com ")
+    rows = db.q("SELECT action, subject, subject_hashed FROM audit_log WHERE subject IS NOT NULL")
+    assert {a for a, _, _ in rows} >= {"privacy.export", "privacy.erase"}
+    assert all(str(hashed) == "1" and "zoe" not in subj.lower() for _, subj, hashed in rows)
 
 
 def test_export_and_erase_refusals(herald):
@@ -165,6 +200,70 @@ def test_mixpanel_outage_is_retried(make_herald):
         mp.stop()
 
 
+def test_refused_mixpanel_token_keeps_the_ids_for_a_retry(make_herald):
+    """401/403 are retried by the job; once its attempts are spent the erasure is done with
+    Mixpanel "failed" and the ids kept, and retry-mixpanel re-sends them."""
+    mp, env = mixpanel_with_gdpr()
+    env.update(HERALD_JOB_MAX_ATTEMPTS="2")
+    try:
+        h = make_herald(env=env).start()
+        add_events(h, ANA, 2)
+        wait_forwarded(mp, 2)
+        mp.faults(statuses=[401, 403])
+        accepted, done = erase(h, ANA, timeout=90)
+        eid = accepted["erasureId"]
+        assert done["report"]["tables"]["event_source"] == 2  # the rows went all the same
+        m = done["mixpanel"]
+        assert m["status"] == "failed" and m["httpStatus"] == 403
+        assert "HERALD_MIXPANEL_GDPR_TOKEN" in m["reason"] and done["mixpanelRetryable"] is True
+        assert done["report"]["mixpanel"] == m
+        assert [d["status"] for d in deletions(mp)] == [401, 403]
+        assert GDPR_TOKEN not in json.dumps(done)
+        ids = Db(h).one(f"SELECT mixpanel_ids FROM privacy_erasures WHERE id = {eid}")
+        assert json.loads(ids) == [ANA]
+        # Another key without the privacy scope may not re-send.
+        other, _ = h.create_key("reader", scopes="contacts:read")
+        url = f"/api/privacy/erasures/{eid}/retry-mixpanel"
+        assert h.post(url, {}, key=other).status_code == 403
+        r = h.post(url, {}, key=h.admin_key)
+        assert r.status_code == 202, r.text
+        assert r.json()["status"] == "retrying" and r.json()["jobId"]
+        done = wait_mixpanel(h, eid, "requested")
+        assert done["mixpanel"]["taskId"] and done["mixpanelRetryable"] is False
+        assert done["report"]["tables"]["event_source"] == 2
+        sent = deletions(mp)
+        assert [d["status"] for d in sent] == [401, 403, 200]
+        assert sent[-1]["body"] == {"distinct_ids": [ANA], "compliance_type": "GDPR"}
+        assert Db(h).one(f"SELECT mixpanel_ids FROM privacy_erasures WHERE id = {eid}") is None
+        # Nothing left to re-send; an unknown erasure is not found.
+        r = h.post(url, {}, key=h.admin_key)
+        assert r.status_code == 409 and r.json()["error"]["code"] == "conflict"
+        assert h.post("/api/privacy/erasures/999/retry-mixpanel", {},
+                      key=h.admin_key).status_code == 404
+    finally:
+        mp.stop()
+
+
+def test_retry_mixpanel_that_fails_again_stays_retryable(make_herald):
+    mp, env = mixpanel_with_gdpr()
+    env.update(HERALD_JOB_MAX_ATTEMPTS="1")
+    try:
+        h = make_herald(env=env).start()
+        add_events(h, ANA, 1)
+        wait_forwarded(mp, 1)
+        mp.faults(statuses=[503, 401])
+        accepted, done = erase(h, ANA)
+        eid = accepted["erasureId"]
+        assert done["mixpanel"]["status"] == "failed" and done["mixpanel"]["httpStatus"] == 503
+        assert h.post(f"/api/privacy/erasures/{eid}/retry-mixpanel", {},
+                      key=h.admin_key).status_code == 202
+        again = wait_mixpanel(h, eid, "failed")
+        assert again["mixpanel"]["httpStatus"] == 401 and again["mixpanelRetryable"] is True
+        assert Db(h).one(f"SELECT mixpanel_ids FROM privacy_erasures WHERE id = {eid}")
+    finally:
+        mp.stop()
+
+
 def test_hashed_distinct_ids_are_what_mixpanel_is_asked_to_delete(make_herald):
     mp, env = mixpanel_with_gdpr()
     env.update(HERALD_MIXPANEL_HASH_EMAILS="1", HERALD_MIXPANEL_HASH_SECRET="s" * 32)
@@ -178,6 +277,16 @@ def test_hashed_distinct_ids_are_what_mixpanel_is_asked_to_delete(make_herald):
         assert deletions(mp)[0]["body"]["distinct_ids"] == [forwarded]
     finally:
         mp.stop()
+
+
+def wait_mixpanel(h, erasure_id, status, timeout=60):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        got = h.get(f"/api/privacy/erasures/{erasure_id}", key=h.admin_key).json()
+        if (got["mixpanel"] or {}).get("status") == status:
+            return got
+        time.sleep(0.1)
+    raise AssertionError(f"erasure {erasure_id}: Mixpanel never {status}: {got}")
 
 
 def test_suppressed_address_is_never_subscribed_again(make_herald):
@@ -195,7 +304,6 @@ def test_suppressed_address_is_never_subscribed_again(make_herald):
                   data=f"email\n{ANA}\n{BEN}\n".encode(), headers={"Content-Type": "text/csv"})
     assert r.status_code == 202, r.text
     job = r.json()["jobId"]
-    import time
     for _ in range(300):
         j = h.get(f"/api/contacts/import/{job}", key=h.admin_key).json()
         if j["status"] == "completed":

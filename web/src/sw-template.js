@@ -1,6 +1,7 @@
 // Herald dashboard service worker (generated at build time from src/sw-template.js).
 // The shell (index.html, hashed assets, manifest) is cached on install so the dashboard opens
-// offline; API calls always go to the network and are never cached (they carry a key).
+// offline; API calls and Herald's recipient pages always go to the network and are never
+// cached (they carry a key or an address): see src/sw-policy.ts.
 const VERSION = __VERSION__;
 const PRECACHE = __PRECACHE__;
 const CACHE = 'herald-shell-' + VERSION;
@@ -18,17 +19,18 @@ self.addEventListener('activate', (event) => {
   );
 });
 
+/* __POLICY__ (src/sw-policy.ts: swStrategy, cacheableShell) */
+
 self.addEventListener('fetch', (event) => {
   const req = event.request;
-  if (req.method !== 'GET') return;
   const url = new URL(req.url);
-  if (url.origin !== self.location.origin) return;
-  if (req.mode === 'navigate' || url.pathname === '/') {
+  const how = swStrategy(req.method, url, self.location.origin);
+  if (how === 'shell') {
     // Network first, so a new build shows at once; the cached shell when offline.
     event.respondWith(
       fetch(req)
         .then((res) => {
-          if (res.ok) {
+          if (cacheableShell(url, res)) {
             const copy = res.clone();
             caches.open(CACHE).then((c) => c.put('/', copy));
           }
@@ -36,10 +38,7 @@ self.addEventListener('fetch', (event) => {
         })
         .catch(() => caches.match('/')),
     );
-    return;
-  }
-  if (url.pathname.startsWith('/assets/') || url.pathname === '/manifest.webmanifest' || url.pathname === '/icon.svg') {
-    // Hashed names never change content: cache first.
+  } else if (how === 'static') {
     event.respondWith(caches.match(req).then((hit) => hit || fetch(req)));
   }
 });

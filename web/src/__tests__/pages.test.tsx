@@ -2,6 +2,7 @@ import { act, fireEvent, render, screen, waitFor } from '@testing-library/react'
 import { describe, expect, it } from 'vitest';
 import { App } from '../App';
 import { setKey } from '../api';
+import Privacy from '../pages/Privacy';
 import Settings from '../pages/Settings';
 import Syncs from '../pages/Syncs';
 import { mockFetch } from './helpers';
@@ -79,7 +80,7 @@ describe('Settings page', () => {
         keys.push(key);
         return { status: 201, body: { success: true, key, secret: 'hrld_NEWSECRET' } };
       }
-      if (c.url === '/api/keys') return { body: { success: true, keys } };
+      if (c.url.startsWith('/api/keys?')) return { body: { success: true, keys, nextCursor: null, limit: 50 } };
       return undefined;
     });
     render(<Settings />);
@@ -93,5 +94,58 @@ describe('Settings page', () => {
     await waitFor(() => expect(table.textContent).toContain('reporting'));
     fireEvent.click(screen.getByRole('button', { name: 'I have stored it' }));
     expect(screen.queryByText('hrld_NEWSECRET')).toBeNull();
+  });
+
+  it('pages through the keys with the API cursor', async () => {
+    setKey('k');
+    const key = (n: number) => ({ id: `key_${n}`, name: `key number ${n}`, prefix: 'hrld_ab', scopes: 'admin', rateLimit: '', createdAt: '2026-11-26T10:00:00.000Z', rotatedAt: null, revokedAt: null });
+    const calls = mockFetch((c) => {
+      if (!c.url.startsWith('/api/keys?')) return undefined;
+      const second = new URL(c.url, 'http://x').searchParams.get('cursor') === 'c2';
+      return { body: { success: true, keys: second ? [key(3)] : [key(1), key(2)], nextCursor: second ? null : 'c2', limit: 50 } };
+    });
+    render(<Settings />);
+    await screen.findByText('key number 2');
+    expect(calls[0].url).toContain('limit=50');
+    expect(calls[0].url).not.toContain('cursor');
+    fireEvent.click(screen.getByRole('button', { name: 'Load more' }));
+    await screen.findByText('key number 3');
+    expect(calls[1].url).toContain('cursor=c2');
+    expect(screen.queryByRole('button', { name: 'Load more' })).toBeNull();
+  });
+});
+
+describe('Privacy page', () => {
+  it("shows a failed Mixpanel deletion with its reason and re-sends it", async () => {
+    setKey('k');
+    let retried = false;
+    const failed = { status: 'failed', httpStatus: 401, reason: 'Mixpanel refused the credentials (HTTP 401)' };
+    const calls = mockFetch((c) => {
+      if (c.url.startsWith('/api/audit')) return { body: { success: true, entries: [], nextCursor: null } };
+      if (c.url === '/api/privacy/erase') return { status: 202, body: { success: true, erasureId: 7, jobId: 'job-7', status: 'pending' } };
+      if (c.url === '/api/privacy/erasures/7/retry-mixpanel') {
+        retried = true;
+        return { status: 202, body: { success: true, erasureId: 7, jobId: 'job-8', status: 'retrying' } };
+      }
+      if (c.url === '/api/privacy/erasures/7') {
+        const mixpanel = retried ? { status: 'requested', taskId: '1' } : failed;
+        return { body: { success: true, id: 7, status: 'done', mixpanel, mixpanelRetryable: !retried, report: { tables: {}, suppressed: true, mixpanel } } };
+      }
+      return undefined;
+    });
+    render(<Privacy />);
+    fireEvent.change(screen.getByLabelText('Erase email'), { target: { value: 'ana@example.com' } });
+    fireEvent.change(screen.getByLabelText('Confirm erase'), { target: { value: 'ana@example.com' } });
+    await act(async () => {
+      fireEvent.click(screen.getByRole('button', { name: 'Erase' }));
+    });
+    const button = await screen.findByRole('button', { name: 'Re-send to Mixpanel' }, { timeout: 3000 });
+    expect(screen.getByTestId('erase-mixpanel').textContent).toContain('HTTP 401');
+    await act(async () => {
+      fireEvent.click(button);
+    });
+    await waitFor(() => expect(screen.getByTestId('erase-mixpanel').textContent).toContain('requested'), { timeout: 3000 });
+    expect(calls.some((c) => c.url.endsWith('/retry-mixpanel') && c.method === 'POST')).toBe(true);
+    expect(screen.queryByRole('button', { name: 'Re-send to Mixpanel' })).toBeNull();
   });
 });

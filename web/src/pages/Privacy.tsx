@@ -101,7 +101,8 @@ function Erase({ onDone }: { onDone: () => void }) {
   const [confirm, setConfirm] = useState('');
   const [job, setJob] = useState<Row | null>(null);
   const [error, setError] = useState<ApiError | null>(null);
-  const active = job && (job.status === 'pending' || job.status === 'running');
+  // A done erasure is still followed while its Mixpanel deletion is being re-sent.
+  const active = job && (job.status === 'pending' || job.status === 'running' || job.mixpanel?.status === 'retrying');
   useInterval(
     async () => {
       try {
@@ -115,7 +116,16 @@ function Erase({ onDone }: { onDone: () => void }) {
     active ? 800 : null,
   );
   const rows = reportRows(job?.report);
-  const mixpanel = job?.report?.mixpanel;
+  const mixpanel = job?.mixpanel ?? job?.report?.mixpanel;
+  const retryMixpanel = async () => {
+    try {
+      await api(`/api/privacy/erasures/${encodeURIComponent(job!.erasureId)}/retry-mixpanel`, { method: 'POST' });
+      setJob({ ...job!, mixpanel: { ...mixpanel, status: 'retrying' }, mixpanelRetryable: false });
+      setError(null);
+    } catch (err) {
+      setError(asApiError(err));
+    }
+  };
   return (
     <form
       className="card"
@@ -149,7 +159,12 @@ function Erase({ onDone }: { onDone: () => void }) {
         <div data-testid="erase-job">
           Erasure {job.erasureId ?? ''} (job <code>{job.jobId}</code>): <strong data-testid="erase-status">{job.status}</strong>
           {job.report?.suppressed ? <span> · address on the suppression list</span> : null}
-          {mixpanel ? <span> · Mixpanel: {mixpanel.status ?? JSON.stringify(mixpanel)}</span> : null}
+          {mixpanel ? <span data-testid="erase-mixpanel"> · Mixpanel: {mixpanel.status ?? JSON.stringify(mixpanel)}{mixpanel.reason ? ` (${mixpanel.reason})` : ''}</span> : null}
+          {job.mixpanelRetryable ? (
+            <button type="button" className="secondary" onClick={retryMixpanel}>
+              Re-send to Mixpanel
+            </button>
+          ) : null}
           {rows.length ? (
             <table>
               <thead>

@@ -4,7 +4,7 @@ import { ApiError, api } from '../api';
 import { DataTable } from '../components/DataTable';
 import { ErrorBox } from '../components/ErrorBox';
 import { fmtTime } from '../format';
-import { asApiError, useLoad } from '../hooks';
+import { asApiError, usePaged } from '../hooks';
 
 interface Key {
   id: string;
@@ -20,7 +20,8 @@ interface Key {
 const SCOPES = ['admin', 'events:read', 'events:write', 'events:import', 'sync:run', 'jobs:read', 'jobs:write', 'ops', 'contacts:read', 'contacts:write', 'campaigns:read', 'campaigns:write', 'campaigns:send', 'ota:read', 'ota:write', 'privacy'];
 
 export default function Settings() {
-  const keys = useLoad(() => api<{ keys: Key[] }>('/api/keys'), []);
+  // Paged through the API's cursors like every other list (GET /api/keys answers 100 at most).
+  const keys = usePaged<Key>('/api/keys', 'keys');
   const [name, setName] = useState('');
   const [scopes, setScopes] = useState<string[]>(['events:read']);
   const [secret, setSecret] = useState<{ name: string; secret: string } | null>(null);
@@ -80,9 +81,11 @@ export default function Settings() {
       <ErrorBox error={error ?? keys.error} />
       <DataTable<Key>
         label="API keys"
-        rows={keys.data?.keys ?? []}
+        rows={keys.rows}
         rowKey={(k) => k.id}
         loading={keys.loading}
+        hasMore={keys.hasMore}
+        onLoadMore={keys.loadMore}
         columns={[
           { key: 'id', label: 'Id' },
           { key: 'name', label: 'Name' },
