@@ -221,10 +221,27 @@ static void test_read_reply(void **state)
     assert_string_equal(json_string_value(json_object_get(json_array_get(it[0].errors, 0), "code")),
                         "392");
     ari_items_clear(it, 2);
-    assert_int_equal(read(401, "", it, 1, why), ARI_REPLY_DONE);
+    /* The channel's set-up, not the items: nothing failed, the reason (with what the channel
+     * said) for whoever fixes it. */
+    assert_int_equal(read(401, "", it, 1, why), ARI_REPLY_CHANNEL);
+    assert_false(it[0].failed);
+    assert_null(it[0].errors);
+    assert_string_equal(why, "the channel refused Herald's credentials (HTTP 401)");
+    const char *denied = "<X xmlns=\"" OTA_NS "\"><Errors><Error Type=\"4\" Code=\"497\">"
+                         "Authorization error</Error></Errors></X>";
+    assert_int_equal(read(403, denied, it, 2, why), ARI_REPLY_CHANNEL);
+    assert_false(it[0].failed || it[1].failed);
+    assert_null(it[0].errors);
+    assert_string_equal(why,
+                        "the channel refused Herald's credentials (HTTP 403: 4/497 Authorization "
+                        "error)");
+    assert_int_equal(read(404, "<html>", it, 1, why), ARI_REPLY_CHANNEL);
+    assert_string_equal(why, "the channel has no such endpoint (HTTP 404)");
+    assert_int_equal(read(408, NULL, it, 1, why), ARI_REPLY_TRANSIENT);
+    assert_int_equal(read(422, "", it, 1, why), ARI_REPLY_DONE);
     assert_true(it[0].failed);
     assert_string_equal(json_string_value(json_object_get(json_array_get(it[0].errors, 0), "text")),
-                        "HTTP 401");
+                        "HTTP 422");
     ari_items_clear(it, 1);
 }
 
