@@ -1,5 +1,7 @@
 /* Owns /api/ota/rates, /api/ota/availability (PUT: the hotel's intent, fanned out to its
- * channels) and /api/ota/updates (GET: the delivery outbox, paginated). */
+ * channels), /api/ota/updates (GET: the delivery outbox, paginated) and /api/ota/updates/retry
+ * (POST: failed rows sent again). */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -169,6 +171,17 @@ static json_t *time_or_null(int64_t ms)
     return ms ? api_time(ms) : json_null();
 }
 
+/* Why a pending row waits: its channel's last failure (the rows themselves are not charged for
+ * it, so without this an outage or refused credentials would not show on them). */
+static json_t *channel_error_json(const struct store_ari_update *u)
+{
+    bool pending = !strcmp(u->status, "pending") || !strcmp(u->status, "sending");
+    if (!pending || !u->channel_error[0])
+        return json_null();
+    return json_pack("{s:s, s:i, s:o}", "text", u->channel_error, "failures", u->channel_failures,
+                     "retryAt", time_or_null(u->channel_retry_at_ms));
+}
+
 static json_t *update_json(const struct store_ari_update *u)
 {
     bool sending = strcmp(u->status, "sending") == 0;
@@ -188,6 +201,7 @@ static json_t *update_json(const struct store_ari_update *u)
     json_object_set_new(o, "createdAt", api_time(u->created_at_ms));
     json_object_set_new(o, "updatedAt", api_time(u->updated_at_ms));
     json_object_set_new(o, "deliveredAt", time_or_null(u->delivered_at_ms));
+    json_object_set_new(o, "channelError", channel_error_json(u));
     return o;
 }
 
@@ -253,4 +267,59 @@ enum http_result api_ota_updates_list(struct http_request *req, void *ctx)
                     json_pack("{s:b, s:o, s:o, s:i}", "success", 1, "updates", arr, "nextCursor",
                               next, "limit", limit));
     return HTTP_REPLIED;
+}
+
+/* ids: [1, 2, …] → the JSON text the store filters on; answers 400 itself. */
+static bool ids_text(struct http_request *req, json_t *list, char **out)
+{
+    *out = NULL;
+    if (!list)
+        return true;
+    size_t i;
+    json_t *v;
+    json_array_foreach(list, i, v)
+    {
+        if (!json_is_integer(v) || json_integer_value(v) <= 0) {
+            http_reply_error(req, HERALD_ERR_INVALID, "each id is a positive integer", "ids");
+            return false;
+        }
+    }
+    *out = json_dumps(list, JSON_COMPACT);
+    if (!*out)
+        api_fail(req, HERALD_ERR_NOMEM);
+    return *out != NULL;
+}
+
+enum http_result api_ota_updates_retry(struct http_request *req, void *ctx)
+{
+    struct app *app = ctx;
+    json_t *doc = NULL, *list = NULL;
+    long long channel_id = 0;
+    const struct http_field spec[] = {
+        {"channelId", HF_INT, false, 1, INT64_MAX, &channel_id},
+        {"ids", HF_ARRAY, false, 1, 1000, &list},
+    };
+    if (http_parse_json(req, spec, sizeof(spec) / sizeof(spec[0]), &doc))
+        return HTTP_REPLIED;
+    char *ids = NULL;
+    enum http_result out = HTTP_REPLIED;
+    if (!ids_text(req, list, &ids))
+        goto done;
+    struct ota_retry_result res;
+    int rc = ota_updates_retry(app->ota_updates, channel_id, ids, &res);
+    if (rc == HERALD_ERR_NOT_FOUND) {
+        http_reply_error(req, rc, "no such channel", "channelId");
+        goto done;
+    }
+    if (rc) {
+        out = api_fail(req, rc);
+        goto done;
+    }
+    http_reply_json(req, 200,
+                    json_pack("{s:b, s:I, s:I}", "success", 1, "requeued", (json_int_t)res.requeued,
+                              "stillFailed", (json_int_t)res.left));
+done:
+    free(ids);
+    json_decref(doc);
+    return out;
 }

@@ -100,6 +100,7 @@ const struct http_route api_routes[] = {
     {"PUT", "/api/ota/rates", api_ota_rates_put, HTTP_API_KEY, "ota:write"},
     {"PUT", "/api/ota/availability", api_ota_availability_put, HTTP_API_KEY, "ota:write"},
     {"GET", "/api/ota/updates", api_ota_updates_list, HTTP_API_KEY, "ota:read"},
+    {"POST", "/api/ota/updates/retry", api_ota_updates_retry, HTTP_API_KEY, "ota:write"},
 
     /* ---- hotels: guests and automations ---- */
     {"POST", "/api/automations", api_automations_create, HTTP_API_KEY, "campaigns:write"},

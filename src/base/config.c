@@ -313,6 +313,13 @@ static const struct cfg_entry cfg_table[] = {
     {"HERALD_WEB_DIR", CFG_STR, OFF(web_dir), 1, 4096, "./web/dist", NULL,
      "Folder of the built dashboard (`make web` writes web/dist), served at /. When it holds no "
      "index.html, / answers 404 and the API works as usual."},
+    /* hotels: rates and availability out */
+    {"HERALD_OTA_DELIVERY_BACKOFF_MAX_SECONDS", CFG_INT, OFF(ota_delivery_backoff_max_s), 1, 3600,
+     "300", NULL,
+     "Longest wait between two tries of a channel that fails to take rate/availability updates: "
+     "after an outage (5xx, 429, timeouts) the wait starts at 1 s and doubles up to this; refused "
+     "credentials or a wrong endpoint wait this long at once. Pending updates never give up while "
+     "their channel fails; they go, in order, once it answers again."},
 };
 
 #define CFG_COUNT (sizeof(cfg_table) / sizeof(cfg_table[0]))

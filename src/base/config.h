@@ -120,6 +120,8 @@ struct cfg {
     struct cfg_rate ota_push_rate;
     /* dashboard */
     char *web_dir;
+    /* hotels: rates and availability out */
+    int ota_delivery_backoff_max_s;
 };
 
 /* Sets each variable of a KEY=VALUE file that the environment does not already have.

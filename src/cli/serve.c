@@ -141,7 +141,9 @@ static int register_kinds(struct app *app, struct sync_opts *so, const struct mi
                                       .key_file = app->cfg.ota_secret_file,
                                       .jobs = app->jobs,
                                       .timeout_ms = app->cfg.upstream_timeout_ms,
-                                      .job_lease_ms = app->cfg.job_lease_seconds * 1000LL};
+                                      .job_lease_ms = app->cfg.job_lease_seconds * 1000LL,
+                                      .backoff_max_ms =
+                                          app->cfg.ota_delivery_backoff_max_s * 1000LL};
         rc = ota_updates_register(&uo, &app->ota_updates);
     }
 

@@ -73,12 +73,16 @@ struct ari_item_result {
 enum ari_reply_kind {
     ARI_REPLY_DONE,      /* items[] say delivered or failed */
     ARI_REPLY_TRANSIENT, /* try the whole request again later (why in `why`) */
+    ARI_REPLY_CHANNEL,   /* the channel's set-up is wrong (credentials, endpoint): the same,
+                            but only a person fixes it, so back off at the longest wait */
 };
 /* Reads an answer with HTTP status `status` to a request of n items. items must hold n zeroed
- * entries; free them with ari_items_clear(). 4xx other than 429 fail every item with the reply's
- * errors (or the status); <Errors> without a LocatorID/RPH/RecordID fail every item, with one
- * only that item; <Warnings> likewise; Error Type 12 Code 187/448 (system unavailable, system
- * error) is transient, as is an answer that is neither <Success/> nor <Errors>. */
+ * entries; free them with ari_items_clear(). 401/403/407 (credentials) and 404/405 (endpoint)
+ * are ARI_REPLY_CHANNEL; status 0 (transport), 408, 425, 429 and 5xx transient; another 4xx
+ * fails every item with the reply's errors (or the status); <Errors> without a
+ * LocatorID/RPH/RecordID fail every item, with one only that item; <Warnings> likewise; Error
+ * Type 12 Code 187/448 (system unavailable, system error) is transient, as is an answer that is
+ * neither <Success/> nor <Errors>. */
 enum ari_reply_kind ari_read_reply(long status, const char *body, size_t len, size_t n,
                                    struct ari_item_result *items, char *why, size_t why_cap);
 void ari_items_clear(struct ari_item_result *items, size_t n);
@@ -90,6 +94,7 @@ struct ota_updates {
     bool own_chs; /* opened here: closed by ota_updates_free() */
     struct jobs *jobs;
     long timeout_ms;
+    int64_t backoff_max_ms;
 };
 
 /* One intent on its way into the outbox: up to two row templates (kind, fields, payload). */

@@ -1,6 +1,6 @@
 /* Owns the `ota_deliver` job kind: one job at a time per channel (a lease on its state row)
  * sends the channel's pending outbox rows in order, batch by batch, records per-item outcomes and
- * backs the channel off (with a follow-up job) when it fails for a passing reason. */
+ * backs the channel off (with a follow-up job) when the channel, not the items, fails. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,7 +12,6 @@
 
 #define PENDING_WINDOW (OTA_ARI_BATCH * 5) /* rows read to pick one batch from */
 #define BACKOFF_FIRST_MS 1000
-#define BACKOFF_MAX_MS 300000
 
 int ari_deliver_validate(void *arg, json_t *raw, json_t **out, struct jobs_problem *problem)
 {
@@ -42,7 +41,8 @@ struct run {
     size_t nrows, pick[OTA_ARI_BATCH], npick;
     /* the outcome */
     struct ari_item_result items[OTA_ARI_BATCH];
-    bool transient;
+    bool transient; /* the channel failed: the batch goes back untouched */
+    bool setup;     /* ... because of its set-up (credentials, endpoint) */
     char why[256];
 };
 
@@ -130,12 +130,12 @@ static int claim_tx(struct store_conn *c, void *arg)
     return rc ? rc : take_batch(c, r, &st);
 }
 
-static int64_t backoff_ms(int failures)
+static int64_t backoff_ms(int failures, int64_t max_ms)
 {
     int64_t d = BACKOFF_FIRST_MS;
-    for (int i = 1; i < failures && d < BACKOFF_MAX_MS; i++)
+    for (int i = 1; i < failures && d < max_ms; i++)
         d *= 2;
-    return d < BACKOFF_MAX_MS ? d : BACKOFF_MAX_MS;
+    return d < max_ms ? d : max_ms;
 }
 
 static char *dump_or(json_t *a, const char *fallback)
@@ -160,18 +160,15 @@ static int record_items(struct store_conn *c, struct run *r)
     return rc;
 }
 
+/* The channel failed, not the items: the batch goes back to pending as it was — no attempt
+ * counted, so an outage of any length never fails an update nor lets a newer one overtake it —
+ * and the channel waits. Credentials or an endpoint only a person can fix: the longest wait. */
 static int record_transient(struct store_conn *c, struct run *r, struct store_ari_state *st)
 {
-    char *ids = ids_json(r);
-    json_t *e = json_pack("[{s:s, s:s, s:s}]", "type", "", "code", "", "text", r->why);
-    char *errors = dump_or(e, "[]");
-    json_decref(e);
-    int rc = ids && errors ? store_ari_retry_rows(c, ids, errors, OTA_ARI_MAX_ATTEMPTS, r->now_ms)
-                           : HERALD_ERR_NOMEM;
-    free(ids);
-    free(errors);
+    int rc = store_ari_reset_sending(c, r->ch.id);
     st->failures++;
-    st->retry_at_ms = r->now_ms + backoff_ms(st->failures);
+    int64_t max_ms = r->u->backoff_max_ms;
+    st->retry_at_ms = r->now_ms + (r->setup ? max_ms : backoff_ms(st->failures, max_ms));
     st->holder[0] = '\0';
     st->lease_until_ms = 0;
     snprintf(st->last_error, sizeof(st->last_error), "%s", r->why);
@@ -266,7 +263,8 @@ static int send_batch(struct run *r)
                                            r->why, sizeof(r->why));
     if (reply.status == 0 && reply.error[0])
         snprintf(r->why, sizeof(r->why), "%s", reply.error);
-    r->transient = k == ARI_REPLY_TRANSIENT;
+    r->transient = k != ARI_REPLY_DONE;
+    r->setup = k == ARI_REPLY_CHANNEL;
     ota_reply_free(&reply);
     return HERALD_OK;
 }
@@ -328,7 +326,7 @@ static int round_trip(struct run *r)
     if (r->what != CLAIM_BATCH)
         return 1;
     ari_items_clear(r->items, OTA_ARI_BATCH);
-    r->transient = false;
+    r->transient = r->setup = false;
     rc = send_batch(r);
     if (rc)
         return rc;

@@ -230,7 +230,9 @@ enum herald_err ota_updates_register(const struct ota_updates_opts *opts, struct
     *u = (struct ota_updates){.st = opts->st,
                               .chs = opts->chs,
                               .jobs = opts->jobs,
-                              .timeout_ms = opts->timeout_ms > 0 ? opts->timeout_ms : 30000};
+                              .timeout_ms = opts->timeout_ms > 0 ? opts->timeout_ms : 30000,
+                              .backoff_max_ms =
+                                  opts->backoff_max_ms > 0 ? opts->backoff_max_ms : 300000};
     if (opts->job_lease_ms > 0 && u->timeout_ms > opts->job_lease_ms / 2)
         u->timeout_ms = (long)(opts->job_lease_ms / 2);
     int rc = HERALD_OK;

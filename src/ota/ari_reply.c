@@ -88,11 +88,44 @@ static void fail_all(struct ari_item_result *items, size_t n, const char *text)
     json_decref(o);
 }
 
+/* What a status says about the channel's set-up rather than the items; NULL when nothing. */
+static const char *setup_problem(long status)
+{
+    switch (status) {
+    case 401:
+    case 403:
+    case 407:
+        return "the channel refused Herald's credentials";
+    case 404:
+    case 405:
+        return "the channel has no such endpoint";
+    default:
+        return NULL;
+    }
+}
+
+/* The setup problem with the channel's own first error, if it gave one ("... (HTTP 401: 4/497
+ * Authorization error)"), so that whoever fixes the channel sees what it said. */
+static enum ari_reply_kind setup_reply(long status, const char *what, struct ari_item_result *items,
+                                       size_t n, char *why, size_t why_cap)
+{
+    json_t *e = n && items[0].errors ? json_array_get(items[0].errors, 0) : NULL;
+    if (e)
+        snprintf(why, why_cap, "%s (HTTP %ld: %s/%s %s)", what, status,
+                 json_string_value(json_object_get(e, "type")),
+                 json_string_value(json_object_get(e, "code")),
+                 json_string_value(json_object_get(e, "text")));
+    else
+        snprintf(why, why_cap, "%s (HTTP %ld)", what, status);
+    ari_items_clear(items, n);
+    return ARI_REPLY_CHANNEL;
+}
+
 enum ari_reply_kind ari_read_reply(long status, const char *body, size_t len, size_t n,
                                    struct ari_item_result *items, char *why, size_t why_cap)
 {
     snprintf(why, why_cap, "HTTP %ld", status);
-    if (status == 0 || status == 429 || status >= 500)
+    if (status == 0 || status == 408 || status == 425 || status == 429 || status >= 500)
         return ARI_REPLY_TRANSIENT;
     struct ota_xml_doc *doc = NULL;
     struct herald_error err = {0};
@@ -106,6 +139,9 @@ enum ari_reply_kind ari_read_reply(long status, const char *body, size_t len, si
         file_entries(ota_xml_child(root, "Warnings"), "Warning", false, items, n, &transient);
     }
     ota_xml_free(doc);
+    const char *setup = setup_problem(status);
+    if (setup)
+        return setup_reply(status, setup, items, n, why, why_cap);
     if (status >= 400) { /* 4xx other than 429: these items will not go through as they are */
         fail_all(items, n, why);
         return ARI_REPLY_DONE;

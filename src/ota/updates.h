@@ -15,10 +15,15 @@
  * Delivery (ari_deliver.c, job kind `ota_deliver`, params {"channelId"}): one node at a time per
  * channel (a lease on the channel's state row), rows in id order (so in date order per channel,
  * room type and rate plan, and in the order the hotel asked), batched per message kind (and month
- * for Booking.com). 5xx, 429, timeouts and unreadable answers put the batch back and the channel
- * is retried with backoff (1 s doubling to 5 min; a row gives up after OTA_ARI_MAX_ATTEMPTS);
- * a 4xx or an <Errors> answer fails the items it names (by LocatorID: RPH/RecordID), the others
- * are delivered, <Warnings> kept.
+ * for Booking.com). A failure of the channel rather than of the items — transport errors,
+ * timeouts, 5xx, 429, unreadable answers, OpenTravel Type 12 Code 187/448, refused credentials
+ * (401/403/407) or a wrong endpoint (404/405) — puts the batch back untouched (no attempt is
+ * counted, the rows never give up) and retries the channel with backoff: 1 s doubling to
+ * backoff_max_ms, straight to backoff_max_ms for credentials and endpoints, which need a person;
+ * the reason is kept on the channel's state and shown with its pending rows. Only what the
+ * channel says about the items fails them: <Errors> fail the items they name (by LocatorID:
+ * RPH/RecordID; all of them when none is named, or for another 4xx), the others are delivered,
+ * <Warnings> kept. Failed rows can be sent again (ota_updates_retry()).
  *
  * Errors: HERALD_ERR_INVALID (field and message in err), HERALD_ERR_NOMEM, store errors. */
 #ifndef HERALD_OTA_UPDATES_H
@@ -36,7 +41,6 @@
 
 #define OTA_ARI_MAX_AMOUNTS 20   /* occupancies per rate: guests 1..20 */
 #define OTA_ARI_MAX_DAYS 750     /* longest date range of one intent */
-#define OTA_ARI_MAX_ATTEMPTS 12  /* deliveries of one row before it fails */
 #define OTA_ARI_BATCH 100        /* items per request */
 #define OTA_ARI_MAX_LOS 999      /* MinLOS/MaxLOS bound */
 #define OTA_ARI_MAX_COUNT 100000 /* rooms */
@@ -96,8 +100,9 @@ struct ota_updates_opts {
     struct ota_channels *chs; /* NULL: the domain opens its own handle with key_file */
     const char *key_file;     /* HERALD_OTA_SECRET_FILE, when chs is NULL */
     struct jobs *jobs;
-    long timeout_ms;      /* per request to a channel; 0: 30000 */
-    int64_t job_lease_ms; /* the job layer's lease: a request never outlasts half of it */
+    long timeout_ms;        /* per request to a channel; 0: 30000 */
+    int64_t job_lease_ms;   /* the job layer's lease: a request never outlasts half of it */
+    int64_t backoff_max_ms; /* longest wait between tries of a failing channel; 0: 300000 */
 };
 struct ota_updates;
 
@@ -118,6 +123,20 @@ enum herald_err ota_updates_put_availability(struct ota_updates *u,
 enum herald_err ota_updates_list(struct ota_updates *u, const struct store_ari_filter *f,
                                  int64_t after_id, int limit, struct store_ari_update **out,
                                  size_t *n);
+
+/* Sends failed rows again: those of channel_id (0: every channel) and/or whose ids are in `ids`
+ * (a JSON array of integers; NULL: any), oldest first in their old place in the order. A row
+ * stays failed when its channel no longer takes updates or a newer row of its key went out over
+ * its dates (older values would overwrite newer ones); a row a newer pending row covers is not
+ * revived. Every channel concerned (and channel_id itself) is tried again at once, out of any
+ * backoff — the way to go on after fixing a channel's credentials. HERALD_ERR_NOT_FOUND for an
+ * unknown channel_id. */
+struct ota_retry_result {
+    int64_t requeued; /* rows pending again */
+    int64_t left;     /* rows of the selection still failed */
+};
+enum herald_err ota_updates_retry(struct ota_updates *u, int64_t channel_id, const char *ids,
+                                  struct ota_retry_result *out);
 
 /* "monday".."sunday" or "mon".."sun" → its bit; 0 when it is neither. */
 int ota_weekday_bit(const char *name);

@@ -23,6 +23,37 @@
 #define LIVE "('pending', 'sending', 'delivered')"
 #define ID_LIST_SQLITE "(SELECT value FROM json_each($2))"
 #define ID_LIST_PG "(SELECT x::bigint FROM json_array_elements_text($2::json) AS x)"
+/* The listing's channel name and the channel's delivery trouble (shown with pending rows). */
+#define LIST_CHANNEL_COLS                                                                          \
+    "COALESCE(c.name, ''), COALESCE(s.last_error, ''), COALESCE(s.failures, 0), "                  \
+    "COALESCE(s.retry_at_ms, 0)"
+/* Failed rows chosen by POST /api/ota/updates/retry: $1 channel (0: any), $2 ids (a JSON array),
+ * $3 whether the ids apply. */
+#define FAILED_PICK                                                                                \
+    "status = 'failed' AND ($1 = 0 OR channel_id = $1) AND ($3 = 0 OR id IN (SELECT value FROM "   \
+    "json_each($2)))"
+#define FAILED_PICK_PG                                                                             \
+    "status = 'failed' AND ($1::bigint = 0 OR channel_id = $1::bigint) AND ($3::integer = 0 OR "   \
+    "id IN (SELECT x::bigint FROM json_array_elements_text($2::json) AS x))"
+/* A failed row (OUTER: the table being updated) comes back only to a channel that still takes
+ * updates, and not when a newer row of its key already went (or is going) out over any of its dates
+ * — sending it now would put older values over newer ones — nor when a newer pending row covers it
+ * whole (it would be superseded at once). A newer pending row that only overlaps it goes after it.
+ */
+#define OUTER "ota_ari_updates."
+#define REQUEUE_OK                                                                                 \
+    " AND EXISTS (SELECT 1 FROM ota_channels c WHERE c.id = " OUTER                                \
+    "channel_id AND c.enabled <> 0 "                                                               \
+    "AND c.takes_updates <> 0) AND NOT EXISTS (SELECT 1 FROM ota_ari_updates v WHERE "             \
+    "v.channel_id = " OUTER "channel_id AND v.kind = " OUTER "kind AND v.room_type = " OUTER       \
+    "room_type AND "                                                                               \
+    "v.rate_plan = " OUTER "rate_plan AND v.id > " OUTER                                           \
+    "id AND ((v.status IN ('sending', 'delivered') "                                               \
+    "AND v.date_from <= " OUTER "date_to AND v.date_to >= " OUTER                                  \
+    "date_from) OR (v.status = 'pending' "                                                         \
+    "AND v.date_from <= " OUTER "date_from AND v.date_to >= " OUTER "date_to AND (" OUTER          \
+    "weekdays & "                                                                                  \
+    "~v.weekdays) = 0 AND (" OUTER "fields & ~v.fields) = 0)))"
 
 const struct store_stmt_def store_ota_updates_stmts[STMT_OTA_UPDATES__END -
                                                     STMT_OTA_UPDATES__BASE] = {
@@ -116,26 +147,33 @@ const struct store_stmt_def store_ota_updates_stmts[STMT_OTA_UPDATES__END -
                       "delivered_at_ms = CASE WHEN $2::text = 'delivered' THEN $5::bigint END "
                       "WHERE id = $1::bigint AND status = 'sending'",
                       true},
-    S(ARI_RETRY_ROWS) = {"UPDATE ota_ari_updates SET status = CASE WHEN attempts + 1 >= $3 "
-                         "THEN 'failed' ELSE 'pending' END, attempts = attempts + 1, errors = "
-                         "$1, updated_at_ms = $4 WHERE status = 'sending' AND id IN "
-                         "(SELECT value FROM json_each($2))",
-                         "UPDATE ota_ari_updates SET status = CASE WHEN attempts + 1 >= "
-                         "$3::integer THEN 'failed' ELSE 'pending' END, attempts = attempts + "
-                         "1, errors = $1::text, updated_at_ms = $4::bigint WHERE status = "
-                         "'sending' AND id IN " ID_LIST_PG,
-                         true},
+    S(ARI_FAILED_CHANNELS) =
+        {"SELECT DISTINCT channel_id FROM ota_ari_updates WHERE " FAILED_PICK
+         " ORDER BY channel_id",
+         "SELECT DISTINCT channel_id FROM ota_ari_updates WHERE " FAILED_PICK_PG
+         " ORDER BY channel_id",
+         false},
+    S(ARI_REQUEUE) =
+        {"UPDATE ota_ari_updates SET status = 'pending', updated_at_ms = $4 WHERE " FAILED_PICK
+             REQUEUE_OK,
+         "UPDATE ota_ari_updates SET status = 'pending', updated_at_ms = $4::bigint "
+         "WHERE " FAILED_PICK_PG REQUEUE_OK,
+         true},
+    S(ARI_FAILED_COUNT) = {"SELECT COUNT(*) FROM ota_ari_updates WHERE " FAILED_PICK,
+                           "SELECT COUNT(*) FROM ota_ari_updates WHERE " FAILED_PICK_PG, false},
     S(ARI_FAIL_CHANNEL) = {"UPDATE ota_ari_updates SET status = 'failed', errors = $2, "
                            "updated_at_ms = $3 WHERE channel_id = $1 AND status IN ('pending', "
                            "'sending')",
                            NULL, true},
-    S(ARI_LIST) = {"SELECT " ARI_COLS ", COALESCE(c.name, '') FROM ota_ari_updates u LEFT "
-                   "JOIN ota_channels c ON c.id = u.channel_id WHERE u.id > $1 AND ($2 = '' OR "
+    S(ARI_LIST) = {"SELECT " ARI_COLS ", " LIST_CHANNEL_COLS " FROM ota_ari_updates u LEFT "
+                   "JOIN ota_channels c ON c.id = u.channel_id LEFT JOIN ota_ari_channels s ON "
+                   "s.channel_id = u.channel_id WHERE u.id > $1 AND ($2 = '' OR "
                    "u.status = $2 OR ($2 = 'pending' AND u.status = 'sending')) AND ($3 = 0 "
                    "OR u.channel_id = $3) AND ($4 = '' OR u.hotel_code = $4) AND ($5 = '' OR "
                    "u.kind = $5) AND ($7 = 0 OR u.intent_id = $7) ORDER BY u.id LIMIT $6",
-                   "SELECT " ARI_COLS ", COALESCE(c.name, '') FROM ota_ari_updates u LEFT "
-                   "JOIN ota_channels c ON c.id = u.channel_id WHERE u.id > $1::bigint AND "
+                   "SELECT " ARI_COLS ", " LIST_CHANNEL_COLS " FROM ota_ari_updates u LEFT "
+                   "JOIN ota_channels c ON c.id = u.channel_id LEFT JOIN ota_ari_channels s ON "
+                   "s.channel_id = u.channel_id WHERE u.id > $1::bigint AND "
                    "($2::text = '' OR u.status = $2::text OR ($2::text = 'pending' AND "
                    "u.status = 'sending')) AND ($3::bigint = 0 OR u.channel_id = $3::bigint) "
                    "AND ($4::text = '' OR u.hotel_code = $4::text) AND ($5::text = '' OR "
@@ -312,8 +350,12 @@ static int update_from_row(const struct store_res *r, int i, struct store_ari_up
     u->created_at_ms = store_res_i64(r, i, 17);
     u->updated_at_ms = store_res_i64(r, i, 18);
     u->delivered_at_ms = store_res_i64(r, i, 19);
-    if (r->ncols > 20)
+    if (r->ncols > 23) { /* the listing */
         copy(u->channel_name, sizeof(u->channel_name), store_res_text(r, i, 20));
+        copy(u->channel_error, sizeof(u->channel_error), store_res_text(r, i, 21));
+        u->channel_failures = (int)store_res_i64(r, i, 22);
+        u->channel_retry_at_ms = store_res_i64(r, i, 23);
+    }
     return u->payload && u->errors && u->warnings ? HERALD_OK : HERALD_ERR_NOMEM;
 }
 
@@ -383,11 +425,39 @@ enum herald_err store_ari_outcome(struct store_conn *c, int64_t id, const char *
     return rc ? rc : changes ? HERALD_OK : HERALD_ERR_NOT_FOUND;
 }
 
-enum herald_err store_ari_retry_rows(struct store_conn *c, const char *ids, const char *errors,
-                                     int max_attempts, int64_t now_ms)
+enum herald_err store_ari_failed_channels(struct store_conn *c, const struct store_ari_pick *pick,
+                                          int64_t **out, size_t *n)
 {
-    struct store_val p[] = {SV_STR(errors), SV_STR(ids), SV_I64(max_attempts), SV_I64(now_ms)};
-    return run(c, STMT_ARI_RETRY_ROWS, p, 4, NULL);
+    struct store_val p[] = {SV_I64(pick->channel_id), SV_STR(pick->ids ? pick->ids : "[]"),
+                            SV_I64(pick->ids != NULL)};
+    struct store_res r = {0};
+    *out = NULL;
+    *n = 0;
+    int rc = store_query(c, STMT_ARI_FAILED_CHANNELS, p, 3, &r);
+    if (!rc && r.nrows > 0) {
+        *out = calloc((size_t)r.nrows, sizeof(**out));
+        rc = *out ? HERALD_OK : HERALD_ERR_NOMEM;
+        for (int i = 0; !rc && i < r.nrows; i++)
+            (*out)[i] = store_res_i64(&r, i, 0);
+        *n = rc ? 0 : (size_t)r.nrows;
+    }
+    store_res_free(&r);
+    return rc;
+}
+
+enum herald_err store_ari_requeue(struct store_conn *c, const struct store_ari_pick *pick,
+                                  int64_t now_ms, int64_t *requeued, int64_t *left)
+{
+    struct store_val p[] = {SV_I64(pick->channel_id), SV_STR(pick->ids ? pick->ids : "[]"),
+                            SV_I64(pick->ids != NULL), SV_I64(now_ms)};
+    int rc = run(c, STMT_ARI_REQUEUE, p, 4, requeued);
+    struct store_res r = {0};
+    if (!rc)
+        rc = store_query(c, STMT_ARI_FAILED_COUNT, p, 3, &r);
+    if (!rc)
+        *left = r.nrows == 1 ? store_res_i64(&r, 0, 0) : 0;
+    store_res_free(&r);
+    return rc;
 }
 
 enum herald_err store_ari_fail_channel(struct store_conn *c, int64_t channel_id, const char *errors,

@@ -36,6 +36,11 @@ struct store_ari_update {
     int64_t superseded_by;   /* 0: none */
     int64_t created_at_ms, updated_at_ms, delivered_at_ms; /* 0: not delivered */
     char channel_name[129];                                /* list only */
+    /* list only: why the channel's last try failed ("" when it answered), how many tries in a
+     * row failed and when it is tried again — the reason a pending row waits */
+    char channel_error[256];
+    int channel_failures;
+    int64_t channel_retry_at_ms;
 };
 void store_ari_updates_free(struct store_ari_update *rows, size_t n);
 
@@ -96,10 +101,20 @@ enum herald_err store_ari_mark_sending(struct store_conn *c, int64_t channel_id,
  * warnings (JSON arrays). NOT_FOUND when it is no longer being sent. */
 enum herald_err store_ari_outcome(struct store_conn *c, int64_t id, const char *status,
                                   const char *errors, const char *warnings, int64_t now_ms);
-/* Rows being sent whose delivery failed for a passing reason: one attempt more, `errors`
- * recorded, pending again — or failed once they reach max_attempts. */
-enum herald_err store_ari_retry_rows(struct store_conn *c, const char *ids, const char *errors,
-                                     int max_attempts, int64_t now_ms);
+/* Which failed rows to send again: a channel (0: any) and/or ids (a JSON array; NULL: any). */
+struct store_ari_pick {
+    int64_t channel_id;
+    const char *ids;
+};
+/* The channels (ascending ids) of the failed rows pick chooses. Allocates *out. */
+enum herald_err store_ari_failed_channels(struct store_conn *c, const struct store_ari_pick *pick,
+                                          int64_t **out, size_t *n);
+/* The failed rows pick chooses become pending again (they keep their ids, so they go in their
+ * old place: oldest first), except rows of a channel that no longer takes updates, rows a newer
+ * row of their key already went out over (any of their dates) and rows a newer pending row
+ * covers whole. *requeued gets how many came back, *left how many of pick stay failed. */
+enum herald_err store_ari_requeue(struct store_conn *c, const struct store_ari_pick *pick,
+                                  int64_t now_ms, int64_t *requeued, int64_t *left);
 /* Every pending or sending row of the channel fails with `errors` (the channel was deleted,
  * disabled or stopped taking updates). */
 enum herald_err store_ari_fail_channel(struct store_conn *c, int64_t channel_id, const char *errors,

@@ -233,8 +233,9 @@ def test_transient_failures_are_retried_with_backoff(herald, fakes):
     gen.faults(unavailable=1)
     assert put(h, k, "rates", rates()).status_code == 202
     rows = wait_settled(h, k, channelId=cg)
-    assert rows[0]["status"] == "delivered" and rows[0]["attempts"] == 4, rows
-    assert rows[0]["errors"] == []
+    # the channel's failures are not charged to the row: one attempt, the one answered
+    assert rows[0]["status"] == "delivered" and rows[0]["attempts"] == 1, rows
+    assert rows[0]["errors"] == [] and rows[0]["channelError"] is None
     recs = gen.records()
     assert [r["status"] for r in recs] == [503, 429, 200, 200]
     gaps = [b["t"] - a["t"] for a, b in zip(recs, recs[1:])]
@@ -244,7 +245,7 @@ def test_transient_failures_are_retried_with_backoff(herald, fakes):
     assert put(h, k, "rates", rates(room="TWN")).status_code == 202
     rows = wait_settled(h, k, channelId=cg)
     twn = [x for x in rows if x["roomType"] == "TWN"][0]
-    assert twn["status"] == "delivered" and twn["attempts"] == 2
+    assert twn["status"] == "delivered" and twn["attempts"] == 1
 
 
 def test_a_later_update_supersedes_a_pending_one(herald, fakes):
@@ -359,7 +360,8 @@ def test_a_timeout_is_retried(make_herald, fakes):
     wait_records(gen, 1)
     gen.faults(hang=0)
     rows = wait_settled(h, k, channelId=cg, timeout=30)
-    assert rows[0]["status"] == "delivered" and rows[0]["attempts"] == 2, rows
+    assert rows[0]["status"] == "delivered" and rows[0]["attempts"] == 1, rows
+    assert len(gen.records()) == 2
 
 
 def test_kill9_mid_delivery_resumes_after_restart(make_herald, fakes):
@@ -385,15 +387,12 @@ def test_kill9_mid_delivery_resumes_after_restart(make_herald, fakes):
 
 def test_each_type_presents_its_credentials(herald, fakes):
     """Channels made through the API with sealed credentials: Basic for Booking.com, generic and
-    AlpineBits, WS-Security UsernameToken for SiteMinder (each fake refuses anything else);
-    wrong credentials are a 401: failed, not retried."""
+    AlpineBits, WS-Security UsernameToken for SiteMinder (each fake refuses anything else)."""
     h, k = herald, herald.admin_key
     kinds = ("booking", "siteminder", "generic", "alpinebits")
     fk = {t: fakes(t, user=f"{t}-user", password=f"{t}-s3cret!") for t in kinds}
     ids = {t: add_channel_api(h, k, t, t, "H9", fk[t].base_url, f"{t}-user", f"{t}-s3cret!")
            for t in kinds}
-    wrong = fakes("generic", user="right", password="right-pass")
-    cw = add_channel_api(h, k, "wrong", "generic", "H9", wrong.base_url, "right", "wrong-pass")
     r = put(h, k, "availability", {"hotelCode": "H9", "roomType": "DBL", "from": day(3),
                                    "to": day(4), "count": 3})
     assert r.status_code == 202, r.text
@@ -402,11 +401,173 @@ def test_each_type_presents_its_credentials(herald, fakes):
     for t in kinds:
         assert by[ids[t]]["status"] == "delivered", (t, by[ids[t]])
         assert [i["count"] for i in fk[t].items()] == [3], t
-    assert by[cw]["status"] == "failed" and by[cw]["attempts"] == 1
-    assert by[cw]["errors"][0]["code"] == "497"
-    assert len(wrong.records()) == 1
     log = h.read_log()
-    assert all(f"{t}-s3cret!" not in log for t in kinds) and "wrong-pass" not in log
+    assert all(f"{t}-s3cret!" not in log for t in kinds)
+
+
+def wait_channel_error(h, k, cid, timeout=20):
+    """Waits until the channel's pending rows show its error; returns them."""
+    deadline = time.time() + timeout
+    while True:
+        rows = updates(h, k, channelId=cid)
+        if rows and all(x["channelError"] for x in rows):
+            return rows
+        assert time.time() < deadline, rows
+        time.sleep(0.1)
+
+
+def test_refused_credentials_wait_for_the_fix_then_deliver(make_herald, fakes):
+    """A 401 is the channel's set-up, not the updates': they stay pending (no attempt charged),
+    the channel's error shows on them, the channel is tried at the longest wait; once the
+    credentials are fixed (PATCH) every update goes, in order."""
+    h = make_herald(env={"HERALD_OTA_DELIVERY_BACKOFF_MAX_SECONDS": "2"}).start()
+    k = h.admin_key
+    fake = fakes("generic", user="right", password="right-pass")
+    cid = add_channel_api(h, k, "wrong", "generic", "H9", fake.base_url, "right", "wrong-pass")
+    for d in (3, 4, 5):
+        assert put(h, k, "rates", rates(hotel="H9", frm=day(d), to=day(d))).status_code == 202
+    wait_channel_error(h, k, cid)
+    wait_records(fake, 3)  # two more tries at the longest wait: still nothing charged or failed
+    rows = updates(h, k, channelId=cid)
+    assert [x["status"] for x in rows] == ["pending"] * 3, rows
+    assert all(x["attempts"] == 0 and x["errors"] == [] for x in rows), rows
+    err = rows[0]["channelError"]
+    assert "credentials" in err["text"] and "401" in err["text"] and "497" in err["text"], err
+    assert err["failures"] >= 2 and err["retryAt"]
+    tries = fake.records()
+    assert len(tries) >= 3 and all(t["status"] == 401 for t in tries), tries
+    gaps = [b["t"] - a["t"] for a, b in zip(tries, tries[1:])]
+    assert all(g >= 1.8 for g in gaps), gaps  # straight to the longest wait, not 1 s, 2 s, ...
+    r = h.request("PATCH", f"/api/ota/channels/{cid}", key=k,
+                  json={"credentials": {"username": "right", "password": "right-pass"}})
+    assert r.status_code == 200, r.text
+    rows = wait_settled(h, k, channelId=cid, timeout=30)
+    assert [x["status"] for x in rows] == ["delivered"] * 3, rows
+    assert all(x["attempts"] == 1 and x["channelError"] is None for x in rows)
+    assert [i["start"] for i in fake.items()] == [day(3), day(4), day(5)]
+    assert "wrong-pass" not in h.read_log() and "right-pass" not in h.read_log()
+
+
+def test_retry_wakes_a_channel_out_of_its_backoff(herald, fakes):
+    """At the default 5-minute wait, POST /api/ota/updates/retry with the channel tries it now:
+    what to do after fixing credentials rather than wait."""
+    h, k = herald, herald.admin_key
+    fake = fakes("generic", user="right", password="right-pass")
+    cid = add_channel_api(h, k, "wrong", "generic", "H9", fake.base_url, "right", "wrong-pass")
+    assert put(h, k, "rates", rates(hotel="H9")).status_code == 202
+    wait_channel_error(h, k, cid)
+    assert h.request("PATCH", f"/api/ota/channels/{cid}", key=k, json={
+        "credentials": {"username": "right", "password": "right-pass"}}).status_code == 200
+    time.sleep(1)
+    assert len(fake.records()) == 1  # the channel waits its 5 minutes
+    r = h.post("/api/ota/updates/retry", {"channelId": cid}, key=k)
+    assert r.status_code == 200 and r.json()["requeued"] == 0, r.text  # nothing had failed
+    rows = wait_settled(h, k, channelId=cid, timeout=20)
+    assert rows[0]["status"] == "delivered" and rows[0]["attempts"] == 1, rows
+    assert len(fake.records()) == 2
+
+
+def test_a_long_outage_loses_nothing_and_keeps_the_order(make_herald, fakes):
+    """The channel answers 503 for longer than any number of tries used to allow (the old limit
+    was 12): more than a batch of updates waits, none fails, none is charged, and once the
+    channel recovers all go, in order per room type and rate plan, each once."""
+    h = make_herald(env={"HERALD_OTA_DELIVERY_BACKOFF_MAX_SECONDS": "1"}).start()
+    k = h.admin_key
+    gen = fakes("generic")
+    cg = add_channel(h, "generic", "generic", "H1", gen.base_url)
+    gen.faults(fail_until=time.time() + 3600)
+    rooms = ["A", "B", "C"]
+    for d in range(60):  # 180 rows: the head batch holds 100
+        for room in rooms:
+            assert put(h, k, "rates", rates(room=room, frm=day(d + 1), to=day(d + 1), amounts=[
+                {"guests": 2, "amount": f"{100 + d}.00"}])).status_code == 202
+    deadline = time.time() + 120
+    while gen.stats()["answered"].get("503", 0) < 16:
+        assert time.time() < deadline, gen.stats()
+        time.sleep(0.5)
+    # a newer price for room A's first day while the channel is down: it replaces the pending one
+    assert put(h, k, "rates", rates(room="A", frm=day(1), to=day(1), amounts=[
+        {"guests": 2, "amount": "999.00"}])).status_code == 202
+    rows = updates(h, k, channelId=cg)
+    assert {x["status"] for x in rows} == {"pending", "superseded"}, rows[:3]
+    assert all(x["attempts"] == 0 for x in rows)
+    assert sum(x["status"] == "superseded" for x in rows) == 1
+    assert "503" in rows[1]["channelError"]["text"] and rows[1]["channelError"]["failures"] >= 16
+    assert updates(h, k, status="failed") == []
+    gen.faults(fail_until=0)
+    rows = wait_settled(h, k, channelId=cg, timeout=120)
+    live = [x for x in rows if x["status"] != "superseded"]
+    assert all(x["status"] == "delivered" and x["attempts"] == 1 for x in live), live[:3]
+    got = gen.items()
+    assert len(got) == len(live) == 180 and all(i["accepted"] for i in got)
+    # in the order the hotel asked: B and C by date; A's new first-day price after the rest
+    for room in rooms:
+        starts = [i["start"] for i in got if i["room"] == room]
+        want = [day(d + 1) for d in range(60)]
+        assert starts == (want[1:] + want[:1] if room == "A" else want), room
+    prices = {(i["room"], i["start"]): i["amounts"]["2"] for i in got}
+    assert prices[("A", day(1))] == "999.00" and prices[("B", day(1))] == "100.00"
+    assert prices[("C", day(60))] == "159.00"
+
+
+def test_retry_requeues_failed_updates_in_order(make_herald, fakes):
+    """POST /api/ota/updates/retry: failed rows come back oldest first, in their place; a row a
+    newer one already went out over stays failed (older values would overwrite newer ones), a
+    row a newer pending one covers is not revived, superseded rows stay superseded."""
+    h = make_herald(env={"HERALD_OTA_DELIVERY_BACKOFF_MAX_SECONDS": "1"}).start()
+    k = h.admin_key
+    gen, other = fakes("generic"), fakes("generic")
+    cg = add_channel(h, "generic", "generic", "H1", gen.base_url)
+    co = add_channel(h, "other", "generic", "H2", other.base_url)
+    gen.faults(error_rooms=["BAD"])
+    other.faults(error_rooms=["BAD"])
+    ids = {}
+    for name, d, room in (("a1", 10, "BAD"), ("a2", 11, "BAD"), ("over", 20, "BAD"),
+                          ("covered", 30, "BAD"), ("ok", 40, "DBL")):
+        r = put(h, k, "rates", rates(room=room, frm=day(d), to=day(d + 1)))
+        ids[name] = r.json()["intentId"]
+    put(h, k, "rates", rates(hotel="H2", room="BAD"))
+    wait_settled(h, k)
+    by = {x["intentId"]: x for x in updates(h, k, channelId=cg)}
+    assert [by[ids[n]]["status"] for n in ("a1", "a2", "over", "covered")] == ["failed"] * 4
+    gen.faults(error_rooms=[])
+    # a newer update overlapping "over" goes out; one covering "covered" waits (channel down)
+    put(h, k, "rates", rates(room="BAD", frm=day(21), to=day(22)))
+    wait_settled(h, k, channelId=cg)
+    gen.faults(fail_until=time.time() + 3600)
+    cover = put(h, k, "rates", rates(room="BAD", frm=day(29), to=day(32))).json()["intentId"]
+    sup_old = put(h, k, "rates", rates(room="DBL", frm=day(50), to=day(50))).json()["intentId"]
+    # (superseded unless the failing channel was being tried at that very moment)
+    sup = put(h, k, "rates", rates(room="DBL", frm=day(50), to=day(50), amounts=[
+        {"guests": 2, "amount": "1.00"}])).json()["channels"][0]["superseded"]
+    # validation, scope, unknown channel
+    assert h.post("/api/ota/updates/retry", {"ids": ["x"]}, key=k).status_code == 400
+    assert h.post("/api/ota/updates/retry", {"channelId": 0}, key=k).status_code == 400
+    assert h.post("/api/ota/updates/retry", {"channelId": 999999}, key=k).status_code == 404
+    reader, _ = h.create_key("reader", scopes="ota:read")
+    assert h.post("/api/ota/updates/retry", {}, key=reader).status_code == 403
+    r = h.post("/api/ota/updates/retry", {"ids": [by[ids["a2"]]["id"], by[ids["a1"]]["id"]]},
+               key=k)
+    assert r.status_code == 200 and r.json() == {"success": True, "requeued": 2,
+                                                 "stillFailed": 0}, r.text
+    gen.faults(fail_until=0)
+    r = h.post("/api/ota/updates/retry", {"channelId": cg}, key=k)
+    assert r.json()["requeued"] == 0 and r.json()["stillFailed"] == 2, r.text
+    rows = wait_settled(h, k, channelId=cg, timeout=30)
+    by = {x["intentId"]: x for x in rows}
+    assert by[ids["a1"]]["status"] == by[ids["a2"]]["status"] == "delivered"
+    assert by[ids["a1"]]["attempts"] == 2
+    assert by[ids["over"]]["status"] == "failed" and by[ids["covered"]]["status"] == "failed"
+    assert by[cover]["status"] == "delivered"
+    assert by[sup_old]["status"] == ("superseded" if sup else "delivered")
+    bad = [i["start"] for i in gen.items() if i["room"] == "BAD" and i["accepted"]]
+    assert bad == [day(21), day(10), day(11), day(29)], bad  # a1, a2 oldest first, then newer
+    # the other channel's failed row was not part of it; retrying everything brings it back
+    assert [x["status"] for x in updates(h, k, channelId=co)] == ["failed"]
+    other.faults(error_rooms=[])
+    r = h.post("/api/ota/updates/retry", {}, key=k)
+    assert r.json()["requeued"] == 1 and r.json()["stillFailed"] == 2, r.text
+    assert [x["status"] for x in wait_settled(h, k, channelId=co)] == ["delivered"]
 
 
 def test_a_channel_disabled_or_deleted_fails_its_pending_updates(herald, fakes):

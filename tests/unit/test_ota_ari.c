@@ -221,10 +221,27 @@ static void test_read_reply(void **state)
     assert_string_equal(json_string_value(json_object_get(json_array_get(it[0].errors, 0), "code")),
                         "392");
     ari_items_clear(it, 2);
-    assert_int_equal(read(401, "", it, 1, why), ARI_REPLY_DONE);
+    /* The channel's set-up, not the items: nothing failed, the reason (with what the channel
+     * said) for whoever fixes it. */
+    assert_int_equal(read(401, "", it, 1, why), ARI_REPLY_CHANNEL);
+    assert_false(it[0].failed);
+    assert_null(it[0].errors);
+    assert_string_equal(why, "the channel refused Herald's credentials (HTTP 401)");
+    const char *denied = "<X xmlns=\"" OTA_NS "\"><Errors><Error Type=\"4\" Code=\"497\">"
+                         "Authorization error</Error></Errors></X>";
+    assert_int_equal(read(403, denied, it, 2, why), ARI_REPLY_CHANNEL);
+    assert_false(it[0].failed || it[1].failed);
+    assert_null(it[0].errors);
+    assert_string_equal(why,
+                        "the channel refused Herald's credentials (HTTP 403: 4/497 Authorization "
+                        "error)");
+    assert_int_equal(read(404, "<html>", it, 1, why), ARI_REPLY_CHANNEL);
+    assert_string_equal(why, "the channel has no such endpoint (HTTP 404)");
+    assert_int_equal(read(408, NULL, it, 1, why), ARI_REPLY_TRANSIENT);
+    assert_int_equal(read(422, "", it, 1, why), ARI_REPLY_DONE);
     assert_true(it[0].failed);
     assert_string_equal(json_string_value(json_object_get(json_array_get(it[0].errors, 0), "text")),
-                        "HTTP 401");
+                        "HTTP 422");
     ari_items_clear(it, 1);
 }
 
@@ -412,6 +429,101 @@ static void test_outbox(void **state)
     store_close(st);
 }
 
+struct requeue {
+    const char *sql;
+    struct store_ari_pick pick;
+    int64_t *chans;
+    size_t nchans;
+    int64_t requeued, left;
+};
+
+static int exec_tx(struct store_conn *c, void *arg)
+{
+    return store_exec(c, ((struct requeue *)arg)->sql);
+}
+
+static int requeue_tx(struct store_conn *c, void *arg)
+{
+    struct requeue *q = arg;
+    free(q->chans);
+    q->chans = NULL;
+    int rc = store_ari_failed_channels(c, &q->pick, &q->chans, &q->nchans);
+    return rc ? rc : store_ari_requeue(c, &q->pick, 20, &q->requeued, &q->left);
+}
+
+/* A row inserted (and superseding what it covers), then given a status by hand. */
+static int64_t row_as(struct store *st, const char *from, const char *to, int fields,
+                      const char *status)
+{
+    int64_t sup;
+    int64_t id = put_row(st, from, to, fields, "{}", &sup);
+    char sql[128];
+    snprintf(sql, sizeof(sql), "UPDATE ota_ari_updates SET status = '%s' WHERE id = %lld", status,
+             (long long)id);
+    struct requeue q = {.sql = sql};
+    assert_int_equal(store_run_tx(st, exec_tx, &q), HERALD_OK);
+    return id;
+}
+
+static const char *status_of(struct store *st, int64_t id)
+{
+    static char out[16];
+    struct listing l = {0};
+    assert_int_equal(store_run_read(st, list_tx, &l), HERALD_OK);
+    out[0] = '\0';
+    for (size_t i = 0; i < l.n; i++)
+        if (l.rows[i].id == id)
+            snprintf(out, sizeof(out), "%s", l.rows[i].status);
+    store_ari_updates_free(l.rows, l.n);
+    return out;
+}
+
+/* Failed rows come back unless a newer row went out over their dates or a newer pending row
+ * covers them; only for a channel that takes updates. */
+static void test_requeue(void **state)
+{
+    (void)state;
+    struct store_opts so = {db_url, 1, 2, false};
+    struct store *st;
+    assert_int_equal(store_open(&so, &st), HERALD_OK);
+    int applied;
+    assert_int_equal(store_migrate_up(st, &applied), HERALD_OK);
+    assert_int_equal(store_run_tx(st, seed, NULL), HERALD_OK);
+    int64_t alone = row_as(st, "2027-01-10", "2027-01-11", 1, "failed");
+    int64_t sent_over = row_as(st, "2027-01-20", "2027-01-21", 1, "failed");
+    row_as(st, "2027-01-21", "2027-01-22", 1, "delivered");
+    int64_t covered = row_as(st, "2027-01-25", "2027-01-26", 1, "failed");
+    row_as(st, "2027-01-24", "2027-01-27", 1, "pending");
+    int64_t overlapped = row_as(st, "2027-01-28", "2027-01-28", 1, "failed");
+    row_as(st, "2027-01-28", "2027-01-29", 2, "pending"); /* other fields: does not cover it */
+    int64_t superseded = row_as(st, "2027-01-05", "2027-01-05", 1, "superseded");
+    struct requeue q = {.pick = {1, NULL}};
+    assert_int_equal(store_run_tx(st, requeue_tx, &q), HERALD_OK);
+    assert_int_equal(q.requeued, 0); /* the channel does not take updates */
+    assert_int_equal(q.left, 4);
+    assert_int_equal(q.nchans, 1);
+    assert_int_equal(q.chans[0], 1);
+    q.sql = "UPDATE ota_channels SET takes_updates = 1";
+    assert_int_equal(store_run_tx(st, exec_tx, &q), HERALD_OK);
+    char ids[64];
+    snprintf(ids, sizeof(ids), "[%lld]", (long long)sent_over);
+    q.pick = (struct store_ari_pick){0, ids};
+    assert_int_equal(store_run_tx(st, requeue_tx, &q), HERALD_OK);
+    assert_int_equal(q.requeued, 0);
+    assert_int_equal(q.left, 1);
+    q.pick = (struct store_ari_pick){1, NULL};
+    assert_int_equal(store_run_tx(st, requeue_tx, &q), HERALD_OK);
+    assert_int_equal(q.requeued, 2);
+    assert_int_equal(q.left, 2);
+    assert_string_equal(status_of(st, alone), "pending");
+    assert_string_equal(status_of(st, overlapped), "pending");
+    assert_string_equal(status_of(st, sent_over), "failed");
+    assert_string_equal(status_of(st, covered), "failed");
+    assert_string_equal(status_of(st, superseded), "superseded");
+    free(q.chans);
+    store_close(st);
+}
+
 struct within {
     struct store_ari_update *rows;
     size_t n;
@@ -502,6 +614,7 @@ int main(void)
         cmocka_unit_test(test_dates),
         cmocka_unit_test_setup(test_outbox, setup_sqlite),
         cmocka_unit_test_setup(test_month_rows, setup_sqlite),
+        cmocka_unit_test_setup(test_requeue, setup_sqlite),
     };
     int failed = cmocka_run_group_tests_name("ota ari", tests, NULL, NULL);
     const char *pg = getenv("HERALD_TEST_PG_URL");
@@ -509,6 +622,7 @@ int main(void)
         const struct CMUnitTest on_postgres[] = {
             cmocka_unit_test_setup(test_outbox, setup_postgres),
             cmocka_unit_test_setup(test_month_rows, setup_postgres),
+            cmocka_unit_test_setup(test_requeue, setup_postgres),
         };
         failed +=
             cmocka_run_group_tests_name("ota ari outbox on postgres", on_postgres, NULL, NULL);
