@@ -76,6 +76,10 @@ bench: deps-test build
 	bench/rss.sh
 	bench/events_list.sh
 	bench/sync.sh
+	bench/import.sh
+	bench/send.sh
+	bench/ota.sh
+	bench/ota_fanout.sh
 
 docs: build
 	./$(BUILD)/herald --help-config --markdown > docs/configuration.md

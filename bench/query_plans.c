@@ -95,7 +95,7 @@ struct fill {
 static int fill_tx(struct store_conn *c, void *arg)
 {
     struct fill *f = arg;
-    return store_event_insert_many(c, f->ptrs, f->n, f->created);
+    return store_event_insert_many(c, f->ptrs, f->n, f->created, NULL);
 }
 
 /* Events already stored, from the catalogue (exact counts on both backends). */

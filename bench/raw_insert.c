@@ -63,7 +63,7 @@ static void make_batch(struct batch *b, long first, int64_t now)
 static int insert_tx(struct store_conn *c, void *arg)
 {
     struct batch *b = arg;
-    return store_event_insert_many(c, b->ptrs, b->n, b->created);
+    return store_event_insert_many(c, b->ptrs, b->n, b->created, NULL);
 }
 
 int main(int argc, char **argv)

@@ -61,6 +61,7 @@ struct app {
     struct ota_push *ota_push; /* ota/push.h */
 
     /* hotels: rates and availability out */
+    struct ota_updates *ota_updates; /* intents and the delivery outbox (ota/updates.h) */
 
     /* hotels: guests and automations */
     struct ota_automations *automations; /* rules, sends, the tick kind (ota/automations.h) */

@@ -124,6 +124,9 @@ bool api_ota_partner_error(struct http_request *req, enum herald_err err, const 
                            void *ctx);
 
 /* hotels: rates and availability out (ota_updates.c) */
+enum http_result api_ota_rates_put(struct http_request *req, void *ctx);
+enum http_result api_ota_availability_put(struct http_request *req, void *ctx);
+enum http_result api_ota_updates_list(struct http_request *req, void *ctx);
 
 /* hotels: guests and automations (automations.c) */
 enum http_result api_automations_create(struct http_request *req, void *ctx);

@@ -67,31 +67,48 @@ static bool item_created(const struct generate *g, size_t i, bool final)
     return final ? g->items[i].created : !g->items[i].answered;
 }
 
+/* Whether item i was dropped because its address is suppressed (known once stored). */
+static bool item_suppressed(const struct generate *g, size_t i, bool final)
+{
+    return final && g->items[i].suppressed;
+}
+
+static const char *item_outcome(const struct generate *g, size_t i, bool final)
+{
+    return item_suppressed(g, i, final) ? "\",\"created\":false,\"suppressed\":true}"
+           : item_created(g, i, final)  ? "\",\"created\":true}"
+                                        : "\",\"created\":false}";
+}
+
 /* The success reply, written directly: keys hold only [a-z0-9_] (evkey_compute), so they
- * need no JSON escaping. */
+ * need no JSON escaping. An event of a suppressed (erased) address is answered
+ * "created":false,"suppressed":true: nothing was stored. */
 static void reply_results(struct generate *g, bool final)
 {
     if (!g->batch) {
-        char body[EVKEY_MAX_LEN + 64];
-        int n =
-            snprintf(body, sizeof(body), "{\"success\":true,\"eventKey\":\"%s\",\"created\":%s}",
-                     g->keys[0], item_created(g, 0, final) ? "true" : "false");
+        char body[EVKEY_MAX_LEN + 96];
+        int n = snprintf(body, sizeof(body), "{\"success\":true,\"eventKey\":\"%s%s", g->keys[0],
+                         item_outcome(g, 0, final));
         http_reply_raw(g->req, 200, "application/json", body, (size_t)n);
         return;
     }
     struct buf b;
     buf_init(&b, (size_t)1 << 20);
-    size_t created = 0;
+    size_t created = 0, suppressed = 0;
     int rc = buf_append_str(&b, "{\"success\":true,\"results\":[");
     for (size_t i = 0; !rc && i < g->n; i++) {
-        bool c = item_created(g, i, final);
-        created += c;
+        created += item_created(g, i, final);
+        suppressed += item_suppressed(g, i, final);
         rc = buf_append_str(&b, i ? ",{\"eventKey\":\"" : "{\"eventKey\":\"");
         rc = rc ? rc : buf_append_str(&b, g->keys[i]);
-        rc = rc ? rc : buf_append_str(&b, c ? "\",\"created\":true}" : "\",\"created\":false}");
+        rc = rc ? rc : buf_append_str(&b, item_outcome(g, i, final));
     }
     if (!rc)
-        rc = buf_printf(&b, "],\"created\":%zu,\"duplicates\":%zu}", created, g->n - created);
+        rc = buf_printf(&b, "],\"created\":%zu,\"duplicates\":%zu", created,
+                        g->n - created - suppressed);
+    if (!rc)
+        rc = suppressed ? buf_printf(&b, ",\"suppressed\":%zu}", suppressed)
+                        : buf_append(&b, "}", 1);
     if (rc)
         http_reply_error(g->req, HERALD_ERR_NOMEM, NULL, NULL);
     else
@@ -107,7 +124,8 @@ static void generate_done(void *arg)
         http_reply_error(g->req, (enum herald_err)g->ticket.rc, "events could not be stored", NULL);
     } else {
         for (size_t i = 0; i < g->n; i++) {
-            if (item_created(g, i, true) != item_created(g, i, false)) {
+            if (item_created(g, i, true) != item_created(g, i, false) ||
+                item_suppressed(g, i, true)) {
                 reply_results(g, true);
                 break;
             }

@@ -97,6 +97,9 @@ const struct http_route api_routes[] = {
     {"POST", "/webhooks/ota/{channelId}", api_ota_webhook, HTTP_PARTNER, NULL},
 
     /* ---- hotels: rates and availability out ---- */
+    {"PUT", "/api/ota/rates", api_ota_rates_put, HTTP_API_KEY, "ota:write"},
+    {"PUT", "/api/ota/availability", api_ota_availability_put, HTTP_API_KEY, "ota:write"},
+    {"GET", "/api/ota/updates", api_ota_updates_list, HTTP_API_KEY, "ota:read"},
 
     /* ---- hotels: guests and automations ---- */
     {"POST", "/api/automations", api_automations_create, HTTP_API_KEY, "campaigns:write"},

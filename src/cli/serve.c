@@ -20,6 +20,7 @@
 #include "ota/automations.h"
 #include "ota/push.h"
 #include "ota/reservations.h"
+#include "ota/updates.h"
 #include "privacy/privacy.h"
 #include "store/store.h"
 #include "sync/mixpanel.h"
@@ -134,6 +135,15 @@ static int register_kinds(struct app *app, struct sync_opts *so, const struct mi
     }
 
     /* hotels: rates and availability out */
+    if (!rc) {
+        struct ota_updates_opts uo = {.st = app->store,
+                                      .chs = app->ota_channels,
+                                      .key_file = app->cfg.ota_secret_file,
+                                      .jobs = app->jobs,
+                                      .timeout_ms = app->cfg.upstream_timeout_ms,
+                                      .job_lease_ms = app->cfg.job_lease_seconds * 1000LL};
+        rc = ota_updates_register(&uo, &app->ota_updates);
+    }
 
     /* hotels: guests and automations */
     if (!rc)
@@ -318,6 +328,8 @@ static void stop_all(struct app *app)
     api_automations_stop(app);
 
     /* hotels: rates and availability out */
+    ota_updates_free(app->ota_updates); /* after the jobs layer: no delivery runs now */
+    app->ota_updates = NULL;
 
     /* hotels: push endpoints and webhooks */
     ota_push_close(app->ota_push);

@@ -12,6 +12,7 @@
 #include "base/clock.h"
 #include "base/log.h"
 #include "base/text.h"
+#include "store/privacy.h"
 
 /* Two generations of open-addressed string sets: when the young one fills, the old one is
  * dropped. Memory stays bounded and a key is remembered for at least `limit` insertions. */
@@ -44,7 +45,7 @@ struct ingest {
     bool stopping;
     pthread_mutex_t cache_mu; /* the writer adds, request threads look up */
     struct keycache cache;
-    atomic_uint_fast64_t stored, duplicates, cache_hits, batches, failures;
+    atomic_uint_fast64_t stored, duplicates, cache_hits, batches, failures, suppressed;
 };
 
 /* Keys from evkey_compute() end in "_" and 16 hex digits of SHA-256: those digits are the
@@ -148,27 +149,30 @@ struct batch_ctx {
     struct ingest_item *items;
     size_t n;
     const struct store_event **evs; /* n pointers into items, for the store */
-    bool *created;
+    bool *created, *suppressed;
 };
 
 static int insert_batch_tx(struct store_conn *c, void *arg)
 {
     struct batch_ctx *ctx = arg;
-    int rc = store_event_insert_many(c, ctx->evs, ctx->n, ctx->created);
+    int rc = store_event_insert_many(c, ctx->evs, ctx->n, ctx->created, ctx->suppressed);
     if (rc)
         return rc;
     size_t i = 0;
-    for (struct ingest_item *it = ctx->items; it; it = it->next)
-        it->created = ctx->created[i++];
+    for (struct ingest_item *it = ctx->items; it; it = it->next, i++) {
+        it->created = ctx->created[i];
+        it->suppressed = ctx->suppressed[i];
+    }
     return HERALD_OK;
 }
 
 /* Runs the batch `items` (a list of n) in one transaction. */
 static int insert_batch(struct ingest *ing, struct ingest_item *items, size_t n)
 {
-    struct batch_ctx ctx = {items, n, malloc(n * sizeof(*ctx.evs)), malloc(n * sizeof(bool))};
+    struct batch_ctx ctx = {items, n, malloc(n * sizeof(*ctx.evs)), malloc(n * sizeof(bool)),
+                            malloc(n * sizeof(bool))};
     int rc = HERALD_ERR_NOMEM;
-    if (ctx.evs && ctx.created) {
+    if (ctx.evs && ctx.created && ctx.suppressed) {
         size_t i = 0;
         for (struct ingest_item *it = items; it; it = it->next)
             ctx.evs[i++] = &it->ev;
@@ -176,6 +180,7 @@ static int insert_batch(struct ingest *ing, struct ingest_item *items, size_t n)
     }
     free(ctx.evs);
     free(ctx.created);
+    free(ctx.suppressed);
     return rc;
 }
 
@@ -205,11 +210,11 @@ static void write_batch(struct ingest *ing, struct ingest_item *batch, size_t n)
             it->next = saved;
         }
     }
-    uint64_t stored = 0, duplicates = 0, failures = 0;
+    uint64_t stored = 0, duplicates = 0, failures = 0, suppressed = 0;
     pthread_mutex_lock(&ing->cache_mu);
     for (struct ingest_item *it = batch; it; it = it->next) {
-        if (it->rc) {
-            failures++;
+        if (it->rc || it->suppressed) { /* a suppressed key stays unknown: nothing was stored */
+            *(it->rc ? &failures : &suppressed) += 1;
             continue;
         }
         *(it->created ? &stored : &duplicates) += 1;
@@ -219,6 +224,7 @@ static void write_batch(struct ingest *ing, struct ingest_item *batch, size_t n)
     atomic_fetch_add(&ing->stored, stored);
     atomic_fetch_add(&ing->duplicates, duplicates);
     atomic_fetch_add(&ing->failures, failures);
+    atomic_fetch_add(&ing->suppressed, suppressed);
     for (struct ingest_item *it = batch, *next; it; it = next) {
         next = it->next;
         complete(it);
@@ -325,6 +331,27 @@ enum herald_err ingest_start(struct store *st, const struct ingest_opts *opts, s
     return HERALD_OK;
 }
 
+/* A key stored before its address was erased is no repeat: the writer must see (and drop)
+ * it, so that the answer says suppressed. Hashes addresses only when the list is not empty. */
+#define LOOKUP_MAX_AGE_MS 1000
+
+static size_t unanswer_suppressed(struct ingest *ing, struct ingest_item *items, size_t n,
+                                  size_t found)
+{
+    size_t undone = 0;
+    /* Writer batches refresh the copy; without them, a read at most once a second. */
+    if (found == 0 || store_suppression_refresh_read(ing->st, LOOKUP_MAX_AGE_MS) ||
+        store_suppression_version(ing->st) <= 0)
+        return 0;
+    for (size_t i = 0; i < n; i++) {
+        if (items[i].answered && store_suppression_hit(ing->st, items[i].ev.email)) {
+            items[i].answered = false;
+            undone++;
+        }
+    }
+    return undone;
+}
+
 size_t ingest_lookup(struct ingest *ing, struct ingest_item *items, size_t n)
 {
     if (!ing->cache.limit)
@@ -341,6 +368,7 @@ size_t ingest_lookup(struct ingest *ing, struct ingest_item *items, size_t n)
         }
     }
     pthread_mutex_unlock(&ing->cache_mu);
+    found -= unanswer_suppressed(ing, items, n, found);
     atomic_fetch_add(&ing->cache_hits, found);
     atomic_fetch_add(&ing->duplicates, found);
     return found;
@@ -358,7 +386,7 @@ static struct ingest_item *link_unanswered(struct ingest_item *items, size_t n,
         if (it->answered)
             continue;
         item_hash(it); /* computed here, off the writer thread, if lookup did not */
-        it->created = false;
+        it->created = it->suppressed = false;
         it->rc = 0;
         it->ticket = ticket;
         it->next = NULL;
@@ -500,6 +528,7 @@ void ingest_get_stats(struct ingest *ing, struct ingest_stats *out)
     out->cache_hits = atomic_load(&ing->cache_hits);
     out->batches = atomic_load(&ing->batches);
     out->failures = atomic_load(&ing->failures);
+    out->suppressed = atomic_load(&ing->suppressed);
     pthread_mutex_lock(&ing->mu);
     out->queue_depth = ing->queued;
     pthread_mutex_unlock(&ing->mu);

@@ -3,7 +3,9 @@
  * `flush_ms` for more while rows keep arriving) and reports back only once each row is
  * durable. Keys stored recently sit in a bounded in-memory set so that repeats cost no write:
  * the submitting thread looks them up once (ingest_lookup), and the writer thread only writes
- * (and remembers what it wrote). */
+ * (and remembers what it wrote). Events of an address on the suppression list (erased,
+ * store/privacy.h) are dropped by the store in the writer's transaction: the item comes back
+ * with suppressed = true, created = false, and is counted in ingest_stats.suppressed. */
 #ifndef HERALD_EVENTS_INGEST_H
 #define HERALD_EVENTS_INGEST_H
 
@@ -36,6 +38,7 @@ struct ingest_ticket {
 struct ingest_item {
     struct store_event ev; /* in: event_key and fields set */
     bool created;          /* out */
+    bool suppressed;       /* out: not stored, the address is on the suppression list */
     int rc;                /* out */
     bool answered;         /* out of ingest_lookup(): found in the cache, needs no write */
     bool hashed;           /* the key's hash is computed once, on first need */
@@ -72,6 +75,7 @@ void ingest_stop(struct ingest *ing);
 
 struct ingest_stats {
     uint64_t stored, duplicates, cache_hits, batches, failures;
+    uint64_t suppressed; /* dropped: the address is on the suppression list (erased) */
     uint64_t queue_depth;
 };
 void ingest_get_stats(struct ingest *ing, struct ingest_stats *out);

@@ -78,7 +78,7 @@ enum herald_err mail_events_insert(struct store_conn *c, const struct mail_event
         ptrs[i] = &rows[i];
     }
     if (!rc)
-        rc = store_event_insert_many(c, ptrs, n, created);
+        rc = store_event_insert_many(c, ptrs, n, created, NULL);
     free(k);
     free(rows);
     free(ptrs);

@@ -11,6 +11,7 @@
 #include "ota/channels_internal.h"
 #include "ota/pull_connector.h"
 #include "ota/pull_internal.h"
+#include "ota/res_parse_internal.h"
 
 struct pull_state {
     struct ota_pull *p;
@@ -39,7 +40,7 @@ static int request_failed(struct pull_state *s, const char *what, int rc, struct
     if (auth || client || rc == HERALD_ERR_UPSTREAM_MALFORMED || rc == HERALD_ERR_INVALID) {
         s->permanent = true;
         free(s->dead_payload);
-        s->dead_payload = r->body ? strndup(r->body, 65536) : NULL;
+        s->dead_payload = ota_scrub_raw_copy(r->body, 65536);
         return HERALD_OK;
     }
     return rc ? rc : HERALD_ERR_UPSTREAM;
@@ -52,7 +53,7 @@ static int parse_failed(struct pull_state *s, const char *queue, struct herald_e
              herald_error_message(err));
     s->permanent = true;
     free(s->dead_payload);
-    s->dead_payload = r && r->body ? strndup(r->body, 65536) : NULL;
+    s->dead_payload = r ? ota_scrub_raw_copy(r->body, 65536) : NULL;
     return HERALD_OK;
 }
 

@@ -1,5 +1,6 @@
 /* Private to the reservation parser (res_parse*.c): the card-data scrubber, the per-reservation
- * field readers and the canonical revision key. Not for other modules. */
+ * field readers and the canonical revision key. Other ota/ modules use only the scrubbers
+ * (the pull keeps a scrubbed copy of a refused answer; webhooks mask free text). */
 #ifndef HERALD_OTA_RES_PARSE_INTERNAL_H
 #define HERALD_OTA_RES_PARSE_INTERNAL_H
 
@@ -18,6 +19,10 @@ size_t ota_scrub_payment(xmlNode *root);
 /* Masks with 'X' every run of 13-19 digits (spaces and dashes allowed between them) passing
  * the Luhn check: a card number typed into free text never leaves the parser. */
 void ota_mask_card_runs(char *s);
+/* A copy of at most `max` bytes of a raw channel answer that is safe to keep (a dead letter):
+ * every payment element is cut out at the text level, so it works on malformed XML too, and
+ * card-like digit runs are masked. NULL for NULL or when out of memory; free() it. */
+char *ota_scrub_raw_copy(const char *body, size_t max);
 
 /* Fills one reservation from a HotelReservation / HotelResModify element (or the OTA_CancelRQ
  * root). default_status is what the message kind implies; root_status the root's ResStatus

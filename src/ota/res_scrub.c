@@ -1,7 +1,9 @@
 /* Card data never leaves the reservation parser: payment subtrees are wiped and removed from
  * the tree before any field is read, and card-like digit runs in free text are masked. */
+#include <stdlib.h>
 #include <string.h>
 
+#include "base/buf.h"
 #include "ota/res_parse_internal.h"
 
 /* Elements whose whole subtree is payment data (OpenTravel PaymentFormType, GuaranteeType and
@@ -144,4 +146,77 @@ void ota_mask_card_runs(char *s)
                     s[k] = 'X';
         i += len;
     }
+}
+
+/* The local name of the tag starting at s ('<' already skipped): after an optional prefix. */
+static size_t tag_name(const char *s, const char **local, size_t *local_len)
+{
+    size_t i = 0;
+    while (s[i] && s[i] != '>' && s[i] != '/' && s[i] != ' ' && s[i] != '\t' && s[i] != '\r' &&
+           s[i] != '\n')
+        i++;
+    const char *colon = memchr(s, ':', i);
+    *local = colon ? colon + 1 : s;
+    *local_len = (size_t)(s + i - *local);
+    return i;
+}
+
+static bool payment_name(const char *name, size_t len)
+{
+    for (size_t i = 0; i < sizeof(payment_elements) / sizeof(payment_elements[0]); i++)
+        if (strlen(payment_elements[i]) == len && memcmp(payment_elements[i], name, len) == 0)
+            return true;
+    return false;
+}
+
+/* Where the payment element opened at s ('<' + qualified name of qlen bytes) ends: after its
+ * "/>" or its matching close tag; the end of the text when it is not closed (cut it all). */
+static const char *payment_end(const char *s, size_t qlen)
+{
+    const char *gt = strchr(s, '>');
+    if (!gt)
+        return s + strlen(s);
+    if (gt > s && gt[-1] == '/')
+        return gt + 1;
+    for (const char *p = gt; (p = strstr(p, "</")) != NULL; p += 2)
+        if (strncmp(p + 2, s + 1, qlen) == 0 && p[2 + qlen] == '>')
+            return p + 3 + qlen;
+    return s + strlen(s);
+}
+
+char *ota_scrub_raw_copy(const char *body, size_t max)
+{
+    if (!body)
+        return NULL;
+    struct buf b;
+    buf_init(&b, max + 64);
+    enum herald_err rc = HERALD_OK;
+    const char *p = body, *end = body + strnlen(body, max);
+    while (p < end && !rc) {
+        const char *lt = memchr(p, '<', (size_t)(end - p));
+        if (!lt) {
+            rc = buf_append(&b, p, (size_t)(end - p));
+            break;
+        }
+        rc = buf_append(&b, p, (size_t)(lt - p));
+        const char *local;
+        size_t local_len, qlen = tag_name(lt + 1, &local, &local_len);
+        if (!payment_name(local, local_len)) {
+            rc = rc ? rc : buf_append(&b, "<", 1);
+            p = lt + 1;
+            continue;
+        }
+        rc = rc ? rc : buf_append_str(&b, "<!-- payment data removed -->");
+        p = payment_end(lt, qlen);
+        if (p > end)
+            p = end;
+    }
+    char *out = NULL;
+    size_t len;
+    if (rc || buf_steal(&b, &out, &len)) {
+        buf_free(&b);
+        return NULL;
+    }
+    ota_mask_card_runs(out);
+    return out;
 }

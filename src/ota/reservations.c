@@ -191,7 +191,7 @@ static enum herald_err insert_event(struct store_conn *c, const struct ev_ctx *e
                              .created_at_ms = e->now_ms};
     const struct store_event *evs[1] = {&ev};
     bool created = false;
-    enum herald_err rc = store_event_insert_many(c, evs, 1, &created);
+    enum herald_err rc = store_event_insert_many(c, evs, 1, &created, NULL);
     free(payload);
     return rc;
 }

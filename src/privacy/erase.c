@@ -59,6 +59,10 @@ enum herald_err privacy_erase_submit(struct privacy *p, const char *email,
     rc = store_run_tx(p->o.st, submit_tx, &t);
     if (rc)
         return rc;
+    /* This node's event writers see the new entry at their next batch anyway; the refresh also
+       makes the writer's recent-key lookup see it at once (best effort: a failure waits for
+       the next refresh). */
+    store_suppression_refresh_read(p->o.st, 0);
     jobs_notify(p->o.jobs);
     *erasure_id = t.id;
     snprintf(job_id, 40, "%s", t.job_id);

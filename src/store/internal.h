@@ -210,6 +210,22 @@ enum store_stmt {
     STMT_OTA_INBOUND__END,
     /* ---- ota_updates.c: rate and availability intents and the delivery outbox ---- */
     STMT_OTA_UPDATES__BASE = STMT_OTA_INBOUND__END,
+    STMT_ARI_INTENT_INSERT,
+    STMT_ARI_UPDATE_INSERT,
+    STMT_ARI_SUPERSEDE,
+    STMT_ARI_UNCHANGED,
+    STMT_ARI_STATE_ENSURE,
+    STMT_ARI_STATE_GET,
+    STMT_ARI_STATE_SAVE,
+    STMT_ARI_KICK,
+    STMT_ARI_RESET_SENDING,
+    STMT_ARI_PENDING,
+    STMT_ARI_PENDING_WITHIN,
+    STMT_ARI_MARK_SENDING,
+    STMT_ARI_OUTCOME,
+    STMT_ARI_RETRY_ROWS,
+    STMT_ARI_FAIL_CHANNEL,
+    STMT_ARI_LIST,
 
     STMT_OTA_UPDATES__END,
     /* ---- automations.c: guests' consent from reservations and stay-triggered automations ---- */
@@ -243,6 +259,8 @@ enum store_stmt {
     STMT_PRIV_SUPP_GET,
     STMT_PRIV_SUPP_COUNT,
     STMT_PRIV_SUPP_ANY,
+    STMT_PRIV_SUPP_EXISTS,
+    STMT_PRIV_SUPP_ALL,
     STMT_PRIV_AUDIT_INSERT,
     STMT_PRIV_AUDIT_INSERT_MANY,
     STMT_PRIV_AUDIT_LIST,
@@ -373,6 +391,17 @@ struct pool_conn {
     struct pool_conn *next;
 };
 
+/* store/privacy.c: this process's copy of the suppression list (hashes sorted, 64 hex digits
+ * each, no NUL), refreshed when the list's row count changes. */
+struct store_supp {
+    pthread_mutex_t mu;
+    int64_t checked_ms, count;
+    _Atomic int64_t exists_ms; /* when the privacy tables were last seen */
+    char salt[65];
+    char *hashes;
+    size_t n;
+};
+
 struct store {
     const struct store_backend *be;
     void *be_state; /* the backend's own */
@@ -386,6 +415,7 @@ struct store {
     atomic_uint_fast64_t select_count, select_ns, write_count, write_ns, slow_queries, soft_retries;
     /* Per statement id: runs, total and longest time (store_slowest_statements()). */
     atomic_uint_fast64_t stmt_count[STMT__COUNT], stmt_ns[STMT__COUNT], stmt_max_ns[STMT__COUNT];
+    struct store_supp supp;
 };
 
 struct store_conn {

@@ -48,6 +48,13 @@ const struct store_stmt_def store_privacy_stmts[STMT_PRIVACY__END - STMT_PRIVACY
                         "SELECT addr_hash FROM privacy_suppressions WHERE addr_hash IN "
                         "(SELECT json_array_elements_text($1::json))",
                         false},
+    S(PRIV_SUPP_EXISTS) = {"SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = "
+                           "'privacy_suppressions'",
+                           "SELECT CASE WHEN to_regclass('privacy_suppressions') IS NULL THEN 0 "
+                           "ELSE 1 END",
+                           false},
+    S(PRIV_SUPP_ALL) = {"SELECT addr_hash FROM privacy_suppressions ORDER BY addr_hash", NULL,
+                        false},
     S(PRIV_AUDIT_INSERT) = {"INSERT INTO audit_log (at_ms, actor, action, status, ip, request_id, "
                             "subject, subject_hashed, detail) VALUES ($1, $2, $3, $4, $5, $6, $7, "
                             "0, $8)",

@@ -37,6 +37,23 @@ enum herald_err store_suppressed(struct store_conn *c, const char *email, bool *
 enum herald_err store_suppression_filter(struct store_conn *c, const char *batch, char **out,
                                          int64_t *dropped);
 
+/* This process's copy of the list, for the paths that must not store or forward a suppressed
+ * address's data at event rates (store_event_insert_many(), the Mixpanel forwarder;
+ * store/privacy_supp.c). Refresh: when the copy was last checked more than max_age_ms ago,
+ * reads the list's row count (one small query, in the caller's transaction) and reloads the
+ * hashes only when it changed; *any: the list is not empty. A schema without the privacy
+ * tables is an empty list. The event writers pass STORE_SUPP_MAX_AGE_MS (0: every batch): a
+ * transaction that starts after the erasure's suppression committed sees it. */
+#define STORE_SUPP_MAX_AGE_MS 0
+enum herald_err store_suppression_refresh(struct store_conn *c, int64_t max_age_ms, bool *any);
+/* The same in a read transaction of its own. */
+enum herald_err store_suppression_refresh_read(struct store *st, int64_t max_age_ms);
+/* Whether `email` (trimmed and lowercased here) is on the copy; hashes only when the copy is
+ * not empty. Thread-safe. */
+bool store_suppression_hit(struct store *st, const char *email);
+/* The copy's version (the list's row count when last refreshed; -1: no privacy tables). */
+int64_t store_suppression_version(struct store *st);
+
 /* ---- audit log (append-only) ---- */
 struct store_audit {
     int64_t id, at_ms;

@@ -8,6 +8,7 @@
 
 #include "base/buf.h"
 #include "store/internal.h"
+#include "store/privacy.h"
 
 #define KEY_COLS                                                                                   \
     "id, name, prefix, secret_hash, scopes, rate_limit, created_at_ms, revoked_at_ms, "            \
@@ -472,8 +473,8 @@ static int insert_many_postgres(struct store_conn *c, const struct store_event *
     return rc;
 }
 
-enum herald_err store_event_insert_many(struct store_conn *c, const struct store_event *const *evs,
-                                        size_t n, bool *created)
+static enum herald_err insert_many(struct store_conn *c, const struct store_event *const *evs,
+                                   size_t n, bool *created)
 {
     if (c->st->be->dialect == DIALECT_POSTGRES && n > 1)
         return insert_many_postgres(c, evs, n, created);
@@ -483,6 +484,47 @@ enum herald_err store_event_insert_many(struct store_conn *c, const struct store
             return rc;
     }
     return HERALD_OK;
+}
+
+/* Inserts the events whose address is not suppressed (the list is not empty). */
+static enum herald_err insert_unsuppressed(struct store_conn *c,
+                                           const struct store_event *const *evs, size_t n,
+                                           bool *created, bool *suppressed)
+{
+    const struct store_event **keep = malloc(n * sizeof(*keep));
+    bool *kept_created = malloc(n * sizeof(bool)), *drop = calloc(n, sizeof(bool));
+    int rc = keep && kept_created && drop ? HERALD_OK : HERALD_ERR_NOMEM;
+    size_t k = 0;
+    for (size_t i = 0; !rc && i < n; i++) {
+        drop[i] = store_suppression_hit(c->st, evs[i]->email);
+        if (!drop[i])
+            keep[k++] = evs[i];
+    }
+    if (!rc && k > 0)
+        rc = insert_many(c, keep, k, kept_created);
+    for (size_t i = 0, j = 0; !rc && i < n; i++) {
+        created[i] = drop[i] ? false : kept_created[j++];
+        if (suppressed)
+            suppressed[i] = drop[i];
+    }
+    free(keep);
+    free(kept_created);
+    free(drop);
+    return rc;
+}
+
+enum herald_err store_event_insert_many(struct store_conn *c, const struct store_event *const *evs,
+                                        size_t n, bool *created, bool *suppressed)
+{
+    bool any = false;
+    int rc = store_suppression_refresh(c, STORE_SUPP_MAX_AGE_MS, &any);
+    if (rc)
+        return rc;
+    if (any)
+        return insert_unsuppressed(c, evs, n, created, suppressed);
+    if (suppressed)
+        memset(suppressed, 0, n * sizeof(bool));
+    return insert_many(c, evs, n, created);
 }
 
 /* Takes a cell's string out of the result (which then frees NULL there): the rows keep the

@@ -59,11 +59,13 @@ enum herald_err store_open(const struct store_opts *opts, struct store **out)
     st->pool_max = opts->pool_max > 0 ? opts->pool_max : 1;
     st->sqlite_sync_full = opts->sqlite_sync_full;
     pthread_mutex_init(&st->mu, NULL);
+    pthread_mutex_init(&st->supp.mu, NULL);
     clock_cond_init(&st->cv);
     enum herald_err rc = st->url ? be->open(st, opts) : HERALD_ERR_NOMEM;
     if (rc) {
         free(st->url);
         pthread_mutex_destroy(&st->mu);
+        pthread_mutex_destroy(&st->supp.mu);
         pthread_cond_destroy(&st->cv);
         free(st);
         return rc;
@@ -96,6 +98,8 @@ void store_close(struct store *st)
         st->be->unlock_instance(st);
     st->be->close(st);
     pthread_mutex_destroy(&st->mu);
+    pthread_mutex_destroy(&st->supp.mu);
+    free(st->supp.hashes);
     pthread_cond_destroy(&st->cv);
     free(st->url);
     free(st);

@@ -100,9 +100,12 @@ enum herald_err store_event_insert(struct store_conn *c, const struct store_even
                                    bool *created);
 
 /* Inserts n events in one statement where the backend allows, skipping keys that exist;
- * created[i] tells which were new (of repeats within the batch, only the first). */
+ * created[i] tells which were new (of repeats within the batch, only the first). Events whose
+ * address is on the suppression list (erased: store/privacy.h, checked against this process's
+ * copy, refreshed at the start of each call) are dropped: created[i] false and, when
+ * `suppressed` is not NULL, suppressed[i] true. */
 enum herald_err store_event_insert_many(struct store_conn *c, const struct store_event *const *evs,
-                                        size_t n, bool *created);
+                                        size_t n, bool *created, bool *suppressed);
 
 struct store_event_filter {
     const char *platform, *campaign_id, *event_type, *email, *namespace_; /* NULL = any */

@@ -15,6 +15,7 @@
 #include "base/clock.h"
 #include "base/log.h"
 #include "jobs/jobs.h"
+#include "store/privacy.h"
 #include "sync/http_client.h"
 #include "sync/mixpanel_batch.h"
 
@@ -29,6 +30,7 @@ struct prepared {
     int64_t from_id, to_id;
     struct store_event *rows;
     size_t n;
+    int64_t supp_version; /* the suppression list's, when rows were filtered */
 };
 
 /* One import in flight: a thread with its own connection. The forwarder thread hands it a
@@ -164,6 +166,40 @@ static bool backoff(struct sender *s, int attempt)
 
 static int send_range(struct sender *s, const struct mixpanel_batch *b, size_t from, size_t to);
 
+static void event_strings_free(struct store_event *e)
+{
+    char *strings[] = {e->event_key,  e->email,     e->platform,   e->campaign_id,
+                       e->event_type, e->source_id, e->namespace_, e->payload};
+    for (size_t i = 0; i < sizeof(strings) / sizeof(strings[0]); i++)
+        free(strings[i]);
+}
+
+/* Leaves out the events that name nobody (erased: an empty address or an "erased_" key; Mixpanel
+ * would refuse them) and those of a suppressed address (erased, the erasure job not through yet):
+ * the cursor still moves past them. Returns how many are kept, in order. */
+static size_t drop_erased(struct mixpanel *m, struct store_event *rows, size_t n, bool check)
+{
+    size_t kept = 0;
+    for (size_t i = 0; i < n; i++) {
+        struct store_event *e = &rows[i];
+        bool erased = !e->email || !*e->email || strncmp(e->event_key, "erased_", 7) == 0;
+        if (erased || (check && store_suppression_hit(m->st, e->email))) {
+            event_strings_free(e);
+            continue;
+        }
+        rows[kept++] = *e;
+    }
+    return kept;
+}
+
+/* Whether an address was erased since the batch was filtered: then it is not sent again (the
+ * forwarder restarts from the cursor and reads the events again, without that address's). */
+static bool suppressions_changed(struct sender *s)
+{
+    return store_suppression_refresh_read(s->m->st, 0) == HERALD_OK &&
+           store_suppression_version(s->m->st) != s->batch.supp_version;
+}
+
 /* A refused import that is neither imported nor to be split: reports it and waits before the
  * next attempt. False when stopping. */
 static bool refused(struct sender *s, long status, const char *error, int attempt)
@@ -205,6 +241,8 @@ static int post_gz(struct sender *s, const struct mixpanel_batch *b, size_t from
         }
         if (!refused(s, status, error, attempt))
             return HERALD_ERR_CANCELLED;
+        if (suppressions_changed(s))
+            return HERALD_ERR_CONFLICT;
     }
 }
 
@@ -234,6 +272,7 @@ struct cursor_tx {
     struct store_event *rows;
     size_t n;
     int limit;
+    bool suppressions; /* the suppression list is not empty */
 };
 
 static int acquire_tx(struct store_conn *c, void *arg)
@@ -249,8 +288,10 @@ static int read_tx(struct store_conn *c, void *arg)
     store_events_free(t->rows, t->n);
     t->rows = NULL;
     t->n = 0;
-    return store_events_after(c, t->last_id, t->now - t->m->opts.grace_ms, t->limit, &t->rows,
-                              &t->n);
+    int rc = store_suppression_refresh(c, STORE_SUPP_MAX_AGE_MS, &t->suppressions);
+    return rc ? rc
+              : store_events_after(c, t->last_id, t->now - t->m->opts.grace_ms, t->limit, &t->rows,
+                                   &t->n);
 }
 
 static int advance_tx(struct store_conn *c, void *arg)
@@ -265,7 +306,7 @@ static void prepared_clear(struct prepared *p)
     memset(p, 0, sizeof(*p));
 }
 
-/* Reads the events after from_id. */
+/* Reads the events after from_id: to_id is the last one read, rows those to forward. */
 static void prepare(struct mixpanel *m, int64_t from_id, struct prepared *out)
 {
     struct cursor_tx t = {
@@ -274,9 +315,10 @@ static void prepare(struct mixpanel *m, int64_t from_id, struct prepared *out)
     out->from_id = from_id;
     out->rc = store_run_read(m->st, read_tx, &t);
     if (!out->rc && t.n > 0) {
-        out->rows = t.rows;
-        out->n = t.n;
         out->to_id = t.rows[t.n - 1].id;
+        out->rows = t.rows;
+        out->n = drop_erased(m, t.rows, t.n, t.suppressions);
+        out->supp_version = store_suppression_version(m->st);
     } else {
         store_events_free(t.rows, t.n);
     }
@@ -325,7 +367,7 @@ static bool take_batch(struct mixpanel *m, int64_t from_id, struct prepared *out
     if (ok) {
         *out = m->slot;
         memset(&m->slot, 0, sizeof(m->slot));
-        if (out->rc == HERALD_OK && out->n > 0) {
+        if (out->rc == HERALD_OK && out->to_id > 0) {
             m->want = true;
             m->want_from = out->to_id;
             pthread_cond_broadcast(&m->pcv);
@@ -337,9 +379,13 @@ static bool take_batch(struct mixpanel *m, int64_t from_id, struct prepared *out
 
 /* Serialises, compresses and posts one batch read ahead: on the senders, so that two batches
  * are built at once while the preparer reads the next. */
-static int forward_batch(struct sender *s, const struct prepared *p)
+static int forward_batch(struct sender *s, struct prepared *p)
 {
     struct mixpanel_batch b;
+    if (store_suppression_version(s->m->st) != p->supp_version) /* read before an erasure */
+        p->n = drop_erased(s->m, p->rows, p->n, true);
+    if (p->n == 0)
+        return HERALD_OK; /* every event read was erased: only the cursor moves */
     int rc = mixpanel_batch_build(p->rows, p->n, s->m->hash_key, &b);
     rc = rc ? rc : send_range(s, &b, 0, b.n);
     mixpanel_batch_free(&b);
@@ -445,7 +491,7 @@ static void feed(struct mixpanel *m, struct window *w)
         w->feeding = false;
         return;
     }
-    if (!renew_lease(m, w) || !take_batch(m, w->next_from, &p) || p.rc || p.n == 0) {
+    if (!renew_lease(m, w) || !take_batch(m, w->next_from, &p) || p.rc || p.to_id == 0) {
         if (p.rc)
             log_warn("mixpanel forwarder cannot read the store",
                      json_pack("{s:s}", "error", herald_strerror(p.rc)));

@@ -63,13 +63,16 @@ enum herald_err sync_page_commit(struct sync_run *run, struct sync_page *pg, siz
     int rc = pg->n ? ingest_write(run->ingest, pg->items, pg->n) : HERALD_OK;
     if (rc)
         return rc;
-    size_t created = 0;
-    for (size_t i = 0; i < pg->n; i++)
+    size_t created = 0, suppressed = 0;
+    for (size_t i = 0; i < pg->n; i++) {
         created += pg->items[i].created;
+        suppressed += pg->items[i].suppressed;
+    }
     sync_count(run->state, "pagesFetched", 1);
     sync_count(run->state, "eventsSeen", (json_int_t)seen);
     sync_count(run->state, "eventsStored", (json_int_t)created);
-    sync_count(run->state, "duplicates", (json_int_t)(pg->n - created));
+    sync_count(run->state, "duplicates", (json_int_t)(pg->n - created - suppressed));
+    sync_count(run->state, "suppressed", (json_int_t)suppressed);
     sync_count(run->state, "deadLetters", (json_int_t)pg->skipped);
     sync_count(run->state, "outsideWindow", (json_int_t)pg->outside);
     return HERALD_OK;

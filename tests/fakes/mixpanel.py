@@ -9,7 +9,8 @@ with failed_records while importing the rest, and de-duplication on
 Control: POST /_faults {"statuses":[429,503,413], "reject": n, "delay_ms": ms};
 GET /_stats: arrivals per $insert_id, unique imports (the de-duplication key set itself stays
 inside), request and batch sizes, the most imports seen at once (max_in_flight);
-GET /_stats?summary=1: the counts only.
+GET /_stats?summary=1: the counts only. GET /_distinct: every distinct_id imported, with how
+many events named it (also those rejected by the test's "reject" fault are left out).
 
 GDPR API (v3, docs.mixpanel.com/reference/gdpr-api): POST /api/app/data-deletions/v3.0/
 ?token=<project token> with "Authorization: Bearer <GDPR OAuth token>" (--gdpr-token, default
@@ -60,7 +61,10 @@ class Handler(BaseHTTPRequestHandler):
         if self.path == "/_stats":
             with st["lock"]:
                 return self.reply(200, {k: v for k, v in st.items()
-                                    if k not in ("lock", "seen", "deletions")})
+                                    if k not in ("lock", "seen", "deletions", "distinct")})
+        if self.path == "/_distinct":
+            with st["lock"]:
+                return self.reply(200, st["distinct"])
         if self.path == "/_deletions":
             with st["lock"]:
                 return self.reply(200, st["deletions"])
@@ -166,7 +170,7 @@ class Handler(BaseHTTPRequestHandler):
         """Validates and counts a batch (under st["lock"]); fills `failed`, returns how many
         were imported. Written for speed: the benchmark's ceiling is this loop."""
         now_ms = time.time() * 1000
-        arrivals, seen = st["arrivals"], st["seen"]
+        arrivals, seen, distinct = st["arrivals"], st["seen"], st["distinct"]
         imported = unique = 0
         sample = None
         for i, e in enumerate(events):
@@ -181,6 +185,7 @@ class Handler(BaseHTTPRequestHandler):
                                "message": problem[1]})
                 continue
             arrivals[iid] = arrivals.get(iid, 0) + 1
+            distinct[p["distinct_id"]] = distinct.get(p["distinct_id"], 0) + 1
             key = (e["event"], p["time"], p["distinct_id"], iid)
             if key not in seen:
                 seen.add(key)
@@ -224,7 +229,7 @@ def main():
     server.daemon_threads = True
     server.args = args
     server.st = {"lock": threading.Lock(), "requests": 0, "batches": [], "arrivals": {},
-                 "seen": set(), "unique": 0, "gzip": True, "sample": None,
+                 "seen": set(), "distinct": {}, "unique": 0, "gzip": True, "sample": None,
                  "in_flight": 0, "max_in_flight": 0,
                  "faults": {"statuses": [], "reject": 0, "delay_ms": 0},
                  "deletions": [], "next_task": 0}

@@ -86,11 +86,18 @@ def test_default_rate_limit_is_100_with_burst(make_herald):
     import requests
     s = requests.Session()
     codes = []
+    started = time.monotonic()
     for _ in range(100):
         r = s.get(h.url + "/api/events", headers={"Authorization": f"Bearer {key}"})
         codes.append(r.status_code)
     assert codes == [200] * 100
-    r = s.get(h.url + "/api/events", headers={"Authorization": f"Bearer {key}"})
+    # The bucket refills at 100/min while the burst is sent: on a loaded machine a token or
+    # two may have come back, so the limit shows within the refill, never later.
+    refilled = int((time.monotonic() - started) * 100 / 60) + 1
+    for _ in range(refilled + 1):
+        r = s.get(h.url + "/api/events", headers={"Authorization": f"Bearer {key}"})
+        if r.status_code != 200:
+            break
     assert r.status_code == 429
     assert r.json()["error"]["code"] == "rate_limited"
     assert int(r.headers["Retry-After"]) >= 1

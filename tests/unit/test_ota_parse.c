@@ -492,6 +492,34 @@ static void test_revision_key_stable(void **state)
     ota_res_message_free(&b);
 }
 
+/* A raw answer kept as a dead letter: payment elements cut out even from malformed XML. */
+static void test_scrub_raw_copy(void **state)
+{
+    (void)state;
+    const char *raw =
+        "<OTA_HotelResNotifRQ><Guarantee><GuaranteesAccepted><GuaranteeAccepted>"
+        "<ota:PaymentCard CardCode=\"VI\" CardNumber=\"4111111111111111\" SeriesCode=\"737\">"
+        "<CardHolderName>Ann Guest</CardHolderName></ota:PaymentCard></GuaranteeAccepted>"
+        "</GuaranteesAccepted></Guarantee><Comment>card 4111 1111 1111 1111</Comment>"
+        "<PaymentCard CardNumber=\"5555555555554444\"/><ResGuest>kept</ResGuest>"
+        "<PaymentCard CardNumber=\"378282246310005\" SeriesCode=\"1234\"><unclosed";
+    char *out = ota_scrub_raw_copy(raw, 65536);
+    assert_non_null(out);
+    assert_null(strstr(out, "4111"));
+    assert_null(strstr(out, "5555555555554444"));
+    assert_null(strstr(out, "378282246310005"));
+    assert_null(strstr(out, "737"));
+    assert_null(strstr(out, "1234"));
+    assert_null(strstr(out, "Ann Guest"));
+    assert_non_null(strstr(out, "<ResGuest>kept</ResGuest>"));
+    assert_non_null(strstr(out, "payment data removed"));
+    free(out);
+    char *cut = ota_scrub_raw_copy("<a>0123456789</a>", 5);
+    assert_string_equal(cut, "<a>01");
+    free(cut);
+    assert_null(ota_scrub_raw_copy(NULL, 10));
+}
+
 /* A document parsed once (for its WS-Security header) reads as the bytes do, card data
  * dropped; the thread's reused parser context still refuses a DOCTYPE after a good parse and
  * parses again after a refusal. */
@@ -527,14 +555,14 @@ static void test_parse_doc_and_reuse(void **state)
 int main(void)
 {
     const struct CMUnitTest checks[] = {
-        cmocka_unit_test(test_xml_reader),          cmocka_unit_test(test_xml_soap),
-        cmocka_unit_test(test_xml_limits),          cmocka_unit_test(test_xml_silent),
-        cmocka_unit_test(test_rs_writer),           cmocka_unit_test(test_mask_and_decimals),
-        cmocka_unit_test(test_booking_new),         cmocka_unit_test(test_booking_modify_cancel),
-        cmocka_unit_test(test_siteminder),          cmocka_unit_test(test_alpinebits),
-        cmocka_unit_test(test_cancel_and_expedia),  cmocka_unit_test(test_hostile),
-        cmocka_unit_test(test_reservation_ids),     cmocka_unit_test(test_revision_key_stable),
-        cmocka_unit_test(test_parse_doc_and_reuse),
+        cmocka_unit_test(test_xml_reader),         cmocka_unit_test(test_xml_soap),
+        cmocka_unit_test(test_xml_limits),         cmocka_unit_test(test_xml_silent),
+        cmocka_unit_test(test_rs_writer),          cmocka_unit_test(test_mask_and_decimals),
+        cmocka_unit_test(test_booking_new),        cmocka_unit_test(test_booking_modify_cancel),
+        cmocka_unit_test(test_siteminder),         cmocka_unit_test(test_alpinebits),
+        cmocka_unit_test(test_cancel_and_expedia), cmocka_unit_test(test_hostile),
+        cmocka_unit_test(test_reservation_ids),    cmocka_unit_test(test_revision_key_stable),
+        cmocka_unit_test(test_scrub_raw_copy),     cmocka_unit_test(test_parse_doc_and_reuse),
     };
     return cmocka_run_group_tests_name("ota xml and parse", checks, NULL, NULL);
 }

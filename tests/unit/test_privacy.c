@@ -182,6 +182,75 @@ static void test_store_ops(void **state)
     store_close(st);
 }
 
+/* Inserts one event of each address with keys made from `tag`; created/suppressed out. */
+struct supp_fx {
+    const char *tag;
+    bool created[3], suppressed[3];
+    const char *salt;
+};
+
+static int supp_events_tx(struct store_conn *c, void *arg)
+{
+    struct supp_fx *f = arg;
+    const char *emails[3] = {"a@example.com", "b@example.com", " A@Example.COM "};
+    struct store_event evs[3];
+    const struct store_event *ptrs[3];
+    char keys[3][32];
+    for (int i = 0; i < 3; i++) {
+        snprintf(keys[i], sizeof(keys[i]), "herald_c_opened_%s%d", f->tag, i);
+        evs[i] = (struct store_event){.event_key = keys[i],
+                                      .platform = "herald",
+                                      .campaign_id = "c",
+                                      .event_type = "opened",
+                                      .email = (char *)emails[i],
+                                      .created_at_ms = 1};
+        ptrs[i] = &evs[i];
+    }
+    return store_event_insert_many(c, ptrs, 3, f->created, f->suppressed);
+}
+
+static int supp_add_tx(struct store_conn *c, void *arg)
+{
+    struct supp_fx *f = arg;
+    char h[STORE_PRIVACY_HASH_LEN];
+    store_privacy_hash(f->salt, "a@example.com", h);
+    return store_suppression_add(c, h, "erasure", 1);
+}
+
+/* The writers' check: nothing is dropped while the list is empty; once an address is on it,
+ * its events (any case, any surrounding blanks) are dropped and reported, the others stored. */
+static void test_suppressed_events(void **state)
+{
+    (void)state;
+    struct store_opts opts = {db_url, 1, 2, false};
+    struct store *st;
+    assert_int_equal(store_open(&opts, &st), HERALD_OK);
+    int applied;
+    assert_int_equal(store_migrate_up(st, &applied), HERALD_OK);
+    struct fx salt = {0};
+    assert_int_equal(store_run_tx(st, salt_tx, &salt), HERALD_OK);
+    struct supp_fx f = {.tag = "x", .salt = salt.salt};
+    assert_int_equal(store_run_tx(st, supp_events_tx, &f), HERALD_OK);
+    for (int i = 0; i < 3; i++)
+        assert_false(f.suppressed[i]);
+    assert_true(f.created[0] && f.created[1] && f.created[2]);
+    assert_int_equal(store_suppression_version(st), 0);
+    assert_false(store_suppression_hit(st, "a@example.com"));
+    assert_int_equal(store_run_tx(st, supp_add_tx, &f), HERALD_OK);
+    f.tag = "y";
+    assert_int_equal(store_run_tx(st, supp_events_tx, &f), HERALD_OK);
+    assert_true(f.suppressed[0] && f.suppressed[2]);
+    assert_false(f.created[0] || f.created[2]);
+    assert_true(f.created[1] && !f.suppressed[1]);
+    assert_int_equal(store_suppression_version(st), 1);
+    assert_true(store_suppression_hit(st, "  A@EXAMPLE.com"));
+    assert_false(store_suppression_hit(st, "b@example.com"));
+    assert_false(store_suppression_hit(st, ""));
+    assert_int_equal(store_suppression_refresh_read(st, 0), HERALD_OK);
+    assert_int_equal(store_suppression_version(st), 1);
+    store_close(st);
+}
+
 static int setup_sqlite(void **state)
 {
     (void)state;
@@ -217,12 +286,14 @@ int main(void)
     const struct CMUnitTest checks[] = {
         cmocka_unit_test(test_zip),
         cmocka_unit_test_setup(test_store_ops, setup_sqlite),
+        cmocka_unit_test_setup(test_suppressed_events, setup_sqlite),
     };
     int failed = cmocka_run_group_tests_name("privacy", checks, NULL, NULL);
     const char *pg = getenv("HERALD_TEST_PG_URL");
     if (pg && *pg) {
         const struct CMUnitTest on_postgres[] = {
             cmocka_unit_test_setup(test_store_ops, setup_postgres),
+            cmocka_unit_test_setup(test_suppressed_events, setup_postgres),
         };
         failed += cmocka_run_group_tests_name("privacy on postgres", on_postgres, NULL, NULL);
     }

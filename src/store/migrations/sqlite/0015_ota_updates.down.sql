@@ -1,0 +1,3 @@
+DROP TABLE ota_ari_channels;
+DROP TABLE ota_ari_updates;
+DROP TABLE ota_ari_intents;
