@@ -111,7 +111,8 @@ void ota_reservation_compute_key(struct ota_reservation *r);
 /* ---- ingestion ---- */
 
 /* Called inside the ingestion transaction for each NEW revision (not for a re-delivery). A
- * non-zero return rolls the whole batch back. */
+ * non-zero return rolls the whole batch back; HERALD_ERR_DB_SOFT (a concurrent write won a race)
+ * makes the transaction run again. */
 struct ota_revision_hook {
     int (*on_revision)(void *arg, struct store_conn *c, const struct ota_channel *ch,
                        const struct ota_reservation *res, int64_t reservation_id,
