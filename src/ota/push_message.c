@@ -214,11 +214,9 @@ static bool step_auth(struct push_run *r)
     return true;
 }
 
-/* The SOAP version of a parsed message when the document was not read here. */
+/* The SOAP version of a message ota_res_parse read (the document was not read here). */
 static enum ota_soap message_soap(const struct push_run *r)
 {
-    if (r->doc)
-        return ota_xml_soap(r->doc);
     if (!r->msg.soap)
         return OTA_SOAP_NONE;
     enum ota_soap g = guess_soap(r->rq->content_type, r->rq->body, r->rq->len);
@@ -229,8 +227,16 @@ static bool step_parse(struct push_run *r)
 {
     struct herald_error err = {0};
     const char *m = r->message;
-    enum herald_err rc =
-        ota_res_parse(r->rq->body, r->rq->len, r->p->o.max_message_bytes, &r->msg, &err);
+    bool parsed_here = !r->doc;
+    enum herald_err rc;
+    if (r->doc) { /* read for its WS-Security header (step_channel set x.soap): once is enough */
+        rc = ota_res_parse_doc(r->doc, &r->msg, &err);
+        /* freed on this thread, whose parser dictionary holds its names (ota/xml.h) */
+        ota_xml_free(r->doc);
+        r->doc = NULL;
+    } else {
+        rc = ota_res_parse(r->rq->body, r->rq->len, r->p->o.max_message_bytes, &r->msg, &err);
+    }
     if (rc == HERALD_ERR_NOMEM)
         return stop(r, rc);
     if (rc == HERALD_ERR_XML_INVALID)
@@ -240,7 +246,8 @@ static bool step_parse(struct push_run *r)
         return stop(r, fail(&r->x, m, 200, rc, OTA_EWT_REQUIRED_FIELD_MISSING,
                             OTA_ERR_REQUIRED_FIELD_MISSING, herald_error_message(&err)));
     r->have_msg = true;
-    r->x.soap = message_soap(r);
+    if (parsed_here)
+        r->x.soap = message_soap(r);
     if (r->msg.echo_token[0])
         snprintf(r->x.echo, sizeof(r->x.echo), "%s", r->msg.echo_token);
     if (strcmp(r->msg.root_name, m) != 0)

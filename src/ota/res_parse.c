@@ -307,6 +307,16 @@ enum herald_err ota_res_parse(const char *xml, size_t len, size_t max_bytes,
     enum herald_err rc = ota_xml_parse(xml, len, &lim, &doc, err);
     if (rc)
         return rc;
+    rc = ota_res_parse_doc(doc, out, err);
+    ota_xml_free(doc);
+    return rc;
+}
+
+enum herald_err ota_res_parse_doc(struct ota_xml_doc *doc, struct ota_res_message *out,
+                                  struct herald_error *err)
+{
+    memset(out, 0, sizeof(*out));
+    enum herald_err rc;
     xmlNode *root = ota_xml_body(doc);
     ota_scrub_payment(root);
     snprintf(out->root_name, sizeof(out->root_name), "%s", ota_xml_name(root));
@@ -324,7 +334,6 @@ enum herald_err ota_res_parse(const char *xml, size_t len, size_t max_bytes,
         if (!rc)
             rc = parse_items(root, k, out, err);
     }
-    ota_xml_free(doc);
     if (rc)
         ota_res_message_free(out);
     return rc;

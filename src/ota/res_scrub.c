@@ -16,12 +16,19 @@ static const char *const payment_elements[] = {
     "AcceptedPayments", "AcceptedPayment",    "Payments",          "Payment",
 };
 
+#define NPAYMENT (sizeof(payment_elements) / sizeof(payment_elements[0]))
+
+/* Every element of every message is checked: comparing the first letter and the length first
+ * rules most names out without a full string comparison. */
 static bool is_payment(const xmlNode *n)
 {
     if (!n || n->type != XML_ELEMENT_NODE)
         return false;
-    for (size_t i = 0; i < sizeof(payment_elements) / sizeof(payment_elements[0]); i++)
-        if (strcmp(ota_xml_name(n), payment_elements[i]) == 0)
+    const char *name = ota_xml_name(n);
+    size_t len = strlen(name);
+    for (size_t i = 0; i < NPAYMENT; i++)
+        if (payment_elements[i][0] == name[0] && strlen(payment_elements[i]) == len &&
+            memcmp(name, payment_elements[i], len) == 0)
             return true;
     return false;
 }

@@ -240,9 +240,15 @@ static enum herald_err ingest_one(struct store_conn *c, struct ingest_tx *t, siz
                        t->now_ms,
                        key.created};
     rc = insert_event(c, &e);
-    if (!rc && t->r->hook.on_revision &&
-        t->r->hook.on_revision(t->r->hook.arg, c, t->ch, res, out->reservation_id, out->revision_id,
-                               t->now_ms))
+    int hook_rc = !rc && t->r->hook.on_revision
+                      ? t->r->hook.on_revision(t->r->hook.arg, c, t->ch, res, out->reservation_id,
+                                               out->revision_id, t->now_ms)
+                      : HERALD_OK;
+    /* A race the hook lost (e.g. two writers creating one guest's contact on PostgreSQL) asks
+       for the transaction to run again: kept soft, so store_run_tx retries it. */
+    if (hook_rc == HERALD_ERR_DB_SOFT)
+        rc = hook_rc;
+    else if (hook_rc)
         rc = herald_error_set(t->err, HERALD_ERR_INTERNAL, "hook",
                               "the revision hook refused reservation %zu", i);
     return rc;

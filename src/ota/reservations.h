@@ -95,6 +95,12 @@ struct ota_res_message {
  * code gets its channel's at ingestion. */
 enum herald_err ota_res_parse(const char *xml, size_t len, size_t max_bytes,
                               struct ota_res_message *out, struct herald_error *err);
+/* The same over a document already parsed with ota_xml_parse (e.g. for its WS-Security
+ * header), so a message is read once. Scrubs payment data out of doc in place; doc stays the
+ * caller's. Errors as ota_res_parse, but for HERALD_ERR_XML_INVALID. */
+struct ota_xml_doc;
+enum herald_err ota_res_parse_doc(struct ota_xml_doc *doc, struct ota_res_message *out,
+                                  struct herald_error *err);
 void ota_res_message_free(struct ota_res_message *msg);
 /* Frees what one reservation owns (rooms, comments) and zeroes it. */
 void ota_reservation_clear(struct ota_reservation *r);
@@ -105,7 +111,8 @@ void ota_reservation_compute_key(struct ota_reservation *r);
 /* ---- ingestion ---- */
 
 /* Called inside the ingestion transaction for each NEW revision (not for a re-delivery). A
- * non-zero return rolls the whole batch back. */
+ * non-zero return rolls the whole batch back; HERALD_ERR_DB_SOFT (a concurrent write won a race)
+ * makes the transaction run again. */
 struct ota_revision_hook {
     int (*on_revision)(void *arg, struct store_conn *c, const struct ota_channel *ch,
                        const struct ota_reservation *res, int64_t reservation_id,

@@ -13,7 +13,8 @@
  * (error/warning type) and ERR (code) lists), optionally wrapped in a SOAP 1.1/1.2 envelope.
  *
  * Ownership: a struct ota_xml_doc owns its tree; the xmlNode pointers handed out live as long
- * as the document. Every function is thread-safe (one parser context per call).
+ * as the document. Every function is thread-safe (each thread reuses its own parser context);
+ * free a document on the thread that parsed it (its names live in that thread's dictionary).
  * Errors: HERALD_ERR_XML_INVALID (malformed, DOCTYPE/entities, too large, too deep, too many
  * nodes — err->message says which, never quoting the input), HERALD_ERR_NOMEM, and from the
  * writer HERALD_ERR_TOO_LARGE (the output buffer's maximum) or HERALD_ERR_INVALID. */

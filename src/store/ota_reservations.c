@@ -11,6 +11,10 @@
 
 #define S(id) [STMT_##id - STMT_OTA_RESERVATIONS__BASE]
 
+/* A revision replaces the summary unless both carry a LastModifyDateTime and the summary's is
+ * later (an older revision delivered late). */
+#define LATEST_WINS "(CAST($8 AS BIGINT) = 0 OR current_modified_ms <= CAST($8 AS BIGINT))"
+
 #define RES_COLS                                                                                   \
     "id, channel_id, hotel_code, res_id, status, arrival, departure, guest_email, guest_name, "    \
     "current_revision_id, revisions, created_at_ms, updated_at_ms"
@@ -33,22 +37,26 @@ const struct store_stmt_def
                            "SELECT id, revisions, guest_email FROM ota_reservations WHERE "
                            "channel_id = $1 AND hotel_code = $2 AND res_id = $3 FOR UPDATE",
                            false},
-        S(OTA_RES_COUNT_REVISION) = {"UPDATE ota_reservations SET revisions = revisions + 1, "
-                                     "updated_at_ms = $2 WHERE id = $1",
-                                     NULL, true},
-        /* What the revision leaves out (a bare cancellation has no stay nor guest) keeps the
-           summary's value. $8: the revision's LastModifyDateTime, 0 when the message has none
-           (then the order of arrival decides). */
-        S(OTA_RES_SET_LATEST) = {"UPDATE ota_reservations SET status = $2, "
-                                 "arrival = COALESCE($3, arrival), "
-                                 "departure = COALESCE($4, departure), "
-                                 "guest_email = COALESCE($5, guest_email), "
-                                 "guest_name = COALESCE($6, guest_name), "
-                                 "current_revision_id = $7, current_modified_ms = CASE WHEN "
-                                 "CAST($8 AS BIGINT) > current_modified_ms THEN CAST($8 AS BIGINT) "
-                                 "ELSE current_modified_ms END WHERE id = $1 AND "
-                                 "(CAST($8 AS BIGINT) = 0 OR current_modified_ms <= CAST($8 AS "
-                                 "BIGINT))",
+        /* One more revision, which becomes the summary unless the summary is later: what the
+           revision leaves out (a bare cancellation has no stay nor guest) keeps its value. $8:
+           the revision's LastModifyDateTime, 0 when the message has none (then the order of
+           arrival decides). One statement, one round trip on PostgreSQL. */
+        S(OTA_RES_SET_LATEST) = {"UPDATE ota_reservations SET revisions = revisions + 1, "
+                                 "updated_at_ms = $9, "
+                                 "status = CASE WHEN " LATEST_WINS " THEN $2 ELSE status END, "
+                                 "arrival = CASE WHEN " LATEST_WINS " THEN COALESCE($3, arrival) "
+                                 "ELSE arrival END, "
+                                 "departure = CASE WHEN " LATEST_WINS " THEN "
+                                 "COALESCE($4, departure) ELSE departure END, "
+                                 "guest_email = CASE WHEN " LATEST_WINS " THEN "
+                                 "COALESCE($5, guest_email) ELSE guest_email END, "
+                                 "guest_name = CASE WHEN " LATEST_WINS " THEN "
+                                 "COALESCE($6, guest_name) ELSE guest_name END, "
+                                 "current_revision_id = CASE WHEN " LATEST_WINS " THEN $7 ELSE "
+                                 "current_revision_id END, "
+                                 "current_modified_ms = CASE WHEN CAST($8 AS BIGINT) > "
+                                 "current_modified_ms THEN CAST($8 AS BIGINT) ELSE "
+                                 "current_modified_ms END WHERE id = $1",
                                  NULL, true},
         S(OTA_RES_GET) = {"SELECT " RES_COLS " FROM ota_reservations WHERE id = $1", NULL, false},
         S(OTA_RES_LIST) = {"SELECT " RES_COLS " FROM ota_reservations WHERE id > $1 "
@@ -58,20 +66,16 @@ const struct store_stmt_def
                            "AND (CAST($5 AS TEXT) IS NULL OR arrival <= $5) "
                            "ORDER BY id LIMIT $6",
                            NULL, false},
-        /* Two statements (the PostgreSQL backend binds at most 16 parameters): the stay,
-           then the guest, in the same transaction. */
         S(OTA_REV_INSERT) = {"INSERT INTO ota_reservation_revisions (reservation_id, "
                              "revision_key, seq, message_kind, status, arrival, departure, rooms, "
                              "adults, children, total, currency, created_ms, modified_ms, "
-                             "received_at_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, "
-                             "$11, $12, $13, $14, $15) ON CONFLICT (reservation_id, "
-                             "revision_key) DO NOTHING RETURNING id",
+                             "received_at_ms, language, country, booking_channel, guest_email, "
+                             "guest_given_name, guest_surname, guest_phone, consent, "
+                             "consent_text, comments) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, "
+                             "$9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, "
+                             "$22, $23, $24, $25) ON CONFLICT (reservation_id, revision_key) DO "
+                             "NOTHING RETURNING id",
                              NULL, true},
-        S(OTA_REV_SET_GUEST) = {"UPDATE ota_reservation_revisions SET language = $2, "
-                                "country = $3, booking_channel = $4, guest_email = $5, "
-                                "guest_given_name = $6, guest_surname = $7, guest_phone = $8, "
-                                "consent = $9, consent_text = $10, comments = $11 WHERE id = $1",
-                                NULL, true},
         S(OTA_REV_FIND) = {"SELECT id FROM ota_reservation_revisions WHERE reservation_id = $1 "
                            "AND revision_key = $2",
                            NULL, false},
@@ -123,25 +127,6 @@ enum herald_err store_ota_res_upsert(struct store_conn *c, int64_t channel_id,
     return rc;
 }
 
-static enum herald_err set_guest(struct store_conn *c, const struct store_ota_rev *v, int64_t id)
-{
-    struct store_val p[] = {SV_I64(id),
-                            opt_str(v->language),
-                            opt_str(v->country),
-                            opt_str(v->booking_channel),
-                            opt_str(v->guest_email),
-                            opt_str(v->guest_given_name),
-                            opt_str(v->guest_surname),
-                            opt_str(v->guest_phone),
-                            opt_str(v->consent),
-                            opt_str(v->consent_text),
-                            opt_str(v->comments)};
-    struct store_res r = {0};
-    enum herald_err rc = store_query(c, STMT_OTA_REV_SET_GUEST, p, 11, &r);
-    store_res_free(&r);
-    return rc;
-}
-
 enum herald_err store_ota_rev_insert(struct store_conn *c, const struct store_ota_rev *v,
                                      int64_t *id, bool *duplicate)
 {
@@ -159,16 +144,24 @@ enum herald_err store_ota_rev_insert(struct store_conn *c, const struct store_ot
                             opt_str(v->currency),
                             SV_I64(v->created_ms),
                             SV_I64(v->modified_ms),
-                            SV_I64(v->received_at_ms)};
+                            SV_I64(v->received_at_ms),
+                            opt_str(v->language),
+                            opt_str(v->country),
+                            opt_str(v->booking_channel),
+                            opt_str(v->guest_email),
+                            opt_str(v->guest_given_name),
+                            opt_str(v->guest_surname),
+                            opt_str(v->guest_phone),
+                            opt_str(v->consent),
+                            opt_str(v->consent_text),
+                            opt_str(v->comments)};
     struct store_res r = {0};
-    enum herald_err rc = store_query(c, STMT_OTA_REV_INSERT, p, 15, &r);
+    enum herald_err rc = store_query(c, STMT_OTA_REV_INSERT, p, 25, &r);
     *duplicate = !rc && r.nrows == 0;
     if (!rc && r.nrows == 1)
         *id = store_res_i64(&r, 0, 0);
     store_res_free(&r);
-    if (!rc && !*duplicate)
-        return set_guest(c, v, *id);
-    if (rc)
+    if (rc || !*duplicate)
         return rc;
     rc = store_query(c, STMT_OTA_REV_FIND, p, 2, &r);
     if (!rc && r.nrows != 1)
@@ -182,21 +175,17 @@ enum herald_err store_ota_rev_insert(struct store_conn *c, const struct store_ot
 enum herald_err store_ota_res_apply(struct store_conn *c, int64_t id, const struct store_ota_rev *v,
                                     const char *guest_name, int64_t order_ms, int64_t now_ms)
 {
-    struct store_val p1[] = {SV_I64(id), SV_I64(now_ms)};
+    struct store_val p[] = {SV_I64(id),
+                            SV_STR(v->status),
+                            opt_str(v->arrival),
+                            opt_str(v->departure),
+                            opt_str(v->guest_email),
+                            opt_str(guest_name),
+                            SV_I64(v->id),
+                            SV_I64(order_ms),
+                            SV_I64(now_ms)};
     struct store_res r = {0};
-    enum herald_err rc = store_query(c, STMT_OTA_RES_COUNT_REVISION, p1, 2, &r);
-    store_res_free(&r);
-    if (rc)
-        return rc;
-    struct store_val p2[] = {SV_I64(id),
-                             SV_STR(v->status),
-                             opt_str(v->arrival),
-                             opt_str(v->departure),
-                             opt_str(v->guest_email),
-                             opt_str(guest_name),
-                             SV_I64(v->id),
-                             SV_I64(order_ms)};
-    rc = store_query(c, STMT_OTA_RES_SET_LATEST, p2, 8, &r);
+    enum herald_err rc = store_query(c, STMT_OTA_RES_SET_LATEST, p, 9, &r);
     store_res_free(&r);
     return rc;
 }
