@@ -184,7 +184,8 @@ struct ota_send_opts {
     bool (*should_stop)(void *arg);
     void *stop_arg;
     /* Extra request headers, "Name: value", NULL-terminated (e.g. the ones Booking.com
-     * documents); NULL for none. An "Accept:" line here replaces the default. */
+     * documents); NULL for none. An "Accept:" line here replaces the default, a
+     * "Content-Type:" line the type's (text/xml or multipart: keep it for alpinebits). */
     const char *const *headers;
 };
 

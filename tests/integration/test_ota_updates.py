@@ -82,6 +82,8 @@ def test_rates_reach_each_channel_in_its_shape(herald, fakes):
     # Booking.com: its path and headers (checked by the fake), one month each, nothing refused.
     recs = booking.records()
     assert [x["path"] for x in recs] == ["/hotels/ota/OTA_HotelRateAmountNotif"] * 2
+    # Its documented Content-Type replaces the text/xml default instead of joining it.
+    assert [x["contentTypes"] for x in recs] == [["application/xml"]] * 2
     assert booking.stats()["violations"] == []
     it = booking.items()
     assert [(i["start"], i["end"]) for i in it] == [(x["from"], x["to"]) for x in b]
