@@ -27,15 +27,16 @@ static json_t *channel_json(const struct ota_channel_view *v)
     const struct ota_channel *ch = &v->ch;
     bool pull = ch->mode == OTA_MODE_PULL;
     return json_pack(
-        "{s:I, s:s, s:s, s:s, s:s, s:s, s:i, s:b, s:b, s:{s:o, s:o, s:o}, s:o, s:o, s:o, s:o, "
-        "s:o, s:o}",
+        "{s:I, s:s, s:s, s:s, s:s, s:s, s:o, s:i, s:b, s:b, s:{s:o, s:o, s:o}, s:o, s:o, s:o, "
+        "s:o, s:o, s:o}",
         "id", (json_int_t)ch->id, "name", ch->name, "type", ota_channel_type_name(ch->type), "mode",
         ota_channel_mode_name(ch->mode), "hotelCode", ch->hotel_code, "baseUrl", ch->base_url,
-        "pollSeconds", ch->poll_seconds, "enabled", ch->enabled, "takesUpdates", ch->takes_updates,
-        "credentials", "username", set_or_null(ch->username), "password", set_or_null(ch->password),
-        "webhookSecret", set_or_null(ch->webhook_secret), "lastPullAt",
-        time_or_null(v->last_pull_at_ms), "lastPullStatus", text_or_null(v->last_pull_status),
-        "lastError", text_or_null(v->last_error), "nextPullAt",
+        "updatesUrl", text_or_null(ch->updates_url), "pollSeconds", ch->poll_seconds, "enabled",
+        ch->enabled, "takesUpdates", ch->takes_updates, "credentials", "username",
+        set_or_null(ch->username), "password", set_or_null(ch->password), "webhookSecret",
+        set_or_null(ch->webhook_secret), "lastPullAt", time_or_null(v->last_pull_at_ms),
+        "lastPullStatus", text_or_null(v->last_pull_status), "lastError",
+        text_or_null(v->last_error), "nextPullAt",
         pull && ch->enabled ? time_or_null(v->next_pull_at_ms) : json_null(), "createdAt",
         api_time(ch->created_at_ms), "updatedAt", api_time(ch->updated_at_ms));
 }
@@ -97,12 +98,15 @@ static int parse_input(struct http_request *req, struct ota_channel_input *in, j
         {"mode", HF_STRING, false, 0, 0, &in->mode},
         {"hotelCode", HF_STRING, false, 0, 0, &in->hotel_code},
         {"baseUrl", HF_STRING, false, 0, 0, &in->base_url},
+        {"updatesUrl", HF_STRING, false, 0, 0, &in->updates_url},
         {"pollSeconds", HF_INT, false, 1, 86400, &poll},
         {"credentials", HF_OBJECT, false, 0, 0, &cred},
     };
     if (http_parse_json(req, spec, sizeof(spec) / sizeof(spec[0]), doc))
         return HERALD_ERR_INVALID;
     in->poll_seconds = json_object_get(*doc, "pollSeconds") ? poll : -1;
+    if (json_is_null(json_object_get(*doc, "updatesUrl")))
+        in->updates_url = ""; /* GET shows an unset one as null: null clears it too */
     if ((in->enabled = opt_bool(req, *doc, "enabled")) == -2 ||
         (in->takes_updates = opt_bool(req, *doc, "takesUpdates")) == -2 ||
         parse_credentials(req, *doc, in)) {

@@ -205,12 +205,17 @@ static int outcome_tx(struct store_conn *c, void *arg)
     return rc ? rc : store_ari_state_save(c, &st, r->now_ms);
 }
 
-/* The path a message is posted to: base_url itself, or base_url + prefix + the message name
- * without its "RQ" (Booking.com: base …/hotels/ota + /OTA_HotelAvailNotif, the base its
- * reservations are pulled from). */
-static void message_path(const struct ari_shape *shape, enum ari_msg msg, char *out, size_t cap)
+/* Where a message is posted: the channel's updates_url when it has one (Booking.com takes
+ * updates on supply-xml.booking.com, not on the secure-supply-xml host its reservations are
+ * pulled from), else its base_url; ch is the run's own copy, pointed there for
+ * ota_channel_post(). The path is "" or prefix + the message name without its "RQ"
+ * (Booking.com: …/hotels/ota + /OTA_HotelAvailNotif). */
+static void message_path(const struct ari_shape *shape, struct ota_channel *ch, enum ari_msg msg,
+                         char *out, size_t cap)
 {
     const char *root = ari_msg_root(msg);
+    if (ch->updates_url[0])
+        memcpy(ch->base_url, ch->updates_url, sizeof(ch->base_url));
     if (!shape->path_prefix[0]) {
         out[0] = '\0';
         return;
@@ -240,7 +245,7 @@ static int send_batch(struct run *r)
         return HERALD_OK;
     }
     char path[128];
-    message_path(r->shape, msg, path, sizeof(path));
+    message_path(r->shape, &r->ch, msg, path, sizeof(path));
     rc = jobs_ctx_renew(r->ctx); /* the whole timeout fits in what is left of the lease */
     if (rc) {
         buf_free(&body);

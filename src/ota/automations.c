@@ -10,6 +10,7 @@
 #include "mail/mime.h"
 #include "ota/automations_internal.h"
 #include "store/automations.h"
+#include "store/ota_reservations.h"
 
 #define NAME_MAX_BYTES 200
 #define OFFSET_MAX_DAYS 365
@@ -329,15 +330,30 @@ int64_t ota_automation_due_ms(const char *trigger, int offset_days, int send_hou
     return (now_ms / day_ms + offset_days) * day_ms + hour;
 }
 
-static bool is_cancel(const struct ota_reservation *res)
-{
-    return res->status == OTA_RES_CANCEL || res->status == OTA_RES_NO_SHOW;
-}
-
 struct rev {
     const struct ota_reservation *res;
     int64_t reservation_id, revision_id, contact_id, now_ms;
+    bool cancelled; /* the reservation's CURRENT status is cancel or no-show */
 };
+
+/* Whether this revision became the reservation's current one, and that one's status. Ingestion
+ * updated the summary row earlier in this transaction, skipping a revision whose
+ * LastModifyDateTime is older than the current one's (a Modify from before the Cancel that
+ * arrived after it): such a stale revision must not schedule, reschedule nor cancel anything,
+ * the current revision already decided. */
+static int read_current(struct store_conn *c, struct rev *r, bool *current)
+{
+    struct store_ota_res cur;
+    int rc = store_ota_res_get(c, r->reservation_id, &cur);
+    if (rc)
+        return rc;
+    *current = cur.current_revision_id == r->revision_id;
+    const char *st = cur.status ? cur.status : "";
+    r->cancelled = strcmp(st, ota_res_status_name(OTA_RES_CANCEL)) == 0 ||
+                   strcmp(st, ota_res_status_name(OTA_RES_NO_SHOW)) == 0;
+    store_ota_res_clear(&cur);
+    return HERALD_OK;
+}
 
 static int insert_send(struct store_conn *c, const struct store_automation *a, const struct rev *r,
                        int64_t due)
@@ -388,13 +404,13 @@ static int apply_rule(struct store_conn *c, struct ota_automations *m,
         return rc;
     bool changed;
     if (strcmp(a->trigger, "cancelled") == 0) {
-        if (!is_cancel(r->res) || h.any || !r->contact_id)
+        if (!r->cancelled || h.any || !r->contact_id)
             return HERALD_OK;
         return insert_send(
             c, a, r,
             ota_automation_due_ms(a->trigger, a->offset_days, m->o.send_hour, r->res, r->now_ms));
     }
-    if (is_cancel(r->res))
+    if (r->cancelled)
         return h.scheduled_id
                    ? store_automation_send_close(c, h.scheduled_id, "cancelled",
                                                  "reservation cancelled", r->now_ms, &changed)
@@ -424,10 +440,14 @@ enum herald_err ota_automations_on_revision(struct ota_automations *m, struct st
                                             int64_t reservation_id, int64_t revision_id,
                                             int64_t contact_id, int64_t now_ms)
 {
+    struct rev r = {res, reservation_id, revision_id, contact_id, now_ms, false};
+    bool current;
+    int rc = read_current(c, &r, &current);
+    if (rc || !current)
+        return rc;
     struct store_automation *rules;
     size_t n;
-    int rc = store_automation_list(c, 0, RULES_MAX, true, &rules, &n);
-    struct rev r = {res, reservation_id, revision_id, contact_id, now_ms};
+    rc = store_automation_list(c, 0, RULES_MAX, true, &rules, &n);
     for (size_t i = 0; !rc && i < n; i++)
         if (automation_covers(&rules[i], res->hotel_code))
             rc = apply_rule(c, m, &rules[i], &r);

@@ -101,6 +101,7 @@ enum herald_err ota_channel_from_row(struct ota_channels *chs, const struct stor
     ota_channel_mode_parse(row->mode, &out->mode);
     snprintf(out->hotel_code, sizeof(out->hotel_code), "%s", row->hotel_code);
     snprintf(out->base_url, sizeof(out->base_url), "%s", row->base_url);
+    snprintf(out->updates_url, sizeof(out->updates_url), "%s", row->updates_url);
     out->poll_seconds = (int)row->poll_seconds;
     out->enabled = row->enabled;
     out->takes_updates = row->takes_updates;

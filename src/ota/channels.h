@@ -36,7 +36,11 @@ struct ota_channel {
     enum ota_channel_mode mode;
     char hotel_code[OTA_HOTEL_CODE_MAX];
     char base_url[OTA_URL_MAX]; /* "" for a push-only channel */
-    int poll_seconds;           /* pull period (mode pull) */
+    /* Where rates and availability are posted when that is not base_url ("": base_url).
+     * Booking.com pulls reservations from secure-supply-xml.booking.com but takes updates on
+     * supply-xml.booking.com: one channel, two hosts. */
+    char updates_url[OTA_URL_MAX];
+    int poll_seconds; /* pull period (mode pull) */
     bool enabled;
     bool takes_updates; /* rates and availability are fanned out to it */
     /* Decrypted credentials ("" when not set). Outbound: the user name/password Herald presents
@@ -74,19 +78,20 @@ void ota_channel_wipe(struct ota_channel *ch);
  * Errors: HERALD_ERR_INVALID with the field in *err (name empty or too long, unknown type or
  * mode, hotelCode missing, baseUrl not http(s) or missing for a pull channel, pollSeconds out
  * of 1..86400, a credential over OTA_SECRET_MAX - 1 bytes, a webhookSecret not "whsec_…",
- * mode pull for a type without a pull connector), HERALD_ERR_DUPLICATE (name taken; field
- * "name"), HERALD_ERR_NOT_FOUND, HERALD_ERR_CRYPTO (stored credentials that do not open with
- * the key: the key file changed), store errors. */
+ * mode pull for a type without a pull connector; updatesUrl is checked like baseUrl),
+ * HERALD_ERR_DUPLICATE (name taken; field "name"), HERALD_ERR_NOT_FOUND, HERALD_ERR_CRYPTO (stored
+ * credentials that do not open with the key: the key file changed), store errors. */
 
 /* A creation or a change: NULL strings and negative numbers stay as they are on a change
  * (required on a creation: name, type, mode, hotel_code; base_url for mode pull). */
 struct ota_channel_input {
     const char *name, *type, *mode, *hotel_code, *base_url;
-    long long poll_seconds; /* -1: unchanged (300 on creation) */
-    int enabled;            /* -1: unchanged (true on creation) */
-    int takes_updates;      /* -1: unchanged (false on creation) */
-    bool has_credentials;   /* the request carried a credentials object */
-    const char *username;   /* within it: NULL leaves a stored value, "" clears it */
+    const char *updates_url; /* NULL: unchanged ("" on creation); "": cleared */
+    long long poll_seconds;  /* -1: unchanged (300 on creation) */
+    int enabled;             /* -1: unchanged (true on creation) */
+    int takes_updates;       /* -1: unchanged (false on creation) */
+    bool has_credentials;    /* the request carried a credentials object */
+    const char *username;    /* within it: NULL leaves a stored value, "" clears it */
     const char *password;
     const char *webhook_secret;
 };
@@ -184,7 +189,8 @@ struct ota_send_opts {
     bool (*should_stop)(void *arg);
     void *stop_arg;
     /* Extra request headers, "Name: value", NULL-terminated (e.g. the ones Booking.com
-     * documents); NULL for none. An "Accept:" line here replaces the default. */
+     * documents); NULL for none. An "Accept:" line here replaces the default, a
+     * "Content-Type:" line the type's (text/xml or multipart: keep it for alpinebits). */
     const char *const *headers;
 };
 

@@ -59,20 +59,29 @@ static int apply_enums(struct ota_channel *ch, const struct ota_channel_input *i
     return HERALD_OK;
 }
 
-static int check_url(const struct ota_channel *ch, bool allow_http, struct herald_error *err)
+/* One endpoint URL ("" allowed): https://, or http:// where insecure upstreams are allowed. */
+static int check_one_url(const char *u, const char *field, bool allow_http,
+                         struct herald_error *err)
 {
-    const char *u = ch->base_url;
     bool http = !strncmp(u, "http://", 7);
     if (u[0] && !http && strncmp(u, "https://", 8) != 0)
-        return bad(err, "baseUrl", "must be an https:// URL");
+        return bad(err, field, "must be an https:// URL");
     if (http && !allow_http)
-        return bad(err, "baseUrl",
+        return bad(err, field,
                    "must be an https:// URL (http:// only with HERALD_ALLOW_INSECURE_UPSTREAM)");
     if (u[0] && strpbrk(u, " \t\r\n\"<>"))
-        return bad(err, "baseUrl", "must not contain spaces, quotes or angle brackets");
-    if (ch->mode == OTA_MODE_PULL && !u[0])
-        return bad(err, "baseUrl", "is required for a pull channel");
+        return bad(err, field, "must not contain spaces, quotes or angle brackets");
     return HERALD_OK;
+}
+
+static int check_url(const struct ota_channel *ch, bool allow_http, struct herald_error *err)
+{
+    int rc = check_one_url(ch->base_url, "baseUrl", allow_http, err);
+    if (!rc)
+        rc = check_one_url(ch->updates_url, "updatesUrl", allow_http, err);
+    if (!rc && ch->mode == OTA_MODE_PULL && !ch->base_url[0])
+        return bad(err, "baseUrl", "is required for a pull channel");
+    return rc;
 }
 
 /* Applies `in` over *ch (defaults or the stored channel) and checks the result. */
@@ -90,6 +99,8 @@ static int apply_input(struct ota_channel *ch, const struct ota_channel_input *i
         rc = set_text(ch->hotel_code, OTA_HOTEL_CODE_MAX, in->hotel_code, "hotelCode", true, err);
     if (!rc)
         rc = set_text(ch->base_url, OTA_URL_MAX, in->base_url, "baseUrl", false, err);
+    if (!rc)
+        rc = set_text(ch->updates_url, OTA_URL_MAX, in->updates_url, "updatesUrl", false, err);
     if (!rc)
         rc = check_url(ch, allow_http, err);
     if (rc)
@@ -116,6 +127,7 @@ static int to_row(struct ota_channels *chs, const struct ota_channel *ch,
     snprintf(row->mode, sizeof(row->mode), "%s", ota_channel_mode_name(ch->mode));
     snprintf(row->hotel_code, sizeof(row->hotel_code), "%s", ch->hotel_code);
     snprintf(row->base_url, sizeof(row->base_url), "%s", ch->base_url);
+    snprintf(row->updates_url, sizeof(row->updates_url), "%s", ch->updates_url);
     row->poll_seconds = ch->poll_seconds;
     row->enabled = ch->enabled;
     row->takes_updates = ch->takes_updates;

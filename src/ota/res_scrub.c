@@ -106,26 +106,57 @@ static bool luhn_ok(const char *digits, size_t n)
     return sum % 10 == 0;
 }
 
-/* From s[start] (a digit), the extent of a digit run allowing single spaces/dashes between
- * digits; collects the digits (up to 20) and returns the run's length in bytes. */
-static size_t digit_run(const char *s, char digits[21], size_t *ndigits)
+static bool is_digit(char c)
+{
+    return c >= '0' && c <= '9';
+}
+
+/* From s[0] (a digit), the length in bytes of a digit run allowing single spaces/dashes
+ * between digits: "4111 1111-1111 1111 123" is one run. */
+static size_t digit_run(const char *s)
 {
     size_t i = 0, last = 0;
-    *ndigits = 0;
     while (s[i]) {
-        if (s[i] >= '0' && s[i] <= '9') {
-            if (*ndigits < 20)
-                digits[*ndigits] = s[i];
-            (*ndigits)++;
-            last = i + 1;
+        if (is_digit(s[i]))
+            last = ++i;
+        else if ((s[i] == ' ' || s[i] == '-') && is_digit(s[i + 1]))
             i++;
-        } else if ((s[i] == ' ' || s[i] == '-') && s[i + 1] >= '0' && s[i + 1] <= '9' && i > 0) {
-            i++;
-        } else {
+        else
             break;
-        }
     }
     return last;
+}
+
+/* Up to 19 digits of s[0..len), separators skipped. */
+static size_t next_digits(const char *s, size_t len, char out[19])
+{
+    size_t n = 0;
+    for (size_t i = 0; i < len && n < 19; i++)
+        if (is_digit(s[i]))
+            out[n++] = s[i];
+    return n;
+}
+
+/* Masks every digit of s[0..len) that lies in a 13-19 digit window passing Luhn. Windows, not
+ * the whole run: a card typed next to its CVV, its expiry or a room number forms a longer run
+ * that would itself fail Luhn. Each window is read before any of its digits is overwritten,
+ * since digits are masked only once every window starting at or before them was checked. */
+static void mask_run(char *s, size_t len)
+{
+    size_t pending = 0; /* digits still to mask, counted from the current one */
+    for (size_t i = 0; i < len; i++) {
+        if (!is_digit(s[i]))
+            continue;
+        char w[19];
+        size_t n = next_digits(s + i, len - i, w);
+        for (size_t l = 13; l <= n; l++)
+            if (l > pending && luhn_ok(w, l))
+                pending = l;
+        if (pending) {
+            s[i] = 'X';
+            pending--;
+        }
+    }
 }
 
 void ota_mask_card_runs(char *s)
@@ -133,17 +164,12 @@ void ota_mask_card_runs(char *s)
     if (!s)
         return;
     for (size_t i = 0; s[i];) {
-        if (s[i] < '0' || s[i] > '9') {
+        if (!is_digit(s[i])) {
             i++;
             continue;
         }
-        char digits[21];
-        size_t nd;
-        size_t len = digit_run(s + i, digits, &nd);
-        if (nd >= 13 && nd <= 19 && luhn_ok(digits, nd))
-            for (size_t k = i; k < i + len; k++)
-                if (s[k] >= '0' && s[k] <= '9')
-                    s[k] = 'X';
+        size_t len = digit_run(s + i);
+        mask_run(s + i, len);
         i += len;
     }
 }

@@ -13,20 +13,21 @@
 #define CHANNEL_COLS                                                                               \
     "id, name, type, mode, hotel_code, base_url, poll_seconds, enabled, takes_updates, "           \
     "credentials, next_pull_at_ms, COALESCE(last_pull_at_ms, 0), COALESCE(last_pull_status, ''), " \
-    "last_error, created_at_ms, updated_at_ms"
+    "last_error, created_at_ms, updated_at_ms, updates_url"
 
 const struct store_stmt_def store_ota_channels_stmts[STMT_OTA_CHANNELS__END -
                                                      STMT_OTA_CHANNELS__BASE] = {
     [0] = {NULL, NULL, false}, /* the block marker */
     S(OTA_CHANNEL_INSERT) = {"INSERT INTO ota_channels (name, type, mode, hotel_code, base_url, "
                              "poll_seconds, enabled, takes_updates, credentials, "
-                             "next_pull_at_ms, created_at_ms, updated_at_ms) VALUES ($1, $2, "
-                             "$3, $4, $5, $6, $7, $8, $9, $10, $10, $10) RETURNING id",
+                             "next_pull_at_ms, created_at_ms, updated_at_ms, updates_url) "
+                             "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10, $10, $11) "
+                             "RETURNING id",
                              NULL, true},
     S(OTA_CHANNEL_UPDATE) = {"UPDATE ota_channels SET name = $2, type = $3, mode = $4, "
                              "hotel_code = $5, base_url = $6, poll_seconds = $7, enabled = $8, "
                              "takes_updates = $9, credentials = $10, next_pull_at_ms = $11, "
-                             "updated_at_ms = $11 WHERE id = $1",
+                             "updated_at_ms = $11, updates_url = $12 WHERE id = $1",
                              NULL, true},
     S(OTA_CHANNEL_DELETE) = {"DELETE FROM ota_channels WHERE id = $1", NULL, true},
     S(OTA_CHANNEL_GET) = {"SELECT " CHANNEL_COLS " FROM ota_channels WHERE id = $1", NULL, false},
@@ -105,6 +106,7 @@ static int from_row(const struct store_res *r, int row, struct store_ota_channel
     out->last_error = err ? strdup(err) : NULL;
     out->created_at_ms = store_res_i64(r, row, 14);
     out->updated_at_ms = store_res_i64(r, row, 15);
+    copy(out->updates_url, sizeof(out->updates_url), store_res_text(r, row, 16));
     if (!out->credentials || (err && !out->last_error)) {
         store_ota_channel_clear(out);
         return HERALD_ERR_NOMEM;
@@ -124,9 +126,10 @@ enum herald_err store_ota_channel_insert(struct store_conn *c, const struct stor
                             SV_I64(ch->enabled),
                             SV_I64(ch->takes_updates),
                             SV_STR(ch->credentials ? ch->credentials : ""),
-                            SV_I64(now_ms)};
+                            SV_I64(now_ms),
+                            SV_STR(ch->updates_url)};
     struct store_res r = {0};
-    int rc = store_query(c, STMT_OTA_CHANNEL_INSERT, p, 10, &r);
+    int rc = store_query(c, STMT_OTA_CHANNEL_INSERT, p, 11, &r);
     if (!rc)
         *id = r.nrows ? store_res_i64(&r, 0, 0) : 0;
     store_res_free(&r);
@@ -146,9 +149,10 @@ enum herald_err store_ota_channel_update(struct store_conn *c, const struct stor
                             SV_I64(ch->enabled),
                             SV_I64(ch->takes_updates),
                             SV_STR(ch->credentials ? ch->credentials : ""),
-                            SV_I64(now_ms)};
+                            SV_I64(now_ms),
+                            SV_STR(ch->updates_url)};
     int64_t changes = 0;
-    int rc = run(c, STMT_OTA_CHANNEL_UPDATE, p, 11, &changes);
+    int rc = run(c, STMT_OTA_CHANNEL_UPDATE, p, 12, &changes);
     return rc ? rc : changes ? HERALD_OK : HERALD_ERR_NOT_FOUND;
 }
 

@@ -25,6 +25,7 @@ struct store_ota_channel {
     char mode[8];  /* pull, push */
     char hotel_code[64];
     char base_url[1024];
+    char updates_url[1024]; /* "": rates and availability go to base_url */
     int64_t poll_seconds;
     bool enabled, takes_updates;
     char *credentials; /* sealed text ("" when none); owned */
@@ -40,8 +41,9 @@ void store_ota_channels_free(struct store_ota_channel *rows, size_t n);
 /* Inserts the row (id ignored; next_pull_at_ms = now) and writes the new id. */
 enum herald_err store_ota_channel_insert(struct store_conn *c, const struct store_ota_channel *ch,
                                          int64_t now_ms, int64_t *id);
-/* Rewrites name, type, mode, hotel_code, base_url, poll_seconds, enabled, takes_updates and
- * credentials of row ch->id, and next_pull_at_ms = now (a changed channel is pulled at once). */
+/* Rewrites name, type, mode, hotel_code, base_url, updates_url, poll_seconds, enabled,
+ * takes_updates and credentials of row ch->id, and next_pull_at_ms = now (a changed channel is
+ * pulled at once). */
 enum herald_err store_ota_channel_update(struct store_conn *c, const struct store_ota_channel *ch,
                                          int64_t now_ms);
 enum herald_err store_ota_channel_delete(struct store_conn *c, int64_t id);

@@ -235,11 +235,16 @@ static int build_url(struct hc_client *c, const char *path_query, char *url, siz
     return HERALD_OK;
 }
 
+/* The caller's extra headers replace the defaults they name (Accept, the body's Content-Type):
+ * a server that reads the first of two Content-Type headers and one that reads the last must
+ * see the same type (Booking.com documents application/xml for its ARI messages). */
 static struct curl_slist *build_headers(const struct hc_client *c, const struct hc_body *body)
 {
-    bool own_accept = false;
-    for (const char *const *h = c->opts.headers; h && *h; h++)
+    bool own_accept = false, own_type = false;
+    for (const char *const *h = c->opts.headers; h && *h; h++) {
         own_accept = own_accept || strncasecmp(*h, "Accept:", 7) == 0;
+        own_type = own_type || strncasecmp(*h, "Content-Type:", 13) == 0;
+    }
     struct curl_slist *headers =
         own_accept ? NULL : curl_slist_append(NULL, "Accept: application/json");
     for (const char *const *h = c->opts.headers; h && *h; h++)
@@ -249,7 +254,8 @@ static struct curl_slist *build_headers(const struct hc_client *c, const struct 
     if (body) {
         char ct[128], ce[128];
         snprintf(ct, sizeof(ct), "Content-Type: %s", body->content_type);
-        headers = curl_slist_append(headers, ct);
+        if (!own_type)
+            headers = curl_slist_append(headers, ct);
         if (body->content_encoding) {
             snprintf(ce, sizeof(ce), "Content-Encoding: %s", body->content_encoding);
             headers = curl_slist_append(headers, ce);

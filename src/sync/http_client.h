@@ -43,7 +43,8 @@ struct hc_opts {
        Mixpanel forwarder: an import cut off after Mixpanel took it would arrive twice). */
     bool finish_transfers;
     /* Extra request headers, "Name: value", NULL-terminated (OTA channels: SOAPAction, the
-       AlpineBits protocol headers); an "Accept:" line replaces the default. NULL: none. */
+       AlpineBits protocol headers); an "Accept:" line replaces the default, a "Content-Type:"
+       line the body's (one of each is sent). NULL: none. */
     const char *const *headers;
 };
 

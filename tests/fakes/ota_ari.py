@@ -23,9 +23,9 @@ Answers the matching RS: <Success/> (+ <Warnings>), or <Errors> with RPH naming 
   reject_all: n              the next n answers are 200 <Errors> with no RPH
   unavailable: n             the next n answers are 200 <Errors> Type 12 Code 187
   client_error: n            the next n answers are HTTP 400 with <Errors>
-Records: GET /_records (every request: path, root, status answered, items), GET /_items (the
-items of requests answered with success, each with "accepted": false when it got an error),
-GET /_stats, POST /_reset.
+Records: GET /_records (every request: path, root, status answered, items, contentTypes: every
+Content-Type header received), GET /_items (the items of requests answered with success, each
+with "accepted": false when it got an error), GET /_stats, POST /_reset.
 
 usage: ota_ari.py --type booking [--user U --password P]
 Prints "listening PORT" on stdout once ready."""
@@ -255,6 +255,8 @@ def make_handler(st):
                 return "Accept-Version is not 1.1"
             if not self.headers.get("Content-Type", "").startswith("application/xml"):
                 return "Content-Type is not application/xml"
+            if len(self.headers.get_all("Content-Type") or []) != 1:
+                return "Content-Type sent %d times" % len(self.headers.get_all("Content-Type"))
             months = {it["start"][:7] for it in items} | {it["end"][:7] for it in items}
             if len(months) > 1:
                 return "more than one month in one request: %s" % sorted(months)
@@ -268,7 +270,8 @@ def make_handler(st):
                 return
             rec = {"t": time.time(), "path": self.path, "status": None, "root": None,
                    "items": [], "soapAction": self.headers.get("SOAPAction"),
-                   "contentType": self.headers.get("Content-Type")}
+                   "contentType": self.headers.get("Content-Type"),
+                   "contentTypes": self.headers.get_all("Content-Type") or []}
             with st.lock:
                 st.records.append(rec)
             try:

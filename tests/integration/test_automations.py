@@ -166,3 +166,32 @@ def test_cancelled_trigger_sends_once(make_herald, workdir):
             sends(h, key, auto["id"])), what="sent")
         assert row["reason"] is None
         assert len(smtp.messages()) == 1
+
+
+def test_a_late_stale_modification_schedules_nothing(make_herald, workdir):
+    """A Modify made before the cancellation but delivered after it (its LastModifyDateTime is
+    older than the Cancel's) neither revives the cancelled stay mail nor schedules a new one:
+    the reservation stays cancelled."""
+    with SmtpFake() as smtp:
+        h, _ = start_herald(make_herald, smtp, workdir)
+        key = h.admin_key
+        tpl = mk_template(h, key)
+        pre = mk_automation(h, key, name="Pre-arrival", trigger="pre_arrival", offsetDays=3,
+                            templateId=tpl)
+        post = mk_automation(h, key, name="After", trigger="post_stay", offsetDays=1,
+                             templateId=tpl)
+        ch = mk_channel(h, key)
+        push(h, ch, res_xml("R-L", "lea@example.com", day(20), day(22), status="Commit",
+                            given="Lea", modified="2026-01-15T08:00:00Z"))
+        assert [s["status"] for s in sends(h, key, pre["id"])] == ["scheduled"]
+        push(h, ch, res_xml("R-L", "lea@example.com", day(20), day(22), status="Cancel",
+                            given="Lea", modified="2026-01-17T08:00:00Z"))
+        push(h, ch, res_xml("R-L", "lea@example.com", day(25), day(27), status="Modify",
+                            given="Lea", modified="2026-01-16T08:00:00Z"))
+        for auto in (pre, post):
+            rows = sends(h, key, auto["id"])
+            assert len(rows) == 1 and rows[0]["status"] == "cancelled", rows
+        res = h.get("/api/ota/reservations", key=key).json()["reservations"]
+        assert [(r["resId"], r["status"]) for r in res] == [("R-L", "cancel")]
+        assert len(h.get(f"/api/ota/reservations/{res[0]['id']}",
+                         key=key).json()["revisions"]) == 3

@@ -81,6 +81,35 @@ def test_crud_credentials_never_shown(herald):
     assert herald.request("DELETE", f"/api/ota/channels/{cid}", key=key).status_code == 404
 
 
+def test_updates_url_set_changed_and_cleared(herald):
+    """Booking.com takes rates and availability on another host than the one its reservations
+    are pulled from: one channel carries both URLs (updatesUrl optional, null when unset)."""
+    key = ota_key(herald)
+    pull = "https://secure-supply-xml.booking.com/hotels/ota"
+    updates = "https://supply-xml.booking.com/hotels/ota"
+    ch = create_channel(herald, key, name="Booking both ways", baseUrl=pull, updatesUrl=updates,
+                        takesUpdates=True, enabled=False)
+    assert ch["baseUrl"] == pull and ch["updatesUrl"] == updates
+    cid = ch["id"]
+    assert channel(herald, key, cid)["updatesUrl"] == updates
+    assert sql(herald, f"SELECT updates_url FROM ota_channels WHERE id = {cid}")[0][0] == updates
+    # PATCH without it keeps it; a bad one is refused and changes nothing; "" and null clear it.
+    r = herald.request("PATCH", f"/api/ota/channels/{cid}", key=key, json={"pollSeconds": 30})
+    assert r.status_code == 200 and r.json()["updatesUrl"] == updates
+    r = herald.request("PATCH", f"/api/ota/channels/{cid}", key=key,
+                       json={"updatesUrl": "supply-xml.booking.com"})
+    assert r.status_code == 400 and r.json()["error"]["field"] == "updatesUrl"
+    assert channel(herald, key, cid)["updatesUrl"] == updates
+    r = herald.request("PATCH", f"/api/ota/channels/{cid}", key=key, json={"updatesUrl": ""})
+    assert r.status_code == 200 and r.json()["updatesUrl"] is None
+    herald.request("PATCH", f"/api/ota/channels/{cid}", key=key, json={"updatesUrl": updates})
+    r = herald.request("PATCH", f"/api/ota/channels/{cid}", key=key, json={"updatesUrl": None})
+    assert r.status_code == 200 and r.json()["updatesUrl"] is None
+    assert r.json()["baseUrl"] == pull
+    plain = create_channel(herald, key, name="no updates url", mode="push")
+    assert plain["updatesUrl"] is None
+
+
 @pytest.mark.parametrize("body,field", [
     ({"type": "booking", "mode": "pull", "hotelCode": "H", "baseUrl": "http://x"}, "name"),
     ({"name": "n", "type": "airbnb", "mode": "pull", "hotelCode": "H", "baseUrl": "http://x"},
@@ -101,6 +130,12 @@ def test_crud_credentials_never_shown(herald):
       "credentials": {"password": "x" * 300}}, "credentials.password"),
     ({"name": "n", "type": "generic", "mode": "push", "hotelCode": "H", "enabled": "yes"},
      "enabled"),
+    ({"name": "n", "type": "booking", "mode": "pull", "hotelCode": "H", "baseUrl": "http://x",
+      "updatesUrl": "ftp://x"}, "updatesUrl"),
+    ({"name": "n", "type": "booking", "mode": "push", "hotelCode": "H",
+      "updatesUrl": "https://supply-xml.example/hotels ota"}, "updatesUrl"),
+    ({"name": "n", "type": "booking", "mode": "push", "hotelCode": "H", "updatesUrl": 7},
+     "updatesUrl"),
 ])
 def test_invalid_input_names_the_field(herald, body, field):
     key = ota_key(herald)
@@ -209,4 +244,8 @@ def test_plain_http_needs_the_insecure_setting(make_herald):
     assert r.status_code == 400 and r.json()["error"]["field"] == "baseUrl"
     body["baseUrl"] = "https://ota.example/hotels/ota"
     body["enabled"] = False
+    body["updatesUrl"] = "http://ota.example/hotels/ota"
+    r = h.post("/api/ota/channels", body, key=key)
+    assert r.status_code == 400 and r.json()["error"]["field"] == "updatesUrl"
+    body["updatesUrl"] = "https://supply.ota.example/hotels/ota"
     assert h.post("/api/ota/channels", body, key=key).status_code == 201

@@ -82,6 +82,8 @@ def test_rates_reach_each_channel_in_its_shape(herald, fakes):
     # Booking.com: its path and headers (checked by the fake), one month each, nothing refused.
     recs = booking.records()
     assert [x["path"] for x in recs] == ["/hotels/ota/OTA_HotelRateAmountNotif"] * 2
+    # Its documented Content-Type replaces the text/xml default instead of joining it.
+    assert [x["contentTypes"] for x in recs] == [["application/xml"]] * 2
     assert booking.stats()["violations"] == []
     it = booking.items()
     assert [(i["start"], i["end"]) for i in it] == [(x["from"], x["to"]) for x in b]
@@ -589,3 +591,32 @@ def test_a_channel_disabled_or_deleted_fails_its_pending_updates(herald, fakes):
     # a disabled channel gets nothing new
     r = put(h, k, "rates", rates(room="TWN"))
     assert r.json()["channels"] == []
+
+
+def test_booking_pulls_from_base_url_and_posts_updates_to_updates_url(herald, fakes):
+    """One Booking.com channel both ways: reservations pulled (and acknowledged) under baseUrl
+    (secure-supply-xml in production), rates posted under updatesUrl (supply-xml), each host
+    getting only its own messages."""
+    from otachan_support import BookingFake, wait_for
+    h, k = herald, herald.admin_key
+    pull = BookingFake()
+    try:
+        ari = fakes("booking", user=pull.user, password=pull.password)
+        pull.add(resId="BU-1", email="ulla@example.com", hotel="H7")
+        cid = add_channel_api(h, k, "booking both ways", "booking", "H7", pull.base_url,
+                              pull.user, pull.password, mode="pull", pollSeconds=1,
+                              updatesUrl=ari.base_url)
+        wait_for(lambda: pull.stats()["acked"] == [["BU-1", "Commit"]], what="pulled and acked")
+        first = month_start(1)  # one month: one request
+        r = put(h, k, "rates", rates(hotel="H7", frm=first.isoformat(),
+                                     to=(first + datetime.timedelta(days=2)).isoformat()))
+        assert r.status_code == 202, r.text
+        assert [c["channelId"] for c in r.json()["channels"]] == [cid]
+        rows = wait_settled(h, k, channelId=cid)
+        assert [x["status"] for x in rows] == ["delivered"], rows
+        assert [x["path"] for x in ari.records()] == ["/hotels/ota/OTA_HotelRateAmountNotif"]
+        assert ari.stats()["violations"] == []
+        assert [(i["hotel"], i["room"]) for i in ari.items()] == [("H7", "DBL")]
+        assert not [x for x in pull.records() if "RateAmount" in x["path"]]
+    finally:
+        pull.stop()

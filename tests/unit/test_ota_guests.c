@@ -141,20 +141,48 @@ struct hook_call {
     struct fixture *f;
     const struct ota_reservation *res;
     int64_t reservation_id, revision_id, now_ms;
+    bool stale; /* an older revision than the current one, delivered late */
 };
+
+/* The reservation's summary row as ingestion leaves it when it calls the hook: this revision
+ * current, with its status; a stale revision leaves the row as it was. */
+static int summary_row(struct store_conn *c, const struct hook_call *h)
+{
+    if (h->stale)
+        return HERALD_OK;
+    char sql[512];
+    snprintf(sql, sizeof(sql),
+             "INSERT INTO ota_reservations (id, channel_id, hotel_code, res_id, status, "
+             "current_revision_id, created_at_ms, updated_at_ms) VALUES (%lld, 1, 'H1', 'R-%lld', "
+             "'%s', %lld, 0, 0) ON CONFLICT (id) DO UPDATE SET status = excluded.status, "
+             "current_revision_id = excluded.current_revision_id",
+             (long long)h->reservation_id, (long long)h->reservation_id,
+             ota_res_status_name(h->res->status), (long long)h->revision_id);
+    return store_exec(c, sql);
+}
 
 static int hook_tx(struct store_conn *c, void *arg)
 {
     struct hook_call *h = arg;
     struct ota_revision_hook hook = ota_guests_hook(h->f->guests);
     struct ota_channel ch = {.id = 1};
-    return hook.on_revision(hook.arg, c, &ch, h->res, h->reservation_id, h->revision_id, h->now_ms);
+    int rc = summary_row(c, h);
+    return rc ? rc
+              : hook.on_revision(hook.arg, c, &ch, h->res, h->reservation_id, h->revision_id,
+                                 h->now_ms);
 }
 
 static void revision(struct fixture *f, const struct ota_reservation *res, int64_t reservation_id,
                      int64_t revision_id, int64_t now_ms)
 {
-    struct hook_call h = {f, res, reservation_id, revision_id, now_ms};
+    struct hook_call h = {f, res, reservation_id, revision_id, now_ms, false};
+    assert_int_equal(store_run_tx(f->st, hook_tx, &h), HERALD_OK);
+}
+
+static void stale_revision(struct fixture *f, const struct ota_reservation *res,
+                           int64_t reservation_id, int64_t revision_id, int64_t now_ms)
+{
+    struct hook_call h = {f, res, reservation_id, revision_id, now_ms, true};
     assert_int_equal(store_run_tx(f->st, hook_tx, &h), HERALD_OK);
 }
 
@@ -336,6 +364,20 @@ static void test_guests_and_automations(void **state)
     read_sends(&f, &r, f.cancel_id, 1);
     assert_int_equal(r.nsends, 1);
     assert_int_equal(r.sends[0].due_at_ms, now + 3 * HOUR_MS);
+
+    /* a Modify from before the cancellation, delivered after it, schedules nothing: the stay
+       mails stay queued/cancelled, the cancellation mail stays the cancellation's */
+    booking(&res, "ana@example.com", "2027-04-20", "2027-04-22", true);
+    res.status = OTA_RES_MODIFY;
+    stale_revision(&f, &res, 1, 5, now + 4 * HOUR_MS);
+    int64_t autos[] = {f.pre_id, f.post_id, f.cancel_id};
+    for (size_t i = 0; i < sizeof(autos) / sizeof(autos[0]); i++) {
+        read_sends(&f, &r, autos[i], 1);
+        assert_int_equal(r.nsends, 1);
+        assert_int_not_equal(r.sends[0].revision_id, 5);
+        if (autos[i] != f.cancel_id)
+            assert_string_not_equal(r.sends[0].status, "scheduled");
+    }
     free(r.sends);
     fixture_close(&f);
 }

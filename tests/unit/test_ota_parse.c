@@ -192,12 +192,26 @@ static void test_mask_and_decimals(void **state)
     char s1[] = "card 4111 1111 1111 1111, call +43 664 1234567";
     ota_mask_card_runs(s1);
     assert_string_equal(s1, "card XXXX XXXX XXXX XXXX, call +43 664 1234567");
-    char s2[] = "ref 4111111111111112 stays"; /* fails Luhn: not a card */
+    char s2[] = "ref 4111111111111113 stays"; /* no 13-19 digit window passes Luhn */
     ota_mask_card_runs(s2);
-    assert_string_equal(s2, "ref 4111111111111112 stays");
+    assert_string_equal(s2, "ref 4111111111111113 stays");
     char s3[] = "5500-0000-0000-0004";
     ota_mask_card_runs(s3);
     assert_string_equal(s3, "XXXX-XXXX-XXXX-XXXX");
+    /* A card next to other digits forms a longer run that fails Luhn as a whole: the card's
+     * own window is masked (and any neighbour a passing window also covers). */
+    char cvv[] = "4111 1111 1111 1111 123";
+    ota_mask_card_runs(cvv);
+    assert_string_equal(cvv, "XXXX XXXX XXXX XXXX XX3");
+    char expiry[] = "4111111111111111 1227";
+    ota_mask_card_runs(expiry);
+    assert_string_equal(expiry, "XXXXXXXXXXXXXXXX XXXX");
+    char room[] = "room 2 4111111111111111";
+    ota_mask_card_runs(room);
+    assert_string_equal(room, "room 2 XXXXXXXXXXXXXXXX");
+    char amex[] = "amex 3782-822463-10005 exp 0928";
+    ota_mask_card_runs(amex);
+    assert_string_equal(amex, "amex XXXX-XXXXXX-XXXXX exp 0928");
     char sum[32] = "";
     assert_true(ota_decimal_add(sum, sizeof(sum), "417.00"));
     assert_true(ota_decimal_add(sum, sizeof(sum), "356.5"));

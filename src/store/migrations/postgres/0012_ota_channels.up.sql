@@ -8,6 +8,9 @@ CREATE TABLE ota_channels (
     mode TEXT NOT NULL CHECK (mode IN ('pull', 'push')),
     hotel_code TEXT NOT NULL,
     base_url TEXT NOT NULL DEFAULT '',
+    -- where rates and availability go when not under base_url ('': base_url); Booking.com
+    -- takes them on another host than the one its reservations are pulled from
+    updates_url TEXT NOT NULL DEFAULT '',
     poll_seconds BIGINT NOT NULL DEFAULT 300,
     enabled BIGINT NOT NULL DEFAULT 1,
     takes_updates BIGINT NOT NULL DEFAULT 0,
