@@ -311,8 +311,12 @@ enum herald_err store_ari_state_save(struct store_conn *c, const struct store_ar
 enum herald_err store_ari_kick(struct store_conn *c, int64_t channel_id, int64_t now_ms,
                                int64_t stale_before_ms, bool *kicked)
 {
-    struct store_val e[] = {SV_I64(channel_id), SV_I64(now_ms)};
-    int rc = run(c, STMT_ARI_STATE_ENSURE, e, 2, NULL);
+    /* The state row is locked even when no kick is needed: a delivery job claiming the
+     * channel meanwhile then waits for this transaction and sees its rows. Without the lock
+     * (an UPDATE matching nothing locks nothing on PostgreSQL) a job already promised could
+     * claim, find nothing yet, clear the kick and end, leaving these rows to no job. */
+    struct store_ari_state st;
+    int rc = store_ari_state_lock(c, channel_id, now_ms, &st);
     struct store_val p[] = {SV_I64(channel_id), SV_I64(now_ms), SV_I64(stale_before_ms)};
     int64_t changes = 0;
     if (!rc)
