@@ -1,5 +1,5 @@
 /* Listening: bind address, TLS material in memory, connection limits (total within RLIMIT_NOFILE,
- * per IP, idle timeout) and the libmicrohttpd daemon (epoll pool, suspend/resume, logging). */
+ * per IP, idle timeout) and the libmicrohttpd daemon (a poll() thread pool, suspend/resume, logging). */
 #include <netdb.h>
 #include <netinet/in.h>
 #include <stdio.h>
@@ -145,7 +145,11 @@ enum herald_err listen_start(struct http_server *srv)
     rc = load_tls(srv, tls_opts);
     if (rc)
         return rc;
-    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME |
+    /* poll(), not epoll: with a thread pool, libmicrohttpd 0.9.75's MHD_quiesce_daemon()
+     * races each worker removing the listen socket from its epoll set, and panics (abort) when
+     * the worker wins; seen once at a SIGTERM drain. Each worker polls only its own share of
+     * the connections, so poll() costs little here. */
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL | MHD_ALLOW_SUSPEND_RESUME |
                      MHD_USE_ITC | MHD_USE_ERROR_LOG;
     if (ss.ss_family == AF_INET6)
         flags |= MHD_USE_IPv6;
