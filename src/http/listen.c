@@ -1,5 +1,5 @@
 /* Listening: bind address, TLS material in memory, connection limits (total within RLIMIT_NOFILE,
- * per IP, idle timeout) and the libmicrohttpd daemon (a poll() thread pool, suspend/resume, logging). */
+ * per IP, idle timeout) and the libmicrohttpd daemon (poll() thread pool, suspend/resume, logs). */
 #include <netdb.h>
 #include <netinet/in.h>
 #include <stdio.h>
