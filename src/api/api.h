@@ -57,6 +57,10 @@ bool api_id_cursor_decode(const char *tag, const char *cursor, int64_t *id);
 /* ?limit= (1..100, default 50) and ?cursor= (from api_id_cursor_encode() with `tag`; 0 when
  * absent); answers 400 itself and returns false on a bad one. */
 bool api_page_args(struct http_request *req, const char *tag, int *limit, int64_t *after_id);
+/* Answers 200 {"success":true, <name>: items, "nextCursor": cursor of next_id under `tag` or
+ * null when next_id is 0, "limit": limit}; takes items. */
+enum http_result api_reply_page(struct http_request *req, const char *name, json_t *items,
+                                const char *tag, int64_t next_id, int limit);
 
 /* email: CSV contact imports (imports.c) */
 /* Streaming (HTTP_STREAM): runs on the headers, then the body goes to the upload. */

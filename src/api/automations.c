@@ -65,13 +65,7 @@ enum http_result api_automations_list(struct http_request *req, void *ctx)
     int rc = ota_automation_list(app->automations, after, limit, &arr, &next);
     if (rc)
         return api_fail(req, rc);
-    char c[64];
-    if (next)
-        api_id_cursor_encode(RULES_TAG, next, c);
-    http_reply_json(req, 200,
-                    json_pack("{s:b, s:o, s:o, s:i}", "success", 1, "automations", arr,
-                              "nextCursor", next ? json_string(c) : json_null(), "limit", limit));
-    return HTTP_REPLIED;
+    return api_reply_page(req, "automations", arr, RULES_TAG, next, limit);
 }
 
 enum http_result api_automations_get(struct http_request *req, void *ctx)

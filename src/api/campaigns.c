@@ -65,13 +65,7 @@ enum http_result api_campaigns_list(struct http_request *req, void *ctx)
     int rc = mail_campaign_list(app->mail_campaigns, before, limit, &arr, &next);
     if (rc)
         return api_fail(req, rc);
-    char c[64];
-    if (next)
-        api_id_cursor_encode(CURSOR_TAG, next, c);
-    http_reply_json(req, 200,
-                    json_pack("{s:b, s:o, s:o, s:i}", "success", 1, "campaigns", arr, "nextCursor",
-                              next ? json_string(c) : json_null(), "limit", limit));
-    return HTTP_REPLIED;
+    return api_reply_page(req, "campaigns", arr, CURSOR_TAG, next, limit);
 }
 
 enum http_result api_campaigns_get(struct http_request *req, void *ctx)

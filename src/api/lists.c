@@ -128,15 +128,7 @@ enum http_result api_lists_list(struct http_request *req, void *ctx)
     json_t *arr = json_array();
     for (size_t i = 0; arr && i < count; i++)
         json_array_append_new(arr, api_list_json(&rows[i]));
-    json_t *next = json_null();
-    if (count == (size_t)limit && count > 0) {
-        char c[64];
-        api_id_cursor_encode("lst1", rows[count - 1].id, c);
-        next = json_string(c);
-    }
+    int64_t next = count == (size_t)limit && count > 0 ? rows[count - 1].id : 0;
     store_lists_free(rows, count);
-    http_reply_json(req, 200,
-                    json_pack("{s:b, s:o, s:o, s:i}", "success", 1, "lists", arr, "nextCursor",
-                              next, "limit", limit));
-    return HTTP_REPLIED;
+    return api_reply_page(req, "lists", arr, "lst1", next, limit);
 }

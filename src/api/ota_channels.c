@@ -192,17 +192,9 @@ enum http_result api_ota_channels_list(struct http_request *req, void *ctx)
     json_t *arr = json_array();
     for (size_t i = 0; arr && i < n; i++)
         json_array_append_new(arr, channel_json(&rows[i]));
-    json_t *next = json_null();
-    if (n == (size_t)limit && n > 0) {
-        char c[64];
-        api_id_cursor_encode("och1", rows[n - 1].ch.id, c);
-        next = json_string(c);
-    }
+    int64_t next = n == (size_t)limit && n > 0 ? rows[n - 1].ch.id : 0;
     ota_channels_free_views(rows, n);
-    http_reply_json(req, 200,
-                    json_pack("{s:b, s:o, s:o, s:i}", "success", 1, "channels", arr, "nextCursor",
-                              next, "limit", limit));
-    return HTTP_REPLIED;
+    return api_reply_page(req, "channels", arr, "och1", next, limit);
 }
 
 json_t *api_ota_validation_json(const struct ota_validation *v)

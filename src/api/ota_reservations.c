@@ -30,13 +30,7 @@ enum http_result api_ota_reservations_list(struct http_request *req, void *ctx)
     enum herald_err rc = ota_reservations_list(app->ota_reservations, &q, &items, &next, &err);
     if (rc)
         return api_fail_err(req, &err);
-    char c[64];
-    if (next)
-        api_id_cursor_encode(CURSOR_TAG, next, c);
-    http_reply_json(req, 200,
-                    json_pack("{s:b, s:o, s:o, s:i}", "success", 1, "reservations", items,
-                              "nextCursor", next ? json_string(c) : json_null(), "limit", q.limit));
-    return HTTP_REPLIED;
+    return api_reply_page(req, "reservations", items, CURSOR_TAG, next, q.limit);
 }
 
 enum http_result api_ota_reservations_get(struct http_request *req, void *ctx)

@@ -256,17 +256,9 @@ enum http_result api_ota_updates_list(struct http_request *req, void *ctx)
     json_t *arr = json_array();
     for (size_t i = 0; arr && i < n; i++)
         json_array_append_new(arr, update_json(&rows[i]));
-    json_t *next = json_null();
-    if (n == (size_t)limit && n > 0) {
-        char c[64];
-        api_id_cursor_encode("ari1", rows[n - 1].id, c);
-        next = json_string(c);
-    }
+    int64_t next = n == (size_t)limit && n > 0 ? rows[n - 1].id : 0;
     store_ari_updates_free(rows, n);
-    http_reply_json(req, 200,
-                    json_pack("{s:b, s:o, s:o, s:i}", "success", 1, "updates", arr, "nextCursor",
-                              next, "limit", limit));
-    return HTTP_REPLIED;
+    return api_reply_page(req, "updates", arr, "ari1", next, limit);
 }
 
 /* ids: [1, 2, …] → the JSON text the store filters on; answers 400 itself. */

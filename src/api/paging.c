@@ -56,3 +56,15 @@ bool api_page_args(struct http_request *req, const char *tag, int *limit, int64_
         http_reply_error(req, HERALD_ERR_INVALID, "cursor is not one this server issued", "cursor");
     return ok;
 }
+
+enum http_result api_reply_page(struct http_request *req, const char *name, json_t *items,
+                                const char *tag, int64_t next_id, int limit)
+{
+    char c[64];
+    if (next_id)
+        api_id_cursor_encode(tag, next_id, c);
+    http_reply_json(req, 200,
+                    json_pack("{s:b, s:o, s:o, s:i}", "success", 1, name, items, "nextCursor",
+                              next_id ? json_string(c) : json_null(), "limit", limit));
+    return HTTP_REPLIED;
+}
