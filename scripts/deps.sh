@@ -4,7 +4,7 @@
 set -euo pipefail
 
 run_pkgs=(build-essential cmake pkg-config libmicrohttpd-dev libjansson-dev libsqlite3-dev
-          libpq-dev libssl-dev zlib1g-dev libcurl4-openssl-dev postgresql-client
+          libpq-dev libssl-dev zlib1g-dev libdeflate-dev libcurl4-openssl-dev postgresql-client
           libxml2-dev libopendkim-dev nodejs npm)
 test_pkgs=(libcmocka-dev postgresql python3-pytest python3-requests clang libclang-rt-14-dev
            wrk prometheus openssl curl sqlite3 procps python3-aiosmtpd python3-dkim postfix

@@ -1,33 +1,33 @@
-/* Owns one-shot gzip compression over zlib (gzip.h). */
+/* Owns one-shot gzip compression over libdeflate (gzip.h): every caller has the whole buffer
+ * at hand, which is the case libdeflate is built for — about twice zlib's speed at level 1. */
 #include "base/gzip.h"
 
+#include <libdeflate.h>
 #include <stdlib.h>
-#include <zlib.h>
 
 #include "base/err.h"
 
 enum herald_err gzip_compress(const void *in, size_t len, int level, char **out, size_t *out_len)
 {
-    z_stream zs = {0};
-    /* windowBits 16 + 15: a gzip header and trailer rather than raw zlib. */
-    if (deflateInit2(&zs, level, Z_DEFLATED, 16 + MAX_WBITS, 8, Z_DEFAULT_STRATEGY) != Z_OK)
-        return HERALD_ERR_INTERNAL;
-    size_t cap = deflateBound(&zs, (uLong)len);
+    if (level < 1 || level > 12)
+        level = 6; /* zlib's default, and libdeflate's balanced middle */
+    struct libdeflate_compressor *c = libdeflate_alloc_compressor(level);
+    if (!c)
+        return HERALD_ERR_NOMEM;
+    size_t cap = libdeflate_gzip_compress_bound(c, len);
     char *buf = malloc(cap);
-    int rc = buf ? HERALD_OK : HERALD_ERR_NOMEM;
+    enum herald_err rc = HERALD_ERR_NOMEM;
     if (buf) {
-        zs.next_in = (Bytef *)in;
-        zs.avail_in = (uInt)len;
-        zs.next_out = (Bytef *)buf;
-        zs.avail_out = (uInt)cap;
-        if (deflate(&zs, Z_FINISH) == Z_STREAM_END) {
+        size_t n = libdeflate_gzip_compress(c, in, len, buf, cap);
+        if (n > 0) {
             *out = buf;
-            *out_len = zs.total_out;
+            *out_len = n;
+            rc = HERALD_OK;
         } else {
             free(buf);
-            rc = HERALD_ERR_INTERNAL;
+            rc = HERALD_ERR_INTERNAL; /* cannot happen with a bound-sized buffer */
         }
     }
-    deflateEnd(&zs);
+    libdeflate_free_compressor(c);
     return rc;
 }

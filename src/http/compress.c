@@ -41,7 +41,7 @@ void compress_reply(struct http_request *req, struct compressed *out)
         return;
     char *gz;
     size_t gz_len;
-    if (gzip_compress(out->body, out->len, -1 /* zlib default */, &gz, &gz_len) == HERALD_OK) {
+    if (gzip_compress(out->body, out->len, 6, &gz, &gz_len) == HERALD_OK) {
         out->body = out->owned = gz;
         out->len = gz_len;
     }
