@@ -11,6 +11,7 @@ import pytest
 from harness import MixpanelFake
 
 G = "/api/event-keys/generate"
+IN_FLIGHT = 3  # MIXPANEL_IN_FLIGHT in src/sync/mixpanel.h
 
 
 @pytest.fixture
@@ -163,16 +164,16 @@ def test_kill9_loses_and_duplicates_nothing(make_herald, mp):
     h.start()
     s = wait_arrivals(mp, 3000)
     assert set(s["arrivals"]) == {insert_id(k) for k in keys}
-    # The batches in flight at the kill (two imports of 200) may be resent with identical
-    # values; Mixpanel keeps one.
+    # The batches in flight at the kill (IN_FLIGHT imports of 200) may be resent with
+    # identical values; Mixpanel keeps one.
     resent = [k for k, v in s["arrivals"].items() if v > 1]
-    assert len(resent) <= 2 * 200 and s["unique"] == 3000
+    assert len(resent) <= IN_FLIGHT * 200 and s["unique"] == 3000
 
 
-def test_two_imports_in_flight_cursor_waits_for_the_oldest(make_herald, mp):
-    # Every import takes 100 ms, so two overlap; the first one to arrive fails with a 503 and
-    # is retried only after 1.5-3.5 s. Meanwhile the other import (and at most one more after
-    # it) lands, but the cursor must not move past the batch still failing.
+def test_imports_in_flight_cursor_waits_for_the_oldest(make_herald, mp):
+    # Every import takes 100 ms, so IN_FLIGHT overlap; the first one to arrive fails with a 503
+    # and is retried only after 1.5-3.5 s. Meanwhile the imports after it land, but no new one
+    # starts and the cursor must not move past the batch still failing.
     mp.faults(statuses=[503], delay_ms=100)
     env = mp.env(HERALD_MIXPANEL_BATCH="200", HERALD_MIXPANEL_BACKOFF_MS="1000")
     h = make_herald(env=env).start()
@@ -182,12 +183,12 @@ def test_two_imports_in_flight_cursor_waits_for_the_oldest(make_herald, mp):
     lag = h.get("/api/jobs/status", key=h.admin_key).json()["jobs"]["mixpanel_sync"]["lagEvents"]
     s = mp.stats()
     beyond_cursor = len(s["arrivals"]) - (1000 - lag)
-    assert s["max_in_flight"] == 2
-    assert lag > 0 and 0 < beyond_cursor <= 200, (lag, len(s["arrivals"]))
+    assert s["max_in_flight"] == IN_FLIGHT
+    assert lag > 0 and 0 < beyond_cursor <= (IN_FLIGHT - 1) * 200, (lag, len(s["arrivals"]))
     s = wait_arrivals(mp, 1000)
     assert set(s["arrivals"]) == {insert_id(k) for k in keys}
     assert all(v == 1 for v in s["arrivals"].values())
-    assert s["max_in_flight"] == 2
+    assert s["max_in_flight"] == IN_FLIGHT
 
 
 def mixpanel_dead_letters(h, n, timeout=20):
