@@ -355,11 +355,20 @@ struct store_val {
 #define SV_NUL ((struct store_val){SV_NULL, NULL, 0})
 
 /* A fully read result: text cells, NULL for SQL NULL. */
+/* A result's cells are text (NULL for SQL NULL) that belongs to the result, not to the cell:
+ * SQLite's are copied into a few large blocks, PostgreSQL's stay in the PGresult. A reader
+ * that keeps a value past store_res_free() copies it; nobody frees or steals one cell. */
+struct store_res_block;
 struct store_res {
     int nrows, ncols;
     char **cells;
     int64_t changes; /* rows an INSERT/UPDATE/DELETE touched */
+    struct store_res_block *blocks;
+    void *owner; /* released with release() by store_res_free() */
+    void (*release)(void *owner);
 };
+/* A copy of len bytes of s, NUL-terminated, that lives as long as r. NULL: out of memory. */
+char *store_res_copy(struct store_res *r, const char *s, size_t len);
 void store_res_free(struct store_res *r);
 const char *store_res_text(const struct store_res *r, int row, int col);
 int64_t store_res_i64(const struct store_res *r, int row, int col);

@@ -575,12 +575,9 @@ static void keep_mentions(struct store_res *r, const char *email, int c1, int c2
     for (int i = 0; i < r->nrows; i++) {
         char **row = r->cells + (size_t)i * r->ncols;
         bool keep = mentions(row[c1], email) || mentions(row[c2], email);
-        for (int j = 0; j < r->ncols; j++) {
-            if (keep)
+        if (keep)
+            for (int j = 0; j < r->ncols; j++)
                 r->cells[(size_t)kept * r->ncols + j] = row[j];
-            else
-                free(row[j]);
-        }
         kept += keep;
     }
     r->nrows = kept;
@@ -588,8 +585,10 @@ static void keep_mentions(struct store_res *r, const char *email, int c1, int c2
 
 void store_privacy_rows_free(struct store_privacy_rows *r)
 {
-    struct store_res res = {.nrows = r->nrows, .ncols = r->ncols, .cells = r->cells};
-    store_res_free(&res);
+    if (r->res) {
+        store_res_free(r->res);
+        free(r->res);
+    }
     memset(r, 0, sizeof(*r));
 }
 
@@ -602,19 +601,22 @@ enum herald_err store_privacy_export_page(struct store_conn *c, enum store_priva
         return HERALD_OK;
     struct store_val p[] = {sources[src].by_contact ? SV_I64(contact_id) : SV_STR(email),
                             SV_I64(after), SV_I64(limit)};
-    struct store_res r = {0};
-    int rc = store_query(c, sources[src].export_stmt, p, 3, &r);
+    struct store_res *r = calloc(1, sizeof(*r));
+    if (!r)
+        return HERALD_ERR_NOMEM;
+    int rc = store_query(c, sources[src].export_stmt, p, 3, r);
     if (rc) {
-        store_res_free(&r);
+        store_res_free(r);
+        free(r);
         return rc;
     }
     /* The cursor follows the candidates, not the rows kept: a page of dead letters may keep
      * none and still not be the last. */
-    int64_t last = r.nrows ? store_res_i64(&r, r.nrows - 1, 0) : after;
-    bool more = r.nrows == limit;
+    int64_t last = r->nrows ? store_res_i64(r, r->nrows - 1, 0) : after;
+    bool more = r->nrows == limit;
     if (src == STORE_PSRC_DEAD_LETTERS)
-        keep_mentions(&r, email, 4, 5);
-    *out = (struct store_privacy_rows){r.nrows, r.ncols, r.cells, last, more};
+        keep_mentions(r, email, 4, 5);
+    *out = (struct store_privacy_rows){r->nrows, r->ncols, r->cells, last, more, r};
     return HERALD_OK;
 }
 

@@ -110,11 +110,13 @@ enum store_privacy_src {
     STORE_PSRC__COUNT
 };
 /* Text cells, NULL for SQL NULL; the first column is the paging cursor (an integer). */
+struct store_res;
 struct store_privacy_rows {
     int nrows, ncols;
     char **cells;
     int64_t last_id; /* the next page's cursor: rows may have been filtered out after the query */
     bool more;       /* whether a next page may hold rows */
+    struct store_res *res; /* owns the cells' text */
 };
 void store_privacy_rows_free(struct store_privacy_rows *r);
 static inline const char *store_privacy_cell(const struct store_privacy_rows *r, int row, int col)

@@ -547,39 +547,49 @@ enum herald_err store_event_insert_many(struct store_conn *c, const struct store
     return insert_many(c, evs, n, created);
 }
 
-/* Takes a cell's string out of the result (which then frees NULL there): the rows keep the
-   strings the backend already copied instead of copying them again. */
-static char *take_cell(struct store_res *r, int row, int col)
-{
-    char **cell = &r->cells[row * r->ncols + col];
-    char *s = *cell;
-    *cell = NULL;
-    return s;
-}
-
-/* Moves EVENT_COLS rows of a result into a new array. */
+/* Copies EVENT_COLS rows of a result into one allocation: the array, then every string its
+   rows point to (store_events_free() is one free()). */
 static int events_from_res(struct store_res *r, struct store_event **out, size_t *count)
 {
-    struct store_event *rows = calloc(r->nrows ? (size_t)r->nrows : 1, sizeof(*rows));
+    enum { FIRST_TEXT = 1, TEXT_COLS = 8 };
+    size_t n = (size_t)r->nrows, text = 0;
+    for (int i = 0; i < r->nrows; i++)
+        for (int col = FIRST_TEXT; col < FIRST_TEXT + TEXT_COLS; col++) {
+            const char *v = store_res_text(r, i, col);
+            text += v ? strlen(v) + 1 : 0;
+        }
+    struct store_event *rows = calloc(1, (n ? n : 1) * sizeof(*rows) + text);
     if (!rows)
         return HERALD_ERR_NOMEM;
+    char *next = (char *)(rows + (n ? n : 1));
     for (int i = 0; i < r->nrows; i++) {
-        struct store_event *e = &rows[i];
-        e->id = store_res_i64(r, i, 0);
-        e->event_key = take_cell(r, i, 1);
-        e->platform = take_cell(r, i, 2);
-        e->campaign_id = take_cell(r, i, 3);
-        e->event_type = take_cell(r, i, 4);
-        e->email = take_cell(r, i, 5);
-        e->source_id = take_cell(r, i, 6);
-        e->namespace_ = take_cell(r, i, 7);
-        e->payload = take_cell(r, i, 8);
-        e->has_occurred_at = store_res_text(r, i, 9) != NULL;
-        e->occurred_at_ms = store_res_i64(r, i, 9);
-        e->created_at_ms = store_res_i64(r, i, 10);
+        char *field[TEXT_COLS];
+        for (int k = 0; k < TEXT_COLS; k++) {
+            const char *v = store_res_text(r, i, FIRST_TEXT + k);
+            field[k] = NULL;
+            if (v) {
+                size_t len = strlen(v) + 1;
+                field[k] = memcpy(next, v, len);
+                next += len;
+            }
+        }
+        rows[i] = (struct store_event){
+            .id = store_res_i64(r, i, 0),
+            .event_key = field[0],
+            .platform = field[1],
+            .campaign_id = field[2],
+            .event_type = field[3],
+            .email = field[4],
+            .source_id = field[5],
+            .namespace_ = field[6],
+            .payload = field[7],
+            .has_occurred_at = store_res_text(r, i, 9) != NULL,
+            .occurred_at_ms = store_res_i64(r, i, 9),
+            .created_at_ms = store_res_i64(r, i, 10),
+        };
     }
     *out = rows;
-    *count = (size_t)r->nrows;
+    *count = n;
     return HERALD_OK;
 }
 
@@ -690,18 +700,7 @@ enum herald_err store_forward_state(struct store_conn *c, const char *name, int6
 
 void store_events_free(struct store_event *rows, size_t count)
 {
-    if (!rows)
-        return;
-    for (size_t i = 0; i < count; i++) {
-        free(rows[i].event_key);
-        free(rows[i].platform);
-        free(rows[i].campaign_id);
-        free(rows[i].event_type);
-        free(rows[i].email);
-        free(rows[i].source_id);
-        free(rows[i].namespace_);
-        free(rows[i].payload);
-    }
+    (void)count; /* the rows and their strings are one allocation (events_from_res) */
     free(rows);
 }
 

@@ -354,14 +354,44 @@ enum herald_err store_lock_instance(struct store *st, bool exclusive)
     return st->be->lock_instance(st, exclusive);
 }
 
+/* One malloc per 64 KiB of cell text instead of one per cell: a Mixpanel batch is 2,000 rows
+   of 11 cells, and allocating and freeing them one by one cost a fifth of the forwarder. */
+struct store_res_block {
+    struct store_res_block *next;
+    size_t used, size;
+    char text[];
+};
+#define RES_BLOCK_SIZE ((size_t)64 * 1024)
+
+char *store_res_copy(struct store_res *r, const char *s, size_t len)
+{
+    struct store_res_block *b = r->blocks;
+    if (!b || b->size - b->used < len + 1) {
+        size_t size = len + 1 > RES_BLOCK_SIZE ? len + 1 : RES_BLOCK_SIZE;
+        if (!(b = malloc(sizeof(*b) + size)))
+            return NULL;
+        *b = (struct store_res_block){.next = r->blocks, .size = size};
+        r->blocks = b;
+    }
+    char *out = b->text + b->used;
+    memcpy(out, s, len);
+    out[len] = '\0';
+    b->used += len + 1;
+    return out;
+}
+
 void store_res_free(struct store_res *r)
 {
-    if (r->cells) {
-        for (int i = 0; i < r->nrows * r->ncols; i++)
-            free(r->cells[i]);
-        free(r->cells);
+    free(r->cells);
+    for (struct store_res_block *b = r->blocks, *next; b; b = next) {
+        next = b->next;
+        free(b);
     }
+    if (r->owner && r->release)
+        r->release(r->owner);
     r->cells = NULL;
+    r->blocks = NULL;
+    r->owner = NULL;
     r->nrows = r->ncols = 0;
 }
 

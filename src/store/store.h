@@ -118,7 +118,8 @@ struct store_event_filter {
     int64_t before_id;      /* paging cursor: only ids below it */
     int limit;
 };
-/* Newest first. Allocates *out; release with store_events_free(). */
+/* Newest first. Allocates *out, the rows and their strings in one block: release it with
+ * store_events_free(), never a field on its own. */
 enum herald_err store_event_list(struct store_conn *c, const struct store_event_filter *f,
                                  struct store_event **out, size_t *count);
 void store_events_free(struct store_event *rows, size_t count);

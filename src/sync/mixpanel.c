@@ -166,14 +166,6 @@ static bool backoff(struct sender *s, int attempt)
 
 static int send_range(struct sender *s, const struct mixpanel_batch *b, size_t from, size_t to);
 
-static void event_strings_free(struct store_event *e)
-{
-    char *strings[] = {e->event_key,  e->email,     e->platform,   e->campaign_id,
-                       e->event_type, e->source_id, e->namespace_, e->payload};
-    for (size_t i = 0; i < sizeof(strings) / sizeof(strings[0]); i++)
-        free(strings[i]);
-}
-
 /* Leaves out the events that name nobody (erased: an empty address or an "erased_" key; Mixpanel
  * would refuse them) and those of a suppressed address (erased, the erasure job not through yet):
  * the cursor still moves past them. Returns how many are kept, in order. */
@@ -183,10 +175,8 @@ static size_t drop_erased(struct mixpanel *m, struct store_event *rows, size_t n
     for (size_t i = 0; i < n; i++) {
         struct store_event *e = &rows[i];
         bool erased = !e->email || !*e->email || strncmp(e->event_key, "erased_", 7) == 0;
-        if (erased || (check && store_suppression_hit(m->st, e->email))) {
-            event_strings_free(e);
-            continue;
-        }
+        if (erased || (check && store_suppression_hit(m->st, e->email)))
+            continue; /* its strings go with the batch's one allocation */
         rows[kept++] = *e;
     }
     return kept;

@@ -123,6 +123,11 @@ static int pg_exec(void *conn, const char *sql)
  * round trip (OTA revisions bind 25). */
 #define PG_MAX_PARAMS 32
 
+static void release_result(void *res)
+{
+    PQclear(res);
+}
+
 static int pg_query(void *conn, enum store_stmt id, const struct store_val *params, int nparams,
                     struct store_res *out)
 {
@@ -168,20 +173,15 @@ static int pg_query(void *conn, enum store_stmt id, const struct store_val *para
     }
     out->nrows = nrows;
     out->ncols = ncols;
+    /* The cells point into the PGresult, which the result keeps until store_res_free(). */
     for (int r = 0; r < nrows; r++)
         for (int col = 0; col < ncols; col++)
-            if (!PQgetisnull(res, r, col)) {
-                char *v = strdup(PQgetvalue(res, r, col));
-                if (!v) {
-                    PQclear(res);
-                    store_res_free(out);
-                    return HERALD_ERR_NOMEM;
-                }
-                out->cells[r * ncols + col] = v;
-            }
+            if (!PQgetisnull(res, r, col))
+                out->cells[r * ncols + col] = PQgetvalue(res, r, col);
     const char *tuples = PQcmdTuples(res);
     out->changes = tuples && *tuples ? strtoll(tuples, NULL, 10) : 0;
-    PQclear(res);
+    out->owner = res;
+    out->release = release_result;
     return HERALD_OK;
 }
 

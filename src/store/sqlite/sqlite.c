@@ -226,7 +226,8 @@ static int sq_query(void *conn, enum store_stmt id, const struct store_val *para
         out->nrows++;
         for (int col = 0; col < ncols; col++) {
             const unsigned char *t = sqlite3_column_text(stmt, col);
-            row[col] = t ? strdup((const char *)t) : NULL;
+            size_t len = t ? (size_t)sqlite3_column_bytes(stmt, col) : 0;
+            row[col] = t ? store_res_copy(out, (const char *)t, len) : NULL;
             if (t && !row[col]) {
                 for (int k = col + 1; k < ncols; k++)
                     row[k] = NULL;
