@@ -3,7 +3,6 @@
 #include "sync/mixpanel_batch.h"
 
 #include <ctype.h>
-#include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -44,15 +43,115 @@ static int append_field(struct buf *b, const char *name, const char *value)
     return rc ? rc : buf_append_json_string(b, value);
 }
 
-/* Only synced events carry an upstream type; the rest are not parsed. */
+static const char *skip_ws(const char *p)
+{
+    while (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r')
+        p++;
+    return p;
+}
+
+/* p at a string's opening quote: the character after its closing one, NULL if unterminated. */
+static const char *skip_string(const char *p)
+{
+    for (p++; *p && *p != '"'; p++)
+        if (*p == '\\' && !*++p)
+            return NULL;
+    return *p ? p + 1 : NULL;
+}
+
+/* p at any JSON value: the character after it. Structure is followed only as far as needed to
+   find the value's end (strings with their escapes, nesting depth); NULL if it runs out. */
+static const char *skip_value(const char *p)
+{
+    int depth = 0;
+    for (;;) {
+        if (*p == '"') {
+            if (!(p = skip_string(p)))
+                return NULL;
+        } else if (depth == 0 && *p && strchr(",}] \n\t\r", *p)) {
+            return p;
+        } else if (!*p) {
+            return NULL;
+        } else {
+            depth += (*p == '{' || *p == '[') - (*p == '}' || *p == ']');
+            p++;
+        }
+        if (depth == 0 && (*p == ',' || *p == '}' || *p == ']'))
+            return p;
+    }
+}
+
+/* The still-escaped text of the top-level string member `name` of a JSON object (the payload a
+ * sync stored), without building a tree: a real Lemlist activity is a kilobyte of JSON, and
+ * parsing each one to read its "type" cost more than writing the whole Mixpanel event. */
+static bool top_level_string(const char *json, const char *name, const char **val, size_t *len)
+{
+    size_t name_len = strlen(name);
+    const char *p = skip_ws(json);
+    if (*p != '{')
+        return false;
+    p = skip_ws(p + 1);
+    while (*p == '"') {
+        const char *key = p + 1, *end = skip_string(p);
+        if (!end)
+            return false;
+        bool match = (size_t)(end - 1 - key) == name_len && memcmp(key, name, name_len) == 0;
+        p = skip_ws(end);
+        if (*p != ':')
+            return false;
+        p = skip_ws(p + 1);
+        if (match) {
+            if (*p != '"' || !(end = skip_string(p)))
+                return false;
+            *val = p + 1;
+            *len = (size_t)(end - 1 - *val);
+            return true;
+        }
+        if (!(p = skip_value(p)))
+            return false;
+        p = skip_ws(p);
+        if (*p != ',')
+            return false;
+        p = skip_ws(p + 1);
+    }
+    return false;
+}
+
+/* Whether len bytes are a JSON string's content that can be copied as they are: no control
+   character, and every escape one JSON knows. */
+static bool string_content_ok(const char *s, size_t len)
+{
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c < 0x20)
+            return false;
+        if (c != '\\')
+            continue;
+        if (++i == len)
+            return false;
+        if (s[i] == 'u') {
+            for (int k = 0; k < 4; k++)
+                if (++i == len || !isxdigit((unsigned char)s[i]))
+                    return false;
+        } else if (!s[i] || !strchr("\"\\/bfnrt", s[i])) {
+            return false;
+        }
+    }
+    return true;
+}
+
+/* Only synced events carry an upstream type. Its text is appended as it was stored: it is a
+   JSON string's content already, escapes included. */
 static int append_upstream_type(struct buf *b, const char *payload)
 {
-    json_t *doc = payload && strstr(payload, "\"type\"") ? json_loads(payload, 0, NULL) : NULL;
-    json_t *type = json_object_get(doc, "type");
-    int rc = json_is_string(type) ? append_field(b, "upstream_type", json_string_value(type))
-                                  : HERALD_OK;
-    json_decref(doc);
-    return rc;
+    const char *type;
+    size_t len;
+    if (!payload || !top_level_string(payload, "type", &type, &len) ||
+        !string_content_ok(type, len))
+        return HERALD_OK;
+    int rc = buf_append_str(b, ",\"upstream_type\":\"");
+    rc = rc ? rc : buf_append(b, type, len);
+    return rc ? rc : buf_append(b, "\"", 1);
 }
 
 enum herald_err mixpanel_hashed_id(const char *hash_key, const char *email, char out[65])

@@ -56,6 +56,45 @@ static void test_batch_json(void **state)
     mixpanel_batch_free(&b);
 }
 
+/* The upstream type is read from the stored payload without parsing it whole: it must give
+ * jansson's answer for the top-level "type" string, and nothing for anything else. */
+static void test_upstream_type_of_payloads(void **state)
+{
+    (void)state;
+    const char *payloads[] = {
+        "{\"type\":\"emailsOpened\"}",
+        " { \"_id\" : \"a\\\"type\\\":x\" , \"type\" : \"emailsClicked\" } ",
+        "{\"nested\":{\"type\":\"inner\"},\"list\":[1,{\"type\":\"x\"},\"]\"],\"type\":\"outer\"}",
+        "{\"n\":-1.5e3,\"t\":true,\"z\":null,\"type\":\"caf\\u00e9 \\\"q\\\"\"}",
+        "{\"type\":7}",
+        "{\"types\":\"no\",\"typ\":\"no\"}",
+        "{\"a\":{\"type\":\"only nested\"}}",
+        "[\"type\",\"x\"]",
+        "{\"type\":\"bad\\q\"}",
+        "{\"type\":\"unterminated",
+        "{\"a\":[1,2,{\"b\":\"}",
+        "",
+    };
+    for (size_t i = 0; i < sizeof(payloads) / sizeof(payloads[0]); i++) {
+        struct store_event r = row(1, "herald_k1", "a@example.com", (char *)payloads[i]);
+        struct mixpanel_batch b;
+        assert_int_equal(mixpanel_batch_build(&r, 1, NULL, &b), HERALD_OK);
+        json_t *doc = json_loads(b.json, 0, NULL);
+        assert_non_null(doc); /* whatever the payload, the body stays valid JSON */
+        json_t *got =
+            json_object_get(json_object_get(json_array_get(doc, 0), "properties"), "upstream_type");
+        json_t *payload = json_loads(payloads[i], 0, NULL);
+        json_t *want = json_object_get(payload, "type");
+        if (json_is_string(want))
+            assert_string_equal(json_string_value(got), json_string_value(want));
+        else
+            assert_null(got);
+        json_decref(payload);
+        json_decref(doc);
+        mixpanel_batch_free(&b);
+    }
+}
+
 static void test_batch_hashed_and_part(void **state)
 {
     (void)state;
@@ -109,8 +148,8 @@ static void test_hashed_id_is_an_hmac(void **state)
 
 int main(void)
 {
-    const struct CMUnitTest tests[] = {cmocka_unit_test(test_batch_json),
-                                       cmocka_unit_test(test_batch_hashed_and_part),
-                                       cmocka_unit_test(test_hashed_id_is_an_hmac)};
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_batch_json), cmocka_unit_test(test_upstream_type_of_payloads),
+        cmocka_unit_test(test_batch_hashed_and_part), cmocka_unit_test(test_hashed_id_is_an_hmac)};
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
