@@ -4,12 +4,15 @@
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <openssl/core_names.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 #include <openssl/sha.h>
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -374,10 +377,82 @@ done:
     return rc;
 }
 
-/* EVP_Q_mac (evp.h, already included) rather than HMAC(), which would need another include. */
+/* Each thread keeps one HMAC context and the key it was last given: the callers (mail tokens,
+ * click links, hashed distinct ids) sign many messages with one key, and re-using the keyed
+ * context costs 0.3 us where EVP_Q_mac() fetches and keys from scratch (1.6-3.5 us; a mail
+ * with twenty tracked links spent a tenth of its sending time there). */
+struct hmac_cache {
+    EVP_MAC_CTX *ctx;
+    bool keyed;
+    size_t key_len;
+    uint8_t key[128];
+};
+
+static EVP_MAC *hmac_alg; /* fetched once, kept for the process's life */
+static pthread_key_t hmac_tls;
+static bool hmac_tls_ok;
+static pthread_once_t hmac_once = PTHREAD_ONCE_INIT;
+
+static void hmac_cache_free(void *p)
+{
+    struct hmac_cache *c = p;
+    EVP_MAC_CTX_free(c->ctx);
+    OPENSSL_cleanse(c, sizeof(*c));
+    free(c);
+}
+
+static void hmac_setup(void)
+{
+    hmac_alg = EVP_MAC_fetch(NULL, "HMAC", NULL);
+    hmac_tls_ok = pthread_key_create(&hmac_tls, hmac_cache_free) == 0;
+}
+
+/* This thread's context; NULL when one cannot be had (the caller falls back). */
+static struct hmac_cache *hmac_cache(void)
+{
+    pthread_once(&hmac_once, hmac_setup);
+    if (!hmac_alg || !hmac_tls_ok)
+        return NULL;
+    struct hmac_cache *c = pthread_getspecific(hmac_tls);
+    if (c)
+        return c;
+    if (!(c = calloc(1, sizeof(*c))))
+        return NULL;
+    if (!(c->ctx = EVP_MAC_CTX_new(hmac_alg)) || pthread_setspecific(hmac_tls, c) != 0) {
+        EVP_MAC_CTX_free(c->ctx);
+        free(c);
+        return NULL;
+    }
+    return c;
+}
+
+static bool hmac_cached(struct hmac_cache *c, const void *key, size_t key_len, const void *data,
+                        size_t len, uint8_t out[CRYPTO_SHA256_LEN])
+{
+    bool same = c->keyed && c->key_len == key_len && memcmp(c->key, key, key_len) == 0;
+    OSSL_PARAM params[] = {
+        OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, (char *)"SHA256", 0),
+        OSSL_PARAM_construct_end()};
+    /* A NULL key re-initialises the context with the key it holds. */
+    int ok =
+        same ? EVP_MAC_init(c->ctx, NULL, 0, NULL) : EVP_MAC_init(c->ctx, key, key_len, params);
+    if (!same && ok) {
+        memcpy(c->key, key, key_len);
+        c->key_len = key_len;
+    }
+    size_t out_len = 0;
+    ok = ok && EVP_MAC_update(c->ctx, data, len) &&
+         EVP_MAC_final(c->ctx, out, &out_len, CRYPTO_SHA256_LEN) && out_len == CRYPTO_SHA256_LEN;
+    c->keyed = ok;
+    return ok;
+}
+
 int crypto_hmac_sha256(const void *key, size_t key_len, const void *data, size_t len,
                        uint8_t out[CRYPTO_SHA256_LEN])
 {
+    struct hmac_cache *c = key_len > 0 && key_len <= sizeof(c->key) ? hmac_cache() : NULL;
+    if (c && hmac_cached(c, key, key_len, data, len, out))
+        return HERALD_OK;
     size_t out_len = 0;
     if (!EVP_Q_mac(NULL, "HMAC", NULL, "SHA256", NULL, key, key_len, data, len, out,
                    CRYPTO_SHA256_LEN, &out_len) ||

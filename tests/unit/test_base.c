@@ -174,6 +174,48 @@ static void write_file(const char *path, const char *data, size_t len)
     fclose(f);
 }
 
+/* RFC 4231's HMAC-SHA256 vectors, with keys alternating, repeated and on another thread: the
+ * per-thread keyed context must never answer with the previous key's MAC. */
+static const char *hmac_hex(const void *key, size_t key_len, const char *data)
+{
+    static _Thread_local char hex[65];
+    uint8_t mac[CRYPTO_SHA256_LEN];
+    assert_int_equal(crypto_hmac_sha256(key, key_len, data, strlen(data), mac), HERALD_OK);
+    crypto_hex(mac, sizeof(mac), hex);
+    return hex;
+}
+
+#define RFC4231_1 "b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7"
+#define RFC4231_2 "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
+#define RFC4231_6 "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54"
+
+static void *hmac_other_thread(void *arg)
+{
+    (void)arg;
+    for (int i = 0; i < 3; i++)
+        assert_string_equal(hmac_hex("Jefe", 4, "what do ya want for nothing?"), RFC4231_2);
+    return NULL;
+}
+
+static void test_crypto_hmac(void **state)
+{
+    (void)state;
+    uint8_t k1[20], k6[131];
+    memset(k1, 0x0b, sizeof(k1));
+    memset(k6, 0xaa, sizeof(k6)); /* longer than the cached key: the one-shot path */
+    const char *d6 = "Test Using Larger Than Block-Size Key - Hash Key First";
+    for (int i = 0; i < 3; i++) {
+        assert_string_equal(hmac_hex(k1, sizeof(k1), "Hi There"), RFC4231_1);
+        assert_string_equal(hmac_hex(k1, sizeof(k1), "Hi There"), RFC4231_1);
+        assert_string_equal(hmac_hex("Jefe", 4, "what do ya want for nothing?"), RFC4231_2);
+        assert_string_equal(hmac_hex(k6, sizeof(k6), d6), RFC4231_6);
+    }
+    pthread_t t;
+    assert_int_equal(pthread_create(&t, NULL, hmac_other_thread, NULL), 0);
+    assert_string_equal(hmac_hex(k1, sizeof(k1), "Hi There"), RFC4231_1);
+    assert_int_equal(pthread_join(t, NULL), 0);
+}
+
 static void test_crypto_files(void **state)
 {
     (void)state;
@@ -356,13 +398,21 @@ static void test_error_table_documented(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_buf_caps),           cmocka_unit_test(test_buf_json_string),
-        cmocka_unit_test(test_clock_parse),        cmocka_unit_test(test_config_rates),
-        cmocka_unit_test(test_config_load),        cmocka_unit_test(test_config_secret_file),
-        cmocka_unit_test(test_crypto_basics),      cmocka_unit_test(test_crypto_files),
-        cmocka_unit_test(test_error_table),        cmocka_unit_test(test_backoff),
-        cmocka_unit_test(test_gzip_round_trip),    cmocka_unit_test(test_text_helpers),
-        cmocka_unit_test(test_monotonic_deadline), cmocka_unit_test(test_error_table_documented),
+        cmocka_unit_test(test_buf_caps),
+        cmocka_unit_test(test_buf_json_string),
+        cmocka_unit_test(test_clock_parse),
+        cmocka_unit_test(test_config_rates),
+        cmocka_unit_test(test_config_load),
+        cmocka_unit_test(test_config_secret_file),
+        cmocka_unit_test(test_crypto_basics),
+        cmocka_unit_test(test_crypto_files),
+        cmocka_unit_test(test_crypto_hmac),
+        cmocka_unit_test(test_error_table),
+        cmocka_unit_test(test_backoff),
+        cmocka_unit_test(test_gzip_round_trip),
+        cmocka_unit_test(test_text_helpers),
+        cmocka_unit_test(test_monotonic_deadline),
+        cmocka_unit_test(test_error_table_documented),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
