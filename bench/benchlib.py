@@ -75,8 +75,12 @@ def served(backend, workdir, pg, scopes, env=None, prepare=None):
     """A migrated, serving Herald and a key with `scopes` and no practical rate limit;
     prepare(db_url), when given, runs on the database first. The server is killed on the way
     out unless the caller stopped it (h.stop(), to check its exit code)."""
+    # Every benchmark connects from 127.0.0.1: the per-IP connection cap (128 by default)
+    # would refuse most of bench/events_list's 1,000 connections.
     h = Herald(backend, workdir, pg=pg, env=dict({"HERALD_LOG_LEVEL": "warn",
-                                                   "HERALD_DB_POOL_MAX": "20"}, **(env or {})))
+                                                   "HERALD_DB_POOL_MAX": "20",
+                                                   "HERALD_HTTP_PER_IP_CONNECTIONS": "100000"},
+                                                  **(env or {})))
     if prepare:
         os.makedirs(os.path.join(workdir, "data"), exist_ok=True)
         prepare(h.db_url)
