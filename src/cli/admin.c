@@ -94,8 +94,17 @@ static const char keys_help[] =
     "       herald keys bootstrap\n\n"
     "create and rotate print the new secret alone on stdout's first line (details on stderr);\n"
     "it is shown once and stored only as a hash. bootstrap creates an admin key only when no\n"
-    "active key exists. Scopes: admin, events:read, events:write, events:import, sync:run,\n"
-    "jobs:read, jobs:write, ops (default " KEYS_DEFAULT_SCOPES "; docs/api.md has the table).\n";
+    "active key exists. Default scopes: " KEYS_DEFAULT_SCOPES " (docs/api.md has the table).\n"
+    "Scopes:";
+
+/* The help, with the scope list read from the table keys_validate_scopes() checks against. */
+static void print_keys_help(FILE *f)
+{
+    fputs(keys_help, f);
+    for (int i = 0; keys_known_scopes[i]; i++)
+        fprintf(f, "%s%s", i % 6 ? ", " : i ? ",\n  " : "\n  ", keys_known_scopes[i]);
+    fputc('\n', f);
+}
 
 static void print_key_details(const struct store_key *k)
 {
@@ -125,7 +134,7 @@ static int keys_create_cmd(struct store *st, int argc, char **argv)
                             : !strcmp(arg, "--rate-limit") ? &spec.rate_limit
                                                            : NULL;
         if (!slot || i + 1 >= argc) {
-            fputs(keys_help, stderr);
+            print_keys_help(stderr);
             return 2;
         }
         *slot = argv[++i];
@@ -261,14 +270,14 @@ int cli_keys(struct app *app, int argc, char **argv)
 {
     const char *action = argc > 1 ? argv[1] : "--help";
     if (!strcmp(action, "--help") || !strcmp(action, "-h")) {
-        fputs(keys_help, argc > 1 ? stdout : stderr);
+        print_keys_help(argc > 1 ? stdout : stderr);
         return argc > 1 ? 0 : 2;
     }
     size_t i = 0, n = sizeof(keys_actions) / sizeof(keys_actions[0]);
     while (i < n && strcmp(action, keys_actions[i].name) != 0)
         i++;
     if (i == n || (keys_actions[i].needs_id && argc != 3)) {
-        fputs(keys_help, stderr);
+        print_keys_help(stderr);
         return 2;
     }
     struct store *st;
