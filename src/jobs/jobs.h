@@ -45,6 +45,9 @@ struct jobs_kind {
     /* Dead letters with this label, retried, become a new job of this kind with raw params
      * {"deadLetterId": id, "payload": "<the dead letter's payload>"} (NULL: none). */
     const char *retries;
+    /* A schedule runs it every minute or so: its queueing, its start and its stop when
+     * completed are logged at debug, not info (a failure is still logged at info). */
+    bool routine;
 };
 
 struct jobs_opts {

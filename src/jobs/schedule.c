@@ -84,8 +84,10 @@ static int tick(struct jobs_schedule *js, const struct schedule *s)
         return HERALD_OK; /* another node took this tick */
     if (!rc) {
         jobs_wake(js->j);
-        log_info("scheduled job queued", json_pack("{s:s, s:s, s:s}", "schedule", s->def.name,
-                                                   "kind", s->def.kind, "job_id", t.job_id));
+        const struct jobs_kind_entry *k = jobs_kind_find(js->j, s->def.kind);
+        LOG_AT(k && k->kind->routine ? LOG_DEBUG : LOG_INFO, "scheduled job queued",
+               json_pack("{s:s, s:s, s:s}", "schedule", s->def.name, "kind", s->def.kind, "job_id",
+                         t.job_id));
     }
     return rc;
 }

@@ -314,9 +314,11 @@ static void run_job(struct jobs_worker *w, struct store_job *job)
         ctx.progress = json_object();
     }
     ctx.saved_text = progress_text(ctx.progress);
+    bool routine = ctx.k && ctx.k->kind->routine;
     char msg[48];
     snprintf(msg, sizeof(msg), "%s job started", job->kind);
-    log_info(msg, json_pack("{s:s, s:i}", "job_id", job->id, "attempt", job->attempts));
+    LOG_AT(routine ? LOG_DEBUG : LOG_INFO, msg,
+           json_pack("{s:s, s:i}", "job_id", job->id, "attempt", job->attempts));
     int rc;
     if (!ctx.k) {
         jobs_ctx_fail(&ctx, false, "no kind \"%s\" on this node", job->kind);
@@ -333,8 +335,9 @@ static void run_job(struct jobs_worker *w, struct store_job *job)
         snprintf(ctx.error, sizeof(ctx.error), "%s", herald_strerror(rc));
     const char *outcome = record_outcome(&ctx, rc);
     snprintf(msg, sizeof(msg), "%s job stopped", job->kind);
-    log_info(msg, json_pack("{s:s, s:s, s:s?}", "job_id", job->id, "outcome", outcome, "error",
-                            ctx.error[0] ? ctx.error : NULL));
+    LOG_AT(routine && !rc ? LOG_DEBUG : LOG_INFO, msg,
+           json_pack("{s:s, s:s, s:s?}", "job_id", job->id, "outcome", outcome, "error",
+                     ctx.error[0] ? ctx.error : NULL));
     json_decref(ctx.params);
     json_decref(ctx.progress);
     free(ctx.saved_text);

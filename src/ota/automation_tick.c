@@ -174,4 +174,5 @@ const struct jobs_kind automation_tick_kind = {
     .name = OTA_AUTOMATION_TICK_KIND,
     .validate = tick_validate,
     .run = tick_run,
+    .routine = true, /* every minute */
 };

@@ -33,7 +33,9 @@ def start_herald(make_herald, smtp, workdir, offset_s=0, **extra):
 def restart(h, offset_s):
     """Restarts Herald on the same database with the automation clock `offset_s` ahead."""
     assert h.stop() == 0, h.read_log()[-3000:]
-    h.start(env={"HERALD_AUTOMATION_CLOCK_OFFSET_SECONDS": str(int(offset_s))})
+    # debug: the automation_tick job logs its runs there (a routine kind, every minute).
+    h.start(env={"HERALD_AUTOMATION_CLOCK_OFFSET_SECONDS": str(int(offset_s)),
+                 "HERALD_LOG_LEVEL": "debug"})
 
 
 def mk_template(h, key, name="Stay", subject="Your stay at Alpenrose, {{ contact.name }}"):

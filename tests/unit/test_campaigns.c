@@ -342,7 +342,8 @@ static int later_run(struct jobs_ctx *ctx)
     return HERALD_OK;
 }
 
-static const struct jobs_kind later_kind = {"later", later_validate, later_run, NULL, NULL, NULL};
+static const struct jobs_kind later_kind = {
+    .name = "later", .validate = later_validate, .run = later_run};
 
 struct submit_tx {
     struct jobs *j;

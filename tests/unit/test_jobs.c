@@ -98,8 +98,8 @@ static json_t *count_progress(json_t *saved)
     return json_pack("{s:O?, s:b}", "at", json_object_get(saved, "at"), "view", 1);
 }
 
-static const struct jobs_kind count_kind = {"count",        count_validate, count_run,
-                                            count_progress, NULL,           NULL};
+static const struct jobs_kind count_kind = {
+    .name = "count", .validate = count_validate, .run = count_run, .progress = count_progress};
 
 /* Retries dead letters labelled "thing" as new jobs. */
 static int thing_validate(void *arg, json_t *raw, json_t **out, struct jobs_problem *p)
@@ -120,8 +120,11 @@ static int thing_run(struct jobs_ctx *ctx)
     return HERALD_OK;
 }
 
-static const struct jobs_kind thing_kind = {"thing_retry", thing_validate, thing_run,
-                                            NULL,          "thing",        "thing"};
+static const struct jobs_kind thing_kind = {.name = "thing_retry",
+                                            .validate = thing_validate,
+                                            .run = thing_run,
+                                            .dead_letter_kind = "thing",
+                                            .retries = "thing"};
 
 /* ---- tests ---- */
 
