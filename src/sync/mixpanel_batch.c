@@ -3,6 +3,7 @@
 #include "sync/mixpanel_batch.h"
 
 #include <ctype.h>
+#include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -117,38 +118,37 @@ static bool top_level_string(const char *json, const char *name, const char **va
     return false;
 }
 
-/* Whether len bytes are a JSON string's content that can be copied as they are: no control
-   character, and every escape one JSON knows. */
-static bool string_content_ok(const char *s, size_t len)
+/* Whether len bytes are a JSON string's content that can be copied as they are: printable
+   ASCII and the escapes JSON knows, except \u (a lone surrogate must not reach Mixpanel). */
+static bool plain_string_content(const char *s, size_t len)
 {
     for (size_t i = 0; i < len; i++) {
         unsigned char c = (unsigned char)s[i];
-        if (c < 0x20)
+        if (c < 0x20 || c > 0x7e)
             return false;
-        if (c != '\\')
-            continue;
-        if (++i == len)
+        if (c == '\\' && (++i == len || !s[i] || !strchr("\"\\/bfnrt", s[i])))
             return false;
-        if (s[i] == 'u') {
-            for (int k = 0; k < 4; k++)
-                if (++i == len || !isxdigit((unsigned char)s[i]))
-                    return false;
-        } else if (!s[i] || !strchr("\"\\/bfnrt", s[i])) {
-            return false;
-        }
     }
     return true;
 }
 
-/* Only synced events carry an upstream type. Its text is appended as it was stored: it is a
-   JSON string's content already, escapes included. */
+/* Only synced events carry an upstream type. The common value (ASCII, as Lemlist's and
+   Smartlead's types are) is copied as stored, still escaped; any other is decoded and checked
+   by jansson, which parses the whole payload for it. */
 static int append_upstream_type(struct buf *b, const char *payload)
 {
     const char *type;
     size_t len;
-    if (!payload || !top_level_string(payload, "type", &type, &len) ||
-        !string_content_ok(type, len))
+    if (!payload || !top_level_string(payload, "type", &type, &len))
         return HERALD_OK;
+    if (!plain_string_content(type, len)) {
+        json_t *doc = json_loads(payload, 0, NULL);
+        json_t *value = json_object_get(doc, "type");
+        int rc = json_is_string(value) ? append_field(b, "upstream_type", json_string_value(value))
+                                       : HERALD_OK;
+        json_decref(doc);
+        return rc;
+    }
     int rc = buf_append_str(b, ",\"upstream_type\":\"");
     rc = rc ? rc : buf_append(b, type, len);
     return rc ? rc : buf_append(b, "\"", 1);

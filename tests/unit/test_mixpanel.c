@@ -71,6 +71,10 @@ static void test_upstream_type_of_payloads(void **state)
         "{\"a\":{\"type\":\"only nested\"}}",
         "[\"type\",\"x\"]",
         "{\"type\":\"bad\\q\"}",
+        "{\"type\":\"\\ud800\"}",      /* a lone surrogate: jansson refuses the payload */
+        "{\"type\":\"h\\u00e9tel\"}",  /* decoded by jansson */
+        "{\"type\":\"h\xc3\xa9tel\"}", /* UTF-8 as stored */
+        "{\"type\":\"\xff\"}",         /* not UTF-8: refused */
         "{\"type\":\"unterminated",
         "{\"a\":[1,2,{\"b\":\"}",
         "",
