@@ -130,8 +130,11 @@ def test_interrupted_backup_leaves_no_plaintext(make_herald, workdir, sig):
     os.makedirs(os.path.dirname(dest))
     h.cli("backup", os.path.join(workdir, "out", "warm.hbk"))  # creates the key
     os.unlink(os.path.join(workdir, "out", "warm.hbk"))
+    # Herald leaves alone a signal its parent ignores (nohup); a suite started in the
+    # background by a non-interactive shell ignores SIGINT, so the child gets it back.
     proc = subprocess.Popen([HERALD_BIN, "backup", dest], env=h.env, cwd=workdir,
-                            stderr=subprocess.PIPE, text=True)
+                            stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(sig, signal.SIG_DFL))
     deadline = time.time() + 30
     seen = False
     while time.time() < deadline and proc.poll() is None:
