@@ -4,6 +4,7 @@
  * layer's run_after) on SQLite; the queue on PostgreSQL too
  * when HERALD_TEST_PG_URL names a server. */
 #include "unit.h"
+#include "unit_db.h"
 
 #include <time.h>
 #include <unistd.h>
@@ -396,9 +397,7 @@ static void test_job_due_later(void **state)
 static int setup_sqlite(void **state)
 {
     (void)state;
-    char dir[256];
-    unit_tmpdir(dir, sizeof(dir));
-    snprintf(db_url, sizeof(db_url), "sqlite:%s/campaigns.db", dir);
+    unit_sqlite_url("campaigns", db_url, sizeof(db_url));
     return 0;
 }
 

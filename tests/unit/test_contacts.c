@@ -2,6 +2,7 @@
  * MAILABLE rule over the store, on SQLite and (with HERALD_TEST_PG_URL) on a PostgreSQL
  * database of its own. */
 #include "unit.h"
+#include "unit_db.h"
 
 #include <jansson.h>
 
@@ -371,31 +372,15 @@ static void test_optin_confirm(void **state)
 static int setup_sqlite(void **state)
 {
     (void)state;
-    char dir[256];
-    unit_tmpdir(dir, sizeof(dir));
-    snprintf(db_url, sizeof(db_url), "sqlite:%s/contacts.db", dir);
+    unit_sqlite_url("contacts", db_url, sizeof(db_url));
     return 0;
-}
-
-static int make_db(struct store_conn *c, void *arg)
-{
-    (void)arg;
-    int rc = store_exec(c, "DROP DATABASE IF EXISTS herald_unit_contacts");
-    return rc ? rc : store_exec(c, "CREATE DATABASE herald_unit_contacts");
 }
 
 /* A database of its own: test_store migrates the shared one up and down meanwhile. */
 static int setup_postgres(void **state)
 {
     (void)state;
-    const char *pg = getenv("HERALD_TEST_PG_URL");
-    struct store_opts opts = {pg, 1, 1, false};
-    struct store *st;
-    assert_int_equal(store_open(&opts, &st), HERALD_OK);
-    assert_int_equal(store_run_plain(st, make_db, NULL), HERALD_OK);
-    store_close(st);
-    const char *slash = strrchr(pg, '/');
-    snprintf(db_url, sizeof(db_url), "%.*s/herald_unit_contacts", (int)(slash - pg), pg);
+    unit_pg_url("contacts", db_url, sizeof(db_url));
     return 0;
 }
 

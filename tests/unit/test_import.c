@@ -3,6 +3,7 @@
  * import through the job workers (chunks spooled and deleted, invalid lines, counters), on
  * SQLite and (with HERALD_TEST_PG_URL) on a PostgreSQL database of its own. */
 #include "unit.h"
+#include "unit_db.h"
 
 #include <time.h>
 
@@ -250,30 +251,14 @@ static void test_whole_import(void **state)
 static int setup_sqlite(void **state)
 {
     (void)state;
-    char dir[256];
-    unit_tmpdir(dir, sizeof(dir));
-    snprintf(db_url, sizeof(db_url), "sqlite:%s/import.db", dir);
+    unit_sqlite_url("import", db_url, sizeof(db_url));
     return 0;
-}
-
-static int make_db(struct store_conn *c, void *arg)
-{
-    (void)arg;
-    int rc = store_exec(c, "DROP DATABASE IF EXISTS herald_unit_import");
-    return rc ? rc : store_exec(c, "CREATE DATABASE herald_unit_import");
 }
 
 static int setup_postgres(void **state)
 {
     (void)state;
-    const char *pg = getenv("HERALD_TEST_PG_URL");
-    struct store_opts opts = {pg, 1, 1, false};
-    struct store *st;
-    assert_int_equal(store_open(&opts, &st), HERALD_OK);
-    assert_int_equal(store_run_plain(st, make_db, NULL), HERALD_OK);
-    store_close(st);
-    const char *slash = strrchr(pg, '/');
-    snprintf(db_url, sizeof(db_url), "%.*s/herald_unit_import", (int)(slash - pg), pg);
+    unit_pg_url("import", db_url, sizeof(db_url));
     return 0;
 }
 

@@ -4,6 +4,7 @@
  * transient), dates, and the outbox operations (supersession, Booking.com deltas, the channel
  * lease) on SQLite and (with HERALD_TEST_PG_URL) PostgreSQL. */
 #include "unit.h"
+#include "unit_db.h"
 
 #include "base/clock.h"
 #include "ota/ari.h"
@@ -577,30 +578,14 @@ static void test_month_rows(void **state)
 static int setup_sqlite(void **state)
 {
     (void)state;
-    char dir[256];
-    unit_tmpdir(dir, sizeof(dir));
-    snprintf(db_url, sizeof(db_url), "sqlite:%s/ari.db", dir);
+    unit_sqlite_url("ari", db_url, sizeof(db_url));
     return 0;
-}
-
-static int make_db(struct store_conn *c, void *arg)
-{
-    (void)arg;
-    int rc = store_exec(c, "DROP DATABASE IF EXISTS herald_unit_ari");
-    return rc ? rc : store_exec(c, "CREATE DATABASE herald_unit_ari");
 }
 
 static int setup_postgres(void **state)
 {
     (void)state;
-    const char *pg = getenv("HERALD_TEST_PG_URL");
-    struct store_opts opts = {pg, 1, 1, false};
-    struct store *st;
-    assert_int_equal(store_open(&opts, &st), HERALD_OK);
-    assert_int_equal(store_run_plain(st, make_db, NULL), HERALD_OK);
-    store_close(st);
-    const char *slash = strrchr(pg, '/');
-    snprintf(db_url, sizeof(db_url), "%.*s/herald_unit_ari", (int)(slash - pg), pg);
+    unit_pg_url("ari", db_url, sizeof(db_url));
     return 0;
 }
 

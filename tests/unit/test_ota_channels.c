@@ -3,6 +3,7 @@
  * the store (CRUD, sealed column, the pull compare-and-set) on SQLite and (with
  * HERALD_TEST_PG_URL) on a PostgreSQL database of its own. */
 #include "unit.h"
+#include "unit_db.h"
 
 #include "base/clock.h"
 #include "base/crypto.h"
@@ -325,24 +326,10 @@ static int setup_sqlite(void **state)
     return 0;
 }
 
-static int make_db(struct store_conn *c, void *arg)
-{
-    (void)arg;
-    int rc = store_exec(c, "DROP DATABASE IF EXISTS herald_unit_ota_channels");
-    return rc ? rc : store_exec(c, "CREATE DATABASE herald_unit_ota_channels");
-}
-
 static int setup_postgres(void **state)
 {
     setup_sqlite(state); /* for the key path */
-    const char *pg = getenv("HERALD_TEST_PG_URL");
-    struct store_opts opts = {pg, 1, 1, false};
-    struct store *st;
-    assert_int_equal(store_open(&opts, &st), HERALD_OK);
-    assert_int_equal(store_run_plain(st, make_db, NULL), HERALD_OK);
-    store_close(st);
-    const char *slash = strrchr(pg, '/');
-    snprintf(db_url, sizeof(db_url), "%.*s/herald_unit_ota_channels", (int)(slash - pg), pg);
+    unit_pg_url("ota_channels", db_url, sizeof(db_url));
     return 0;
 }
 

@@ -3,6 +3,7 @@
  * filters and paging, no card number in the database files. SQLite, and PostgreSQL when
  * HERALD_TEST_PG_URL is set. */
 #include "unit.h"
+#include "unit_db.h"
 
 #include <jansson.h>
 
@@ -327,30 +328,14 @@ static void test_no_card_on_disk(void **state)
 static int setup_sqlite(void **state)
 {
     (void)state;
-    char dir[256];
-    unit_tmpdir(dir, sizeof(dir));
-    snprintf(db_url, sizeof(db_url), "sqlite:%s/ota.db", dir);
+    unit_sqlite_url("ota", db_url, sizeof(db_url));
     return 0;
-}
-
-static int make_db(struct store_conn *c, void *arg)
-{
-    (void)arg;
-    int rc = store_exec(c, "DROP DATABASE IF EXISTS herald_unit_ota");
-    return rc ? rc : store_exec(c, "CREATE DATABASE herald_unit_ota");
 }
 
 static int setup_postgres(void **state)
 {
     (void)state;
-    const char *pg = getenv("HERALD_TEST_PG_URL");
-    struct store_opts opts = {pg, 1, 1, false};
-    struct store *st;
-    assert_int_equal(store_open(&opts, &st), HERALD_OK);
-    assert_int_equal(store_run_plain(st, make_db, NULL), HERALD_OK);
-    store_close(st);
-    const char *slash = strrchr(pg, '/');
-    snprintf(db_url, sizeof(db_url), "%.*s/herald_unit_ota", (int)(slash - pg), pg);
+    unit_pg_url("ota", db_url, sizeof(db_url));
     return 0;
 }
 

@@ -2,6 +2,7 @@
  * vector, several signatures, tampering, tolerance, headers), base64, the WS-Security
  * PasswordDigest, and the JSON webhook events mapped onto reservations. */
 #include "unit.h"
+#include "unit_db.h"
 
 #include "ota/push.h"
 #include "ota/webhooks.h"
@@ -263,30 +264,14 @@ static void test_seen_store(void **state)
 static int setup_sqlite(void **state)
 {
     (void)state;
-    char dir[512];
-    unit_tmpdir(dir, sizeof(dir));
-    snprintf(db_url, sizeof(db_url), "sqlite:%s/push.db", dir);
+    unit_sqlite_url("otapush", db_url, sizeof(db_url));
     return 0;
-}
-
-static int make_db(struct store_conn *c, void *arg)
-{
-    (void)arg;
-    int rc = store_exec(c, "DROP DATABASE IF EXISTS herald_unit_otapush");
-    return rc ? rc : store_exec(c, "CREATE DATABASE herald_unit_otapush");
 }
 
 static int setup_postgres(void **state)
 {
     (void)state;
-    const char *pg = getenv("HERALD_TEST_PG_URL");
-    struct store_opts opts = {pg, 1, 1, false};
-    struct store *st;
-    assert_int_equal(store_open(&opts, &st), HERALD_OK);
-    assert_int_equal(store_run_plain(st, make_db, NULL), HERALD_OK);
-    store_close(st);
-    const char *slash = strrchr(pg, '/');
-    snprintf(db_url, sizeof(db_url), "%.*s/herald_unit_otapush", (int)(slash - pg), pg);
+    unit_pg_url("otapush", db_url, sizeof(db_url));
     return 0;
 }
 

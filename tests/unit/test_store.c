@@ -1,6 +1,7 @@
 /* The store on a real SQLite file: migrations, keys, events, paging, maintenance, backup.
  * Set HERALD_TEST_PG_URL to run the same tests against a PostgreSQL database too. */
 #include "unit.h"
+#include "unit_db.h"
 
 #include <sqlite3.h>
 #include <unistd.h>
@@ -327,9 +328,7 @@ static void test_backup_restore(void **state)
 static int setup_sqlite(void **state)
 {
     (void)state;
-    char dir[256];
-    unit_tmpdir(dir, sizeof(dir));
-    snprintf(db_url, sizeof(db_url), "sqlite:%s/store.db", dir);
+    unit_sqlite_url("store", db_url, sizeof(db_url));
     return 0;
 }
 
