@@ -558,10 +558,11 @@ static int events_from_res(struct store_res *r, struct store_event **out, size_t
             const char *v = store_res_text(r, i, col);
             text += v ? strlen(v) + 1 : 0;
         }
-    struct store_event *rows = calloc(1, (n ? n : 1) * sizeof(*rows) + text);
+    size_t slots = n ? n : 1; /* calloc(0) may answer NULL */
+    struct store_event *rows = calloc(1, slots * sizeof(*rows) + text);
     if (!rows)
         return HERALD_ERR_NOMEM;
-    char *next = (char *)(rows + (n ? n : 1));
+    char *next = (char *)(rows + slots);
     for (int i = 0; i < r->nrows; i++) {
         char *field[TEXT_COLS];
         for (int k = 0; k < TEXT_COLS; k++) {
