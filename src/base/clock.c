@@ -91,7 +91,7 @@ static int read_digits(const char **p, int n, int *out)
     return 0;
 }
 
-static int64_t days_from_civil(int y, int m, int d)
+int64_t clock_days_from_civil(int y, int m, int d)
 {
     /* Howard Hinnant's algorithm: exact for the proleptic Gregorian calendar. */
     y -= m <= 2;
@@ -102,7 +102,7 @@ static int64_t days_from_civil(int y, int m, int d)
     return era * 146097 + doe - 719468;
 }
 
-static int days_in_month(int y, int m)
+int clock_days_in_month(int y, int m)
 {
     static const int dm[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
     if (m == 2 && ((y % 4 == 0 && y % 100 != 0) || y % 400 == 0))
@@ -161,7 +161,7 @@ enum herald_err clock_parse_iso(const char *s, int64_t *out_ms)
     if (read_digits(&p, 4, &y) || *p++ != '-' || read_digits(&p, 2, &mo) || *p++ != '-' ||
         read_digits(&p, 2, &d))
         return HERALD_ERR_INVALID;
-    if (y < 1970 || mo < 1 || mo > 12 || d < 1 || d > days_in_month(y, mo))
+    if (y < 1970 || mo < 1 || mo > 12 || d < 1 || d > clock_days_in_month(y, mo))
         return HERALD_ERR_INVALID;
     int64_t offset_min = 0;
     if (*p == '\0')
@@ -184,7 +184,7 @@ enum herald_err clock_parse_iso(const char *s, int64_t *out_ms)
     if (h > 23 || mi > 59 || sec > 60 || read_offset(&p, &offset_min) || *p != '\0')
         return HERALD_ERR_INVALID;
 done:;
-    int64_t days = days_from_civil(y, mo, d);
+    int64_t days = clock_days_from_civil(y, mo, d);
     int64_t secs = days * 86400 + h * 3600 + mi * 60 + sec - offset_min * 60;
     *out_ms = secs * 1000 + millis;
     return HERALD_OK;

@@ -20,6 +20,10 @@ void clock_format_iso_ms(int64_t ms, char *out, size_t out_size);
  * (an offset is required), or a bare date YYYY-MM-DD meaning midnight UTC. Returns
  * HERALD_ERR_INVALID for anything else, including impossible dates. */
 enum herald_err clock_parse_iso(const char *s, int64_t *out_ms);
+/* Days since 1970-01-01 of a proleptic Gregorian date (m 1..12, d 1..31). */
+int64_t clock_days_from_civil(int y, int m, int d);
+/* 28..31: the days of month m (1..12) of year y. */
+int clock_days_in_month(int y, int m);
 
 /* Condition variables whose timed waits run on the monotonic clock, so a wall-clock step
  * (NTP, an operator) neither cuts a wait short nor stretches it. Every timed wait in Herald

@@ -12,24 +12,6 @@
 
 /* ---- dates ---- */
 
-/* Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's days_from_civil). */
-static int64_t days_from_civil(int y, int m, int d)
-{
-    y -= m <= 2;
-    int64_t era = (y >= 0 ? y : y - 399) / 400;
-    int64_t yoe = y - era * 400;
-    int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + doe - 719468;
-}
-
-static int month_days(int y, int m)
-{
-    static const int days[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-    bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-    return m == 2 && leap ? 29 : days[m - 1];
-}
-
 static bool parse_date(const char *s, int *y, int *m, int *d)
 {
     if (!s || strlen(s) != 10 || s[4] != '-' || s[7] != '-')
@@ -40,7 +22,8 @@ static bool parse_date(const char *s, int *y, int *m, int *d)
     *y = atoi(s);
     *m = atoi(s + 5);
     *d = atoi(s + 8);
-    return *y >= 2000 && *y <= 2200 && *m >= 1 && *m <= 12 && *d >= 1 && *d <= month_days(*y, *m);
+    return *y >= 2000 && *y <= 2200 && *m >= 1 && *m <= 12 && *d >= 1 &&
+           *d <= clock_days_in_month(*y, *m);
 }
 
 bool ota_date_valid(const char *s)
@@ -52,7 +35,7 @@ bool ota_date_valid(const char *s)
 static int64_t date_days(const char *s)
 {
     int y, m, d;
-    return parse_date(s, &y, &m, &d) ? days_from_civil(y, m, d) : -1;
+    return parse_date(s, &y, &m, &d) ? clock_days_from_civil(y, m, d) : -1;
 }
 
 int ota_weekday_bit(const char *name)
