@@ -148,20 +148,6 @@ static int write_one(struct store_conn *c, enum store_stmt id, const struct stor
     return rc;
 }
 
-/* Runs an INSERT ... RETURNING id. */
-static int insert_id(struct store_conn *c, enum store_stmt id, const struct store_val *p, int n,
-                     int64_t *out)
-{
-    struct store_res r = {0};
-    int rc = store_query(c, id, p, n, &r);
-    if (!rc && r.nrows != 1)
-        rc = HERALD_ERR_DB;
-    if (!rc)
-        *out = store_res_i64(&r, 0, 0);
-    store_res_free(&r);
-    return rc;
-}
-
 typedef int (*row_fn)(const struct store_res *r, int row, void *out);
 
 /* Reads every row of a query into a calloc'd array of `size`-byte elements. */
@@ -252,7 +238,7 @@ enum herald_err store_list_insert(struct store_conn *c, const char *name, const 
                                   const char *description, int64_t now_ms, int64_t *id)
 {
     struct store_val p[] = {SV_STR(name), SV_STR(optin), SV_STR(description), SV_I64(now_ms)};
-    return insert_id(c, STMT_LIST_INSERT, p, 4, id);
+    return store_query_id(c, STMT_LIST_INSERT, p, 4, id);
 }
 
 enum herald_err store_list_get(struct store_conn *c, int64_t id, struct store_list *out)
@@ -351,7 +337,7 @@ enum herald_err store_contact_insert(struct store_conn *c, const struct store_co
                             SV_I64(ct->soft_bounces),
                             opt_ms(ct->unsubscribed_at_ms),
                             SV_I64(now_ms)};
-    return insert_id(c, STMT_CONTACT_INSERT, p, 8, id);
+    return store_query_id(c, STMT_CONTACT_INSERT, p, 8, id);
 }
 
 enum herald_err store_contact_get(struct store_conn *c, int64_t id, struct store_contact *out)

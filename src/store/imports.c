@@ -78,23 +78,11 @@ const struct store_stmt_def store_imports_stmts[STMT_IMPORTS__END - STMT_IMPORTS
          true},
 };
 
-/* Runs a statement; *changes (when not NULL) gets the rows it touched. */
-static int run(struct store_conn *c, enum store_stmt id, const struct store_val *p, int n,
-               int64_t *changes)
-{
-    struct store_res r = {0};
-    int rc = store_query(c, id, p, n, &r);
-    if (!rc && changes)
-        *changes = r.changes;
-    store_res_free(&r);
-    return rc;
-}
-
 /* A statement that must touch a row: NOT_FOUND when it touched none. */
 static int run_one(struct store_conn *c, enum store_stmt id, const struct store_val *p, int n)
 {
     int64_t changes = 0;
-    int rc = run(c, id, p, n, &changes);
+    int rc = store_query_changes(c, id, p, n, &changes);
     return rc ? rc : changes ? HERALD_OK : HERALD_ERR_NOT_FOUND;
 }
 
@@ -108,14 +96,14 @@ enum herald_err store_import_create(struct store_conn *c, const char *id, int64_
                                     int64_t now_ms)
 {
     struct store_val p[] = {SV_STR(id), SV_I64(chunk_size), SV_I64(now_ms)};
-    return run(c, STMT_IMPORT_CREATE, p, 3, NULL);
+    return store_query_changes(c, STMT_IMPORT_CREATE, p, 3, NULL);
 }
 
 enum herald_err store_import_chunk_put(struct store_conn *c, const char *id, int64_t seq,
                                        const char *data, int64_t now_ms)
 {
     struct store_val p[] = {SV_STR(id), SV_I64(seq), SV_STR(data)};
-    int rc = run(c, STMT_IMPORT_CHUNK_PUT, p, 3, NULL);
+    int rc = store_query_changes(c, STMT_IMPORT_CHUNK_PUT, p, 3, NULL);
     if (rc)
         return rc;
     struct store_val t[] = {SV_STR(id), SV_I64(seq + 1), SV_I64(now_ms)};
@@ -198,18 +186,18 @@ enum herald_err store_import_save(struct store_conn *c, const struct store_impor
 enum herald_err store_import_delete(struct store_conn *c, const char *id, bool row)
 {
     struct store_val p[] = {SV_STR(id)};
-    int rc = run(c, STMT_IMPORT_DELETE_CHUNKS, p, 1, NULL);
+    int rc = store_query_changes(c, STMT_IMPORT_DELETE_CHUNKS, p, 1, NULL);
     if (!rc && row)
-        rc = run(c, STMT_IMPORT_DELETE_ROW, p, 1, NULL);
+        rc = store_query_changes(c, STMT_IMPORT_DELETE_ROW, p, 1, NULL);
     return rc;
 }
 
 enum herald_err store_import_sweep(struct store_conn *c, int64_t idle_before_ms, int64_t *deleted)
 {
     struct store_val p[] = {SV_I64(idle_before_ms)};
-    int rc = run(c, STMT_IMPORT_SWEEP_CHUNKS, p, 1, NULL);
+    int rc = store_query_changes(c, STMT_IMPORT_SWEEP_CHUNKS, p, 1, NULL);
     if (!rc)
-        rc = run(c, STMT_IMPORT_SWEEP_ROWS, p, 1, deleted);
+        rc = store_query_changes(c, STMT_IMPORT_SWEEP_ROWS, p, 1, deleted);
     return rc;
 }
 
@@ -230,14 +218,14 @@ enum herald_err store_import_update(struct store_conn *c, const char *batch, int
                                     int64_t *updated)
 {
     struct store_val p[] = {SV_STR(batch), SV_I64(now_ms)};
-    return run(c, STMT_IMPORT_UPDATE, p, 2, updated);
+    return store_query_changes(c, STMT_IMPORT_UPDATE, p, 2, updated);
 }
 
 enum herald_err store_import_insert(struct store_conn *c, const char *batch, int64_t now_ms,
                                     int64_t *inserted)
 {
     struct store_val p[] = {SV_STR(batch), SV_I64(now_ms)};
-    return run(c, STMT_IMPORT_INSERT, p, 2, inserted);
+    return store_query_changes(c, STMT_IMPORT_INSERT, p, 2, inserted);
 }
 
 enum herald_err store_import_subscribe(struct store_conn *c, const char *batch, const char *lists,
@@ -246,5 +234,5 @@ enum herald_err store_import_subscribe(struct store_conn *c, const char *batch, 
 {
     struct store_val p[] = {SV_STR(batch),      SV_STR(lists),        SV_I64(consent_at_ms),
                             SV_STR(consent_ip), SV_STR(consent_text), SV_I64(now_ms)};
-    return run(c, STMT_IMPORT_SUBSCRIBE, p, 6, added);
+    return store_query_changes(c, STMT_IMPORT_SUBSCRIBE, p, 6, added);
 }

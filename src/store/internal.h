@@ -442,6 +442,14 @@ struct store_conn {
 /* Runs a registered statement on the connection, timing it for store_get_stats(). */
 int store_query(struct store_conn *c, enum store_stmt id, const struct store_val *params,
                 int nparams, struct store_res *out);
+/* store_query() for a statement whose rows nobody reads; *changes (when not NULL) gets the
+ * rows it touched. */
+int store_query_changes(struct store_conn *c, enum store_stmt id, const struct store_val *params,
+                        int nparams, int64_t *changes);
+/* store_query() for a statement answering exactly one id (INSERT ... RETURNING id);
+ * HERALD_ERR_DB when it answers another number of rows. */
+int store_query_id(struct store_conn *c, enum store_stmt id, const struct store_val *params,
+                   int nparams, int64_t *out);
 int store_exec(struct store_conn *c, const char *sql);
 
 #endif

@@ -52,17 +52,6 @@ const struct store_stmt_def store_ota_channels_stmts[STMT_OTA_CHANNELS__END -
                                   NULL, true},
 };
 
-static int run(struct store_conn *c, enum store_stmt id, const struct store_val *p, int n,
-               int64_t *changes)
-{
-    struct store_res r = {0};
-    int rc = store_query(c, id, p, n, &r);
-    if (!rc && changes)
-        *changes = r.changes;
-    store_res_free(&r);
-    return rc;
-}
-
 void store_ota_channel_clear(struct store_ota_channel *ch)
 {
     if (ch->credentials) {
@@ -152,7 +141,7 @@ enum herald_err store_ota_channel_update(struct store_conn *c, const struct stor
                             SV_I64(now_ms),
                             SV_STR(ch->updates_url)};
     int64_t changes = 0;
-    int rc = run(c, STMT_OTA_CHANNEL_UPDATE, p, 12, &changes);
+    int rc = store_query_changes(c, STMT_OTA_CHANNEL_UPDATE, p, 12, &changes);
     return rc ? rc : changes ? HERALD_OK : HERALD_ERR_NOT_FOUND;
 }
 
@@ -160,7 +149,7 @@ enum herald_err store_ota_channel_delete(struct store_conn *c, int64_t id)
 {
     struct store_val p[] = {SV_I64(id)};
     int64_t changes = 0;
-    int rc = run(c, STMT_OTA_CHANNEL_DELETE, p, 1, &changes);
+    int rc = store_query_changes(c, STMT_OTA_CHANNEL_DELETE, p, 1, &changes);
     return rc ? rc : changes ? HERALD_OK : HERALD_ERR_NOT_FOUND;
 }
 
@@ -218,7 +207,7 @@ enum herald_err store_ota_channel_claim_pull(struct store_conn *c, int64_t id, i
 {
     struct store_val p[] = {SV_I64(id), SV_I64(token), SV_I64(next_ms), SV_STR(job_id)};
     int64_t changes = 0;
-    int rc = run(c, STMT_OTA_CHANNEL_CLAIM_PULL, p, 4, &changes);
+    int rc = store_query_changes(c, STMT_OTA_CHANNEL_CLAIM_PULL, p, 4, &changes);
     return rc ? rc : changes ? HERALD_OK : HERALD_ERR_CONFLICT;
 }
 
@@ -227,6 +216,6 @@ enum herald_err store_ota_channel_pull_result(struct store_conn *c, int64_t id, 
 {
     struct store_val p[] = {SV_I64(id), SV_I64(now_ms), SV_STR(status), SV_STR(error)};
     int64_t changes = 0;
-    int rc = run(c, STMT_OTA_CHANNEL_PULL_RESULT, p, 4, &changes);
+    int rc = store_query_changes(c, STMT_OTA_CHANNEL_PULL_RESULT, p, 4, &changes);
     return rc ? rc : changes ? HERALD_OK : HERALD_ERR_NOT_FOUND;
 }

@@ -182,31 +182,6 @@ const struct store_stmt_def store_ota_updates_stmts[STMT_OTA_UPDATES__END -
                    false},
 };
 
-static int run(struct store_conn *c, enum store_stmt id, const struct store_val *p, int n,
-               int64_t *changes)
-{
-    struct store_res r = {0};
-    int rc = store_query(c, id, p, n, &r);
-    if (!rc && changes)
-        *changes = r.changes;
-    store_res_free(&r);
-    return rc;
-}
-
-/* A statement answering one id (RETURNING id). */
-static int run_id(struct store_conn *c, enum store_stmt id, const struct store_val *p, int n,
-                  int64_t *out)
-{
-    struct store_res r = {0};
-    int rc = store_query(c, id, p, n, &r);
-    if (!rc && r.nrows != 1)
-        rc = HERALD_ERR_DB;
-    if (!rc)
-        *out = store_res_i64(&r, 0, 0);
-    store_res_free(&r);
-    return rc;
-}
-
 static void copy(char *dst, size_t cap, const char *src)
 {
     snprintf(dst, cap, "%s", src ? src : "");
@@ -234,7 +209,7 @@ enum herald_err store_ari_intent_insert(struct store_conn *c, const char *kind,
 {
     struct store_val p[] = {SV_STR(kind), SV_STR(hotel_code), SV_STR(room_type), SV_STR(rate_plan),
                             SV_STR(from), SV_STR(to),         SV_STR(body),      SV_I64(now_ms)};
-    return run_id(c, STMT_ARI_INTENT_INSERT, p, 8, id);
+    return store_query_id(c, STMT_ARI_INTENT_INSERT, p, 8, id);
 }
 
 enum herald_err store_ari_update_insert(struct store_conn *c, const struct store_ari_update *u,
@@ -244,7 +219,7 @@ enum herald_err store_ari_update_insert(struct store_conn *c, const struct store
                             SV_STR(u->hotel_code), SV_STR(u->room_type),  SV_STR(u->rate_plan),
                             SV_STR(u->date_from),  SV_STR(u->date_to),    SV_I64(u->weekdays),
                             SV_I64(u->fields),     SV_STR(u->payload),    SV_I64(now_ms)};
-    return run_id(c, STMT_ARI_UPDATE_INSERT, p, 12, id);
+    return store_query_id(c, STMT_ARI_UPDATE_INSERT, p, 12, id);
 }
 
 enum herald_err store_ari_supersede(struct store_conn *c, const struct store_ari_update *u,
@@ -254,7 +229,7 @@ enum herald_err store_ari_supersede(struct store_conn *c, const struct store_ari
                             SV_STR(u->rate_plan),  SV_STR(u->date_from), SV_STR(u->date_to),
                             SV_I64(u->weekdays),   SV_I64(u->fields),    SV_I64(new_id),
                             SV_I64(now_ms)};
-    return run(c, STMT_ARI_SUPERSEDE, p, 10, count);
+    return store_query_changes(c, STMT_ARI_SUPERSEDE, p, 10, count);
 }
 
 enum herald_err store_ari_unchanged(struct store_conn *c, const struct store_ari_update *u,
@@ -274,7 +249,7 @@ enum herald_err store_ari_state_lock(struct store_conn *c, int64_t channel_id, i
                                      struct store_ari_state *out)
 {
     struct store_val e[] = {SV_I64(channel_id), SV_I64(now_ms)};
-    int rc = run(c, STMT_ARI_STATE_ENSURE, e, 2, NULL);
+    int rc = store_query_changes(c, STMT_ARI_STATE_ENSURE, e, 2, NULL);
     if (rc)
         return rc;
     struct store_val p[] = {SV_I64(channel_id)};
@@ -304,7 +279,7 @@ enum herald_err store_ari_state_save(struct store_conn *c, const struct store_ar
         SV_I64(s->retry_at_ms), SV_I64(s->failures),    SV_STR(s->last_error),
         SV_I64(now_ms),         SV_I64(s->kicked_at_ms)};
     int64_t changes = 0;
-    int rc = run(c, STMT_ARI_STATE_SAVE, p, 8, &changes);
+    int rc = store_query_changes(c, STMT_ARI_STATE_SAVE, p, 8, &changes);
     return rc ? rc : changes ? HERALD_OK : HERALD_ERR_NOT_FOUND;
 }
 
@@ -320,7 +295,7 @@ enum herald_err store_ari_kick(struct store_conn *c, int64_t channel_id, int64_t
     struct store_val p[] = {SV_I64(channel_id), SV_I64(now_ms), SV_I64(stale_before_ms)};
     int64_t changes = 0;
     if (!rc)
-        rc = run(c, STMT_ARI_KICK, p, 3, &changes);
+        rc = store_query_changes(c, STMT_ARI_KICK, p, 3, &changes);
     *kicked = changes > 0;
     return rc;
 }
@@ -328,7 +303,7 @@ enum herald_err store_ari_kick(struct store_conn *c, int64_t channel_id, int64_t
 enum herald_err store_ari_reset_sending(struct store_conn *c, int64_t channel_id)
 {
     struct store_val p[] = {SV_I64(channel_id)};
-    return run(c, STMT_ARI_RESET_SENDING, p, 1, NULL);
+    return store_query_changes(c, STMT_ARI_RESET_SENDING, p, 1, NULL);
 }
 
 static int update_from_row(const struct store_res *r, int i, struct store_ari_update *u)
@@ -416,7 +391,7 @@ enum herald_err store_ari_mark_sending(struct store_conn *c, int64_t channel_id,
                                        int64_t now_ms)
 {
     struct store_val p[] = {SV_I64(channel_id), SV_STR(ids), SV_I64(now_ms)};
-    return run(c, STMT_ARI_MARK_SENDING, p, 3, NULL);
+    return store_query_changes(c, STMT_ARI_MARK_SENDING, p, 3, NULL);
 }
 
 enum herald_err store_ari_outcome(struct store_conn *c, int64_t id, const char *status,
@@ -425,7 +400,7 @@ enum herald_err store_ari_outcome(struct store_conn *c, int64_t id, const char *
     struct store_val p[] = {SV_I64(id), SV_STR(status), SV_STR(errors), SV_STR(warnings),
                             SV_I64(now_ms)};
     int64_t changes = 0;
-    int rc = run(c, STMT_ARI_OUTCOME, p, 5, &changes);
+    int rc = store_query_changes(c, STMT_ARI_OUTCOME, p, 5, &changes);
     return rc ? rc : changes ? HERALD_OK : HERALD_ERR_NOT_FOUND;
 }
 
@@ -454,7 +429,7 @@ enum herald_err store_ari_requeue(struct store_conn *c, const struct store_ari_p
 {
     struct store_val p[] = {SV_I64(pick->channel_id), SV_STR(pick->ids ? pick->ids : "[]"),
                             SV_I64(pick->ids != NULL), SV_I64(now_ms)};
-    int rc = run(c, STMT_ARI_REQUEUE, p, 4, requeued);
+    int rc = store_query_changes(c, STMT_ARI_REQUEUE, p, 4, requeued);
     struct store_res r = {0};
     if (!rc)
         rc = store_query(c, STMT_ARI_FAILED_COUNT, p, 3, &r);
@@ -468,7 +443,7 @@ enum herald_err store_ari_fail_channel(struct store_conn *c, int64_t channel_id,
                                        int64_t now_ms)
 {
     struct store_val p[] = {SV_I64(channel_id), SV_STR(errors), SV_I64(now_ms)};
-    return run(c, STMT_ARI_FAIL_CHANNEL, p, 3, NULL);
+    return store_query_changes(c, STMT_ARI_FAIL_CHANNEL, p, 3, NULL);
 }
 
 enum herald_err store_ari_list(struct store_conn *c, const struct store_ari_filter *f,

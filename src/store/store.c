@@ -236,6 +236,30 @@ int store_query(struct store_conn *c, enum store_stmt id, const struct store_val
     return rc;
 }
 
+int store_query_changes(struct store_conn *c, enum store_stmt id, const struct store_val *params,
+                        int nparams, int64_t *changes)
+{
+    struct store_res r = {0};
+    int rc = store_query(c, id, params, nparams, &r);
+    if (!rc && changes)
+        *changes = r.changes;
+    store_res_free(&r);
+    return rc;
+}
+
+int store_query_id(struct store_conn *c, enum store_stmt id, const struct store_val *params,
+                   int nparams, int64_t *out)
+{
+    struct store_res r = {0};
+    int rc = store_query(c, id, params, nparams, &r);
+    if (!rc && r.nrows != 1)
+        rc = HERALD_ERR_DB;
+    if (!rc)
+        *out = store_res_i64(&r, 0, 0);
+    store_res_free(&r);
+    return rc;
+}
+
 int store_exec(struct store_conn *c, const char *sql)
 {
     enum herald_err rc = c->st->be->exec(c->pc->impl, sql);
