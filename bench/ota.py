@@ -42,6 +42,7 @@ def measured(h, url, script=None, args=(), env=None):
     cpu = cpu_per_request(before, thread_cpu(h.proc.pid), r["total"])
     r["http_us"] = cpu.pop("MHD-worker", 0.0)
     r["other_us"] = sum(cpu.values())
+    r["wrk_us"] = r["wrk_cpu"] * 1e6 / r["total"]
     if r["non2xx"] or r["errors"]:
         raise SystemExit(f"{url}: {r['non2xx']} non-2xx responses, {r['errors']} socket errors")
     return r
@@ -85,7 +86,9 @@ def bench_backend(backend, pg):
                 print(f"  {backend} run {i + 1}: livez {l['rps']:,.0f}/s (p99 {l['p99']:.1f} ms)"
                       f"  push {p['rps']:,.0f} reservations/s (p50 {p['p50']:.1f} ms, p99 "
                       f"{p['p99']:.1f} ms)  ratio {p['rps'] / l['rps']:.2f}  "
-                      f"cpu/push: http {p['http_us']:.0f} us, other {p['other_us']:.0f} us",
+                      f"cpu/push: http {p['http_us']:.0f} us, other {p['other_us']:.0f} us, "
+                      f"wrk {p['wrk_us']:.0f} us (livez: http {l['http_us']:.0f}, "
+                      f"wrk {l['wrk_us']:.0f})",
                       flush=True)
             rc = h.stop()
             if rc != 0:
