@@ -62,12 +62,10 @@ const struct store_stmt_def store_privacy_stmts[STMT_PRIVACY__END - STMT_PRIVACY
                             "subject, subject_hashed, detail) VALUES ($1, $2, $3, $4, $5, $6, $7, "
                             "0, $8)",
                             NULL, true},
-    /* A batch: [[at_ms, actor, action, status, ip, request_id, subject, detail], ...]. */
+    /* A batch: [[at_ms, actor, action, status, ip, request_id, subject, detail], ...]
+     * (PostgreSQL only: SQLite inserts row by row). */
     S(PRIV_AUDIT_INSERT_MANY) =
-        {"INSERT INTO audit_log (at_ms, actor, action, status, ip, request_id, subject, "
-         "subject_hashed, detail) SELECT b.value->>0, b.value->>1, b.value->>2, b.value->>3, "
-         "b.value->>4, b.value->>5, b.value->>6, 0, b.value->>7 FROM json_each($1) AS b "
-         "ORDER BY b.key",
+        {NULL,
          "INSERT INTO audit_log (at_ms, actor, action, status, ip, request_id, subject, "
          "subject_hashed, detail) SELECT (b.v->>0)::bigint, b.v->>1, b.v->>2, (b.v->>3)::bigint, "
          "b.v->>4, b.v->>5, b.v->>6, 0, b.v->>7 FROM json_array_elements($1::json) WITH "
@@ -374,6 +372,15 @@ enum herald_err store_audit_insert(struct store_conn *c, const struct store_audi
 enum herald_err store_audit_insert_many(struct store_conn *c, const struct store_audit *rows,
                                         size_t n)
 {
+    /* SQLite runs in-process: a prepared row insert each costs less than building, printing
+     * and re-parsing one JSON array (a third of the audit writer's time at 15k entries/s).
+     * PostgreSQL takes the array to save a round trip per row. */
+    if (c->st->be->dialect != DIALECT_POSTGRES) {
+        enum herald_err rc = HERALD_OK;
+        for (size_t i = 0; i < n && !rc; i++)
+            rc = store_audit_insert(c, &rows[i]);
+        return rc;
+    }
     json_t *batch = json_array();
     for (size_t i = 0; i < n; i++) {
         const struct store_audit *a = &rows[i];
