@@ -422,6 +422,12 @@ struct store {
     void *be_state; /* the backend's own */
     char *url;
     bool sqlite_sync_full;
+    /* SQLite admits one writer: this process's write transactions queue here, where a
+     * finished one wakes the next at once, instead of in SQLite's busy handler, which sleeps
+     * 1, 2, 5, 10… ms between tries. Recursive: a nested write on the same thread keeps
+     * SQLite's own answer. Not used on PostgreSQL. */
+    pthread_mutex_t write_mu;
+    bool serialize_writes;
     pthread_mutex_t mu;
     pthread_cond_t cv;
     struct pool_conn *idle;

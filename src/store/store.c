@@ -58,12 +58,19 @@ enum herald_err store_open(const struct store_opts *opts, struct store **out)
     st->pool_min = opts->pool_min;
     st->pool_max = opts->pool_max > 0 ? opts->pool_max : 1;
     st->sqlite_sync_full = opts->sqlite_sync_full;
+    st->serialize_writes = be->dialect != DIALECT_POSTGRES;
+    pthread_mutexattr_t recursive;
+    pthread_mutexattr_init(&recursive);
+    pthread_mutexattr_settype(&recursive, PTHREAD_MUTEX_RECURSIVE);
+    pthread_mutex_init(&st->write_mu, &recursive);
+    pthread_mutexattr_destroy(&recursive);
     pthread_mutex_init(&st->mu, NULL);
     pthread_mutex_init(&st->supp.mu, NULL);
     clock_cond_init(&st->cv);
     enum herald_err rc = st->url ? be->open(st, opts) : HERALD_ERR_NOMEM;
     if (rc) {
         free(st->url);
+        pthread_mutex_destroy(&st->write_mu);
         pthread_mutex_destroy(&st->mu);
         pthread_mutex_destroy(&st->supp.mu);
         pthread_cond_destroy(&st->cv);
@@ -97,6 +104,7 @@ void store_close(struct store *st)
     if (st->be->unlock_instance)
         st->be->unlock_instance(st);
     st->be->close(st);
+    pthread_mutex_destroy(&st->write_mu);
     pthread_mutex_destroy(&st->mu);
     pthread_mutex_destroy(&st->supp.mu);
     free(st->supp.hashes);
@@ -281,10 +289,13 @@ static void backoff_sleep(int attempt)
 /* One attempt: a pooled connection, BEGIN, the callback, COMMIT (ROLLBACK when it failed). */
 static enum herald_err tx_attempt(struct store *st, const char *begin_sql, store_fn fn, void *arg)
 {
+    bool serial = st->serialize_writes && begin_sql == st->be->begin_write_sql;
+    if (serial)
+        pthread_mutex_lock(&st->write_mu);
     struct store_conn c;
     enum herald_err rc = pool_acquire(st, &c);
     if (rc)
-        return rc;
+        goto unlock;
     rc = store_exec(&c, begin_sql);
     if (rc)
         goto done;
@@ -297,6 +308,9 @@ static enum herald_err tx_attempt(struct store *st, const char *begin_sql, store
     rc = store_exec(&c, "COMMIT");
 done:
     pool_release(&c);
+unlock:
+    if (serial)
+        pthread_mutex_unlock(&st->write_mu);
     return rc;
 }
 
