@@ -18,6 +18,7 @@
 #include "mail/optin.h"
 #include "mail/token.h"
 #include "ota/automations.h"
+#include "ota/pull.h"
 #include "ota/push.h"
 #include "ota/reservations.h"
 #include "ota/updates.h"
@@ -319,6 +320,7 @@ static void stop_all(struct app *app)
     app->http = NULL;
     jobs_schedule_stop(app->schedule);
     app->schedule = NULL;
+    ota_pull_halt(app->ota_pull); /* its scheduler queues jobs: before jobs_free */
     mixpanel_stop(app->mixpanel);
     app->mixpanel = NULL;
     jobs_free(app->jobs); /* releases running jobs with their progress */

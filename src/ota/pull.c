@@ -6,10 +6,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "base/clock.h"
-#include "base/crypto.h"
 #include "base/log.h"
 #include "ota/pull_internal.h"
 #include "store/ota_channels.h"
@@ -35,20 +33,6 @@ static const struct jobs_kind pull_kind = {
     .run = ota_pull_run,
 };
 
-/* A UUID v4, the form of every job id. */
-static int new_job_id(char id[40])
-{
-    uint8_t r[16];
-    char hex[33];
-    if (crypto_random(r, sizeof(r)))
-        return HERALD_ERR_CRYPTO;
-    r[6] = (uint8_t)((r[6] & 0x0f) | 0x40);
-    r[8] = (uint8_t)((r[8] & 0x3f) | 0x80);
-    crypto_hex(r, sizeof(r), hex);
-    snprintf(id, 40, "%.8s-%.4s-%.4s-%.4s-%.12s", hex, hex + 8, hex + 12, hex + 16, hex + 20);
-    return HERALD_OK;
-}
-
 struct due_tx {
     struct store_ota_due rows[DUE_MAX];
     size_t n;
@@ -60,20 +44,24 @@ static int due_tx(struct store_conn *c, void *arg)
     return store_ota_channel_due(c, clock_now_ms(), t->rows, DUE_MAX, &t->n);
 }
 
-/* The job row goes in with the compare-and-set, so it exists exactly when this node won. The
- * scheduler inserts it through the store (not jobs_submit_tx) because it stops after the job
- * layer is freed; its params are the normalised form pull_validate() writes. */
+struct claim_tx {
+    struct ota_pull *p;
+    const struct store_ota_due *due;
+};
+
+/* The job goes in with the compare-and-set, so it exists exactly when this node won. */
 static int claim_tx(struct store_conn *c, void *arg)
 {
-    const struct store_ota_due *d = arg;
-    char id[40], params[64];
-    int64_t now = clock_now_ms();
-    int rc = new_job_id(id);
-    snprintf(params, sizeof(params), "{\"channelId\":%lld}", (long long)d->id);
+    const struct claim_tx *t = arg;
+    char id[40];
+    struct jobs_problem problem;
+    json_t *raw = json_pack("{s:I}", "channelId", (json_int_t)t->due->id);
+    int rc =
+        raw ? jobs_submit_tx(t->p->jobs, c, OTA_PULL_KIND, raw, 0, id, &problem) : HERALD_ERR_NOMEM;
+    json_decref(raw);
     if (!rc)
-        rc = store_job_insert(c, id, OTA_PULL_KIND, params, "{}", now);
-    if (!rc)
-        rc = store_ota_channel_claim_pull(c, d->id, d->token, now + d->poll_seconds * 1000, id);
+        rc = store_ota_channel_claim_pull(c, t->due->id, t->due->token,
+                                          clock_now_ms() + t->due->poll_seconds * 1000, id);
     return rc;
 }
 
@@ -87,8 +75,10 @@ static void tick(struct ota_pull *p)
         return;
     }
     for (size_t i = 0; i < t.n && !atomic_load(&p->stopping); i++) {
-        rc = store_run_tx(p->o.st, claim_tx, &t.rows[i]);
-        if (rc && rc != HERALD_ERR_CONFLICT)
+        rc = store_run_tx(p->o.st, claim_tx, &(struct claim_tx){p, &t.rows[i]});
+        if (!rc)
+            jobs_notify(p->jobs);
+        else if (rc != HERALD_ERR_CONFLICT)
             log_warn("ota pull: cannot queue a pull",
                      json_pack("{s:I, s:s}", "channel_id", (json_int_t)t.rows[i].id, "error",
                                herald_strerror(rc)));
@@ -104,14 +94,7 @@ static void *scheduler_main(void *arg)
         pthread_mutex_unlock(&p->mu);
         tick(p);
         pthread_mutex_lock(&p->mu);
-        struct timespec until;
-        clock_gettime(CLOCK_REALTIME, &until);
-        until.tv_sec += period / 1000;
-        until.tv_nsec += (long)(period % 1000) * 1000000L;
-        if (until.tv_nsec >= 1000000000L) {
-            until.tv_sec++;
-            until.tv_nsec -= 1000000000L;
-        }
+        struct timespec until = clock_deadline_in(period);
         while (!atomic_load(&p->stopping) &&
                pthread_cond_timedwait(&p->cv, &p->mu, &until) != ETIMEDOUT)
             ;
@@ -126,8 +109,9 @@ enum herald_err ota_pull_start(struct jobs *j, const struct ota_pull_opts *o, st
     if (!p)
         return HERALD_ERR_NOMEM;
     p->o = *o;
+    p->jobs = j;
     pthread_mutex_init(&p->mu, NULL);
-    pthread_cond_init(&p->cv, NULL);
+    clock_cond_init(&p->cv);
     int rc = jobs_register(j, &pull_kind, p);
     if (!rc && pthread_create(&p->thread, NULL, scheduler_main, p) != 0)
         rc = HERALD_ERR_INTERNAL;
@@ -140,9 +124,9 @@ enum herald_err ota_pull_start(struct jobs *j, const struct ota_pull_opts *o, st
     return HERALD_OK;
 }
 
-void ota_pull_stop(struct ota_pull *p)
+void ota_pull_halt(struct ota_pull *p)
 {
-    if (!p)
+    if (!p || p->halted)
         return;
     pthread_mutex_lock(&p->mu);
     atomic_store(&p->stopping, true);
@@ -150,6 +134,14 @@ void ota_pull_stop(struct ota_pull *p)
     pthread_mutex_unlock(&p->mu);
     if (p->started)
         pthread_join(p->thread, NULL);
+    p->halted = true;
+}
+
+void ota_pull_stop(struct ota_pull *p)
+{
+    if (!p)
+        return;
+    ota_pull_halt(p);
     pthread_cond_destroy(&p->cv);
     pthread_mutex_destroy(&p->mu);
     free(p);

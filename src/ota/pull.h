@@ -44,7 +44,9 @@ struct ota_pull;
 /* Registers the kind (before jobs_start) and starts this node's scheduler thread. */
 enum herald_err ota_pull_start(struct jobs *j, const struct ota_pull_opts *o,
                                struct ota_pull **out);
-/* Stops the scheduler (it never touches the job layer, so it may stop after jobs_free()). */
+/* Stops the scheduler thread, which queues through the job layer: before jobs_free(). */
+void ota_pull_halt(struct ota_pull *p);
+/* Halts (if not done yet) and frees; after jobs_free() (running pulls read `o`). */
 void ota_pull_stop(struct ota_pull *p);
 
 #endif

@@ -9,8 +9,9 @@
 
 struct ota_pull {
     struct ota_pull_opts o;
+    struct jobs *jobs;
     pthread_t thread;
-    bool started;
+    bool started, halted;
     atomic_bool stopping;
     pthread_mutex_t mu;
     pthread_cond_t cv;
