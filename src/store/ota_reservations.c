@@ -32,9 +32,11 @@ const struct store_stmt_def
                              "$5) ON CONFLICT (channel_id, hotel_code, res_id) DO NOTHING "
                              "RETURNING id",
                              NULL, true},
-        S(OTA_RES_FIND) = {"SELECT id, revisions, guest_email FROM ota_reservations WHERE "
-                           "channel_id = $1 AND hotel_code = $2 AND res_id = $3",
-                           "SELECT id, revisions, guest_email FROM ota_reservations WHERE "
+        S(OTA_RES_FIND) = {"SELECT id, revisions, guest_email, current_modified_ms FROM "
+                           "ota_reservations WHERE channel_id = $1 AND hotel_code = $2 AND "
+                           "res_id = $3",
+                           "SELECT id, revisions, guest_email, current_modified_ms FROM "
+                           "ota_reservations WHERE "
                            "channel_id = $1 AND hotel_code = $2 AND res_id = $3 FOR UPDATE",
                            false},
         /* One more revision, which becomes the summary unless the summary is later: what the
@@ -122,6 +124,7 @@ enum herald_err store_ota_res_upsert(struct store_conn *c, int64_t channel_id,
         out->revisions = store_res_i64(&r, 0, 1);
         const char *email = store_res_text(&r, 0, 2);
         snprintf(out->guest_email, sizeof(out->guest_email), "%s", email ? email : "");
+        out->current_modified_ms = store_res_i64(&r, 0, 3);
     }
     store_res_free(&r);
     return rc;

@@ -36,9 +36,10 @@ struct store_ota_rev {
 
 struct store_ota_res_key {
     int64_t id;
-    bool created;          /* inserted by this call */
-    int64_t revisions;     /* its revision count so far */
-    char guest_email[320]; /* the summary's guest address, "" when none or created */
+    bool created;                /* inserted by this call */
+    int64_t revisions;           /* its revision count so far */
+    char guest_email[320];       /* the summary's guest address, "" when none or created */
+    int64_t current_modified_ms; /* the summary's LastModifyDateTime, 0 when none or created */
 };
 /* Finds the reservation (channel, hotel, res_id) (locked FOR UPDATE on PostgreSQL) or inserts
  * it with `status`. Safe against a concurrent insert of the same key (ON CONFLICT DO NOTHING,

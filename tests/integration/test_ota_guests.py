@@ -53,6 +53,35 @@ def test_guest_contact_and_consent(make_herald, workdir):
         assert smtp.messages() == []
 
 
+def test_older_revision_delivered_late_leaves_the_guest_as_the_newer_said(make_herald, workdir):
+    """Channels re-order: a reservation's older revision arriving after a newer one is kept as
+    a revision, but neither renames the guest's contact nor takes its consent back."""
+    with SmtpFake() as smtp:
+        h, _ = start_herald(make_herald, smtp, workdir)
+        key = h.admin_key
+        news = mk_list(h, key, "Alpenrose news")
+        tpl = mk_template(h, key)
+        mk_automation(h, key, name="Come back", trigger="post_stay", offsetDays=7,
+                      templateId=tpl, kind="marketing", lists=[news], hotelCodes=[HOTEL])
+        ch = mk_channel(h, key)
+        push(h, ch, res_xml("AB-2001", "ana.berg@example.com", day(30), day(33), status="Modify",
+                            consent="yes", given="Ana", surname="Neumann",
+                            modified="2026-01-15T09:00:00Z"))
+        push(h, ch, res_xml("AB-2001", "ana.berg@example.com", day(30), day(33), consent="no",
+                            given="Ana", surname="Berg", modified="2026-01-15T08:00:00Z"))
+
+        r = h.get("/api/ota/reservations", key=key, params={"hotelCode": HOTEL})
+        assert r.status_code == 200, r.text
+        [res] = [x for x in r.json()["reservations"] if x["resId"] == "AB-2001"]
+        r = h.get(f"/api/ota/reservations/{res['id']}", key=key)
+        assert len(r.json()["revisions"]) == 2  # the late one is kept
+
+        ana = contact(h, key, "ana.berg@example.com")
+        assert ana["name"] == "Ana Neumann"
+        [sub] = ana["subscriptions"]
+        assert sub["status"] == "confirmed" and sub["consent"]["text"] == "newsletter:yes"
+
+
 def test_relay_address_gets_service_mail_only(make_herald, workdir):
     with SmtpFake() as smtp:
         h, dns = start_herald(make_herald, smtp, workdir)
