@@ -550,12 +550,17 @@ static bool continues_domain(const char *p)
 }
 
 /* Whether an address may start at p: what precedes it cannot belong to it. A JSON escape
- * ("email\nana@…", a CSV line in a request body) ends with a letter but is a separator. */
+ * ("email\nana@…", a CSV line in a request body) ends with a letter but is a separator; so are
+ * the query and form delimiters '=', '&', '?' and a path's '/' ("?email=ana@…",
+ * "/contacts/ana@…"), though RFC 5322 allows them in a local part: for an erasure, taking a
+ * rare "x=ana@…" along errs the safe way, while leaving ana's request lines behind would not. */
 static bool starts_address(const char *text, const char *p)
 {
     if (p == text)
         return true;
     if (p - text >= 2 && p[-2] == '\\' && strchr("nrtbf", p[-1]))
+        return true;
+    if (strchr("=&?/", p[-1]))
         return true;
     return !(atom_char((unsigned char)p[-1]) || p[-1] == '.');
 }

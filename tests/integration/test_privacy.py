@@ -85,11 +85,13 @@ def test_export_of_many_events_is_complete(herald):
 
 
 def test_dead_letters_match_whole_addresses_only(herald):
-    """ana@ is inside hana@ and ana@example.com.evil: neither is ana's dead letter."""
+    """ana@ is inside hana@ and ana@example.com.evil: neither is ana's dead letter; after a
+    query's '=' or a path's '/' it is."""
     h, db = herald, Db(herald)
     ana, hana = "ana@example.com", "hana@example.com"
     mine = ['{"email":"%s"}' % ana, "Bounce for <ANA@Example.com>.", "to: ana@example.com",
-            '{"csv":"email\\nana@example.com\\n"}']  # a JSON-escaped CSV line
+            '{"csv":"email\\nana@example.com\\n"}',  # a JSON-escaped CSV line
+            "GET /v2/leads?campaign=c1&email=ana@example.com", "DELETE /contacts/ana@example.com"]
     others = ['{"email":"%s"}' % hana, "to: x.ana@example.com", "ana@example.com.evil",
               "ana@example.community"]
     # More than a page (500) of hana's first: a page that keeps nothing must not end the export.
