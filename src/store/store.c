@@ -12,6 +12,7 @@
 
 #define SLOW_QUERY_NS (100LL * 1000 * 1000)
 #define TX_MAX_ATTEMPTS 8
+#define WRITE_TURN_WAIT_SEC 5 /* = the SQLite busy timeout (store/sqlite/sqlite.c) */
 
 static const struct store_backend *backend_for(const char *url)
 {
@@ -286,12 +287,23 @@ static void backoff_sleep(int attempt)
     nanosleep(&ts, NULL);
 }
 
+/* Waits for this process's write turn as long as SQLite's busy timeout would have: a writer
+ * that holds the turn while it waits for something the waiter holds (a pooled connection)
+ * must not hang both for good. pthread_mutex_timedlock takes a CLOCK_REALTIME instant. */
+static bool write_turn(struct store *st)
+{
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += WRITE_TURN_WAIT_SEC;
+    return pthread_mutex_timedlock(&st->write_mu, &until) == 0;
+}
+
 /* One attempt: a pooled connection, BEGIN, the callback, COMMIT (ROLLBACK when it failed). */
 static enum herald_err tx_attempt(struct store *st, const char *begin_sql, store_fn fn, void *arg)
 {
     bool serial = st->serialize_writes && begin_sql == st->be->begin_write_sql;
-    if (serial)
-        pthread_mutex_lock(&st->write_mu);
+    if (serial && !write_turn(st))
+        return HERALD_ERR_DB_SOFT; /* as SQLite's busy timeout would answer: retried */
     struct store_conn c;
     enum herald_err rc = pool_acquire(st, &c);
     if (rc)
