@@ -139,6 +139,11 @@ static int apply_lists(struct store_conn *c, struct contact_tx *t, int64_t now)
 }
 
 /* Applies the input's columns to `ct` (read from the store) and writes it. */
+static bool same_text(const char *a, const char *b)
+{
+    return strcmp(a ? a : "", b ? b : "") == 0;
+}
+
 static int apply_columns(struct store_conn *c, struct contact_tx *t, struct store_contact *ct,
                          int64_t now)
 {
@@ -162,7 +167,13 @@ static int apply_columns(struct store_conn *c, struct contact_tx *t, struct stor
         snprintf(next.delivery, sizeof(next.delivery), "ok");
         next.soft_bounces = 0;
     }
-    int rc = store_contact_update(c, &next, now);
+    /* A guest's every booking and a re-sent import upsert what is stored already: no write,
+     * and updated_at keeps saying when something last changed. */
+    bool unchanged = same_text(next.email, ct->email) && same_text(next.name, ct->name) &&
+                     same_text(next.attributes, ct->attributes) &&
+                     !strcmp(next.status, ct->status) && !strcmp(next.delivery, ct->delivery) &&
+                     next.soft_bounces == ct->soft_bounces;
+    int rc = unchanged ? HERALD_OK : store_contact_update(c, &next, now);
     free(attrs);
     if (rc == HERALD_ERR_DUPLICATE)
         herald_error_set(t->err, rc, "email", "another contact has this email");

@@ -1,6 +1,7 @@
 """Lists and contacts (/api/lists, /api/contacts): CRUD, subscriber counts, 409 vs upsert,
 filters and keyset pagination, validation errors naming the field, scopes, the /api/v1 prefix,
 consent records. Black-box, on both backends."""
+import time
 
 
 def mk_list(h, key, name, optin="single", **extra):
@@ -110,6 +111,11 @@ def test_contacts_crud_upsert_and_consent(herald):
     subs = {s["listId"]: s for s in up["subscriptions"]}
     assert subs[single]["status"] == "confirmed" and subs[single]["consent"]["text"] == "Terms v3"
     assert subs[double]["status"] == "unconfirmed" and subs[double]["confirmedAt"] is None
+    # The same again changes nothing: no write, updatedAt stays.
+    time.sleep(0.01)
+    r = h.post("/api/contacts?upsert=true", {"email": "ana@example.com", "name": "Ana B",
+                                             "attributes": {"vip": True}}, key=k)
+    assert r.status_code == 200 and r.json()["updatedAt"] == up["updatedAt"], r.text
     # Upsert of an unknown email creates (201).
     r = h.post("/api/contacts?upsert=true", {"email": "new@example.com"}, key=k)
     assert r.status_code == 201 and r.json()["name"] == ""
