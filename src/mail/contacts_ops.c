@@ -138,46 +138,71 @@ static int apply_lists(struct store_conn *c, struct contact_tx *t, int64_t now)
     return HERALD_OK;
 }
 
-/* Applies the input's columns to `ct` (read from the store) and writes it. */
 static bool same_text(const char *a, const char *b)
 {
     return strcmp(a ? a : "", b ? b : "") == 0;
 }
 
-static int apply_columns(struct store_conn *c, struct contact_tx *t, struct store_contact *ct,
-                         int64_t now)
+/* `ct` (read from the store) with the input's columns applied; *attrs (free() it) holds the
+ * merged attributes next points to, NULL when the input has none. */
+static int next_columns(struct contact_tx *t, const struct store_contact *ct,
+                        struct store_contact *next, char **attrs)
 {
     const struct mail_contact_input *in = t->in;
-    char *attrs = NULL;
+    *attrs = NULL;
     if (in->attributes) {
-        int rc = merge_attributes(ct->attributes, in->attributes, &attrs, t->err);
+        int rc = merge_attributes(ct->attributes, in->attributes, attrs, t->err);
         if (rc)
             return rc;
     }
-    struct store_contact next = *ct;
+    *next = *ct;
     if (t->email[0])
-        next.email = t->email;
+        next->email = t->email;
     if (in->name)
-        next.name = t->name;
-    if (attrs)
-        next.attributes = attrs;
+        next->name = t->name;
+    if (*attrs)
+        next->attributes = *attrs;
     if (in->status)
-        snprintf(next.status, sizeof(next.status), "%s", in->status);
+        snprintf(next->status, sizeof(next->status), "%s", in->status);
     if (in->delivery) {
-        snprintf(next.delivery, sizeof(next.delivery), "ok");
-        next.soft_bounces = 0;
+        snprintf(next->delivery, sizeof(next->delivery), "ok");
+        next->soft_bounces = 0;
     }
-    /* A guest's every booking and a re-sent import upsert what is stored already: no write,
-     * and updated_at keeps saying when something last changed. */
-    bool unchanged = same_text(next.email, ct->email) && same_text(next.name, ct->name) &&
-                     same_text(next.attributes, ct->attributes) &&
-                     !strcmp(next.status, ct->status) && !strcmp(next.delivery, ct->delivery) &&
-                     next.soft_bounces == ct->soft_bounces;
-    int rc = unchanged ? HERALD_OK : store_contact_update(c, &next, now);
+    return HERALD_OK;
+}
+
+static bool same_columns(const struct store_contact *a, const struct store_contact *b)
+{
+    return same_text(a->email, b->email) && same_text(a->name, b->name) &&
+           same_text(a->attributes, b->attributes) && !strcmp(a->status, b->status) &&
+           !strcmp(a->delivery, b->delivery) && a->soft_bounces == b->soft_bounces;
+}
+
+/* Applies the input's columns to `ct` (read from the store) and writes it, unless that changes
+ * nothing: a guest's every booking and a re-sent import upsert what is stored already, and
+ * updatedAt keeps saying when something last changed. */
+static int apply_columns(struct store_conn *c, struct contact_tx *t, struct store_contact *ct,
+                         int64_t now)
+{
+    struct store_contact next;
+    char *attrs;
+    int rc = next_columns(t, ct, &next, &attrs);
+    if (!rc && !same_columns(&next, ct))
+        rc = store_contact_update(c, &next, now);
     free(attrs);
     if (rc == HERALD_ERR_DUPLICATE)
         herald_error_set(t->err, rc, "email", "another contact has this email");
     return rc;
+}
+
+/* Whether the input leaves the columns of `ct` (read without a lock) as they are. */
+static bool changes_nothing(struct contact_tx *t, const struct store_contact *ct)
+{
+    struct store_contact next;
+    char *attrs;
+    bool same = next_columns(t, ct, &next, &attrs) == HERALD_OK && same_columns(&next, ct);
+    free(attrs);
+    return same;
 }
 
 static int update_tx(struct store_conn *c, void *arg)
@@ -225,11 +250,14 @@ static int create_tx(struct store_conn *c, void *arg)
     if (rc)
         return rc;
     t->id = ct.id;
+    bool same = t->upsert && changes_nothing(t, &ct);
     store_contact_clear(&ct);
     if (!t->upsert)
         return herald_error_set(t->err, HERALD_ERR_DUPLICATE, "email",
                                 "a contact with this email exists (use ?upsert=true)");
-    return update_tx(c, t);
+    /* Nothing to write: no row lock either (on PostgreSQL a returning guest's concurrent
+     * bookings would queue on it). A change committed meanwhile orders after this upsert. */
+    return same ? apply_lists(c, t, clock_now_ms()) : update_tx(c, t);
 }
 
 /* After the commit: one confirmation mail per double opt-in list the change left

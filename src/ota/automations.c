@@ -336,25 +336,6 @@ struct rev {
     bool cancelled; /* the reservation's CURRENT status is cancel or no-show */
 };
 
-/* Whether this revision became the reservation's current one, and that one's status. Ingestion
- * updated the summary row earlier in this transaction, skipping a revision whose
- * LastModifyDateTime is older than the current one's (a Modify from before the Cancel that
- * arrived after it): such a stale revision must not schedule, reschedule nor cancel anything,
- * the current revision already decided. */
-static int read_current(struct store_conn *c, struct rev *r, bool *current)
-{
-    struct store_ota_res cur;
-    int rc = store_ota_res_get(c, r->reservation_id, &cur);
-    if (rc)
-        return rc;
-    *current = cur.current_revision_id == r->revision_id;
-    const char *st = cur.status ? cur.status : "";
-    r->cancelled = strcmp(st, ota_res_status_name(OTA_RES_CANCEL)) == 0 ||
-                   strcmp(st, ota_res_status_name(OTA_RES_NO_SHOW)) == 0;
-    store_ota_res_clear(&cur);
-    return HERALD_OK;
-}
-
 static int insert_send(struct store_conn *c, const struct store_automation *a, const struct rev *r,
                        int64_t due)
 {
@@ -440,14 +421,14 @@ enum herald_err ota_automations_on_revision(struct ota_automations *m, struct st
                                             int64_t reservation_id, int64_t revision_id,
                                             int64_t contact_id, int64_t now_ms)
 {
-    struct rev r = {res, reservation_id, revision_id, contact_id, now_ms, false};
-    bool current;
-    int rc = read_current(c, &r, &current);
-    if (rc || !current)
-        return rc;
+    /* Ingestion calls this only for a revision that became the reservation's current one (a
+     * stale revision, a Modify from before the Cancel that arrived after it, must not
+     * schedule, reschedule nor cancel anything), so the reservation's status is its own. */
+    bool cancelled = res->status == OTA_RES_CANCEL || res->status == OTA_RES_NO_SHOW;
+    struct rev r = {res, reservation_id, revision_id, contact_id, now_ms, cancelled};
     struct store_automation *rules;
     size_t n;
-    rc = store_automation_list(c, 0, RULES_MAX, true, &rules, &n);
+    int rc = store_automation_list(c, 0, RULES_MAX, true, &rules, &n);
     for (size_t i = 0; !rc && i < n; i++)
         if (automation_covers(&rules[i], res->hotel_code))
             rc = apply_rule(c, m, &rules[i], &r);

@@ -89,11 +89,10 @@ enum herald_err ota_automation_sends(struct ota_automations *m, int64_t id, int6
 
 /* ---- called by the guests hook, inside the ingestion transaction ---- */
 /* Schedules, reschedules or cancels every enabled automation's send for this revision
- * (contact_id 0: the guest is no contact; only cancellations apply). Goes by the reservation's
- * summary row as ingestion left it in this transaction: a revision that did not become current
- * (older LastModifyDateTime, delivered late) changes nothing, and while the current status is
- * cancel or no-show only the "cancelled" trigger schedules. HERALD_ERR_NOT_FOUND when the
- * reservation is not stored. */
+ * (contact_id 0: the guest is no contact; only cancellations apply). Only for a revision that
+ * became the reservation's current one (the revision hook's contract: an older one delivered
+ * late changes nothing); while its status is cancel or no-show only the "cancelled" trigger
+ * schedules. */
 enum herald_err ota_automations_on_revision(struct ota_automations *m, struct store_conn *c,
                                             const struct ota_reservation *res,
                                             int64_t reservation_id, int64_t revision_id,
