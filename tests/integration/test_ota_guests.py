@@ -13,15 +13,20 @@ from otaguests_support import (HOTEL, contact, day, mk_automation, mk_channel, m
                                start_herald, wait_for)
 
 
+def hotel_with_marketing_list(make_herald, smtp, workdir):
+    """A Herald with a marketing list, a post-stay marketing automation on it and a channel."""
+    h, _ = start_herald(make_herald, smtp, workdir)
+    key = h.admin_key
+    news = mk_list(h, key, "Alpenrose news")
+    tpl = mk_template(h, key)
+    mk_automation(h, key, name="Come back", trigger="post_stay", offsetDays=7,
+                  templateId=tpl, kind="marketing", lists=[news], hotelCodes=[HOTEL])
+    return h, key, news, mk_channel(h, key)
+
+
 def test_guest_contact_and_consent(make_herald, workdir):
     with SmtpFake() as smtp:
-        h, _ = start_herald(make_herald, smtp, workdir)
-        key = h.admin_key
-        news = mk_list(h, key, "Alpenrose news")
-        tpl = mk_template(h, key)
-        mk_automation(h, key, name="Come back", trigger="post_stay", offsetDays=7,
-                      templateId=tpl, kind="marketing", lists=[news], hotelCodes=[HOTEL])
-        ch = mk_channel(h, key)
+        h, key, news, ch = hotel_with_marketing_list(make_herald, smtp, workdir)
         modified = "2026-01-15T08:30:00Z"
         push(h, ch, res_xml("AB-1001", "Ana.Berg@Example.com", day(30), day(33),
                             consent="yes", modified=modified))
@@ -57,13 +62,7 @@ def test_older_revision_delivered_late_leaves_the_guest_as_the_newer_said(make_h
     """Channels re-order: a reservation's older revision arriving after a newer one is kept as
     a revision, but neither renames the guest's contact nor takes its consent back."""
     with SmtpFake() as smtp:
-        h, _ = start_herald(make_herald, smtp, workdir)
-        key = h.admin_key
-        news = mk_list(h, key, "Alpenrose news")
-        tpl = mk_template(h, key)
-        mk_automation(h, key, name="Come back", trigger="post_stay", offsetDays=7,
-                      templateId=tpl, kind="marketing", lists=[news], hotelCodes=[HOTEL])
-        ch = mk_channel(h, key)
+        h, key, news, ch = hotel_with_marketing_list(make_herald, smtp, workdir)
         push(h, ch, res_xml("AB-2001", "ana.berg@example.com", day(30), day(33), status="Modify",
                             consent="yes", given="Ana", surname="Neumann",
                             modified="2026-01-15T09:00:00Z"))
