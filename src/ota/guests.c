@@ -189,7 +189,7 @@ static int apply_consent(struct ota_guests *g, struct store_conn *c,
 
 int ota_guests_on_revision(void *arg, struct store_conn *c, const struct ota_channel *ch,
                            const struct ota_reservation *res, int64_t reservation_id,
-                           int64_t revision_id, int64_t now_ms)
+                           int64_t revision_id, bool current, int64_t now_ms)
 {
     struct ota_guests *g = arg;
     (void)ch;
@@ -198,7 +198,9 @@ int ota_guests_on_revision(void *arg, struct store_conn *c, const struct ota_cha
     bool relay = ota_guest_is_relay(g->relay_domains, res->guest.email);
     if (!rc && contact_id && !relay)
         rc = apply_consent(g, c, res, contact_id, now_ms);
-    if (!rc && g->automations)
+    /* An older revision (the guest's first, after bare cancellations) schedules nothing: the
+       current one decided. */
+    if (!rc && current && g->automations)
         rc = ota_automations_on_revision(g->automations, c, res, reservation_id, revision_id,
                                          contact_id, now_ms);
     return rc;

@@ -48,7 +48,7 @@ struct ota_revision_hook ota_guests_hook(struct ota_guests *g);
 /* The hook's function (exposed for tests). */
 int ota_guests_on_revision(void *arg, struct store_conn *c, const struct ota_channel *ch,
                            const struct ota_reservation *res, int64_t reservation_id,
-                           int64_t revision_id, int64_t now_ms);
+                           int64_t revision_id, bool current, int64_t now_ms);
 
 /* True when email's domain (after the last '@', case-insensitive) is one of the
  * comma-separated relay domains or a subdomain of one. */

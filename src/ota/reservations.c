@@ -242,9 +242,10 @@ static enum herald_err ingest_one(struct store_conn *c, struct ingest_tx *t, siz
     rc = insert_event(c, &e);
     /* The test store_ota_res_apply() made of this revision becoming the summary. */
     bool current = res->modified_ms == 0 || key.current_modified_ms <= res->modified_ms;
-    int hook_rc = !rc && current && t->r->hook.on_revision
+    bool first_guest = !key.guest_email[0] && res->guest.email[0];
+    int hook_rc = !rc && (current || first_guest) && t->r->hook.on_revision
                       ? t->r->hook.on_revision(t->r->hook.arg, c, t->ch, res, out->reservation_id,
-                                               out->revision_id, t->now_ms)
+                                               out->revision_id, current, t->now_ms)
                       : HERALD_OK;
     /* A race the hook lost (e.g. two writers creating one guest's contact on PostgreSQL) asks
        for the transaction to run again: kept soft, so store_run_tx retries it. */

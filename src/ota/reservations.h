@@ -110,16 +110,17 @@ void ota_reservation_compute_key(struct ota_reservation *r);
 
 /* ---- ingestion ---- */
 
-/* Called inside the ingestion transaction for each NEW revision that becomes the reservation's
- * current one: not for a re-delivery, nor for an older revision delivered late (its
- * LastModifyDateTime before the current one's), which is stored but must not take the guest's
- * contact, consent or scheduled mail back to an earlier state. A non-zero return rolls the
- * whole batch back; HERALD_ERR_DB_SOFT (a concurrent write won a race) makes the transaction
- * run again. */
+/* Called inside the ingestion transaction for a NEW revision (never for a re-delivery) that
+ * becomes the reservation's current one (`current`), or that is older (its LastModifyDateTime
+ * before the current one's, delivered late) but carries a guest the reservation has none of
+ * yet (the newer revisions were bare cancellations). An older revision must not take the
+ * guest's contact, consent or scheduled mail back to an earlier state; it is otherwise stored,
+ * evented, and not handed to the hook. A non-zero return rolls the whole batch back;
+ * HERALD_ERR_DB_SOFT (a concurrent write won a race) makes the transaction run again. */
 struct ota_revision_hook {
     int (*on_revision)(void *arg, struct store_conn *c, const struct ota_channel *ch,
                        const struct ota_reservation *res, int64_t reservation_id,
-                       int64_t revision_id, int64_t now_ms);
+                       int64_t revision_id, bool current, int64_t now_ms);
     void *arg;
 };
 

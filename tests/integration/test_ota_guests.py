@@ -81,6 +81,26 @@ def test_older_revision_delivered_late_leaves_the_guest_as_the_newer_said(make_h
         assert sub["status"] == "confirmed" and sub["consent"]["text"] == "newsletter:yes"
 
 
+def test_older_revision_brings_the_guest_a_bare_cancellation_lacked(make_herald, workdir):
+    """The cancellation (no guest in it) overtook the booking: the booking's guest still
+    becomes a contact with the consent it gave, and no stay mail is scheduled."""
+    with SmtpFake() as smtp:
+        h, key, news, ch = hotel_with_marketing_list(make_herald, smtp, workdir)
+        cancel = res_xml("AB-3001", "", day(30), day(33), status="Cancelled",
+                         modified="2026-01-15T10:00:00Z")
+        cancel = cancel[:cancel.index("<ResGuests>")] + cancel[cancel.index("</ResGuests>") + 12:]
+        push(h, ch, cancel)
+        push(h, ch, res_xml("AB-3001", "cleo@example.com", day(30), day(33), consent="yes",
+                            given="Cleo", surname="Rand", modified="2026-01-15T08:00:00Z"))
+        cleo = contact(h, key, "cleo@example.com")
+        assert cleo["name"] == "Cleo Rand"
+        [sub] = cleo["subscriptions"]
+        assert sub["listId"] == news and sub["status"] == "confirmed"
+        r = h.get("/api/automations", key=key)
+        for a in r.json()["automations"]:
+            assert [s for s in sends(h, key, a["id"]) if s["status"] == "scheduled"] == []
+
+
 def test_relay_address_gets_service_mail_only(make_herald, workdir):
     with SmtpFake() as smtp:
         h, dns = start_herald(make_herald, smtp, workdir)

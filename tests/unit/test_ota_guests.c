@@ -170,7 +170,7 @@ static int hook_tx(struct store_conn *c, void *arg)
     int rc = summary_row(c, h);
     return rc ? rc
               : hook.on_revision(hook.arg, c, &ch, h->res, h->reservation_id, h->revision_id,
-                                 h->now_ms);
+                                 !h->stale, h->now_ms);
 }
 
 static void revision(struct fixture *f, const struct ota_reservation *res, int64_t reservation_id,
