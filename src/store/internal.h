@@ -422,10 +422,11 @@ struct store {
     void *be_state; /* the backend's own */
     char *url;
     bool sqlite_sync_full;
-    /* SQLite admits one writer: this process's write transactions queue here, where a
-     * finished one wakes the next at once, instead of in SQLite's busy handler, which sleeps
-     * 1, 2, 5, 10… ms between tries. Recursive: a nested write on the same thread keeps
-     * SQLite's own answer. Not used on PostgreSQL. */
+    /* SQLite admits one writer: this process's write transactions (and store_run_plain())
+     * wait for their turn on this mutex, where a finished one wakes a waiter at once, instead
+     * of in SQLite's busy handler, which sleeps 1, 2, 5, 10… ms between tries (a mutex is not
+     * FIFO: the wait is bounded by the busy timeout, then retried). Recursive: a nested write
+     * on the same thread keeps SQLite's own answer. Not used on PostgreSQL. */
     pthread_mutex_t write_mu;
     bool serialize_writes;
     pthread_mutex_t mu;

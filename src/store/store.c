@@ -289,13 +289,11 @@ static void backoff_sleep(int attempt)
 
 /* Waits for this process's write turn as long as SQLite's busy timeout would have: a writer
  * that holds the turn while it waits for something the waiter holds (a pooled connection)
- * must not hang both for good. pthread_mutex_timedlock takes a CLOCK_REALTIME instant. */
+ * must not hang both for good. */
 static bool write_turn(struct store *st)
 {
-    struct timespec until;
-    clock_gettime(CLOCK_REALTIME, &until);
-    until.tv_sec += WRITE_TURN_WAIT_SEC;
-    return pthread_mutex_timedlock(&st->write_mu, &until) == 0;
+    struct timespec until = clock_deadline_in(WRITE_TURN_WAIT_SEC * 1000);
+    return pthread_mutex_clocklock(&st->write_mu, CLOCK_MONOTONIC, &until) == 0;
 }
 
 /* One attempt: a pooled connection, BEGIN, the callback, COMMIT (ROLLBACK when it failed). */
@@ -354,12 +352,18 @@ enum herald_err store_run_read(struct store *st, store_fn fn, void *arg)
 
 enum herald_err store_run_plain(struct store *st, store_fn fn, void *arg)
 {
+    /* Its statements write (VACUUM, ANALYZE): they take the write turn too, or the busy
+     * handler's sleeps would rarely meet a gap between the turn's writers. */
+    if (st->serialize_writes && !write_turn(st))
+        return HERALD_ERR_DB_SOFT;
     struct store_conn c;
     enum herald_err rc = pool_acquire(st, &c);
-    if (rc)
-        return rc;
-    rc = fn(&c, arg);
-    pool_release(&c);
+    if (!rc) {
+        rc = fn(&c, arg);
+        pool_release(&c);
+    }
+    if (st->serialize_writes)
+        pthread_mutex_unlock(&st->write_mu);
     return rc;
 }
 
