@@ -179,8 +179,8 @@ static bool same_columns(const struct store_contact *a, const struct store_conta
 }
 
 /* Applies the input's columns to `ct` (read from the store) and writes it, unless that changes
- * nothing: a guest's every booking and a re-sent import upsert what is stored already, and
- * updatedAt keeps saying when something last changed. */
+ * nothing (a guest's every booking upserts what is stored already): no write, and updatedAt
+ * does not move. */
 static int apply_columns(struct store_conn *c, struct contact_tx *t, struct store_contact *ct,
                          int64_t now)
 {
@@ -250,14 +250,14 @@ static int create_tx(struct store_conn *c, void *arg)
     if (rc)
         return rc;
     t->id = ct.id;
-    bool same = t->upsert && changes_nothing(t, &ct);
+    bool same = t->upsert && !t->in->nadd && !t->in->nremove && changes_nothing(t, &ct);
     store_contact_clear(&ct);
     if (!t->upsert)
         return herald_error_set(t->err, HERALD_ERR_DUPLICATE, "email",
                                 "a contact with this email exists (use ?upsert=true)");
     /* Nothing to write: no row lock either (on PostgreSQL a returning guest's concurrent
      * bookings would queue on it). A change committed meanwhile orders after this upsert. */
-    return same ? apply_lists(c, t, clock_now_ms()) : update_tx(c, t);
+    return same ? HERALD_OK : update_tx(c, t);
 }
 
 /* After the commit: one confirmation mail per double opt-in list the change left
