@@ -132,7 +132,7 @@ enum herald_err cli_ota_start(struct app *app)
     };
     rc = ota_pull_start(app->jobs, &po, &app->ota_pull);
     if (rc)
-        cli_error("cannot start the OTA pull scheduler", rc);
+        cli_error("cannot register the OTA pull job kind", rc);
     return rc;
 }
 

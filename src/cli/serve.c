@@ -255,6 +255,10 @@ static int start_domain(struct app *app, struct sync_opts *so, struct mixpanel_o
     rc = jobs_start(app->jobs);
     if (rc)
         goto jobs_failed;
+    if ((rc = ota_pull_schedule(app->ota_pull))) {
+        cli_error("cannot start the OTA pull scheduler", rc);
+        return rc;
+    }
     rc = start_schedules(app);
     if (rc)
         return rc;

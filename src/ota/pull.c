@@ -113,14 +113,21 @@ enum herald_err ota_pull_start(struct jobs *j, const struct ota_pull_opts *o, st
     pthread_mutex_init(&p->mu, NULL);
     clock_cond_init(&p->cv);
     int rc = jobs_register(j, &pull_kind, p);
-    if (!rc && pthread_create(&p->thread, NULL, scheduler_main, p) != 0)
-        rc = HERALD_ERR_INTERNAL;
     if (rc) {
         ota_pull_stop(p);
         return rc;
     }
-    p->started = true;
     *out = p;
+    return HERALD_OK;
+}
+
+enum herald_err ota_pull_schedule(struct ota_pull *p)
+{
+    if (!p || p->started)
+        return HERALD_OK;
+    if (pthread_create(&p->thread, NULL, scheduler_main, p) != 0)
+        return HERALD_ERR_INTERNAL;
+    p->started = true;
     return HERALD_OK;
 }
 

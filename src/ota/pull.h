@@ -16,8 +16,8 @@
  *             WS-Security fault), another 4xx, a malformed message: nothing is acknowledged,
  *             a dead letter (label ota_pull, the reply's body as payload) is written once per
  *             distinct error, and the job completes (the next poll tries again).
- * Errors of ota_pull_start: HERALD_ERR_DUPLICATE (kind registered twice), HERALD_ERR_NOMEM,
- * HERALD_ERR_INTERNAL (thread). */
+ * Errors of ota_pull_start: HERALD_ERR_DUPLICATE (kind registered twice), HERALD_ERR_NOMEM;
+ * of ota_pull_schedule: HERALD_ERR_INTERNAL (thread). */
 #ifndef HERALD_OTA_PULL_H
 #define HERALD_OTA_PULL_H
 
@@ -41,9 +41,12 @@ struct ota_pull_opts {
 };
 
 struct ota_pull;
-/* Registers the kind (before jobs_start) and starts this node's scheduler thread. */
+/* Registers the kind (before jobs_start). */
 enum herald_err ota_pull_start(struct jobs *j, const struct ota_pull_opts *o,
                                struct ota_pull **out);
+/* Starts this node's scheduler thread, which submits jobs: after jobs_start(), when every kind
+ * is registered. */
+enum herald_err ota_pull_schedule(struct ota_pull *p);
 /* Stops the scheduler thread, which queues through the job layer: before jobs_free(). */
 void ota_pull_halt(struct ota_pull *p);
 /* Halts (if not done yet) and frees; after jobs_free() (running pulls read `o`). */
