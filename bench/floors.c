@@ -137,9 +137,15 @@ static int xml_floor(const char *file, int iterations)
     c0 = seconds(CLOCK_THREAD_CPUTIME_ID);
     for (int i = 0; i < iterations; i++) {
         xmlParserCtxtPtr push = xmlCreatePushParserCtxt(&sax, &elements, NULL, 0, NULL);
+        if (!push)
+            return -1;
         xmlCtxtUseOptions(push, opts);
-        xmlParseChunk(push, msg, (int)len, 1);
+        int failed = xmlParseChunk(push, msg, (int)len, 1) != 0 || !push->wellFormed;
         xmlFreeParserCtxt(push);
+        if (failed) {
+            fprintf(stderr, "%s: not well-formed XML\n", file);
+            return -1;
+        }
     }
     double saxed = (seconds(CLOCK_THREAD_CPUTIME_ID) - c0) / iterations;
     printf("xml_tree_%zu_bytes %.0f %.1f\n", len, 1 / dom, dom * 1e6);

@@ -15,9 +15,10 @@ end
 function init(args)
   thread_id = tid or 0
   local run_id = args[1] or "run"
-  head = string.format("POST /api/event-keys/generate HTTP/1.1\r\nHost: %s:%s\r\n" ..
+  local host = wrk.port and (wrk.host .. ":" .. wrk.port) or wrk.host
+  head = string.format("POST /api/event-keys/generate HTTP/1.1\r\nHost: %s\r\n" ..
                        "Content-Type: application/json\r\nAuthorization: Bearer %s\r\n" ..
-                       "Content-Length: ", wrk.host, wrk.port, os.getenv("HERALD_BENCH_KEY"))
+                       "Content-Length: ", host, os.getenv("HERALD_BENCH_KEY"))
   body_start = string.format('{"platform":"lemlist","campaignId":"bench_%s","eventType":' ..
                              '"emailsOpened","email":"u%d.', run_id, thread_id)
   body_end = '@example.com","occurredAt":"2024-01-15T10:30:00Z"}'

@@ -31,9 +31,10 @@ function init(args)
   end
   table.insert(pieces, template:sub(from))
   fixed_len = #template - 9 * (#pieces - 1)
-  head = string.format("POST %s HTTP/1.1\r\nHost: %s:%s\r\nContent-Type: application/xml\r\n" ..
+  local host = wrk.port and (wrk.host .. ":" .. wrk.port) or wrk.host
+  head = string.format("POST %s HTTP/1.1\r\nHost: %s\r\nContent-Type: application/xml\r\n" ..
                        "Authorization: Basic %s\r\nContent-Length: ",
-                       os.getenv("OTA_BENCH_PATH"), wrk.host, wrk.port,
+                       os.getenv("OTA_BENCH_PATH"), host,
                        os.getenv("OTA_BENCH_AUTH"))
   prefix = run_id .. "-" .. thread_id .. "-"
 end

@@ -553,7 +553,8 @@ static bool continues_domain(const char *p)
  * ("email\nana@…", a CSV line in a request body) ends with a letter but is a separator; so are
  * the query and form delimiters '=', '&', '?' and a path's '/' ("?email=ana@…",
  * "/contacts/ana@…"), though RFC 5322 allows them in a local part: for an erasure, taking a
- * rare "x=ana@…" along errs the safe way, while leaving ana's request lines behind would not. */
+ * rare "x=ana@…" along errs the safe way, while leaving ana's request lines behind would not.
+ * The export uses the same test, so that it shows what an erasure would delete. */
 static bool starts_address(const char *text, const char *p)
 {
     if (p == text)
