@@ -207,17 +207,6 @@ static char *dup_or_null(const char *s)
     return s ? strdup(s) : NULL;
 }
 
-static enum herald_err run(struct store_conn *c, enum store_stmt id, const struct store_val *p,
-                           int n, int64_t *changes)
-{
-    struct store_res r = {0};
-    int rc = store_query(c, id, p, n, &r);
-    if (!rc && changes)
-        *changes = r.changes;
-    store_res_free(&r);
-    return rc;
-}
-
 void store_privacy_hash(const char *salt, const char *text, char out[STORE_PRIVACY_HASH_LEN])
 {
     uint8_t mac[CRYPTO_SHA256_LEN];
@@ -248,7 +237,7 @@ enum herald_err store_privacy_salt(struct store_conn *c, char out[STORE_PRIVACY_
         return rc;
     crypto_hex(raw, sizeof(raw), hex);
     struct store_val p[] = {SV_ARR(hex), SV_I64(clock_now_ms())};
-    rc = run(c, STMT_PRIV_SALT_PUT, p, 2, NULL);
+    rc = store_query_changes(c, STMT_PRIV_SALT_PUT, p, 2, NULL);
     return rc ? rc : salt_read(c, out);
 }
 
@@ -256,7 +245,7 @@ enum herald_err store_suppression_add(struct store_conn *c, const char *addr_has
                                       const char *reason, int64_t now_ms)
 {
     struct store_val p[] = {SV_STR(addr_hash), SV_STR(reason), SV_I64(now_ms)};
-    return run(c, STMT_PRIV_SUPP_ADD, p, 3, NULL);
+    return store_query_changes(c, STMT_PRIV_SUPP_ADD, p, 3, NULL);
 }
 
 enum herald_err store_suppressed(struct store_conn *c, const char *email, bool *out)
@@ -366,7 +355,7 @@ enum herald_err store_audit_insert(struct store_conn *c, const struct store_audi
                             SV_STR(a->action),  a->status ? SV_I64(a->status) : SV_NUL,
                             SV_STR(a->ip),      SV_STR(a->request_id),
                             SV_STR(a->subject), SV_STR(a->detail)};
-    return run(c, STMT_PRIV_AUDIT_INSERT, p, 8, NULL);
+    return store_query_changes(c, STMT_PRIV_AUDIT_INSERT, p, 8, NULL);
 }
 
 enum herald_err store_audit_insert_many(struct store_conn *c, const struct store_audit *rows,
@@ -392,7 +381,8 @@ enum herald_err store_audit_insert_many(struct store_conn *c, const struct store
     char *text = json_dumps(batch, JSON_COMPACT);
     json_decref(batch);
     struct store_val p[] = {SV_STR(text)};
-    int rc = text ? run(c, STMT_PRIV_AUDIT_INSERT_MANY, p, 1, NULL) : HERALD_ERR_NOMEM;
+    int rc =
+        text ? store_query_changes(c, STMT_PRIV_AUDIT_INSERT_MANY, p, 1, NULL) : HERALD_ERR_NOMEM;
     free(text);
     return rc;
 }
@@ -469,7 +459,7 @@ enum herald_err store_erasure_insert(struct store_conn *c, const char *email, co
 enum herald_err store_erasure_set_job(struct store_conn *c, int64_t id, const char *job_id)
 {
     struct store_val p[] = {SV_I64(id), SV_STR(job_id)};
-    return run(c, STMT_PRIV_ER_SET_JOB, p, 2, NULL);
+    return store_query_changes(c, STMT_PRIV_ER_SET_JOB, p, 2, NULL);
 }
 
 enum herald_err store_erasure_get(struct store_conn *c, int64_t id, struct store_erasure *out)
@@ -498,14 +488,14 @@ enum herald_err store_erasure_get(struct store_conn *c, int64_t id, struct store
 enum herald_err store_erasure_set_ids(struct store_conn *c, int64_t id, const char *ids_json)
 {
     struct store_val p[] = {SV_I64(id), SV_STR(ids_json)};
-    return run(c, STMT_PRIV_ER_SET_IDS, p, 2, NULL);
+    return store_query_changes(c, STMT_PRIV_ER_SET_IDS, p, 2, NULL);
 }
 
 enum herald_err store_erasure_finish(struct store_conn *c, int64_t id, const char *report,
                                      int64_t now_ms, bool keep_ids)
 {
     struct store_val p[] = {SV_I64(id), SV_STR(report), SV_I64(now_ms), SV_I64(keep_ids)};
-    return run(c, STMT_PRIV_ER_FINISH, p, 4, NULL);
+    return store_query_changes(c, STMT_PRIV_ER_FINISH, p, 4, NULL);
 }
 
 enum herald_err store_erasure_set_mixpanel(struct store_conn *c, int64_t id, const char *was,
@@ -513,7 +503,7 @@ enum herald_err store_erasure_set_mixpanel(struct store_conn *c, int64_t id, con
 {
     struct store_val p[] = {SV_I64(id), SV_STR(report), SV_I64(keep_ids), SV_STR(was)};
     int64_t n = 0;
-    int rc = run(c, STMT_PRIV_ER_MIXPANEL, p, 4, &n);
+    int rc = store_query_changes(c, STMT_PRIV_ER_MIXPANEL, p, 4, &n);
     return rc ? rc : n ? HERALD_OK : HERALD_ERR_CONFLICT;
 }
 
@@ -672,7 +662,7 @@ static enum herald_err erase_events(struct store_conn *c, const char *email, con
     json_decref(batch);
     if (!rc && text) {
         struct store_val q[] = {SV_STR(text)};
-        rc = run(c, STMT_PRIV_ER_EVENTS_SET, q, 1, n);
+        rc = store_query_changes(c, STMT_PRIV_ER_EVENTS_SET, q, 1, n);
     }
     free(text);
     return rc;
@@ -698,7 +688,7 @@ static enum herald_err erase_dead(struct store_conn *c, const char *email, int l
         json_decref(ids);
         int64_t gone = 0;
         struct store_val q[] = {SV_STR(text)};
-        rc = rc || !text ? rc : run(c, STMT_PRIV_ER_DEAD_IDS, q, 1, &gone);
+        rc = rc || !text ? rc : store_query_changes(c, STMT_PRIV_ER_DEAD_IDS, q, 1, &gone);
         *n += gone;
         free(text);
     }
@@ -710,8 +700,8 @@ static enum herald_err erase_reservations(struct store_conn *c, const char *emai
 {
     struct store_val p[] = {SV_STR(email)};
     int64_t rows = 0;
-    int rc = run(c, STMT_PRIV_ER_REVISIONS, p, 1, n);
-    rc = rc ? rc : run(c, STMT_PRIV_ER_RESERVATIONS, p, 1, &rows);
+    int rc = store_query_changes(c, STMT_PRIV_ER_REVISIONS, p, 1, n);
+    rc = rc ? rc : store_query_changes(c, STMT_PRIV_ER_RESERVATIONS, p, 1, &rows);
     *n += rows;
     return rc;
 }
@@ -724,14 +714,14 @@ static enum herald_err erase_contact(struct store_conn *c, enum store_privacy_sr
     int rc;
     switch (src) {
     case STORE_PSRC_CONTACT:
-        return run(c, STMT_PRIV_ER_CONTACT, p, 1, n);
+        return store_query_changes(c, STMT_PRIV_ER_CONTACT, p, 1, n);
     case STORE_PSRC_SUBSCRIPTIONS:
-        return run(c, STMT_PRIV_ER_SUBS, p, 1, n);
+        return store_query_changes(c, STMT_PRIV_ER_SUBS, p, 1, n);
     case STORE_PSRC_SENDS:
-        return run(c, STMT_PRIV_ER_SENDS, p, 1, n);
+        return store_query_changes(c, STMT_PRIV_ER_SENDS, p, 1, n);
     case STORE_PSRC_FEEDBACK:
-        rc = run(c, STMT_PRIV_ER_FEEDBACK, p, 1, n);
-        rc = rc ? rc : run(c, STMT_PRIV_ER_FEEDBACK_REPORTS, p, 1, &more);
+        rc = store_query_changes(c, STMT_PRIV_ER_FEEDBACK, p, 1, n);
+        rc = rc ? rc : store_query_changes(c, STMT_PRIV_ER_FEEDBACK_REPORTS, p, 1, &more);
         *n += more;
         return rc;
     default:
@@ -751,7 +741,7 @@ enum herald_err store_privacy_erase_step(struct store_conn *c, enum store_privac
     case STORE_PSRC_DEAD_LETTERS:
         return erase_dead(c, email, limit, n);
     case STORE_PSRC_AUDIT:
-        return run(c, STMT_PRIV_ER_AUDIT, p, 2, n);
+        return store_query_changes(c, STMT_PRIV_ER_AUDIT, p, 2, n);
     case STORE_PSRC_RESERVATIONS:
         return erase_reservations(c, email, n);
     default:
@@ -777,14 +767,14 @@ enum herald_err store_retention_step(struct store_conn *c, enum store_retention_
     strftime(day, sizeof(day), "%Y-%m-%d", &tm);
     struct store_val p[] = {SV_I64(before_ms), SV_I64(limit), SV_ARR(day)};
     *n = 0;
-    return run(c, stmts[kind], p, kind == STORE_RET_RESERVATIONS ? 3 : 2, n);
+    return store_query_changes(c, stmts[kind], p, kind == STORE_RET_RESERVATIONS ? 3 : 2, n);
 }
 
 enum herald_err store_retention_record(struct store_conn *c, const char *job_id, const char *report,
                                        int64_t now_ms)
 {
     struct store_val p[] = {SV_STR(job_id), SV_STR(report), SV_I64(now_ms)};
-    return run(c, STMT_PRIV_RET_RECORD, p, 3, NULL);
+    return store_query_changes(c, STMT_PRIV_RET_RECORD, p, 3, NULL);
 }
 
 enum herald_err store_retention_last(struct store_conn *c, char **report, int64_t *at_ms)
