@@ -352,8 +352,8 @@ enum herald_err store_run_read(struct store *st, store_fn fn, void *arg)
 
 enum herald_err store_run_plain(struct store *st, store_fn fn, void *arg)
 {
-    /* Its statements write (VACUUM, ANALYZE): they take the write turn too, or the busy
-     * handler's sleeps would rarely meet a gap between the turn's writers. */
+    /* Its statements write (VACUUM, ANALYZE): they wait for the write turn like any other
+     * write, not in the busy handler's sleeps behind the turn's writers. */
     if (st->serialize_writes && !write_turn(st))
         return HERALD_ERR_DB_SOFT;
     struct store_conn c;
